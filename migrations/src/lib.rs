@@ -1,0 +1,19 @@
+//! gazette's database migrations, one file per step, applied in order.
+//!
+//! The same migrations run on SQLite and PostgreSQL: only portable column types are used
+//! (statuses are text with a CHECK, JSON is `json`/`jsonb` via SeaORM's `json_binary`), so a
+//! newsroom can move from the embedded file to PostgreSQL by re-importing its content.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_newsroom;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_newsroom::Migration)]
+    }
+}

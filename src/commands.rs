@@ -1,0 +1,191 @@
+//! What the subcommands do: `serve`, `migrate` and `import`.
+
+use std::io::IsTerminal as _;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::config::{DbArgs, ImportArgs, ServeArgs};
+use crate::domain::import::{self, ImportSummary, Stage};
+use crate::{AppState, db, demo};
+
+/// Opens the configured database. The flag is true when it is the embedded file and that
+/// file did not exist before: a new newsroom, which gets the demo content.
+async fn open(args: &DbArgs) -> anyhow::Result<(DatabaseConnection, bool)> {
+    match &args.database_url {
+        Some(url) => Ok((db::connect(url, args.db_pool).await?, false)),
+        None => {
+            std::fs::create_dir_all(&args.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    args.data_dir.display()
+                )
+            })?;
+            let fresh = !args.data_dir.join("gazette.db").exists();
+            let conn = db::connect(&db::embedded_url(&args.data_dir), args.db_pool).await?;
+            Ok((conn, fresh))
+        }
+    }
+}
+
+/// `gazette serve`: migrate, load the demo into a new embedded file, serve until signalled.
+pub async fn serve(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let (conn, fresh) = open(db_args).await?;
+    db::migrate(&conn).await?;
+    if fresh {
+        let summary = load_demo(&conn).await?;
+        tracing::info!(
+            articles = summary.articles,
+            sections = summary.sections,
+            authors = summary.authors,
+            "new embedded database: loaded the demo newsroom"
+        );
+    }
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    tracing::info!("serving GraphQL at http://{}/graphql", args.addr);
+    axum::serve(listener, crate::app(AppState::new(conn.clone())))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    conn.close().await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `gazette migrate`.
+pub async fn migrate(db_args: &DbArgs) -> anyhow::Result<()> {
+    let (conn, _) = open(db_args).await?;
+    db::migrate(&conn).await?;
+    tracing::info!("database is up to date");
+    Ok(())
+}
+
+/// Imports the built-in demo newsroom.
+pub async fn load_demo(conn: &DatabaseConnection) -> anyhow::Result<ImportSummary> {
+    let file = import::parse(demo::NEWSROOM_JSON.as_bytes()).context("demo content")?;
+    Ok(import::import(conn, file, 500, &|_, _, _| {}).await?)
+}
+
+/// `gazette import FILE` (or `--demo`), with progress on a terminal and plain lines otherwise.
+pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (conn, _) = open(db_args).await?;
+    db::migrate(&conn).await?;
+    let file = match &args.file {
+        Some(path) if !args.demo => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<import::ImportFile> {
+                let bytes = std::fs::read(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                import::parse(&bytes)
+                    .with_context(|| format!("{} is not a valid import file", path.display()))
+            })
+            .await??
+        }
+        _ => import::parse(demo::NEWSROOM_JSON.as_bytes())?,
+    };
+    let reporter = Reporter::new();
+    let summary = import::import(&conn, file, args.batch_size, &|s, d, t| {
+        reporter.report(s, d, t)
+    })
+    .await;
+    reporter.finish();
+    let summary = summary.context("import stopped")?;
+    eprintln!(
+        "imported {} sections, {} authors, {} tags, {} articles, {} comments in {:.1} s",
+        summary.sections,
+        summary.authors,
+        summary.tags,
+        summary.articles,
+        summary.comments,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Shows import progress: a bar on a terminal, a line per ~10% elsewhere.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    state: Mutex<(Option<Stage>, usize)>,
+}
+
+impl Reporter {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{msg:>9} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Self {
+            bar,
+            state: Mutex::new((None, 0)),
+        }
+    }
+
+    fn report(&self, stage: Stage, done: usize, total: usize) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if state.0 != Some(stage) {
+            *state = (Some(stage), 0);
+            if let Some(bar) = &self.bar {
+                bar.set_length(total as u64);
+                bar.set_message(stage.name());
+            }
+        }
+        match &self.bar {
+            Some(bar) => bar.set_position(done as u64),
+            None => {
+                let tenth = (done * 10).checked_div(total).unwrap_or(10);
+                if tenth > state.1 || done == total {
+                    state.1 = tenth.max(state.1 + 1);
+                    eprintln!("{}: {done}/{total}", stage.name());
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM; the server then stops accepting and drains in-flight requests.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,93 @@
+//! Opening the database (embedded SQLite or PostgreSQL) and migrating it.
+//!
+//! SQLite runs in WAL mode with foreign keys on, `synchronous=NORMAL` (durable across
+//! process crashes, which is what a content API needs) and a busy timeout, so readers never
+//! block the writer and a second writer waits instead of failing.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use migrations::{Migrator, MigratorTrait as _};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait,
+};
+
+/// The URL of the embedded database inside `data_dir`.
+pub fn embedded_url(data_dir: &Path) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("gazette.db").display()
+    )
+}
+
+/// Opens a pool on `url`. `pool` caps its connections.
+pub async fn connect(url: &str, pool: u32) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(pool.max(1))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.foreign_keys(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .pragma("temp_store", "memory")
+                .pragma("mmap_size", "268435456")
+        });
+    Database::connect(opts)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact(url)))
+}
+
+/// Applies pending migrations. On PostgreSQL it holds a transaction-scoped advisory lock,
+/// so several gazette processes starting together migrate once, and a failed migration
+/// leaves nothing behind (PostgreSQL's DDL is transactional).
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let txn = db.begin().await?;
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7347826)")
+                .await?;
+            Migrator::up(&txn, None).await.context("migration failed")?;
+            txn.commit().await?;
+        }
+        _ => Migrator::up(db, None).await.context("migration failed")?,
+    }
+    Ok(())
+}
+
+/// `url` without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://me:secret@db:5432/news"),
+            "postgres://me:***@db:5432/news"
+        );
+        assert_eq!(redact("postgres://me@db/news"), "postgres://me@db/news");
+        assert_eq!(
+            redact("sqlite://data/g.db?mode=rwc"),
+            "sqlite://data/g.db?mode=rwc"
+        );
+    }
+}

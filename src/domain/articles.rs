@@ -1,0 +1,341 @@
+//! Reading articles: one by slug or id, and pages of listings, batched so that any number
+//! of listings in one GraphQL request (a front page of ten sections) costs one statement.
+//!
+//! Visibility is decided here: a listing or lookup always carries the statuses the caller
+//! may see, and [`visible_status`] is the one place that narrows a request to them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Condition, Expr, Order, Query, SelectStatement, SimpleExpr, UnionType,
+};
+use sea_orm::{
+    ColumnTrait as _, ConnectionTrait, EntityTrait as _, FromQueryResult, QueryFilter as _,
+    QueryResult,
+};
+
+use super::ArticleStatus;
+use super::cursor::{Cursor, micros_to_time};
+use crate::entities::{article, article_author, article_tag, author, section, tag};
+use crate::error::{AppError, Result};
+
+/// Largest page a client may ask for.
+pub const MAX_PAGE: u64 = 100;
+
+/// Which author a listing is narrowed to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AuthorRef {
+    Id(i32),
+    Slug(String),
+}
+
+/// Which tag a listing is narrowed to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TagRef {
+    Id(i32),
+    Slug(String),
+}
+
+/// What a listing contains. Every field narrows it further.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ArticleFilter {
+    /// A section path; the section's descendants are included.
+    pub section: Option<String>,
+    pub author: Option<AuthorRef>,
+    pub tag: Option<TagRef>,
+    /// `None` lists every status: only for callers allowed to see them all.
+    pub status: Option<ArticleStatus>,
+    pub published_after: Option<DateTime<Utc>>,
+    pub published_before: Option<DateTime<Utc>>,
+}
+
+/// One page of one listing: newest first, `first` items after the cursor.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PageRequest {
+    pub filter: ArticleFilter,
+    pub first: u64,
+    pub after: Option<(DateTime<Utc>, i32)>,
+}
+
+/// One page of results; `has_next` says whether another page follows.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next: bool,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            has_next: false,
+        }
+    }
+}
+
+impl PageRequest {
+    /// Validates a client's `first` and `after` for a newest-first listing.
+    pub fn new(filter: ArticleFilter, first: Option<i32>, after: Option<&str>) -> Result<Self> {
+        let first = page_size(first, 20)?;
+        let after = match after.map(Cursor::decode).transpose()? {
+            None => None,
+            Some(Cursor::Published(micros, id)) => Some((micros_to_time(micros)?, id)),
+            Some(_) => {
+                return Err(AppError::bad_input(
+                    "`after` is a cursor of another listing",
+                ));
+            }
+        };
+        Ok(Self {
+            filter,
+            first,
+            after,
+        })
+    }
+}
+
+/// Checks a requested page size: 0 to [`MAX_PAGE`], `default` when absent.
+pub fn page_size(first: Option<i32>, default: u64) -> Result<u64> {
+    match first {
+        None => Ok(default),
+        Some(n) if (0..=MAX_PAGE as i32).contains(&n) => Ok(n as u64),
+        Some(n) => Err(AppError::bad_input(format!(
+            "`first` must be between 0 and {MAX_PAGE}, not {n}"
+        ))),
+    }
+}
+
+/// The status an anonymous reader may see given the one asked for: `None` when the request
+/// can only match things they may not see.
+pub fn visible_status(requested: Option<ArticleStatus>) -> Option<ArticleStatus> {
+    match requested {
+        None | Some(ArticleStatus::Published) => Some(ArticleStatus::Published),
+        Some(_) => None,
+    }
+}
+
+/// The article with this slug, if it has the given status.
+pub async fn by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    status: ArticleStatus,
+) -> Result<Option<article::Model>> {
+    Ok(article::Entity::find()
+        .filter(article::Column::Slug.eq(slug))
+        .filter(article::Column::Status.eq(status.as_str()))
+        .one(db)
+        .await?)
+}
+
+/// The article with this id, if it has the given status.
+pub async fn by_id(
+    db: &impl ConnectionTrait,
+    id: i32,
+    status: ArticleStatus,
+) -> Result<Option<article::Model>> {
+    Ok(article::Entity::find_by_id(id)
+        .filter(article::Column::Status.eq(status.as_str()))
+        .one(db)
+        .await?)
+}
+
+fn col(c: article::Column) -> Expr {
+    Expr::col((article::Entity, c))
+}
+
+fn never() -> SimpleExpr {
+    Expr::cust("1 = 0")
+}
+
+/// The WHERE clause of a listing.
+fn filter_condition(f: &ArticleFilter) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(status) = f.status {
+        cond = cond.add(col(article::Column::Status).eq(status.as_str()));
+    }
+    if let Some(path) = &f.section {
+        cond = cond.add(if super::slug::is_valid_path(path) {
+            // Paths hold only [a-z0-9-/], so the LIKE pattern has no wildcards of its own.
+            col(article::Column::SectionId).in_subquery(
+                Query::select()
+                    .column(section::Column::Id)
+                    .from(section::Entity)
+                    .cond_where(
+                        Condition::any()
+                            .add(Expr::col(section::Column::Path).eq(path.as_str()))
+                            .add(Expr::col(section::Column::Path).like(format!("{path}/%"))),
+                    )
+                    .to_owned(),
+            )
+        } else {
+            never()
+        });
+    }
+    if let Some(a) = &f.author {
+        let mut sub = Query::select();
+        sub.column((article_author::Entity, article_author::Column::ArticleId))
+            .from(article_author::Entity);
+        match a {
+            AuthorRef::Id(id) => {
+                sub.and_where(Expr::col(article_author::Column::AuthorId).eq(*id));
+            }
+            AuthorRef::Slug(slug) => {
+                sub.inner_join(
+                    author::Entity,
+                    Expr::col((author::Entity, author::Column::Id))
+                        .equals((article_author::Entity, article_author::Column::AuthorId)),
+                )
+                .and_where(Expr::col((author::Entity, author::Column::Slug)).eq(slug.as_str()));
+            }
+        }
+        cond = cond.add(col(article::Column::Id).in_subquery(sub));
+    }
+    if let Some(t) = &f.tag {
+        let mut sub = Query::select();
+        sub.column((article_tag::Entity, article_tag::Column::ArticleId))
+            .from(article_tag::Entity);
+        match t {
+            TagRef::Id(id) => {
+                sub.and_where(Expr::col(article_tag::Column::TagId).eq(*id));
+            }
+            TagRef::Slug(slug) => {
+                sub.inner_join(
+                    tag::Entity,
+                    Expr::col((tag::Entity, tag::Column::Id))
+                        .equals((article_tag::Entity, article_tag::Column::TagId)),
+                )
+                .and_where(Expr::col((tag::Entity, tag::Column::Slug)).eq(slug.as_str()));
+            }
+        }
+        cond = cond.add(col(article::Column::Id).in_subquery(sub));
+    }
+    if let Some(t) = f.published_after {
+        cond = cond.add(col(article::Column::PublishedAt).gt(t));
+    }
+    if let Some(t) = f.published_before {
+        cond = cond.add(col(article::Column::PublishedAt).lt(t));
+    }
+    cond
+}
+
+fn page_select(req: &PageRequest, k: usize) -> SelectStatement {
+    let mut q = Query::select();
+    q.expr_as(Expr::cust(k.to_string()), Alias::new("k"))
+        .column((article::Entity, Asterisk))
+        .from(article::Entity)
+        .cond_where(filter_condition(&req.filter));
+    if let Some((at, id)) = req.after {
+        q.cond_where(
+            Condition::any()
+                .add(col(article::Column::PublishedAt).lt(at))
+                .add(
+                    Condition::all()
+                        .add(col(article::Column::PublishedAt).eq(at))
+                        .add(col(article::Column::Id).lt(id)),
+                ),
+        );
+    }
+    q.order_by((article::Entity, article::Column::PublishedAt), Order::Desc)
+        .order_by((article::Entity, article::Column::Id), Order::Desc)
+        .limit(req.first + 1);
+    q
+}
+
+/// Runs several keyed SELECTs (each with a leading `k` column) as one UNION ALL statement.
+pub(crate) async fn union_all(
+    db: &impl ConnectionTrait,
+    stmts: Vec<SelectStatement>,
+) -> Result<Vec<QueryResult>> {
+    let mut parts = stmts.into_iter().enumerate().map(|(i, s)| {
+        // Each part is wrapped so its own ORDER BY and LIMIT stay legal on SQLite.
+        Query::select()
+            .column(Asterisk)
+            .from_subquery(s, Alias::new(format!("p{i}")))
+            .to_owned()
+    });
+    let Some(mut top) = parts.next() else {
+        return Ok(Vec::new());
+    };
+    for part in parts {
+        top.union(UnionType::All, part);
+    }
+    Ok(db.query_all(db.get_database_backend().build(&top)).await?)
+}
+
+/// Rows of a keyed union, grouped by key, in order.
+pub(crate) fn group_by_key<T: FromQueryResult>(
+    rows: Vec<QueryResult>,
+    keys: usize,
+) -> Result<Vec<Vec<T>>> {
+    let mut out: Vec<Vec<T>> = (0..keys).map(|_| Vec::new()).collect();
+    for row in rows {
+        let k: i32 = row.try_get("", "k")?;
+        let item = T::from_query_result(&row, "")?;
+        if let Some(slot) = usize::try_from(k).ok().and_then(|k| out.get_mut(k)) {
+            slot.push(item);
+        }
+    }
+    Ok(out)
+}
+
+/// Loads many pages in one statement, in the order asked.
+pub async fn pages(
+    db: &impl ConnectionTrait,
+    reqs: &[PageRequest],
+) -> Result<Vec<Page<article::Model>>> {
+    let stmts = reqs
+        .iter()
+        .enumerate()
+        .map(|(k, r)| page_select(r, k))
+        .collect();
+    let grouped = group_by_key::<article::Model>(union_all(db, stmts).await?, reqs.len())?;
+    Ok(grouped
+        .into_iter()
+        .zip(reqs)
+        .map(|(mut items, req)| {
+            let has_next = items.len() as u64 > req.first;
+            items.truncate(req.first as usize);
+            Page { items, has_next }
+        })
+        .collect())
+}
+
+/// Counts many listings in one statement, in the order asked.
+pub async fn counts(db: &impl ConnectionTrait, filters: &[ArticleFilter]) -> Result<Vec<i64>> {
+    let stmts = filters
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            Query::select()
+                .expr_as(Expr::cust(k.to_string()), Alias::new("k"))
+                .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+                .from(article::Entity)
+                .cond_where(filter_condition(f))
+                .to_owned()
+        })
+        .collect();
+    let mut out = vec![0; filters.len()];
+    for row in union_all(db, stmts).await? {
+        let k: i32 = row.try_get("", "k")?;
+        let n: i64 = row.try_get("", "n")?;
+        if let Some(slot) = usize::try_from(k).ok().and_then(|k| out.get_mut(k)) {
+            *slot = n;
+        }
+    }
+    Ok(out)
+}
+
+/// Articles by id (any status: callers have already decided visibility).
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+) -> Result<HashMap<i32, article::Model>> {
+    Ok(article::Entity::find()
+        .filter(article::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect())
+}

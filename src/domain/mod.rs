@@ -1,0 +1,123 @@
+//! The newsroom's rules, as plain async functions over a database connection.
+//!
+//! GraphQL (`graphql/`) and REST (`http/`) both call these and never the entities directly,
+//! so a rule (what is visible, what a slug may be, how a body is cleaned) lives in one place.
+//!
+//! - [`blocks`]: the article body (ordered blocks), its HTML rendering and word count.
+//! - [`html`]: inline HTML cleaning to the allow-list, and plain-text extraction.
+//! - [`slug`]: slug derivation and validation.
+//! - [`cursor`]: opaque pagination cursors.
+//! - [`articles`], [`sections`], [`authors`], [`tags`], [`comments`]: reads, batched for
+//!   DataLoaders, visible-only by construction.
+//! - [`import`]: the bulk JSON import.
+
+pub mod articles;
+pub mod authors;
+pub mod blocks;
+pub mod comments;
+pub mod cursor;
+pub mod html;
+pub mod import;
+pub mod sections;
+pub mod slug;
+pub mod tags;
+
+use chrono::{DateTime, SubsecRound as _, Utc};
+
+/// Where an article is in the newsroom's workflow. Only `Published` is public.
+#[derive(
+    async_graphql::Enum,
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ArticleStatus {
+    Draft,
+    InReview,
+    Scheduled,
+    Published,
+    Unpublished,
+    Archived,
+}
+
+impl ArticleStatus {
+    /// The stored (and GraphQL) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "DRAFT",
+            Self::InReview => "IN_REVIEW",
+            Self::Scheduled => "SCHEDULED",
+            Self::Published => "PUBLISHED",
+            Self::Unpublished => "UNPUBLISHED",
+            Self::Archived => "ARCHIVED",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "DRAFT" => Self::Draft,
+            "IN_REVIEW" => Self::InReview,
+            "SCHEDULED" => Self::Scheduled,
+            "PUBLISHED" => Self::Published,
+            "UNPUBLISHED" => Self::Unpublished,
+            "ARCHIVED" => Self::Archived,
+            _ => return None,
+        })
+    }
+}
+
+/// A comment's moderation state. Only `Approved` comments are public.
+#[derive(
+    async_graphql::Enum,
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CommentStatus {
+    Pending,
+    Approved,
+    Spam,
+    Rejected,
+}
+
+impl CommentStatus {
+    /// The stored (and GraphQL) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Approved => "APPROVED",
+            Self::Spam => "SPAM",
+            Self::Rejected => "REJECTED",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "PENDING" => Self::Pending,
+            "APPROVED" => Self::Approved,
+            "SPAM" => Self::Spam,
+            "REJECTED" => Self::Rejected,
+            _ => return None,
+        })
+    }
+}
+
+/// The current time at the precision both databases store (microseconds), so a value
+/// read back compares equal to the one written and cursors round-trip exactly.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

@@ -1,0 +1,18 @@
+//! An article's byline entry; `position` orders the byline.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "article_authors")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub article_id: i32,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub author_id: i32,
+    pub position: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

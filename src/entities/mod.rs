@@ -1,0 +1,12 @@
+//! SeaORM models, one per table, and nothing else: the newsroom's rules live in `domain/`,
+//! and the API's shapes in `graphql/` and `http/`, so a column can change in one place.
+
+pub mod article;
+pub mod article_author;
+pub mod article_revision;
+pub mod article_tag;
+pub mod author;
+pub mod change_log;
+pub mod comment;
+pub mod section;
+pub mod tag;

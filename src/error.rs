@@ -1,0 +1,155 @@
+//! One error type for the whole service, and the one table that maps it to an HTTP status,
+//! an RFC 9457 problem document, and a GraphQL `extensions.code`.
+//!
+//! User errors carry a sentence a client can show. Database and internal errors are logged
+//! here, with their context, and reach the client only as a generic `INTERNAL`.
+
+use async_graphql::ErrorExtensions as _;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input is malformed or breaks a rule; the message says which.
+    #[error("{0}")]
+    BadInput(String),
+    /// The thing asked for does not exist (or is not visible to the caller).
+    #[error("{0}")]
+    NotFound(String),
+    /// The write lost a race or collides with existing data.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        /// The version the client should re-read, for stale `expectedVersion`s.
+        current_version: Option<i32>,
+    },
+    /// No valid credentials where they are needed, or a bad token.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Valid credentials, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many requests from this client.
+    #[error("{0}")]
+    RateLimited(String),
+    /// Anything the client cannot act on. Never shown verbatim.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// The service-wide result type.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+impl AppError {
+    /// The stable machine-readable code shared by REST (`code`) and GraphQL (`extensions.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadInput(_) => "BAD_USER_INPUT",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status of the REST answer.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Shorthand for [`AppError::BadInput`].
+    pub fn bad_input(msg: impl Into<String>) -> Self {
+        Self::BadInput(msg.into())
+    }
+
+    /// Shorthand for [`AppError::NotFound`].
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Self::NotFound(msg.into())
+    }
+
+    /// Logs internal errors once, at the edge, with their whole cause chain.
+    fn log(&self) {
+        if let Self::Internal(err) = self {
+            tracing::error!(error = format!("{err:#}"), "internal error");
+        }
+    }
+
+    /// The GraphQL error a resolver returns: the message plus `extensions.code`.
+    pub fn into_graphql(self) -> async_graphql::Error {
+        self.log();
+        let code = self.code();
+        let current_version = match &self {
+            Self::Conflict {
+                current_version, ..
+            } => *current_version,
+            _ => None,
+        };
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(v) = current_version {
+                ext.set("currentVersion", v);
+            }
+        })
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Internal(anyhow::Error::new(err).context("database error"))
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+}
+
+/// `Result<T, AppError>` → `async_graphql::Result<T>` with the error's code attached.
+pub trait GqlResultExt<T> {
+    /// Converts the error with [`AppError::into_graphql`].
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResultExt<T> for Result<T> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(AppError::into_graphql)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.status();
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+            "code": self.code(),
+        });
+        let mut res = (status, axum::Json(body)).into_response();
+        res.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/problem+json"),
+        );
+        if let Self::Unauthenticated(_) = self {
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        res
+    }
+}

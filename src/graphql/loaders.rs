@@ -1,0 +1,228 @@
+//! DataLoaders: every relation a resolver follows is a key here, and all keys of one kind
+//! asked for while a level of the query resolves are fetched in one statement.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use sea_orm::DatabaseConnection;
+
+use crate::domain::articles::{self, ArticleFilter, Page, PageRequest};
+use crate::domain::comments::{self, CommentPageRequest};
+use crate::domain::{authors, sections, tags};
+use crate::entities::{article, author, comment, section, tag};
+use crate::error::AppError;
+
+/// Most keys of one kind fetched in one statement.
+pub const MAX_BATCH: usize = 100;
+
+/// Loads everything a resolver needs, in batches.
+pub struct DbLoader {
+    db: DatabaseConnection,
+}
+
+/// The per-request loader handed to resolvers.
+pub type Loaders = DataLoader<DbLoader, HashMapCache>;
+
+/// A fresh set of loaders for one request.
+pub fn new(db: DatabaseConnection) -> Loaders {
+    DataLoader::with_cache(DbLoader { db }, tokio::spawn, HashMapCache::default())
+        .max_batch_size(MAX_BATCH)
+}
+
+/// Loader errors are shared between every resolver waiting on the batch.
+pub type LoadError = Arc<AppError>;
+
+/// Turns a loader error into the resolver's error (they are all internal).
+pub fn load_err(e: LoadError) -> async_graphql::Error {
+    let msg = format!("{e:#}");
+    let source = match Arc::try_unwrap(e) {
+        Ok(err) => err,
+        Err(_) => AppError::Internal(anyhow::anyhow!(msg)),
+    };
+    source.into_graphql()
+}
+
+/// An answer for every key, empty where nothing was found, so the request's cache also
+/// remembers "nothing" and never asks twice.
+fn every_key<K: Eq + std::hash::Hash, V: Default>(
+    ids: &[i32],
+    found: &mut HashMap<i32, V>,
+    key: impl Fn(i32) -> K,
+) -> HashMap<K, V> {
+    ids.iter()
+        .map(|&id| (key(id), found.remove(&id).unwrap_or_default()))
+        .collect()
+}
+
+/// A section by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SectionById(pub i32);
+/// A section by path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SectionByPath(pub String);
+/// A section's children.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SectionChildren(pub i32);
+/// An article's byline authors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Bylines(pub i32);
+/// An article's tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ArticleTags(pub i32);
+/// An article's approved comment count, replies included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CommentCount(pub i32);
+/// A comment's approved replies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Replies(pub i32);
+/// How many articles a listing has.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ArticleCount(pub ArticleFilter);
+
+impl Loader<SectionById> for DbLoader {
+    type Value = section::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[SectionById],
+    ) -> Result<HashMap<SectionById, Self::Value>, Self::Error> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let found = sections::by_ids(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, s)| (SectionById(id), s))
+            .collect())
+    }
+}
+
+impl Loader<SectionByPath> for DbLoader {
+    type Value = section::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[SectionByPath],
+    ) -> Result<HashMap<SectionByPath, Self::Value>, Self::Error> {
+        let paths: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = sections::by_paths(&self.db, &paths).await?;
+        Ok(found
+            .into_iter()
+            .map(|(p, s)| (SectionByPath(p), s))
+            .collect())
+    }
+}
+
+impl Loader<SectionChildren> for DbLoader {
+    type Value = Vec<section::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[SectionChildren],
+    ) -> Result<HashMap<SectionChildren, Self::Value>, Self::Error> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let found = sections::children_of(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, s)| (SectionChildren(id), s))
+            .collect())
+    }
+}
+
+impl Loader<Bylines> for DbLoader {
+    type Value = Vec<author::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Bylines]) -> Result<HashMap<Bylines, Self::Value>, Self::Error> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let mut found = authors::bylines(&self.db, &ids).await?;
+        Ok(every_key(&ids, &mut found, Bylines))
+    }
+}
+
+impl Loader<ArticleTags> for DbLoader {
+    type Value = Vec<tag::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ArticleTags],
+    ) -> Result<HashMap<ArticleTags, Self::Value>, Self::Error> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let found = tags::of_articles(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, t)| (ArticleTags(id), t))
+            .collect())
+    }
+}
+
+impl Loader<CommentCount> for DbLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[CommentCount],
+    ) -> Result<HashMap<CommentCount, Self::Value>, Self::Error> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let found = comments::approved_counts(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, n)| (CommentCount(id), n))
+            .collect())
+    }
+}
+
+impl Loader<Replies> for DbLoader {
+    type Value = Vec<comment::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Replies]) -> Result<HashMap<Replies, Self::Value>, Self::Error> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let mut found = comments::replies(&self.db, &ids).await?;
+        Ok(every_key(&ids, &mut found, Replies))
+    }
+}
+
+impl Loader<PageRequest> for DbLoader {
+    type Value = Page<article::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[PageRequest],
+    ) -> Result<HashMap<PageRequest, Self::Value>, Self::Error> {
+        let pages = articles::pages(&self.db, keys).await?;
+        Ok(keys.iter().cloned().zip(pages).collect())
+    }
+}
+
+impl Loader<ArticleCount> for DbLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ArticleCount],
+    ) -> Result<HashMap<ArticleCount, Self::Value>, Self::Error> {
+        let filters: Vec<ArticleFilter> = keys.iter().map(|k| k.0.clone()).collect();
+        let counts = articles::counts(&self.db, &filters).await?;
+        Ok(keys.iter().cloned().zip(counts).collect())
+    }
+}
+
+impl Loader<CommentPageRequest> for DbLoader {
+    type Value = Page<comment::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[CommentPageRequest],
+    ) -> Result<HashMap<CommentPageRequest, Self::Value>, Self::Error> {
+        let pages = comments::pages(&self.db, keys).await?;
+        Ok(keys.iter().cloned().zip(pages).collect())
+    }
+}

@@ -1,0 +1,443 @@
+//! GraphQL object types. Each wraps one stored row and resolves its relations through the
+//! request's loaders; none exposes an entity directly.
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use serde::Deserialize as _;
+
+use super::blocks::Block;
+use super::connection::{ArticleConnection, CommentConnection};
+use super::loaders::{
+    self, ArticleTags, Bylines, CommentCount, Loaders, Replies, SectionById, SectionByPath,
+    SectionChildren,
+};
+use crate::domain::articles::{ArticleFilter, AuthorRef, TagRef};
+use crate::domain::blocks::{self as body, Image as StoredImage};
+use crate::domain::comments::CommentPageRequest;
+use crate::domain::{ArticleStatus, CommentStatus, sections};
+use crate::entities::{article, author, comment, section, tag};
+use crate::error::{AppError, GqlResultExt as _};
+
+fn loader<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
+    ctx.data::<Loaders>()
+}
+
+/// Sections from the root down to `path`.
+async fn breadcrumb(ctx: &Context<'_>, path: &str) -> Result<Vec<Section>> {
+    let keys = sections::lineage(path).into_iter().map(SectionByPath);
+    let mut found = loader(ctx)?
+        .load_many(keys)
+        .await
+        .map_err(loaders::load_err)?;
+    Ok(sections::lineage(path)
+        .into_iter()
+        .filter_map(|p| found.remove(&SectionByPath(p)))
+        .map(Section)
+        .collect())
+}
+
+/// Articles of the public listing narrowed by `filter`.
+fn published(filter: ArticleFilter) -> ArticleFilter {
+    ArticleFilter {
+        status: Some(ArticleStatus::Published),
+        ..filter
+    }
+}
+
+/// A story.
+pub struct Article(pub article::Model);
+
+#[Object]
+impl Article {
+    /// Stable identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Unique, URL-safe and stable once published.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// The headline, plain text.
+    async fn headline(&self) -> &str {
+        &self.0.headline
+    }
+
+    /// The standfirst under the headline, plain text.
+    async fn dek(&self) -> Option<&str> {
+        self.0.dek.as_deref()
+    }
+
+    /// The body, block by block.
+    async fn body(&self) -> Result<Vec<Block>> {
+        Ok(self.blocks()?.into_iter().map(Block::from).collect())
+    }
+
+    /// The body rendered as HTML.
+    async fn body_html(&self) -> Result<String> {
+        Ok(body::render_html(&self.blocks()?))
+    }
+
+    /// The section it is filed in.
+    async fn section(&self, ctx: &Context<'_>) -> Result<Section> {
+        let found = loader(ctx)?
+            .load_one(SectionById(self.0.section_id))
+            .await
+            .map_err(loaders::load_err)?;
+        found.map(Section).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("article {} has no section", self.0.id))
+                .into_graphql()
+        })
+    }
+
+    /// Its section and that section's ancestors, root first: `World » Middle East`.
+    async fn breadcrumb(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
+        let section = self.section(ctx).await?;
+        breadcrumb(ctx, &section.0.path).await
+    }
+
+    /// The byline, in order.
+    async fn authors(&self, ctx: &Context<'_>) -> Result<Vec<Author>> {
+        let found = loader(ctx)?
+            .load_one(Bylines(self.0.id))
+            .await
+            .map_err(loaders::load_err)?;
+        Ok(found.unwrap_or_default().into_iter().map(Author).collect())
+    }
+
+    /// Key terms, in the editor's order.
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+        let found = loader(ctx)?
+            .load_one(ArticleTags(self.0.id))
+            .await
+            .map_err(loaders::load_err)?;
+        Ok(found.unwrap_or_default().into_iter().map(Tag).collect())
+    }
+
+    /// Where it is in the workflow.
+    async fn status(&self) -> Result<ArticleStatus> {
+        ArticleStatus::parse(&self.0.status).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("unknown status {:?}", self.0.status)).into_graphql()
+        })
+    }
+
+    /// When it was (first) published.
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+
+    /// When it is due to be published, while scheduled.
+    async fn scheduled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.scheduled_at
+    }
+
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// Bumped by every change; writes must name the version they were based on.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Words of running text in the body.
+    async fn word_count(&self) -> i32 {
+        self.0.word_count
+    }
+
+    /// Minutes to read at 230 words a minute, at least one.
+    async fn reading_time_minutes(&self) -> i32 {
+        body::reading_time_minutes(self.0.word_count)
+    }
+
+    /// The outlet the story draws on: "Insights from <name>".
+    async fn source(&self) -> Option<Source> {
+        self.0.source_name.as_ref().map(|name| Source {
+            name: name.clone(),
+            url: self.0.source_url.clone(),
+        })
+    }
+
+    /// The lead image.
+    async fn featured_image(&self) -> Result<Option<Image>> {
+        let Some(json) = &self.0.featured_image else {
+            return Ok(None);
+        };
+        let img = StoredImage::deserialize(json).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("article {} featured image: {e}", self.0.id))
+                .into_graphql()
+        })?;
+        Ok(Some(Image {
+            url: img.url,
+            alt: img.alt,
+            caption: img.caption,
+            credit: img.credit,
+        }))
+    }
+
+    /// Approved comments, top-level ones oldest first, each with its replies.
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<CommentConnection> {
+        let req = CommentPageRequest::new(self.0.id, Some(first), after.as_deref()).gql()?;
+        let has_previous = req.after.is_some();
+        let page = loader(ctx)?
+            .load_one(req)
+            .await
+            .map_err(loaders::load_err)?;
+        Ok(CommentConnection::new(
+            page.unwrap_or_default(),
+            has_previous,
+        ))
+    }
+
+    /// How many approved comments it has, replies included.
+    async fn comment_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        let n = loader(ctx)?
+            .load_one(CommentCount(self.0.id))
+            .await
+            .map_err(loaders::load_err)?;
+        Ok(i32::try_from(n.unwrap_or(0)).unwrap_or(i32::MAX))
+    }
+}
+
+impl Article {
+    fn blocks(&self) -> Result<Vec<body::Block>> {
+        Vec::<body::Block>::deserialize(&self.0.body).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("article {} body: {e}", self.0.id)).into_graphql()
+        })
+    }
+}
+
+/// Where a story draws on another outlet.
+#[derive(SimpleObject)]
+pub struct Source {
+    pub name: String,
+    pub url: Option<String>,
+}
+
+/// An image: an article's lead image.
+#[derive(SimpleObject)]
+pub struct Image {
+    pub url: String,
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+}
+
+/// A section of the site; sections nest (`world/middle-east`).
+pub struct Section(pub section::Model);
+
+#[Object]
+impl Section {
+    /// Stable identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Its own slug (`middle-east`).
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Its full path from the root (`world/middle-east`).
+    async fn path(&self) -> &str {
+        &self.0.path
+    }
+
+    /// What the section covers.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// The section it sits in.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Section>> {
+        let Some(parent) = self.0.parent_id else {
+            return Ok(None);
+        };
+        let found = loader(ctx)?
+            .load_one(SectionById(parent))
+            .await
+            .map_err(loaders::load_err)?;
+        Ok(found.map(Section))
+    }
+
+    /// Its subsections, in navigation order.
+    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
+        let found = loader(ctx)?
+            .load_one(SectionChildren(self.0.id))
+            .await
+            .map_err(loaders::load_err)?;
+        Ok(found.unwrap_or_default().into_iter().map(Section).collect())
+    }
+
+    /// This section and its ancestors, root first.
+    async fn breadcrumb(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
+        breadcrumb(ctx, &self.0.path).await
+    }
+
+    /// Published articles of this section and its subsections, newest first.
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<ArticleConnection> {
+        let filter = published(ArticleFilter {
+            section: Some(self.0.path.clone()),
+            ..Default::default()
+        });
+        ArticleConnection::query(ctx, filter, Some(first), after).await
+    }
+}
+
+/// A person on the byline.
+pub struct Author(pub author::Model);
+
+#[Object]
+impl Author {
+    /// Stable identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Full name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Unique, URL-safe.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Newsroom title shown in the byline: "World Editor".
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+
+    /// A short biography.
+    async fn bio(&self) -> Option<&str> {
+        self.0.bio.as_deref()
+    }
+
+    /// Portrait URL.
+    async fn avatar_url(&self) -> Option<&str> {
+        self.0.avatar_url.as_deref()
+    }
+
+    /// Published articles with this author on the byline, newest first.
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<ArticleConnection> {
+        let filter = published(ArticleFilter {
+            author: Some(AuthorRef::Id(self.0.id)),
+            ..Default::default()
+        });
+        ArticleConnection::query(ctx, filter, Some(first), after).await
+    }
+}
+
+/// A key term.
+pub struct Tag(pub tag::Model);
+
+#[Object]
+impl Tag {
+    /// Stable identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Unique, URL-safe.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Published articles with this tag, newest first.
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<ArticleConnection> {
+        let filter = published(ArticleFilter {
+            tag: Some(TagRef::Id(self.0.id)),
+            ..Default::default()
+        });
+        ArticleConnection::query(ctx, filter, Some(first), after).await
+    }
+}
+
+/// A reader's comment.
+pub struct Comment(pub comment::Model);
+
+#[Object]
+impl Comment {
+    /// Stable identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The comment this one replies to.
+    async fn parent_id(&self) -> Option<ID> {
+        self.0.parent_id.map(|p| ID(p.to_string()))
+    }
+
+    /// The name the reader gave.
+    async fn author_name(&self) -> &str {
+        &self.0.author_name
+    }
+
+    /// The comment, plain text.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    /// When it was posted.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// Its moderation state.
+    async fn status(&self) -> Result<CommentStatus> {
+        CommentStatus::parse(&self.0.status).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "unknown comment status {:?}",
+                self.0.status
+            ))
+            .into_graphql()
+        })
+    }
+
+    /// Approved replies, oldest first.
+    async fn replies(&self, ctx: &Context<'_>) -> Result<Vec<Comment>> {
+        let found = loader(ctx)?
+            .load_one(Replies(self.0.id))
+            .await
+            .map_err(loaders::load_err)?;
+        Ok(found.unwrap_or_default().into_iter().map(Comment).collect())
+    }
+}

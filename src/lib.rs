@@ -1,0 +1,34 @@
+//! gazette: a headless content API for news publishers.
+//!
+//! A newsroom keeps its articles, sections, authors, tags and comments here; front ends,
+//! apps and syndication partners read them over GraphQL (and REST). It runs on an embedded
+//! SQLite file out of the box and on PostgreSQL in production.
+//!
+//! # Layout
+//! - [`config`]: command line and environment settings.
+//! - [`db`]: opening and migrating the database (the `migrations` crate holds the steps).
+//! - [`entities`]: SeaORM models, one per table.
+//! - [`domain`]: the newsroom's rules; the only code that queries entities.
+//! - [`graphql`]: the schema, its types and DataLoaders.
+//! - [`http`]: the router, its layers and handlers.
+//! - [`state`]: what handlers share.
+//! - [`error`]: the one error type and its mapping to HTTP and GraphQL.
+//! - [`commands`]: what `gazette serve|migrate|import` do.
+
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod state;
+
+pub use state::AppState;
+
+/// The whole HTTP API over `state`; tests drive exactly this router.
+pub fn app(state: AppState) -> axum::Router {
+    http::router(state)
+}

@@ -1,0 +1,25 @@
+//! The `gazette` binary: parse settings, start logging, run the subcommand.
+
+use clap::Parser as _;
+use gazette::commands;
+use gazette::config::{Cli, Command, LogFormat};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_env("GAZETTE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => commands::serve(&cli.db, &args).await,
+        Command::Migrate => commands::migrate(&cli.db).await,
+        Command::Import(args) => commands::import(&cli.db, &args).await,
+    }
+}

@@ -1,0 +1,78 @@
+//! No N+1: the statements a GraphQL request runs do not grow with the items it lists.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, many_articles, newsroom};
+use crate::storage_tests;
+
+storage_tests!(
+    a_listing_with_relations_costs_the_same_statements_for_5_or_50_articles,
+    a_front_page_of_sections_costs_the_same_for_any_number_of_sections,
+    an_article_page_costs_a_fixed_handful_of_statements,
+);
+
+const LISTING: &str = "query($n: Int) { articles(first: $n) { edges { node {
+    section { name } authors { name } tags { name } commentCount
+} } } }";
+
+async fn a_listing_with_relations_costs_the_same_statements_for_5_or_50_articles(app: &TestApp) {
+    app.import(many_articles(50)).await;
+    let mut seen = Vec::new();
+    for n in [5, 50] {
+        app.take_statement_count();
+        let data = app.query(LISTING, json!({ "n": n })).await;
+        let statements = app.take_statement_count();
+        let edges = data["articles"]["edges"].as_array().expect("edges");
+        assert_eq!(edges.len(), n as usize);
+        assert_eq!(edges[n as usize - 1]["node"]["commentCount"], 1);
+        assert_eq!(edges[0]["node"]["tags"].as_array().map(Vec::len), Some(2));
+        seen.push(statements);
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "statements for 5 and 50 articles: {seen:?}"
+    );
+    assert!(seen[1] <= 6, "at most 6 statements, ran {}", seen[1]);
+}
+
+async fn a_front_page_of_sections_costs_the_same_for_any_number_of_sections(app: &TestApp) {
+    let front = "{ sections { path name articles(first: 5) { totalCount edges { node { slug headline authors { name } section { name } } } } } }";
+    app.import(newsroom()).await;
+    app.take_statement_count();
+    let small = app.query(front, json!({})).await;
+    let few = app.take_statement_count();
+    assert_eq!(small["sections"].as_array().map(Vec::len), Some(2));
+
+    // Ten more top-level sections, each with articles.
+    let sections: Vec<_> = (0..10)
+        .map(|i| json!({ "slug": format!("s{i}"), "name": format!("S{i}") }))
+        .collect();
+    let articles: Vec<_> = (0..40)
+        .map(|i| json!({
+            "slug": format!("a{i}"), "headline": "H", "section": format!("s{}", i % 10), "authors": ["lena-berg"],
+            "status": "PUBLISHED", "publishedAt": "2026-04-01T00:00:00Z", "body": []
+        }))
+        .collect();
+    app.import(json!({ "sections": sections, "articles": articles }))
+        .await;
+    app.take_statement_count();
+    let big = app.query(front, json!({})).await;
+    let many = app.take_statement_count();
+    assert_eq!(big["sections"].as_array().map(Vec::len), Some(12));
+    assert_eq!(big["sections"][11]["articles"]["totalCount"], 4);
+    assert_eq!(few, many, "statements for 2 and 12 sections");
+    assert!(many <= 6, "ran {many}");
+}
+
+async fn an_article_page_costs_a_fixed_handful_of_statements(app: &TestApp) {
+    app.import(newsroom()).await;
+    app.take_statement_count();
+    app.query(
+        "{ article(slug: \"border-reopens\") { headline body { __typename } section { name } breadcrumb { name }
+           authors { name title } tags { name } commentCount comments { edges { node { replies { body } } } } } }",
+        json!({}),
+    )
+    .await;
+    let n = app.take_statement_count();
+    assert!(n <= 8, "article page ran {n} statements");
+}
