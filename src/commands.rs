@@ -111,6 +111,7 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
 
 /// Shows import progress: a bar on a terminal, a line per ~10% elsewhere.
 struct Reporter {
+    started: Instant,
     bar: Option<ProgressBar>,
     state: Mutex<(Option<Stage>, usize)>,
 }
@@ -130,6 +131,7 @@ impl Reporter {
             bar
         });
         Self {
+            started: Instant::now(),
             bar,
             state: Mutex::new((None, 0)),
         }
@@ -152,7 +154,11 @@ impl Reporter {
                 let tenth = (done * 10).checked_div(total).unwrap_or(10);
                 if tenth > state.1 || done == total {
                     state.1 = tenth.max(state.1 + 1);
-                    eprintln!("{}: {done}/{total}", stage.name());
+                    eprintln!(
+                        "{}: {done}/{total} ({:.1} s)",
+                        stage.name(),
+                        self.started.elapsed().as_secs_f64()
+                    );
                 }
             }
         }

@@ -8,12 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// gazette: a headless content API for news publishers.
 #[derive(Debug, Parser)]
-#[command(
-    name = "gazette",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "gazette", version, about)]
 pub struct Cli {
     /// Settings of `serve`, also accepted without the subcommand.
     #[command(flatten)]

@@ -790,23 +790,7 @@ async fn import_comments(
             .filter(|(a, p)| !known.contains_key(&(*a, (*p).to_owned())))
             .collect();
         if !unknown_parents.is_empty() {
-            let rows: Vec<(i32, i32, Option<String>)> = comment::Entity::find()
-                .select_only()
-                .columns([
-                    comment::Column::Id,
-                    comment::Column::ArticleId,
-                    comment::Column::ImportKey,
-                ])
-                .filter(comment::Column::ArticleId.is_in(unknown_parents.iter().map(|(a, _)| *a)))
-                .filter(comment::Column::ImportKey.is_in(unknown_parents.iter().map(|(_, p)| *p)))
-                .into_tuple()
-                .all(&txn)
-                .await?;
-            for (id, a, key) in rows {
-                if let Some(key) = key {
-                    known.insert((a, key), id);
-                }
-            }
+            remember_keys(&txn, unknown_parents.iter().map(|(a, _)| *a), &mut known).await?;
         }
         // Write in waves: every comment whose parent is known (or absent) goes in, then
         // their ids make the next wave's parents known.
@@ -858,25 +842,7 @@ async fn import_comments(
                 )
                 .exec_without_returning(&txn)
                 .await?;
-            let rows: Vec<(i32, i32, Option<String>)> = comment::Entity::find()
-                .select_only()
-                .columns([
-                    comment::Column::Id,
-                    comment::Column::ArticleId,
-                    comment::Column::ImportKey,
-                ])
-                .filter(comment::Column::ArticleId.is_in(ready.iter().map(|(_, _, a)| *a)))
-                .filter(
-                    comment::Column::ImportKey.is_in(ready.iter().map(|(_, c, _)| c.key.as_str())),
-                )
-                .into_tuple()
-                .all(&txn)
-                .await?;
-            for (id, a, key) in rows {
-                if let Some(key) = key {
-                    known.insert((a, key), id);
-                }
-            }
+            remember_keys(&txn, ready.iter().map(|(_, _, a)| *a), &mut known).await?;
             pending = rest;
         }
         txn.commit().await?;
@@ -884,4 +850,32 @@ async fn import_comments(
         progress(Stage::Comments, done, input.len());
     }
     Ok(done)
+}
+
+/// Adds the keyed comments of these articles to `known`. One index range per article: a
+/// filter on keys as well would make the database probe every article-key pair.
+async fn remember_keys(
+    txn: &impl ConnectionTrait,
+    articles: impl Iterator<Item = i32>,
+    known: &mut HashMap<(i32, String), i32>,
+) -> Result<()> {
+    let articles: HashSet<i32> = articles.collect();
+    let rows: Vec<(i32, i32, Option<String>)> = comment::Entity::find()
+        .select_only()
+        .columns([
+            comment::Column::Id,
+            comment::Column::ArticleId,
+            comment::Column::ImportKey,
+        ])
+        .filter(comment::Column::ArticleId.is_in(articles))
+        .filter(comment::Column::ImportKey.is_not_null())
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for (id, a, key) in rows {
+        if let Some(key) = key {
+            known.insert((a, key), id);
+        }
+    }
+    Ok(())
 }

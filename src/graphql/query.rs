@@ -60,15 +60,14 @@ impl QueryRoot {
     async fn articles(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
         filter: Option<ArticleFilterInput>,
     ) -> Result<ArticleConnection> {
         let f = filter.unwrap_or_default();
         let Some(status) = visible_status(f.status) else {
             // Still validate the arguments, so bad input is refused either way.
-            articles::PageRequest::new(ArticleFilter::default(), Some(first), after.as_deref())
-                .gql()?;
+            articles::PageRequest::new(ArticleFilter::default(), first, after.as_deref()).gql()?;
             return Ok(ArticleConnection::empty());
         };
         let filter = ArticleFilter {
@@ -79,7 +78,7 @@ impl QueryRoot {
             published_after: f.published_after,
             published_before: f.published_before,
         };
-        ArticleConnection::query(ctx, filter, Some(first), after).await
+        ArticleConnection::query(ctx, filter, first, after).await
     }
 
     /// A section by its full path: `world` or `world/middle-east`.
@@ -106,10 +105,10 @@ impl QueryRoot {
     async fn authors(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        first: Option<i32>,
         after: Option<String>,
     ) -> Result<AuthorConnection> {
-        let page = authors::page(db(ctx)?, Some(first), after.as_deref())
+        let page = authors::page(db(ctx)?, first, after.as_deref())
             .await
             .gql()?;
         Ok(AuthorConnection::new(page, after.is_some()))

@@ -186,10 +186,10 @@ impl Article {
     async fn comments(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<CommentConnection> {
-        let req = CommentPageRequest::new(self.0.id, Some(first), after.as_deref()).gql()?;
+        let req = CommentPageRequest::new(self.0.id, first, after.as_deref()).gql()?;
         let has_previous = req.after.is_some();
         let page = loader(ctx)?
             .load_one(req)
@@ -295,14 +295,14 @@ impl Section {
     async fn articles(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<ArticleConnection> {
         let filter = published(ArticleFilter {
             section: Some(self.0.path.clone()),
             ..Default::default()
         });
-        ArticleConnection::query(ctx, filter, Some(first), after).await
+        ArticleConnection::query(ctx, filter, first, after).await
     }
 }
 
@@ -345,14 +345,14 @@ impl Author {
     async fn articles(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<ArticleConnection> {
         let filter = published(ArticleFilter {
             author: Some(AuthorRef::Id(self.0.id)),
             ..Default::default()
         });
-        ArticleConnection::query(ctx, filter, Some(first), after).await
+        ArticleConnection::query(ctx, filter, first, after).await
     }
 }
 
@@ -380,14 +380,14 @@ impl Tag {
     async fn articles(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<ArticleConnection> {
         let filter = published(ArticleFilter {
             tag: Some(TagRef::Id(self.0.id)),
             ..Default::default()
         });
-        ArticleConnection::query(ctx, filter, Some(first), after).await
+        ArticleConnection::query(ctx, filter, first, after).await
     }
 }
 
