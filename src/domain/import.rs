@@ -78,7 +78,7 @@ pub struct TagIn {
     pub name: String,
 }
 
-/// Where a story draws on another outlet: "Insights from <name>".
+/// Where a story draws on another outlet: `Insights from <name>`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Source {
     pub name: String,

@@ -157,7 +157,7 @@ impl Article {
         body::reading_time_minutes(self.0.word_count)
     }
 
-    /// The outlet the story draws on: "Insights from <name>".
+    /// The outlet the story draws on: `Insights from <name>`.
     async fn source(&self) -> Option<Source> {
         self.0.source_name.as_ref().map(|name| Source {
             name: name.clone(),
