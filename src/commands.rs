@@ -9,7 +9,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
-use crate::config::{DbArgs, ImportArgs, ServeArgs};
+use crate::auth::Auth;
+use crate::config::{AuthArgs, DbArgs, ImportArgs, ServeArgs, TokenArgs};
+use crate::domain::access::Role;
 use crate::domain::import::{self, ImportSummary, Stage};
 use crate::{AppState, db, demo};
 
@@ -32,8 +34,31 @@ async fn open(args: &DbArgs) -> anyhow::Result<(DatabaseConnection, bool)> {
     }
 }
 
-/// `gazette serve`: migrate, load the demo into a new embedded file, serve until signalled.
-pub async fn serve(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
+/// The verifier for these settings; the embedded default gets its generated secret.
+fn auth(db_args: &DbArgs, auth_args: &AuthArgs) -> anyhow::Result<Auth> {
+    let embedded = db_args
+        .database_url
+        .is_none()
+        .then_some(db_args.data_dir.as_path());
+    Auth::from_settings(&auth_args.settings(), embedded)
+}
+
+/// `gazette serve`: migrate, load the demo into a new embedded file, publish scheduled
+/// articles in the background, serve until signalled.
+pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let auth = auth(db_args, auth_args)?;
+    let configured = auth_args.jwt_secret.is_some() || auth_args.jwt_public_key.is_some();
+    if !auth.accepts_tokens() {
+        tracing::warn!(
+            "no GAZETTE_JWT_SECRET or GAZETTE_JWT_PUBLIC_KEY: serving reads only, every mutation is refused"
+        );
+    } else if !configured {
+        tracing::info!(
+            "no token key configured: using the secret generated in {}; get a token with \
+             `cargo run --release -- token --sub alice --role editor`",
+            db_args.data_dir.join(crate::auth::SECRET_FILE).display()
+        );
+    }
     let (conn, fresh) = open(db_args).await?;
     db::migrate(&conn).await?;
     if fresh {
@@ -49,12 +74,30 @@ pub async fn serve(db_args: &DbArgs, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     tracing::info!("serving GraphQL at http://{}/graphql", args.addr);
-    axum::serve(listener, crate::app(AppState::new(conn.clone())))
+    let scheduler = crate::scheduler::spawn(
+        conn.clone(),
+        Duration::from_millis(args.scheduler_interval_ms.max(50)),
+    );
+    let served = axum::serve(listener, crate::app(AppState::new(conn.clone(), auth)))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("server failed")?;
+        .context("server failed");
+    scheduler.abort();
+    served?;
     conn.close().await.ok();
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `gazette token`: prints a token the local server accepts.
+pub fn token(db_args: &DbArgs, auth_args: &AuthArgs, args: &TokenArgs) -> anyhow::Result<()> {
+    let auth = auth(db_args, auth_args)?;
+    anyhow::ensure!(
+        auth.accepts_tokens(),
+        "no key to sign with: set GAZETTE_JWT_SECRET (PostgreSQL has no generated secret)"
+    );
+    let role = Role::parse(&args.role).context("role must be writer, editor or admin")?;
+    println!("{}", auth.mint(&args.sub, role, args.ttl)?);
     Ok(())
 }
 

@@ -17,6 +17,9 @@ pub struct Cli {
     #[command(flatten)]
     pub db: DbArgs,
 
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
     /// Log line format.
     #[arg(
         long,
@@ -49,6 +52,58 @@ pub struct DbArgs {
     pub db_pool: u32,
 }
 
+/// Token keys. Without any, the embedded default generates a secret in the data directory;
+/// on PostgreSQL gazette then serves reads only.
+#[derive(Clone, Args)]
+pub struct AuthArgs {
+    /// HS256 secret shared with whoever issues tokens (at least 32 bytes).
+    #[arg(
+        long,
+        env = "GAZETTE_JWT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// PEM file of the RS256 or EdDSA public key that verifies tokens.
+    #[arg(long, env = "GAZETTE_JWT_PUBLIC_KEY", global = true)]
+    pub jwt_public_key: Option<PathBuf>,
+
+    /// Required `iss` of tokens, when set.
+    #[arg(long, env = "GAZETTE_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` of tokens, when set.
+    #[arg(long, env = "GAZETTE_JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+}
+
+impl std::fmt::Debug for AuthArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthArgs")
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("jwt_public_key", &self.jwt_public_key)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .finish()
+    }
+}
+
+impl AuthArgs {
+    /// The settings the verifier takes.
+    pub fn settings(&self) -> crate::auth::AuthSettings {
+        crate::auth::AuthSettings {
+            secret: self.jwt_secret.clone(),
+            public_key: self.jwt_public_key.clone(),
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -58,6 +113,47 @@ pub enum Command {
     Migrate,
     /// Import sections, authors, articles and comments from a JSON file (see README).
     Import(ImportArgs),
+    /// Print a token the local server accepts (shared secret or the generated one).
+    Token(TokenArgs),
+}
+
+/// Settings of `token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The account (`sub`); a writer owns articles whose byline author has this subject.
+    #[arg(long)]
+    pub sub: String,
+
+    /// writer, editor or admin.
+    #[arg(long, value_parser = ["writer", "editor", "admin"])]
+    pub role: String,
+
+    /// Lifetime: seconds, or a number with s, m, h or d.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    pub ttl: i64,
+}
+
+/// Parses `90`, `90s`, `15m`, `1h`, `7d` into seconds.
+pub fn parse_ttl(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (num, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        _ => (s, 's'),
+    };
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 90s, 15m, 1h or 7d"))?;
+    let mult = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(format!("unknown unit {unit:?}: use s, m, h or d")),
+    };
+    match n.checked_mul(mult) {
+        Some(v) if v > 0 && v <= 366 * 86_400 => Ok(v),
+        _ => Err("the lifetime must be between 1 second and a year".into()),
+    }
 }
 
 /// Settings of `serve`.
@@ -66,6 +162,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "GAZETTE_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
+
+    /// How often to publish due scheduled articles, in milliseconds.
+    #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
+    pub scheduler_interval_ms: u64,
 }
 
 /// Settings of `import`.

@@ -12,9 +12,12 @@
 //! - [`graphql`]: the schema, its types and DataLoaders.
 //! - [`http`]: the router, its layers and handlers.
 //! - [`state`]: what handlers share.
+//! - [`auth`]: token verification and minting.
+//! - [`scheduler`]: publishes scheduled articles when due.
 //! - [`error`]: the one error type and its mapping to HTTP and GraphQL.
 //! - [`commands`]: what `gazette serve|migrate|import` do.
 
+pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod db;
@@ -24,6 +27,7 @@ pub mod entities;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod scheduler;
 pub mod state;
 
 pub use state::AppState;

@@ -18,8 +18,9 @@ async fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().init(),
     }
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
-        Command::Serve(args) => commands::serve(&cli.db, &args).await,
+        Command::Serve(args) => commands::serve(&cli.db, &cli.auth, &args).await,
         Command::Migrate => commands::migrate(&cli.db).await,
         Command::Import(args) => commands::import(&cli.db, &args).await,
+        Command::Token(args) => commands::token(&cli.db, &cli.auth, &args),
     }
 }

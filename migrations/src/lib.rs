@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_newsroom;
+mod m20261126_000002_create_secrets;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -14,6 +15,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_create_newsroom::Migration)]
+        vec![
+            Box::new(m20261126_000001_create_newsroom::Migration),
+            Box::new(m20261126_000002_create_secrets::Migration),
+        ]
     }
 }

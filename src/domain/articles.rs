@@ -16,6 +16,7 @@ use sea_orm::{
 };
 
 use super::ArticleStatus;
+use super::access::{Visibility, owned_articles_subquery};
 use super::cursor::{Cursor, micros_to_time};
 use crate::entities::{article, article_author, article_tag, author, section, tag};
 use crate::error::{AppError, Result};
@@ -44,7 +45,9 @@ pub struct ArticleFilter {
     pub section: Option<String>,
     pub author: Option<AuthorRef>,
     pub tag: Option<TagRef>,
-    /// `None` lists every status: only for callers allowed to see them all.
+    /// What the caller may see at all ([`Caller::visibility`]).
+    pub visibility: Visibility,
+    /// A workflow status to narrow to, within what is visible.
     pub status: Option<ArticleStatus>,
     pub published_after: Option<DateTime<Utc>>,
     pub published_before: Option<DateTime<Utc>>,
@@ -106,38 +109,49 @@ pub fn page_size(first: Option<i32>, default: u64) -> Result<u64> {
     }
 }
 
-/// The status an anonymous reader may see given the one asked for: `None` when the request
-/// can only match things they may not see.
-pub fn visible_status(requested: Option<ArticleStatus>) -> Option<ArticleStatus> {
-    match requested {
-        None | Some(ArticleStatus::Published) => Some(ArticleStatus::Published),
-        Some(_) => None,
+impl ArticleFilter {
+    /// Whether the listing holds published articles only, and so sorts by publication time
+    /// (the indexed path); other listings sort drafts by creation time among the rest.
+    fn published_only(&self) -> bool {
+        self.visibility == Visibility::Published || self.status == Some(ArticleStatus::Published)
+    }
+
+    /// The sort key of `a` in this listing, as its cursor carries it.
+    pub fn sort_time(&self, a: &article::Model) -> DateTime<Utc> {
+        match a.published_at {
+            Some(t) => t,
+            None if self.published_only() => DateTime::<Utc>::MIN_UTC,
+            None => a.created_at,
+        }
+    }
+
+    fn sort_expr(&self) -> SimpleExpr {
+        if self.published_only() {
+            col(article::Column::PublishedAt).into()
+        } else {
+            Expr::cust_with_exprs(
+                "COALESCE($1, $2)",
+                [
+                    col(article::Column::PublishedAt).into(),
+                    col(article::Column::CreatedAt).into(),
+                ],
+            )
+        }
     }
 }
 
-/// The article with this slug, if it has the given status.
-pub async fn by_slug(
-    db: &impl ConnectionTrait,
-    slug: &str,
-    status: ArticleStatus,
-) -> Result<Option<article::Model>> {
+/// The article with this slug, whatever its status: callers decide whether it is visible
+/// ([`crate::domain::access::can_read`]).
+pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<article::Model>> {
     Ok(article::Entity::find()
         .filter(article::Column::Slug.eq(slug))
-        .filter(article::Column::Status.eq(status.as_str()))
         .one(db)
         .await?)
 }
 
-/// The article with this id, if it has the given status.
-pub async fn by_id(
-    db: &impl ConnectionTrait,
-    id: i32,
-    status: ArticleStatus,
-) -> Result<Option<article::Model>> {
-    Ok(article::Entity::find_by_id(id)
-        .filter(article::Column::Status.eq(status.as_str()))
-        .one(db)
-        .await?)
+/// The article with this id, whatever its status (see [`find_by_slug`]).
+pub async fn find_by_id(db: &impl ConnectionTrait, id: i32) -> Result<Option<article::Model>> {
+    Ok(article::Entity::find_by_id(id).one(db).await?)
 }
 
 fn col(c: article::Column) -> Expr {
@@ -151,6 +165,18 @@ fn never() -> SimpleExpr {
 /// The WHERE clause of a listing.
 fn filter_condition(f: &ArticleFilter) -> Condition {
     let mut cond = Condition::all();
+    let published = || col(article::Column::Status).eq(ArticleStatus::Published.as_str());
+    match &f.visibility {
+        Visibility::Published => cond = cond.add(published()),
+        Visibility::PublishedOrOwn(sub) => {
+            cond = cond.add(
+                Condition::any()
+                    .add(published())
+                    .add(col(article::Column::Id).in_subquery(owned_articles_subquery(sub))),
+            );
+        }
+        Visibility::Everything => {}
+    }
     if let Some(status) = f.status {
         cond = cond.add(col(article::Column::Status).eq(status.as_str()));
     }
@@ -225,18 +251,17 @@ fn page_select(req: &PageRequest, k: usize) -> SelectStatement {
         .column((article::Entity, Asterisk))
         .from(article::Entity)
         .cond_where(filter_condition(&req.filter));
+    let sort = req.filter.sort_expr();
     if let Some((at, id)) = req.after {
         q.cond_where(
-            Condition::any()
-                .add(col(article::Column::PublishedAt).lt(at))
-                .add(
-                    Condition::all()
-                        .add(col(article::Column::PublishedAt).eq(at))
-                        .add(col(article::Column::Id).lt(id)),
-                ),
+            Condition::any().add(Expr::expr(sort.clone()).lt(at)).add(
+                Condition::all()
+                    .add(Expr::expr(sort.clone()).eq(at))
+                    .add(col(article::Column::Id).lt(id)),
+            ),
         );
     }
-    q.order_by((article::Entity, article::Column::PublishedAt), Order::Desc)
+    q.order_by_expr(sort, Order::Desc)
         .order_by((article::Entity, article::Column::Id), Order::Desc)
         .limit(req.first + 1);
     q

@@ -102,3 +102,145 @@ pub async fn bylines(
     }
     Ok(out)
 }
+
+/// A new author, or every field of an update (`None` leaves a field as it is; an empty
+/// string clears an optional one).
+#[derive(Clone, Debug, Default)]
+pub struct AuthorFields {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub subject: Option<String>,
+}
+
+fn optional(field: &str, v: String, max: usize) -> Result<Option<String>> {
+    let v = super::publishing::plain_text(field, &v, max)?;
+    Ok(Some(v).filter(|v| !v.is_empty()))
+}
+
+fn avatar(v: String) -> Result<Option<String>> {
+    let v = v.trim().to_owned();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if !super::html::is_web_url(&v) {
+        return Err(AppError::bad_input(
+            "avatarUrl must be an absolute http(s) URL",
+        ));
+    }
+    Ok(Some(v))
+}
+
+fn conflict_on_slug(e: sea_orm::DbErr) -> AppError {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict {
+            message: "that author slug is already taken".into(),
+            current_version: None,
+        },
+        _ => e.into(),
+    }
+}
+
+/// Creates an author (editors).
+pub async fn create(
+    db: &sea_orm::DatabaseConnection,
+    caller: &super::access::Caller,
+    f: AuthorFields,
+) -> Result<author::Model> {
+    use sea_orm::ActiveValue::{NotSet, Set};
+    use sea_orm::TransactionTrait as _;
+    caller.require(super::access::Role::Editor, "managing authors")?;
+    let name = optional("name", f.name.unwrap_or_default(), 200)?
+        .ok_or_else(|| AppError::bad_input("name is empty"))?;
+    let slug = f.slug.unwrap_or_else(|| super::slug::slugify(&name));
+    if !super::slug::is_valid(&slug) {
+        return Err(AppError::bad_input(
+            "slug must be lowercase ASCII letters, digits and single hyphens",
+        ));
+    }
+    let at = super::now();
+    let txn = db.begin().await?;
+    let res = author::Entity::insert(author::ActiveModel {
+        id: NotSet,
+        slug: Set(slug),
+        name: Set(name),
+        title: Set(f
+            .title
+            .map(|t| optional("title", t, 200))
+            .transpose()?
+            .flatten()),
+        bio: Set(f
+            .bio
+            .map(|t| optional("bio", t, 5000))
+            .transpose()?
+            .flatten()),
+        avatar_url: Set(f.avatar_url.map(avatar).transpose()?.flatten()),
+        subject: Set(f
+            .subject
+            .map(|t| optional("subject", t, 256))
+            .transpose()?
+            .flatten()),
+        created_at: Set(at),
+        updated_at: Set(at),
+    })
+    .exec(&txn)
+    .await
+    .map_err(conflict_on_slug)?;
+    super::revisions::log_change(&txn, "author", res.last_insert_id, "create", caller.sub())
+        .await?;
+    let created = author::Entity::find_by_id(res.last_insert_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("author vanished")))?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Updates an author (editors). Changing `subject` moves ownership of their articles at once.
+pub async fn update(
+    db: &sea_orm::DatabaseConnection,
+    caller: &super::access::Caller,
+    id: i32,
+    f: AuthorFields,
+) -> Result<author::Model> {
+    use sea_orm::ActiveValue::Set;
+    use sea_orm::{ActiveModelTrait as _, TransactionTrait as _};
+    caller.require(super::access::Role::Editor, "managing authors")?;
+    let current = author::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no author with id {id}")))?;
+    let mut m: author::ActiveModel = current.into();
+    if let Some(name) = f.name {
+        m.name =
+            Set(optional("name", name, 200)?.ok_or_else(|| AppError::bad_input("name is empty"))?);
+    }
+    if let Some(slug) = f.slug {
+        if !super::slug::is_valid(&slug) {
+            return Err(AppError::bad_input(
+                "slug must be lowercase ASCII letters, digits and single hyphens",
+            ));
+        }
+        m.slug = Set(slug);
+    }
+    if let Some(t) = f.title {
+        m.title = Set(optional("title", t, 200)?);
+    }
+    if let Some(t) = f.bio {
+        m.bio = Set(optional("bio", t, 5000)?);
+    }
+    if let Some(t) = f.avatar_url {
+        m.avatar_url = Set(avatar(t)?);
+    }
+    if let Some(t) = f.subject {
+        m.subject = Set(optional("subject", t, 256)?);
+    }
+    m.updated_at = Set(super::now());
+    let txn = db.begin().await?;
+    let saved = m.update(&txn).await.map_err(conflict_on_slug)?;
+    super::revisions::log_change(&txn, "author", id, "update", caller.sub()).await?;
+    txn.commit().await?;
+    Ok(saved)
+}

@@ -23,11 +23,6 @@ pub enum Cursor {
 }
 
 impl Cursor {
-    /// The cursor of a newest-first article listing.
-    pub fn published(at: Option<DateTime<Utc>>, id: i32) -> Self {
-        Self::Published(at.map_or(0, |t| t.timestamp_micros()), id)
-    }
-
     /// The cursor of an oldest-first listing by creation time.
     pub fn created(at: DateTime<Utc>, id: i32) -> Self {
         Self::Created(at.timestamp_micros(), id)

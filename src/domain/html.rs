@@ -24,6 +24,17 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     b
 });
 
+static STRIPPER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut b = ammonia::Builder::empty();
+    b.clean_content_tags(HashSet::from(["script", "style"]));
+    b
+});
+
+/// Removes every tag (and the contents of `script` and `style`); entities stay encoded.
+pub fn strip_all(html: &str) -> String {
+    STRIPPER.clean(html).to_string()
+}
+
 /// Cleans an inline fragment to the allow-list. Text without markup is returned as is
 /// (ammonia would too), which keeps bulk imports fast.
 pub fn clean_inline(html: &str) -> String {

@@ -9,8 +9,13 @@
 //! - [`cursor`]: opaque pagination cursors.
 //! - [`articles`], [`sections`], [`authors`], [`tags`], [`comments`]: reads, batched for
 //!   DataLoaders, visible-only by construction.
+//! - [`access`]: callers, roles, visibility and ownership (the role table).
+//! - [`workflow`]: the article state machine.
+//! - [`publishing`]: article writes, optimistic and transactional; the scheduler's step.
+//! - [`revisions`]: snapshots of every saved change and the change log.
 //! - [`import`]: the bulk JSON import.
 
+pub mod access;
 pub mod articles;
 pub mod authors;
 pub mod blocks;
@@ -18,9 +23,13 @@ pub mod comments;
 pub mod cursor;
 pub mod html;
 pub mod import;
+pub mod preview;
+pub mod publishing;
+pub mod revisions;
 pub mod sections;
 pub mod slug;
 pub mod tags;
+pub mod workflow;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 

@@ -1,10 +1,11 @@
-//! Reading the section tree. A section is addressed by its full path; its ancestors are
-//! the prefixes of that path, so a breadcrumb is one lookup of a handful of paths.
+//! The section tree: reads (a section is addressed by its full path; its ancestors are the
+//! prefixes of that path, so a breadcrumb is one lookup) and editors' writes.
 
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    ColumnTrait as _, ConnectionTrait, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _,
 };
 
 use crate::entities::section;
@@ -105,4 +106,139 @@ mod tests {
             ["world", "world/middle-east", "world/middle-east/gaza"]
         );
     }
+}
+
+/// A new section as a client sends it.
+#[derive(Clone, Debug, Default)]
+pub struct NewSection {
+    pub name: String,
+    pub slug: Option<String>,
+    /// The parent's path.
+    pub parent: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Changes to a section; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct SectionPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub position: Option<i32>,
+}
+
+fn section_name(name: &str) -> Result<String> {
+    let name = super::publishing::plain_text("name", name, 200)?;
+    if name.is_empty() {
+        return Err(crate::error::AppError::bad_input("name is empty"));
+    }
+    Ok(name)
+}
+
+fn description(d: Option<String>) -> Result<Option<String>> {
+    d.map(|d| super::publishing::plain_text("description", &d, 2000))
+        .transpose()
+        .map(|d| d.filter(|d| !d.is_empty()))
+}
+
+/// Creates a section (editors). Its path is the parent's path plus its slug.
+pub async fn create(
+    db: &sea_orm::DatabaseConnection,
+    caller: &super::access::Caller,
+    input: NewSection,
+) -> Result<section::Model> {
+    use sea_orm::ActiveValue::{NotSet, Set};
+    use sea_orm::TransactionTrait as _;
+
+    use crate::error::AppError;
+    caller.require(super::access::Role::Editor, "managing sections")?;
+    let name = section_name(&input.name)?;
+    let slug = input.slug.unwrap_or_else(|| super::slug::slugify(&name));
+    if !super::slug::is_valid(&slug) {
+        return Err(AppError::bad_input(
+            "slug must be lowercase ASCII letters, digits and single hyphens",
+        ));
+    }
+    let parent = match input.parent {
+        None => None,
+        Some(p) => Some(
+            by_path(db, &p)
+                .await?
+                .ok_or_else(|| AppError::bad_input(format!("parent: {p:?} is not a section")))?,
+        ),
+    };
+    let path = match &parent {
+        Some(p) => format!("{}/{slug}", p.path),
+        None => slug.clone(),
+    };
+    let siblings = section::Entity::find()
+        .filter(match &parent {
+            Some(p) => section::Column::ParentId.eq(p.id),
+            None => section::Column::ParentId.is_null(),
+        })
+        .count(db)
+        .await?;
+    let at = super::now();
+    let txn = db.begin().await?;
+    let res = section::Entity::insert(section::ActiveModel {
+        id: NotSet,
+        slug: Set(slug),
+        name: Set(name),
+        path: Set(path.clone()),
+        parent_id: Set(parent.map(|p| p.id)),
+        description: Set(description(input.description)?),
+        position: Set(i32::try_from(siblings).unwrap_or(i32::MAX)),
+        created_at: Set(at),
+        updated_at: Set(at),
+    })
+    .exec(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict {
+            message: format!("a section at {path:?} already exists"),
+            current_version: None,
+        },
+        _ => e.into(),
+    })?;
+    super::revisions::log_change(&txn, "section", res.last_insert_id, "create", caller.sub())
+        .await?;
+    let created = section::Entity::find_by_id(res.last_insert_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("section vanished")))?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Renames, describes or reorders a section (editors). Paths never change, so links stay.
+pub async fn update(
+    db: &sea_orm::DatabaseConnection,
+    caller: &super::access::Caller,
+    id: i32,
+    patch: SectionPatch,
+) -> Result<section::Model> {
+    use sea_orm::ActiveValue::Set;
+    use sea_orm::{ActiveModelTrait as _, TransactionTrait as _};
+
+    use crate::error::AppError;
+    caller.require(super::access::Role::Editor, "managing sections")?;
+    let current = section::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no section with id {id}")))?;
+    let mut m: section::ActiveModel = current.into();
+    if let Some(name) = patch.name {
+        m.name = Set(section_name(&name)?);
+    }
+    if let Some(d) = patch.description {
+        m.description = Set(description(d)?);
+    }
+    if let Some(p) = patch.position {
+        m.position = Set(p);
+    }
+    m.updated_at = Set(super::now());
+    let txn = db.begin().await?;
+    let saved = m.update(&txn).await?;
+    super::revisions::log_change(&txn, "section", id, "update", caller.sub()).await?;
+    txn.commit().await?;
+    Ok(saved)
 }

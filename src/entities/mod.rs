@@ -8,5 +8,6 @@ pub mod article_tag;
 pub mod author;
 pub mod change_log;
 pub mod comment;
+pub mod secret;
 pub mod section;
 pub mod tag;

@@ -89,20 +89,11 @@ pub struct ArticleEdge {
 pub struct ArticleConnection {
     edges: Vec<ArticleEdge>,
     page_info: PageInfo,
-    /// The listing counted by `totalCount`; `None` when nothing is visible at all.
-    filter: Option<ArticleFilter>,
+    /// The listing counted by `totalCount`.
+    filter: ArticleFilter,
 }
 
 impl ArticleConnection {
-    /// A listing with nothing the caller may see.
-    pub fn empty() -> Self {
-        Self {
-            edges: Vec::new(),
-            page_info: PageInfo::default(),
-            filter: None,
-        }
-    }
-
     /// Loads the page `req` asks for.
     pub async fn load(ctx: &Context<'_>, req: PageRequest) -> Result<Self> {
         let loader = ctx.data::<Loaders>()?;
@@ -116,7 +107,8 @@ impl ArticleConnection {
             .items
             .into_iter()
             .map(|a| ArticleEdge {
-                cursor: Cursor::published(a.published_at, a.id).encode(),
+                cursor: Cursor::Published(req.filter.sort_time(&a).timestamp_micros(), a.id)
+                    .encode(),
                 node: Article(a),
             })
             .collect();
@@ -124,7 +116,7 @@ impl ArticleConnection {
         Ok(Self {
             page_info: PageInfo::new(&cursors, page.has_next, req.after.is_some()),
             edges,
-            filter: Some(req.filter),
+            filter: req.filter,
         })
     }
 
@@ -155,9 +147,7 @@ impl ArticleConnection {
 
     /// How many articles the whole listing has.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        let Some(filter) = &self.filter else {
-            return Ok(0);
-        };
+        let filter = &self.filter;
         let n = ctx
             .data::<Loaders>()?
             .load_one(ArticleCount(filter.clone()))

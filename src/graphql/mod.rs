@@ -6,32 +6,51 @@
 
 mod blocks;
 mod connection;
+mod inputs;
 pub mod loaders;
+mod mutation;
 mod query;
 mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use std::sync::Arc;
+
+use async_graphql::{Context, EmptySubscription, Schema};
 use sea_orm::DatabaseConnection;
 
+pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 
+use crate::auth::Auth;
+use crate::domain::access::Caller;
+
 /// The schema type served at `/graphql`.
-pub type GazetteSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type GazetteSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The request's verified caller (anonymous when the handler added none).
+pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
+    ctx.data_opt::<Caller>().unwrap_or(&Caller::Anonymous)
+}
+
+/// The database pool.
+pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+}
 
 /// Deepest selection accepted; deeper queries are refused before they run.
 pub const MAX_DEPTH: usize = 12;
 
 /// Builds the schema over `db`.
-pub fn schema(db: DatabaseConnection) -> GazetteSchema {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+pub fn schema(db: DatabaseConnection, auth: Arc<Auth>) -> GazetteSchema {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .data(db)
+        .data(auth)
         .limit_depth(MAX_DEPTH)
         .finish()
 }
 
 /// The schema in SDL, sorted, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    let schema = Schema::build(QueryRoot, EmptyMutation, EmptySubscription).finish();
+    let schema = Schema::build(QueryRoot, MutationRoot, EmptySubscription).finish();
     schema.sdl_with_options(
         async_graphql::SDLExportOptions::new()
             .sorted_fields()

@@ -14,8 +14,8 @@ use super::loaders::{
 use crate::domain::articles::{ArticleFilter, AuthorRef, TagRef};
 use crate::domain::blocks::{self as body, Image as StoredImage};
 use crate::domain::comments::CommentPageRequest;
-use crate::domain::{ArticleStatus, CommentStatus, sections};
-use crate::entities::{article, author, comment, section, tag};
+use crate::domain::{ArticleStatus, CommentStatus, access, revisions, sections};
+use crate::entities::{article, article_revision, author, comment, section, tag};
 use crate::error::{AppError, GqlResultExt as _};
 
 fn loader<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
@@ -36,10 +36,10 @@ async fn breadcrumb(ctx: &Context<'_>, path: &str) -> Result<Vec<Section>> {
         .collect())
 }
 
-/// Articles of the public listing narrowed by `filter`.
-fn published(filter: ArticleFilter) -> ArticleFilter {
+/// `filter` narrowed to what the request's caller may see.
+fn visible(ctx: &Context<'_>, filter: ArticleFilter) -> ArticleFilter {
     ArticleFilter {
-        status: Some(ArticleStatus::Published),
+        visibility: super::caller(ctx).visibility(),
         ..filter
     }
 }
@@ -201,6 +201,34 @@ impl Article {
         ))
     }
 
+    /// Every saved change, newest first (editors, and writers on its byline).
+    async fn revisions(&self, ctx: &Context<'_>) -> Result<Vec<ArticleRevision>> {
+        let db = super::db(ctx)?;
+        let caller = super::caller(ctx);
+        let allowed = caller.is_editor()
+            || match caller.sub() {
+                Some(sub) => access::owns(db, sub, self.0.id).await.gql()?,
+                None => false,
+            };
+        if !allowed {
+            let err = match caller {
+                crate::domain::access::Caller::Anonymous => {
+                    AppError::Unauthenticated("revisions need a newsroom token".into())
+                }
+                _ => AppError::Forbidden(
+                    "revisions are for editors and the article's own writers".into(),
+                ),
+            };
+            return Err(err.into_graphql());
+        }
+        Ok(revisions::list(db, self.0.id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(ArticleRevision)
+            .collect())
+    }
+
     /// How many approved comments it has, replies included.
     async fn comment_count(&self, ctx: &Context<'_>) -> Result<i32> {
         let n = loader(ctx)?
@@ -298,10 +326,13 @@ impl Section {
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<ArticleConnection> {
-        let filter = published(ArticleFilter {
-            section: Some(self.0.path.clone()),
-            ..Default::default()
-        });
+        let filter = visible(
+            ctx,
+            ArticleFilter {
+                section: Some(self.0.path.clone()),
+                ..Default::default()
+            },
+        );
         ArticleConnection::query(ctx, filter, first, after).await
     }
 }
@@ -348,10 +379,13 @@ impl Author {
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<ArticleConnection> {
-        let filter = published(ArticleFilter {
-            author: Some(AuthorRef::Id(self.0.id)),
-            ..Default::default()
-        });
+        let filter = visible(
+            ctx,
+            ArticleFilter {
+                author: Some(AuthorRef::Id(self.0.id)),
+                ..Default::default()
+            },
+        );
         ArticleConnection::query(ctx, filter, first, after).await
     }
 }
@@ -383,10 +417,13 @@ impl Tag {
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<ArticleConnection> {
-        let filter = published(ArticleFilter {
-            tag: Some(TagRef::Id(self.0.id)),
-            ..Default::default()
-        });
+        let filter = visible(
+            ctx,
+            ArticleFilter {
+                tag: Some(TagRef::Id(self.0.id)),
+                ..Default::default()
+            },
+        );
         ArticleConnection::query(ctx, filter, first, after).await
     }
 }
@@ -439,5 +476,59 @@ impl Comment {
             .await
             .map_err(loaders::load_err)?;
         Ok(found.unwrap_or_default().into_iter().map(Comment).collect())
+    }
+}
+
+/// One saved change of an article: who made it, when, and the article as it left it.
+pub struct ArticleRevision(pub article_revision::Model);
+
+impl ArticleRevision {
+    fn snapshot(&self) -> Result<revisions::Snapshot> {
+        revisions::Snapshot::deserialize(&self.0.snapshot).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("revision {}: {e}", self.0.id)).into_graphql()
+        })
+    }
+}
+
+#[Object]
+impl ArticleRevision {
+    /// The article's version after this change.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// What happened: `create`, `update`, `submit`, `publish`, `restore 3`, `import`, …
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// The account that made the change; null for imports and the scheduler.
+    async fn actor(&self) -> Option<&str> {
+        self.0.actor.as_deref()
+    }
+
+    /// When it was saved.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The headline at this revision.
+    async fn headline(&self) -> Result<String> {
+        Ok(self.snapshot()?.headline)
+    }
+
+    /// The dek at this revision.
+    async fn dek(&self) -> Result<Option<String>> {
+        Ok(self.snapshot()?.dek)
+    }
+
+    /// The status at this revision.
+    async fn status(&self) -> Result<ArticleStatus> {
+        Ok(self.snapshot()?.status)
+    }
+
+    /// The body at this revision.
+    async fn body(&self) -> Result<Vec<Block>> {
+        Ok(self.snapshot()?.body.into_iter().map(Block::from).collect())
     }
 }

@@ -9,19 +9,47 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::domain::access::Caller;
 use crate::error::AppError;
 use crate::graphql::loaders;
 use crate::state::AppState;
 
+/// The verified caller, or the 401 answer for a bad token (never silently anonymous).
+fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
+    state
+        .auth
+        .caller(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()))
+        .map_err(|err| {
+            let body = serde_json::json!({
+                "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }]
+            });
+            let mut res = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            res
+        })
+}
+
 /// POST /graphql: one operation or a batch.
-pub async fn post(State(state): State<AppState>, req: GraphQLBatchRequest) -> GraphQLResponse {
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: GraphQLBatchRequest,
+) -> Response {
+    let caller = match caller(&state, &headers) {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
     // Each operation of a batch gets its own loaders, as it would alone.
-    let with_loaders = |r: async_graphql::Request| r.data(loaders::new(state.db.clone()));
+    let with_loaders =
+        |r: async_graphql::Request| r.data(loaders::new(state.db.clone())).data(caller.clone());
     let req = match req.into_inner() {
         BatchRequest::Single(r) => BatchRequest::Single(with_loaders(r)),
         BatchRequest::Batch(rs) => BatchRequest::Batch(rs.into_iter().map(with_loaders).collect()),
     };
-    state.schema.execute_batch(req).await.into()
+    GraphQLResponse::from(state.schema.execute_batch(req).await).into_response()
 }
 
 /// GET /graphql: GraphiQL for browsers, else the operation in the query string.
@@ -30,6 +58,10 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
+    let caller = match caller(&state, &headers) {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
     let raw = raw.unwrap_or_default();
     let wants_html = headers
         .get(header::ACCEPT)
@@ -57,7 +89,7 @@ pub async fn get(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return res;
     }
-    let req = req.data(loaders::new(state.db.clone()));
+    let req = req.data(loaders::new(state.db.clone())).data(caller);
     GraphQLResponse::from(state.schema.execute(req).await).into_response()
 }
 

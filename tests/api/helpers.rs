@@ -38,6 +38,29 @@ macro_rules! storage_tests {
     )*};
 }
 
+/// The HS256 secret the test server verifies tokens with (tests only).
+pub const TEST_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+
+/// A token for `sub` with `role`, valid for an hour.
+pub fn token(sub: &str, role: &str) -> String {
+    sign(json!({ "sub": sub, "role": role, "exp": now() + 3600 }))
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Signs arbitrary claims with the test secret (HS256).
+pub fn sign(claims: Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .expect("sign")
+}
+
 /// A gazette router over its own fresh, migrated database.
 pub struct TestApp {
     pub router: Router,
@@ -104,7 +127,8 @@ impl TestApp {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        let router = gazette::app(gazette::AppState::new(db.clone()));
+        let auth = gazette::auth::Auth::hs256(TEST_SECRET.as_bytes(), None, None).expect("auth");
+        let router = gazette::app(gazette::AppState::new(db.clone(), auth));
         Self {
             router,
             db,
@@ -170,13 +194,43 @@ impl TestApp {
 
     /// POSTs a GraphQL operation; returns status and the response body.
     pub async fn graphql(&self, query: &str, variables: Value) -> (StatusCode, Value) {
+        self.graphql_as(None, query, variables).await
+    }
+
+    /// POSTs a GraphQL operation with `Authorization: Bearer <token>` when given.
+    pub async fn graphql_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (StatusCode, Value) {
         let body = json!({ "query": query, "variables": variables });
-        let req = Request::post("/graphql")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request");
-        let (status, _, body) = self.send(req).await;
+        let mut req = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let (status, _, body) = self
+            .send(req.body(Body::from(body.to_string())).expect("request"))
+            .await;
         (status, body)
+    }
+
+    /// Runs an operation as `token` that must succeed; returns its `data`.
+    pub async fn ok_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.graphql_as(Some(token), query, variables).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Runs an operation as `token` (or anonymously) that must fail; returns the first
+    /// error's `extensions.code`.
+    pub async fn code_as(&self, token: Option<&str>, query: &str, variables: Value) -> String {
+        let (_, body) = self.graphql_as(token, query, variables).await;
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error with a code: {body}"))
+            .to_owned()
     }
 
     /// POSTs a query that must succeed; returns its `data`.

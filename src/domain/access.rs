@@ -1,0 +1,260 @@
+//! Who is asking, and what they may do. Every rule of DESIGN.md's role table lives here, so
+//! GraphQL and REST enforce the same ones; resolvers only pass the caller along.
+//!
+//! | action | writer | editor | admin |
+//! |---|---|---|---|
+//! | create an article | under their own byline | yes | yes |
+//! | edit, submit, restore | own, while DRAFT or IN_REVIEW | yes | yes |
+//! | publish, schedule, unpublish, archive | no | yes | yes |
+//! | sections, authors | no | yes | yes |
+//! | delete an article | no | no | yes |
+//! | read drafts | own | all | all |
+//!
+//! Ownership is read from the database at the time of the request: a writer owns an article
+//! when one of its byline authors has the writer's `sub` as account subject, so removing an
+//! author record (or changing its subject) takes effect at once, whatever tokens say.
+
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait as _, ConnectionTrait, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
+};
+use serde::{Deserialize, Serialize};
+
+use super::ArticleStatus;
+use crate::entities::{article, article_author, author};
+use crate::error::{AppError, Result};
+
+/// A newsroom role, from the token's `role` claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Writer,
+    Editor,
+    Admin,
+}
+
+impl Role {
+    /// The claim value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Writer => "writer",
+            Self::Editor => "editor",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses a claim value; unknown roles are `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "writer" => Some(Self::Writer),
+            "editor" => Some(Self::Editor),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The verified caller of one request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// No token: published content only.
+    Anonymous,
+    /// A verified newsroom account.
+    Account { sub: String, role: Role },
+}
+
+impl Caller {
+    /// The account's subject, if any.
+    pub fn sub(&self) -> Option<&str> {
+        match self {
+            Self::Anonymous => None,
+            Self::Account { sub, .. } => Some(sub),
+        }
+    }
+
+    /// The account's role, if any.
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Self::Anonymous => None,
+            Self::Account { role, .. } => Some(*role),
+        }
+    }
+
+    /// Editors and admins.
+    pub fn is_editor(&self) -> bool {
+        self.role().is_some_and(|r| r >= Role::Editor)
+    }
+
+    /// Refuses anonymous callers.
+    pub fn require_account(&self) -> Result<(&str, Role)> {
+        match self {
+            Self::Anonymous => Err(AppError::Unauthenticated(
+                "this needs a newsroom account: send `Authorization: Bearer <token>`".into(),
+            )),
+            Self::Account { sub, role } => Ok((sub, *role)),
+        }
+    }
+
+    /// Refuses callers below `role`.
+    pub fn require(&self, role: Role, action: &str) -> Result<()> {
+        let (_, have) = self.require_account()?;
+        if have >= role {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "{action} needs the {} role; this token has {}",
+                role.as_str(),
+                have.as_str()
+            )))
+        }
+    }
+
+    /// What this caller may read of articles (narrowed further by filters).
+    pub fn visibility(&self) -> Visibility {
+        match self {
+            Self::Anonymous => Visibility::Published,
+            Self::Account {
+                role: Role::Writer,
+                sub,
+            } => Visibility::PublishedOrOwn(sub.clone()),
+            Self::Account { .. } => Visibility::Everything,
+        }
+    }
+}
+
+/// Which articles a caller may read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Visibility {
+    /// Published articles only (anonymous readers).
+    #[default]
+    Published,
+    /// Published articles and the writer's own in any status.
+    PublishedOrOwn(String),
+    /// Every article (editors and admins).
+    Everything,
+}
+
+impl Visibility {
+    /// Whether an article in `status`, owned by the caller or not, is visible.
+    pub fn allows(&self, status: ArticleStatus, owned: bool) -> bool {
+        match self {
+            Self::Published => status == ArticleStatus::Published,
+            Self::PublishedOrOwn(_) => status == ArticleStatus::Published || owned,
+            Self::Everything => true,
+        }
+    }
+}
+
+/// Ids of articles whose byline includes an author with account subject `sub`, as a subquery.
+pub fn owned_articles_subquery(sub: &str) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column((article_author::Entity, article_author::Column::ArticleId))
+        .from(article_author::Entity)
+        .inner_join(
+            author::Entity,
+            Expr::col((author::Entity, author::Column::Id))
+                .equals((article_author::Entity, article_author::Column::AuthorId)),
+        )
+        .and_where(Expr::col((author::Entity, author::Column::Subject)).eq(sub))
+        .to_owned()
+}
+
+/// Whether the account `sub` is on the byline of `article_id`, read from the database now.
+pub async fn owns(db: &impl ConnectionTrait, sub: &str, article_id: i32) -> Result<bool> {
+    let n = article::Entity::find()
+        .filter(article::Column::Id.eq(article_id))
+        .filter(article::Column::Id.in_subquery(owned_articles_subquery(sub)))
+        .count(db)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Whether `caller` may read this article.
+pub async fn can_read(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    a: &article::Model,
+) -> Result<bool> {
+    let status = ArticleStatus::parse(&a.status).unwrap_or(ArticleStatus::Draft);
+    Ok(match caller.visibility() {
+        Visibility::Everything => true,
+        Visibility::Published => status == ArticleStatus::Published,
+        Visibility::PublishedOrOwn(sub) => {
+            status == ArticleStatus::Published || owns(db, &sub, a.id).await?
+        }
+    })
+}
+
+/// Checks that `caller` may change this article's content (edit, submit, restore).
+pub async fn check_can_edit(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    a: &article::Model,
+) -> Result<()> {
+    let (sub, role) = caller.require_account()?;
+    if role >= Role::Editor {
+        return Ok(());
+    }
+    if !owns(db, sub, a.id).await? {
+        return Err(AppError::Forbidden(
+            "writers may only change articles on their own byline".into(),
+        ));
+    }
+    let status = ArticleStatus::parse(&a.status).unwrap_or(ArticleStatus::Draft);
+    if !matches!(status, ArticleStatus::Draft | ArticleStatus::InReview) {
+        return Err(AppError::Forbidden(format!(
+            "writers may only change their articles while DRAFT or IN_REVIEW; this one is {}",
+            status.as_str()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_and_parsed_strictly() {
+        assert!(Role::Admin > Role::Editor && Role::Editor > Role::Writer);
+        assert_eq!(Role::parse("editor"), Some(Role::Editor));
+        for bad in ["Editor", "root", "", "admin "] {
+            assert_eq!(Role::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn visibility_follows_the_role_table() {
+        let writer = Caller::Account {
+            sub: "w".into(),
+            role: Role::Writer,
+        };
+        let editor = Caller::Account {
+            sub: "e".into(),
+            role: Role::Editor,
+        };
+        assert!(
+            !Caller::Anonymous
+                .visibility()
+                .allows(ArticleStatus::Draft, true)
+        );
+        assert!(
+            Caller::Anonymous
+                .visibility()
+                .allows(ArticleStatus::Published, false)
+        );
+        assert!(writer.visibility().allows(ArticleStatus::Draft, true));
+        assert!(!writer.visibility().allows(ArticleStatus::Draft, false));
+        assert!(editor.visibility().allows(ArticleStatus::Archived, false));
+        assert!(
+            writer
+                .require(Role::Editor, "publishing")
+                .is_err_and(|e| e.code() == "FORBIDDEN")
+        );
+        assert!(
+            Caller::Anonymous
+                .require(Role::Writer, "x")
+                .is_err_and(|e| e.code() == "UNAUTHENTICATED")
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! The mutation root: the newsroom's writes. Every rule (roles, ownership, workflow,
+//! validation) is enforced in `domain/`; resolvers translate inputs and pass the caller.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+
+use super::inputs::{
+    ArticleInput, ArticlePatchInput, AuthorInput, AuthorPatch, SectionInput, SectionPatch,
+};
+use super::types::{Article, Author, Section};
+use super::{caller, db};
+use crate::auth::Auth;
+use crate::domain::access::Caller;
+use crate::domain::workflow::Transition;
+use crate::domain::{articles, authors, preview, publishing, sections};
+use crate::error::{AppError, GqlResultExt as _};
+
+/// Everything writable. Each mutation needs a newsroom token.
+pub struct MutationRoot;
+
+/// The caller, once it is known that this server verifies tokens at all.
+fn account<'a>(ctx: &Context<'a>) -> Result<&'a Caller> {
+    let auth = ctx.data::<Arc<Auth>>()?;
+    if !auth.accepts_tokens() {
+        return Err(AppError::Unauthenticated(
+            "mutations are disabled on this server: it has no token key (set GAZETTE_JWT_SECRET or GAZETTE_JWT_PUBLIC_KEY)".into(),
+        )
+        .into_graphql());
+    }
+    Ok(caller(ctx))
+}
+
+fn id(id: &ID) -> Result<i32> {
+    id.parse::<i32>()
+        .map_err(|_| AppError::bad_input(format!("{:?} is not an id", id.as_str())).into_graphql())
+}
+
+async fn step(
+    ctx: &Context<'_>,
+    article: &ID,
+    expected: i32,
+    t: Transition,
+    at: Option<DateTime<Utc>>,
+) -> Result<Article> {
+    let c = account(ctx)?;
+    let a = publishing::transition(db(ctx)?, c, id(article)?, expected, t, at)
+        .await
+        .gql()?;
+    Ok(Article(a))
+}
+
+#[Object]
+impl MutationRoot {
+    /// Creates a `DRAFT`. Writers must be on its byline.
+    async fn create_article(&self, ctx: &Context<'_>, input: ArticleInput) -> Result<Article> {
+        let c = account(ctx)?;
+        Ok(Article(
+            publishing::create(db(ctx)?, c, input.into()).await.gql()?,
+        ))
+    }
+
+    /// Changes an article's content. Fails with `CONFLICT` unless `expectedVersion` is current.
+    async fn update_article(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: ArticlePatchInput,
+    ) -> Result<Article> {
+        let c = account(ctx)?;
+        let a = publishing::update(db(ctx)?, c, self::id(&id)?, expected_version, input.into())
+            .await
+            .gql()?;
+        Ok(Article(a))
+    }
+
+    /// Sends a draft to the editors: `DRAFT → IN_REVIEW`.
+    async fn submit_article(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> Result<Article> {
+        step(ctx, &id, expected_version, Transition::Submit, None).await
+    }
+
+    /// Publishes now, or schedules when `at` is in the future (editors).
+    async fn publish_article(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Article> {
+        step(ctx, &id, expected_version, Transition::Publish, at).await
+    }
+
+    /// Takes a published or scheduled article down (editors).
+    async fn unpublish_article(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> Result<Article> {
+        step(ctx, &id, expected_version, Transition::Unpublish, None).await
+    }
+
+    /// Archives a published or unpublished article (editors).
+    async fn archive_article(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> Result<Article> {
+        step(ctx, &id, expected_version, Transition::Archive, None).await
+    }
+
+    /// Deletes an article for good (admins); returns its id.
+    async fn delete_article(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<ID> {
+        let c = account(ctx)?;
+        publishing::delete(db(ctx)?, c, self::id(&id)?, expected_version)
+            .await
+            .gql()?;
+        Ok(id)
+    }
+
+    /// Brings back the content of revision `version` as a new version.
+    async fn restore_revision(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        version: i32,
+    ) -> Result<Article> {
+        let c = account(ctx)?;
+        let a = publishing::restore(db(ctx)?, c, self::id(&id)?, expected_version, version)
+            .await
+            .gql()?;
+        Ok(Article(a))
+    }
+
+    /// A short-lived token that reads this one article, whatever its status, through
+    /// `article(…, previewToken:)` (editors, or a writer on its byline).
+    async fn preview_token(
+        &self,
+        ctx: &Context<'_>,
+        article_id: ID,
+        #[graphql(default = 3600)] ttl_seconds: i32,
+    ) -> Result<String> {
+        let c = account(ctx)?;
+        let db = db(ctx)?;
+        let a = articles::find_by_id(db, id(&article_id)?)
+            .await
+            .gql()?
+            .ok_or_else(|| AppError::not_found("no such article").into_graphql())?;
+        preview::mint(db, c, &a, i64::from(ttl_seconds)).await.gql()
+    }
+
+    /// Creates a section (editors).
+    async fn create_section(&self, ctx: &Context<'_>, input: SectionInput) -> Result<Section> {
+        let c = account(ctx)?;
+        Ok(Section(
+            sections::create(db(ctx)?, c, input.into()).await.gql()?,
+        ))
+    }
+
+    /// Renames, describes or reorders a section (editors).
+    async fn update_section(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: SectionPatch,
+    ) -> Result<Section> {
+        let c = account(ctx)?;
+        Ok(Section(
+            sections::update(db(ctx)?, c, self::id(&id)?, input.into())
+                .await
+                .gql()?,
+        ))
+    }
+
+    /// Creates an author (editors).
+    async fn create_author(&self, ctx: &Context<'_>, input: AuthorInput) -> Result<Author> {
+        let c = account(ctx)?;
+        Ok(Author(
+            authors::create(db(ctx)?, c, input.into()).await.gql()?,
+        ))
+    }
+
+    /// Updates an author (editors).
+    async fn update_author(&self, ctx: &Context<'_>, id: ID, input: AuthorPatch) -> Result<Author> {
+        let c = account(ctx)?;
+        Ok(Author(
+            authors::update(db(ctx)?, c, self::id(&id)?, input.into())
+                .await
+                .gql()?,
+        ))
+    }
+}

@@ -1,0 +1,26 @@
+//! The background task that publishes scheduled articles when they fall due.
+//!
+//! Its state lives only in the database, so it survives restarts, and every process may run
+//! it: each due article is claimed by a conditional update, so it is published exactly once.
+
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use crate::domain::publishing;
+
+/// Runs until the returned handle is aborted, checking every `every`.
+pub fn spawn(db: DatabaseConnection, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match publishing::publish_due(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(published = n, "published scheduled articles"),
+                Err(err) => tracing::warn!(error = %err, "scheduled publishing failed; retrying"),
+            }
+        }
+    })
+}
