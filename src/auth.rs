@@ -290,10 +290,11 @@ fn check_header(token: &str, alg: Algorithm) -> Result<()> {
             "the token has critical header parameters gazette does not understand",
         ));
     }
-    if let Some(typ) = header.get("typ") {
-        if !typ.as_str().is_some_and(|t| t.eq_ignore_ascii_case("JWT")) {
-            return Err(unauthenticated("the token's typ is not JWT"));
-        }
+    if header
+        .get("typ")
+        .is_some_and(|typ| !typ.as_str().is_some_and(|t| t.eq_ignore_ascii_case("JWT")))
+    {
+        return Err(unauthenticated("the token's typ is not JWT"));
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, Asterisk, Condition, Expr, Order, Query, SelectStatement, SimpleExpr, UnionType,
+    Alias, Asterisk, Condition, Expr, Func, Order, Query, SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, EntityTrait as _, FromQueryResult, QueryFilter as _,
@@ -129,13 +129,11 @@ impl ArticleFilter {
         if self.published_only() {
             col(article::Column::PublishedAt).into()
         } else {
-            Expr::cust_with_exprs(
-                "COALESCE($1, $2)",
-                [
-                    col(article::Column::PublishedAt).into(),
-                    col(article::Column::CreatedAt).into(),
-                ],
-            )
+            Func::coalesce([
+                col(article::Column::PublishedAt).into(),
+                col(article::Column::CreatedAt).into(),
+            ])
+            .into()
         }
     }
 }

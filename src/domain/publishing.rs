@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, Func, OnConflict, SimpleExpr};
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait as _,
     QueryFilter as _, QueryOrder as _, QuerySelect as _, SqlErr, TransactionTrait as _,
@@ -690,13 +690,10 @@ pub async fn publish_due(db: &DatabaseConnection) -> Result<usize> {
             )
             .col_expr(
                 article::Column::PublishedAt,
-                Expr::cust_with_exprs(
-                    "COALESCE($1, $2)",
-                    [
-                        Expr::col(article::Column::PublishedAt).into(),
-                        Expr::col(article::Column::ScheduledAt).into(),
-                    ],
-                ),
+                SimpleExpr::from(Func::coalesce([
+                    Expr::col(article::Column::PublishedAt).into(),
+                    Expr::col(article::Column::ScheduledAt).into(),
+                ])),
             )
             .col_expr(article::Column::UpdatedAt, Expr::value(t))
             .col_expr(

@@ -14,22 +14,24 @@ use crate::error::AppError;
 use crate::graphql::loaders;
 use crate::state::AppState;
 
-/// The verified caller, or the 401 answer for a bad token (never silently anonymous).
-fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
+/// The verified caller; a bad token is refused, never taken as anonymous.
+fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, AppError> {
     state
         .auth
         .caller(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()))
-        .map_err(|err| {
-            let body = serde_json::json!({
-                "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }]
-            });
-            let mut res = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            res
-        })
+}
+
+/// The 401 answer to a bad token, shaped as a GraphQL response.
+fn unauthorized(err: AppError) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }]
+    });
+    let mut res = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    res.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    res
 }
 
 /// POST /graphql: one operation or a batch.
@@ -40,7 +42,7 @@ pub async fn post(
 ) -> Response {
     let caller = match caller(&state, &headers) {
         Ok(c) => c,
-        Err(res) => return res,
+        Err(err) => return unauthorized(err),
     };
     // Each operation of a batch gets its own loaders, as it would alone.
     let with_loaders =
@@ -60,7 +62,7 @@ pub async fn get(
 ) -> Response {
     let caller = match caller(&state, &headers) {
         Ok(c) => c,
-        Err(res) => return res,
+        Err(err) => return unauthorized(err),
     };
     let raw = raw.unwrap_or_default();
     let wants_html = headers

@@ -41,6 +41,11 @@ macro_rules! storage_tests {
 /// The HS256 secret the test server verifies tokens with (tests only).
 pub const TEST_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
 
+/// The verifier of the test server: HS256 with [`TEST_SECRET`].
+pub fn test_auth() -> gazette::auth::Auth {
+    gazette::auth::Auth::hs256(TEST_SECRET.as_bytes(), None, None).expect("auth")
+}
+
 /// A token for `sub` with `role`, valid for an hour.
 pub fn token(sub: &str, role: &str) -> String {
     sign(json!({ "sub": sub, "role": role, "exp": now() + 3600 }))
@@ -87,11 +92,33 @@ fn unique_name() -> String {
 impl TestApp {
     /// On a new SQLite file.
     pub async fn sqlite() -> Self {
+        Self::sqlite_with(test_auth()).await
+    }
+
+    /// On a new SQLite file, verifying tokens with `auth`.
+    pub async fn sqlite_with(auth: gazette::auth::Auth) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = gazette::db::connect(&gazette::db::embedded_url(dir.path()), 4)
             .await
             .expect("open sqlite");
-        Self::build(db, None, Some(dir)).await
+        Self::build(db, None, Some(dir), auth).await
+    }
+
+    /// A second pool on the same database, as another gazette process would open.
+    pub async fn second_connection(&self) -> DatabaseConnection {
+        match (&self.pg, &self._dir) {
+            (Some((url, schema)), _) => {
+                let mut opts = ConnectOptions::new(url.clone());
+                opts.max_connections(4)
+                    .sqlx_logging(false)
+                    .set_schema_search_path(schema.clone());
+                Database::connect(opts).await.expect("second postgres pool")
+            }
+            (None, Some(dir)) => gazette::db::connect(&gazette::db::embedded_url(dir.path()), 4)
+                .await
+                .expect("second sqlite pool"),
+            (None, None) => unreachable!("every test app has a database"),
+        }
     }
 
     /// In a new schema of the PostgreSQL database at `GAZETTE_TEST_POSTGRES_URL`.
@@ -113,21 +140,26 @@ impl TestApp {
         let db = Database::connect(opts)
             .await
             .expect("connect to test schema");
-        Some(Self::build(db, Some((url, schema)), None).await)
+        Some(Self::build(db, Some((url, schema)), None, test_auth()).await)
     }
 
     async fn build(
         mut db: DatabaseConnection,
         pg: Option<(String, String)>,
         dir: Option<tempfile::TempDir>,
+        auth: gazette::auth::Auth,
     ) -> Self {
+        // Server logs (internal errors in particular) show in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("gazette=debug")
+            .try_init();
         gazette::db::migrate(&db).await.expect("migrate");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        let auth = gazette::auth::Auth::hs256(TEST_SECRET.as_bytes(), None, None).expect("auth");
         let router = gazette::app(gazette::AppState::new(db.clone(), auth));
         Self {
             router,
@@ -244,6 +276,28 @@ impl TestApp {
     /// Runs raw SQL (test set-up only).
     pub async fn exec(&self, sql: &str) {
         self.db.execute_unprepared(sql).await.expect("exec");
+    }
+
+    /// The id and version of the article with `slug`, read from the database.
+    pub async fn id_version(&self, slug: &str) -> (String, i64) {
+        let row = self
+            .db
+            .query_one(sea_orm::Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                match self.db.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => {
+                        "SELECT id, version FROM articles WHERE slug = $1"
+                    }
+                    _ => "SELECT id, version FROM articles WHERE slug = ?",
+                },
+                [slug.into()],
+            ))
+            .await
+            .expect("query")
+            .unwrap_or_else(|| panic!("no article {slug}"));
+        let id: i32 = row.try_get("", "id").expect("id");
+        let v: i32 = row.try_get("", "version").expect("version");
+        (id.to_string(), i64::from(v))
     }
 
     /// Rows in a table (to check that nothing was written).

@@ -12,5 +12,7 @@ mod comments;
 mod contract;
 mod graphql_http;
 mod import;
+mod publishing;
 mod sections_authors_tags;
 mod statements;
+mod tokens;
