@@ -11,6 +11,9 @@ use std::sync::LazyLock;
 /// with nesting, so input is capped before it is cleaned.
 pub const MAX_INLINE_BYTES: usize = 64 * 1024;
 
+/// Most tags in one inline fragment.
+pub const MAX_INLINE_TAGS: usize = 500;
+
 static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::empty();
     b.tags(HashSet::from([

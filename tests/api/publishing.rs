@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, newsroom, token};
@@ -632,6 +633,63 @@ async fn a_failed_write_leaves_the_database_as_it_was(app: &TestApp) {
         );
         assert_eq!(after, before, "{what}: nothing written");
     }
+    // A failure inside the transaction, after the article row was updated: the revision
+    // insert fails, and the whole change is rolled back.
+    let boom = match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => vec![
+            "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER boom BEFORE INSERT ON article_revisions FOR EACH ROW EXECUTE FUNCTION boom()",
+        ],
+        _ => vec![
+            "CREATE TRIGGER boom BEFORE INSERT ON article_revisions BEGIN SELECT RAISE(ABORT, 'boom'); END",
+        ],
+    };
+    for sql in boom {
+        app.exec(sql).await;
+    }
+    let (_, body) = app
+        .graphql_as(
+            Some(&ed),
+            "mutation($id: ID!, $v: Int!) { updateArticle(id: $id, expectedVersion: $v, input: { headline: \"Doomed\", authors: [\"lena-berg\"], tags: [\"brand new tag\"] }) { version } }",
+            json!({ "id": id, "v": v }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INTERNAL",
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["message"], "internal error",
+        "no database detail leaks"
+    );
+    app.exec(match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "DROP TRIGGER boom ON article_revisions",
+        _ => "DROP TRIGGER boom",
+    })
+    .await;
+    assert_eq!(
+        app.id_version("atomic").await.1,
+        v,
+        "the article row is as it was"
+    );
+    let seen = app
+        .ok_as(
+            &ed,
+            "{ article(slug: \"atomic\") { headline authors { slug } tags { slug } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(seen["article"]["headline"], "Headline of talks-resume");
+    assert_eq!(
+        seen["article"]["authors"],
+        json!([{ "slug": "omar-haddad" }])
+    );
+    assert_eq!(
+        app.count_rows("tags").await,
+        before.2,
+        "the new tag was rolled back too"
+    );
+
     let (_, body) = app
         .graphql_as(Some(&ed), "mutation { createArticle(input: { headline: \"X\", section: \"world\", authors: [\"ghost\"], tags: [\"new one\"], body: [] }) { id } }", json!({}))
         .await;
