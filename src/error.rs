@@ -33,6 +33,10 @@ pub enum AppError {
     /// Too many requests from this client.
     #[error("{0}")]
     RateLimited(String),
+    /// The HTTP request itself is unacceptable (malformed JSON 400, wrong method 405,
+    /// too large 413, wrong content type 415), before any rule is looked at.
+    #[error("{message}")]
+    Http { status: StatusCode, message: String },
     /// Anything the client cannot act on. Never shown verbatim.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -51,6 +55,7 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::RateLimited(_) => "RATE_LIMITED",
+            Self::Http { .. } => "BAD_USER_INPUT",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -64,6 +69,7 @@ impl AppError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Http { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +77,14 @@ impl AppError {
     /// Shorthand for [`AppError::BadInput`].
     pub fn bad_input(msg: impl Into<String>) -> Self {
         Self::BadInput(msg.into())
+    }
+
+    /// Shorthand for [`AppError::Http`].
+    pub fn http(status: StatusCode, msg: impl Into<String>) -> Self {
+        Self::Http {
+            status,
+            message: msg.into(),
+        }
     }
 
     /// Shorthand for [`AppError::NotFound`].

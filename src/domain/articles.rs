@@ -2,7 +2,8 @@
 //! of listings in one GraphQL request (a front page of ten sections) costs one statement.
 //!
 //! Visibility is decided here: a listing or lookup always carries the statuses the caller
-//! may see, and [`visible_status`] is the one place that narrows a request to them.
+//! may see ([`Visibility`], from [`crate::domain::access::Caller::visibility`]), and
+//! `filter_condition` is the one place that turns it into SQL.
 
 use std::collections::HashMap;
 
@@ -45,7 +46,7 @@ pub struct ArticleFilter {
     pub section: Option<String>,
     pub author: Option<AuthorRef>,
     pub tag: Option<TagRef>,
-    /// What the caller may see at all ([`Caller::visibility`]).
+    /// What the caller may see at all ([`crate::domain::access::Caller::visibility`]).
     pub visibility: Visibility,
     /// A workflow status to narrow to, within what is visible.
     pub status: Option<ArticleStatus>,

@@ -4,7 +4,9 @@
 use async_graphql::BatchRequest;
 use async_graphql::http::{GraphiQLSource, parse_query_string};
 use async_graphql::parser::types::OperationType;
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLResponse;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -34,20 +36,85 @@ fn unauthorized(err: AppError) -> Response {
     res
 }
 
-/// POST /graphql: one operation or a batch.
+/// Largest POST body read, in bytes (the router's body limit enforces it while reading).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most operations in one batched POST.
+pub const MAX_BATCH: usize = 10;
+
+/// Whether the request says its body is JSON. Anything else (`text/plain`, forms) is what a
+/// cross-site form could send, so it is refused before the body is read.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| m == "application/json" || m == "application/graphql-response+json")
+}
+
+/// Reads and parses a POST body: 415, 413 and 400 as problem+json.
+fn parse_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<BatchRequest, AppError> {
+    if !is_json(headers) {
+        return Err(AppError::http(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send GraphQL requests as Content-Type: application/json",
+        ));
+    }
+    let bytes = body.map_err(|rej| match rej.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::http(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        ),
+        status => AppError::http(status, "the request body could not be read"),
+    })?;
+    let malformed = |e: serde_json::Error| {
+        AppError::http(
+            StatusCode::BAD_REQUEST,
+            format!("malformed GraphQL request: {e}"),
+        )
+    };
+    // A JSON array is a batch, an object one operation (serde would also read an empty
+    // array as an operation with default fields).
+    let req = if bytes.trim_ascii_start().starts_with(b"[") {
+        BatchRequest::Batch(serde_json::from_slice(&bytes).map_err(malformed)?)
+    } else {
+        BatchRequest::Single(serde_json::from_slice(&bytes).map_err(malformed)?)
+    };
+    if let BatchRequest::Batch(ops) = &req {
+        if ops.is_empty() || ops.len() > MAX_BATCH {
+            return Err(AppError::http(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "a batch holds 1 to {MAX_BATCH} operations, not {}",
+                    ops.len()
+                ),
+            ));
+        }
+    }
+    Ok(req)
+}
+
+/// POST /graphql: one operation or a small batch, as JSON.
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    req: GraphQLBatchRequest,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let caller = match caller(&state, &headers) {
         Ok(c) => c,
         Err(err) => return unauthorized(err),
     };
+    let req = match parse_body(&headers, body) {
+        Ok(r) => r,
+        Err(err) => return err.into_response(),
+    };
     // Each operation of a batch gets its own loaders, as it would alone.
     let with_loaders =
         |r: async_graphql::Request| r.data(loaders::new(state.db.clone())).data(caller.clone());
-    let req = match req.into_inner() {
+    let req = match req {
         BatchRequest::Single(r) => BatchRequest::Single(with_loaders(r)),
         BatchRequest::Batch(rs) => BatchRequest::Batch(rs.into_iter().map(with_loaders).collect()),
     };

@@ -172,3 +172,94 @@ async fn malformed_graphql_is_an_error_not_a_crash() {
     }
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn graphql_posts_must_be_json_bounded_and_small_batches() {
+    let app = TestApp::sqlite().await;
+    let editor = crate::helpers::token("ed", "editor");
+    let mutation =
+        json!({ "query": "mutation { createSection(input: { name: \"Sport\" }) { path } }" })
+            .to_string();
+    let post = |ct: &str, body: String| {
+        Request::post("/graphql")
+            .header(header::CONTENT_TYPE, ct)
+            .header(header::AUTHORIZATION, format!("Bearer {editor}"))
+            .body(Body::from(body))
+            .expect("request")
+    };
+    let cases: Vec<(&str, Request<Body>, StatusCode)> = vec![
+        (
+            "text/plain (a cross-site form)",
+            post("text/plain", mutation.clone()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "urlencoded form",
+            post(
+                "application/x-www-form-urlencoded",
+                format!("query={mutation}"),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "no content type",
+            Request::post("/graphql")
+                .body(Body::from(mutation.clone()))
+                .expect("req"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "malformed JSON",
+            post("application/json", "{\"query\": ".into()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "not a request",
+            post("application/json", "[1, 2]".into()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "empty batch",
+            post("application/json", "[]".into()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "batch of 11",
+            post(
+                "application/json",
+                json!(vec![json!({ "query": "{ __typename }" }); 11]).to_string(),
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "2 MiB body",
+            post(
+                "application/json",
+                format!(
+                    "{{\"query\": \"{{ __typename }}\", \"x\": \"{}\"}}",
+                    "a".repeat(2 << 20)
+                ),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    for (what, req, want) in cases {
+        let (status, headers, body) = app.send(req).await;
+        assert_eq!(status, want, "{what}: {body}");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{what}"
+        );
+        assert_eq!(body["status"], want.as_u16(), "{what}");
+        assert_eq!(body["code"], "BAD_USER_INPUT", "{what}");
+    }
+    assert_eq!(app.count_rows("sections").await, 0, "no mutation ran");
+    // JSON with a charset parameter is fine.
+    let (status, _, body) = app
+        .send(post("application/json; charset=utf-8", mutation))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.count_rows("sections").await, 1);
+    app.cleanup().await;
+}
