@@ -400,6 +400,13 @@ mod tests {
             let err = clean_body(body(json)).expect_err(want);
             assert!(err.starts_with(want), "{err:?} should start with {want:?}");
         }
+        let big = vec![
+            Block::Paragraph(Paragraph {
+                html: "y".repeat(60_000)
+            });
+            20
+        ];
+        assert!(clean_body(big).is_err_and(|e| e.contains("larger than the limit")));
         let many = vec![Block::Paragraph(Paragraph { html: "x".into() }); MAX_BLOCKS + 1];
         assert!(clean_body(many).is_err_and(|e| e.contains("limit is 500")));
     }

@@ -83,16 +83,16 @@ fn parse_body(
     } else {
         BatchRequest::Single(serde_json::from_slice(&bytes).map_err(malformed)?)
     };
-    if let BatchRequest::Batch(ops) = &req {
-        if ops.is_empty() || ops.len() > MAX_BATCH {
-            return Err(AppError::http(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "a batch holds 1 to {MAX_BATCH} operations, not {}",
-                    ops.len()
-                ),
-            ));
-        }
+    if let BatchRequest::Batch(ops) = &req
+        && (ops.is_empty() || ops.len() > MAX_BATCH)
+    {
+        return Err(AppError::http(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "a batch holds 1 to {MAX_BATCH} operations, not {}",
+                ops.len()
+            ),
+        ));
     }
     Ok(req)
 }
