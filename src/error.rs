@@ -37,6 +37,9 @@ pub enum AppError {
     /// too large 413, wrong content type 415), before any rule is looked at.
     #[error("{message}")]
     Http { status: StatusCode, message: String },
+    /// A conditional write (`If-Match`) whose precondition no longer holds.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// Anything the client cannot act on. Never shown verbatim.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -56,6 +59,7 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::RateLimited(_) => "RATE_LIMITED",
             Self::Http { .. } => "BAD_USER_INPUT",
+            Self::PreconditionFailed(_) => "CONFLICT",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -70,6 +74,7 @@ impl AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Http { status, .. } => *status,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -142,22 +147,27 @@ impl<T> GqlResultExt<T> for Result<T> {
     }
 }
 
+/// An RFC 9457 problem+json response with gazette's `code` member.
+pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+        "code": code,
+    });
+    let mut res = (status, axum::Json(body)).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        let status = self.status();
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": self.to_string(),
-            "code": self.code(),
-        });
-        let mut res = (status, axum::Json(body)).into_response();
-        res.headers_mut().insert(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/problem+json"),
-        );
+        let mut res = problem(self.status(), self.code(), &self.to_string());
         if let Self::Unauthenticated(_) = self {
             res.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

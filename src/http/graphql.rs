@@ -97,7 +97,13 @@ fn parse_body(
     Ok(req)
 }
 
-/// POST /graphql: one operation or a small batch, as JSON.
+/// GraphQL: one operation, or a batch of 1 to 10, as JSON (see `schema.graphql`).
+#[utoipa::path(post, path = "/graphql", tag = "graphql",
+    request_body(content = Object, description = "{query, variables, operationName} or an array of them", content_type = "application/json"),
+    responses((status = 200, description = "A GraphQL response (errors carry extensions.code)", body = Object),
+              (status = 400, body = crate::http::rest::Problem), (status = 401, description = "A bad token", body = Object),
+              (status = 413, body = crate::http::rest::Problem), (status = 415, body = crate::http::rest::Problem)),
+    security((), ("bearer" = [])))]
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -121,7 +127,15 @@ pub async fn post(
     GraphQLResponse::from(state.schema.execute_batch(req).await).into_response()
 }
 
-/// GET /graphql: GraphiQL for browsers, else the operation in the query string.
+/// GraphQL over GET for cacheable reads (GraphiQL for a browser without a query).
+#[utoipa::path(get, path = "/graphql", tag = "graphql",
+    params(("query" = Option<String>, Query), ("variables" = Option<String>, Query, description = "JSON object"),
+           ("operationName" = Option<String>, Query), ("extensions" = Option<String>, Query, description = "JSON; persistedQuery for APQ")),
+    responses((status = 200, description = "A GraphQL response, or the GraphiQL page", body = Object),
+              (status = 304, description = "Not modified"), (status = 401, description = "A bad token", body = Object),
+              (status = 405, description = "A mutation sent over GET", body = crate::http::rest::Problem),
+              (status = 422, description = "No query given", body = crate::http::rest::Problem)),
+    security((), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -8,12 +8,17 @@ use serde_json::{Value, json};
 
 use crate::state::AppState;
 
-/// Always 200 while the process serves requests.
+/// Liveness: 200 while the process serves requests.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is up", body = Object, example = json!({"status": "ok"}))))]
 pub async fn alive() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// 200 when the database answers a ping, 503 otherwise.
+/// Readiness: 200 when the database answers a ping, 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready", body = Object, example = json!({"status": "ready"})),
+              (status = 503, description = "The database does not answer", body = Object)))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),

@@ -1,17 +1,19 @@
 //! The HTTP surface: the router, its layers (request ids, tracing), the GraphQL endpoint
 //! and the health probes. REST handlers will sit beside them, over the same `domain/`.
 
-mod graphql;
-mod health;
+pub(crate) mod graphql;
+pub(crate) mod health;
+pub mod rest;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, Request, StatusCode, header};
+use axum::response::Response;
 use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::error::AppError;
+use crate::error::{AppError, problem};
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -22,8 +24,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
+        .nest("/api/v1", rest::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(graphql::MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(problem_json))
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -32,6 +36,42 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Turns the framework's own plain-text refusals (405 with `Allow`, a path that does not
+/// parse, a body over the limit) into problem+json, so every 4xx and 5xx has one shape.
+async fn problem_json(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let detail = match axum::body::to_bytes(res.into_body(), 4096).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let mut out = match status {
+        StatusCode::NOT_FOUND => problem(status, "NOT_FOUND", &detail),
+        StatusCode::METHOD_NOT_ALLOWED => problem(
+            status,
+            "BAD_USER_INPUT",
+            "this route does not take that method; see Allow",
+        ),
+        s if s.is_server_error() => {
+            tracing::error!(status = s.as_u16(), detail, "server error");
+            problem(s, "INTERNAL", "the server could not answer")
+        }
+        s => problem(s, "BAD_USER_INPUT", &detail),
+    };
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
 }
 
 async fn not_found() -> AppError {

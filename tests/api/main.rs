@@ -13,6 +13,7 @@ mod contract;
 mod graphql_http;
 mod import;
 mod publishing;
+mod rest;
 mod sections_authors_tags;
 mod statements;
 mod tokens;

@@ -1,0 +1,532 @@
+//! `/api/v1/articles`: listings, single reads, and the writes that mirror the mutations.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{Body, Params, Who};
+use super::views::{self, ArticleView, Keys, Page};
+use super::{Problem, cache};
+use crate::domain::access::{self, Caller};
+use crate::domain::articles::{self, ArticleFilter, AuthorRef, PageRequest, TagRef};
+use crate::domain::blocks::{Block, Image};
+use crate::domain::cursor::Cursor;
+use crate::domain::import::Source;
+use crate::domain::publishing::{self, ArticlePatch, NewArticle};
+use crate::domain::workflow::Transition;
+use crate::domain::{ArticleStatus, preview, revisions};
+use crate::entities::article;
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+
+/// Filters and paging of `GET /articles`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Section path; subsections are included.
+    section: Option<String>,
+    /// Author slug.
+    author: Option<String>,
+    /// Tag slug.
+    tag: Option<String>,
+    /// Workflow status (readers without a token see PUBLISHED only).
+    #[param(value_type = Option<String>)]
+    status: Option<ArticleStatus>,
+    /// Published strictly after (RFC 3339).
+    published_after: Option<DateTime<Utc>>,
+    /// Published strictly before (RFC 3339).
+    published_before: Option<DateTime<Utc>>,
+    /// Page size, 1 to 100 (20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Checks a REST page size: 1 to 100.
+pub fn limit(l: Option<i32>) -> Result<Option<i32>> {
+    match l {
+        Some(n) if !(1..=100).contains(&n) => Err(AppError::bad_input(format!(
+            "limit must be between 1 and 100, not {n}"
+        ))),
+        l => Ok(l),
+    }
+}
+
+/// The `Link: <…>; rel="next"` of a page.
+pub fn next_link(uri: &OriginalUri, cursor: &str) -> Option<HeaderValue> {
+    let path = uri.0.path();
+    let mut query: Vec<&str> = uri
+        .0
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("cursor="))
+        .collect();
+    let c = format!("cursor={cursor}");
+    query.push(&c);
+    HeaderValue::from_str(&format!("<{path}?{}>; rel=\"next\"", query.join("&"))).ok()
+}
+
+/// Lists articles, newest first.
+#[utoipa::path(get, path = "/api/v1/articles", tag = "articles", params(ListParams),
+    responses((status = 200, description = "A page of articles", body = Page<ArticleView>,
+               headers(("ETag" = String), ("Link" = String, description = "The next page, when there is one"))),
+              (status = 304, description = "Not modified"),
+              (status = 401, body = Problem), (status = 422, body = Problem)),
+    security((), ("bearer" = [])))]
+pub async fn list(
+    State(s): State<AppState>,
+    Who(c): Who,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Params(p): Params<ListParams>,
+) -> Result<Response> {
+    let filter = ArticleFilter {
+        section: p.section,
+        author: p.author.map(AuthorRef::Slug),
+        tag: p.tag.map(TagRef::Slug),
+        visibility: c.visibility(),
+        status: p.status,
+        published_after: p.published_after,
+        published_before: p.published_before,
+    };
+    let req = PageRequest::new(filter, limit(p.limit)?, p.cursor.as_deref())?;
+    let page = articles::pages(&s.db, std::slice::from_ref(&req))
+        .await?
+        .pop()
+        .unwrap_or_default();
+    let next = match (page.has_next, page.items.last()) {
+        (true, Some(last)) => {
+            Some(Cursor::Published(req.filter.sort_time(last).timestamp_micros(), last.id).encode())
+        }
+        _ => None,
+    };
+    let data = views::articles(&s.db, page.items, false).await?;
+    let mut keys = Keys::default();
+    data.iter().for_each(|v| keys.article(v));
+    let mut res = cache::json(
+        &headers,
+        &c,
+        StatusCode::OK,
+        &Page {
+            data,
+            next_cursor: next.clone(),
+        },
+        &keys.0,
+        None,
+    );
+    if let Some(link) = next.as_deref().and_then(|n| next_link(&uri, n)) {
+        res.headers_mut().insert(header::LINK, link);
+    }
+    Ok(res)
+}
+
+/// `preview_token` of a single read.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReadParams {
+    /// A preview token for this article (from `previewToken`): reads it whatever its status.
+    preview_token: Option<String>,
+}
+
+async fn visible(
+    s: &AppState,
+    c: &Caller,
+    slug: &str,
+    preview_token: Option<&str>,
+) -> Result<article::Model> {
+    let missing = || AppError::not_found(format!("no article {slug:?}"));
+    let a = articles::find_by_slug(&s.db, slug)
+        .await?
+        .ok_or_else(missing)?;
+    if access::can_read(&s.db, c, &a).await? {
+        return Ok(a);
+    }
+    match preview_token {
+        Some(t) if preview::allows(&s.db, t, a.id).await? => Ok(a),
+        _ => Err(missing()),
+    }
+}
+
+async fn respond(
+    s: &AppState,
+    c: &Caller,
+    headers: &HeaderMap,
+    a: article::Model,
+    status: StatusCode,
+) -> Result<Response> {
+    let version = a.version;
+    let view = views::articles(&s.db, vec![a], true)
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("article view vanished")))?;
+    let mut keys = Keys::default();
+    keys.article(&view);
+    let mut res = cache::json(headers, c, status, &view, &keys.0, Some(version));
+    if status == StatusCode::CREATED
+        && let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/articles/{}", view.slug))
+    {
+        res.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(res)
+}
+
+/// One article with its body, breadcrumb, bylines and tags. The `ETag` names its version,
+/// so it can be sent back as `If-Match` on a write.
+#[utoipa::path(get, path = "/api/v1/articles/{slug}", tag = "articles",
+    params(("slug" = String, Path, description = "The article's slug"), ReadParams),
+    responses((status = 200, description = "The article", body = ArticleView, headers(("ETag" = String))),
+              (status = 304, description = "Not modified"),
+              (status = 401, body = Problem), (status = 404, body = Problem)),
+    security((), ("bearer" = [])))]
+pub async fn get(
+    State(s): State<AppState>,
+    Who(c): Who,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Params(p): Params<ReadParams>,
+) -> Result<Response> {
+    let a = visible(&s, &c, &slug, p.preview_token.as_deref()).await?;
+    respond(&s, &c, &headers, a, StatusCode::OK).await
+}
+
+/// A new article (it starts as a DRAFT).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    headline: String,
+    slug: Option<String>,
+    dek: Option<String>,
+    /// Blocks in the one-of shape: `{"paragraph": {"html": "…"}}`.
+    #[schema(value_type = Vec<Object>)]
+    body: Vec<Block>,
+    /// Section path.
+    section: String,
+    /// Author slugs, in byline order.
+    authors: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[schema(value_type = Option<Object>)]
+    source: Option<Source>,
+    #[schema(value_type = Option<Object>)]
+    featured_image: Option<Image>,
+}
+
+/// Creates a draft (writers under their own byline, editors, admins).
+#[utoipa::path(post, path = "/api/v1/articles", tag = "articles", request_body = CreateBody,
+    responses((status = 201, description = "Created", body = ArticleView, headers(("Location" = String), ("ETag" = String))),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(s): State<AppState>,
+    Who(c): Who,
+    headers: HeaderMap,
+    Body(b): Body<CreateBody>,
+) -> Result<Response> {
+    let input = NewArticle {
+        headline: b.headline,
+        slug: b.slug,
+        dek: b.dek,
+        body: b.body,
+        section: b.section,
+        authors: b.authors,
+        tags: b.tags,
+        source: b.source,
+        featured_image: b.featured_image,
+    };
+    let a = publishing::create(&s.db, &c, input).await?;
+    respond(&s, &c, &headers, a, StatusCode::CREATED).await
+}
+
+fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Changes to an article: fields left out stay; `null` clears `dek`, `source`, `featured_image`.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    /// The version the change is based on (or send `If-Match`).
+    expected_version: Option<i32>,
+    headline: Option<String>,
+    slug: Option<String>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    dek: Option<Option<String>>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    body: Option<Vec<Block>>,
+    section: Option<String>,
+    authors: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<Object>)]
+    source: Option<Option<Source>>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<Object>)]
+    featured_image: Option<Option<Image>>,
+}
+
+/// The version a write is based on: `If-Match` (a stale one is 412) or `expected_version`.
+fn expected(headers: &HeaderMap, body: Option<i32>) -> Result<(i32, bool)> {
+    match (cache::if_match_version(headers)?, body) {
+        (Some(v), _) => Ok((v, true)),
+        (None, Some(v)) => Ok((v, false)),
+        (None, None) => Err(AppError::http(
+            StatusCode::PRECONDITION_REQUIRED,
+            "send the version the change is based on: expected_version, or If-Match with the article's ETag",
+        )),
+    }
+}
+
+/// A stale `If-Match` is 412; a stale `expected_version` stays 409.
+fn precondition(via_if_match: bool) -> impl FnOnce(AppError) -> AppError {
+    move |e| match e {
+        AppError::Conflict {
+            message,
+            current_version: Some(_),
+        } if via_if_match => AppError::PreconditionFailed(message),
+        e => e,
+    }
+}
+
+async fn id_of(s: &AppState, slug: &str) -> Result<i32> {
+    Ok(articles::find_by_slug(&s.db, slug)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no article {slug:?}")))?
+        .id)
+}
+
+/// Changes an article's content.
+#[utoipa::path(patch, path = "/api/v1/articles/{slug}", tag = "articles", request_body = PatchBody,
+    params(("slug" = String, Path), ("If-Match" = Option<String>, Header, description = "The ETag of the version the change is based on")),
+    responses((status = 200, description = "Changed", body = ArticleView),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn patch(
+    State(s): State<AppState>,
+    Who(c): Who,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Body(b): Body<PatchBody>,
+) -> Result<Response> {
+    c.require_account()?;
+    let id = id_of(&s, &slug).await?;
+    let (v, via) = expected(&headers, b.expected_version)?;
+    let patch = ArticlePatch {
+        headline: b.headline,
+        slug: b.slug,
+        dek: b.dek,
+        body: b.body,
+        section: b.section,
+        authors: b.authors,
+        tags: b.tags,
+        source: b.source,
+        featured_image: b.featured_image,
+    };
+    let a = publishing::update(&s.db, &c, id, v, patch)
+        .await
+        .map_err(precondition(via))?;
+    respond(&s, &c, &headers, a, StatusCode::OK).await
+}
+
+/// The body of a workflow step; may be empty when `If-Match` names the version.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StepBody {
+    expected_version: Option<i32>,
+    /// For `publish`: a future time schedules instead.
+    at: Option<DateTime<Utc>>,
+}
+
+/// An optional JSON body: empty is the default; anything else must be JSON.
+pub fn optional_json<T: Default + DeserializeOwned>(
+    headers: &HeaderMap,
+    bytes: &Bytes,
+) -> Result<T> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(AppError::http(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as Content-Type: application/json",
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| AppError::http(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?;
+    serde_json::from_value(value).map_err(|e| AppError::bad_input(e.to_string()))
+}
+
+async fn step(
+    s: AppState,
+    c: Caller,
+    headers: HeaderMap,
+    slug: String,
+    bytes: Bytes,
+    t: Transition,
+) -> Result<Response> {
+    c.require_account()?;
+    let b: StepBody = optional_json(&headers, &bytes)?;
+    let id = id_of(&s, &slug).await?;
+    let (v, via) = expected(&headers, b.expected_version)?;
+    let a = publishing::transition(&s.db, &c, id, v, t, b.at)
+        .await
+        .map_err(precondition(via))?;
+    respond(&s, &c, &headers, a, StatusCode::OK).await
+}
+
+macro_rules! step_route {
+    ($name:ident, $path:literal, $t:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "articles", request_body(content = Option<StepBody>, description = "Optional when If-Match is sent"),
+            params(("slug" = String, Path), ("If-Match" = Option<String>, Header)),
+            responses((status = 200, description = "Done", body = ArticleView),
+                      (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+                      (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)),
+            security(("bearer" = [])))]
+        pub async fn $name(State(s): State<AppState>, Who(c): Who, headers: HeaderMap, Path(slug): Path<String>, bytes: Bytes) -> Result<Response> {
+            step(s, c, headers, slug, bytes, $t).await
+        }
+    };
+}
+
+step_route!(
+    submit,
+    "/api/v1/articles/{slug}/submit",
+    Transition::Submit,
+    "Sends a draft for review (DRAFT → IN_REVIEW)."
+);
+step_route!(
+    publish,
+    "/api/v1/articles/{slug}/publish",
+    Transition::Publish,
+    "Publishes now, or schedules when `at` is in the future (editors)."
+);
+step_route!(
+    unpublish,
+    "/api/v1/articles/{slug}/unpublish",
+    Transition::Unpublish,
+    "Takes an article down (editors)."
+);
+step_route!(
+    archive,
+    "/api/v1/articles/{slug}/archive",
+    Transition::Archive,
+    "Archives an article (editors)."
+);
+
+/// `expected_version` of a delete.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteParams {
+    /// The version the deletion is based on (or send `If-Match`).
+    expected_version: Option<i32>,
+}
+
+/// Deletes an article for good (admins).
+#[utoipa::path(delete, path = "/api/v1/articles/{slug}", tag = "articles",
+    params(("slug" = String, Path), DeleteParams, ("If-Match" = Option<String>, Header)),
+    responses((status = 204, description = "Deleted"),
+              (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn delete(
+    State(s): State<AppState>,
+    Who(c): Who,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Params(p): Params<DeleteParams>,
+) -> Result<Response> {
+    c.require_account()?;
+    let id = id_of(&s, &slug).await?;
+    let (v, via) = expected(&headers, p.expected_version)?;
+    publishing::delete(&s.db, &c, id, v)
+        .await
+        .map_err(precondition(via))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// One saved change.
+#[derive(Serialize, ToSchema)]
+pub struct RevisionView {
+    version: i32,
+    action: String,
+    actor: Option<String>,
+    created_at: DateTime<Utc>,
+    headline: String,
+    #[schema(value_type = String)]
+    status: ArticleStatus,
+}
+
+/// Every saved change of an article, newest first (editors and its own writers).
+#[utoipa::path(get, path = "/api/v1/articles/{slug}/revisions", tag = "articles", params(("slug" = String, Path)),
+    responses((status = 200, description = "Revisions", body = Vec<RevisionView>),
+              (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_revisions(
+    State(s): State<AppState>,
+    Who(c): Who,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<RevisionView>>> {
+    let (sub, _) = c.require_account()?;
+    let a = visible(&s, &c, &slug, None).await?;
+    if !c.is_editor() && !access::owns(&s.db, sub, a.id).await? {
+        return Err(AppError::Forbidden(
+            "revisions are for editors and the article's own writers".into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for r in revisions::list(&s.db, a.id).await? {
+        let snap: revisions::Snapshot = serde_json::from_value(r.snapshot)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("revision {}: {e}", r.id)))?;
+        out.push(RevisionView {
+            version: r.version,
+            action: r.action,
+            actor: r.actor,
+            created_at: r.created_at,
+            headline: snap.headline,
+            status: snap.status,
+        });
+    }
+    Ok(Json(out))
+}
+
+/// Brings back the content of revision `version` as a new version.
+#[utoipa::path(post, path = "/api/v1/articles/{slug}/revisions/{version}/restore", tag = "articles",
+    request_body(content = Option<StepBody>, description = "expected_version, optional when If-Match is sent"),
+    params(("slug" = String, Path), ("version" = i32, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, description = "Restored", body = ArticleView),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn restore(
+    State(s): State<AppState>,
+    Who(c): Who,
+    headers: HeaderMap,
+    Path((slug, version)): Path<(String, i32)>,
+    bytes: Bytes,
+) -> Result<Response> {
+    c.require_account()?;
+    let b: StepBody = optional_json(&headers, &bytes)?;
+    let id = id_of(&s, &slug).await?;
+    let (v, via) = expected(&headers, b.expected_version)?;
+    let a = publishing::restore(&s.db, &c, id, v, version)
+        .await
+        .map_err(precondition(via))?;
+    respond(&s, &c, &headers, a, StatusCode::OK).await
+}

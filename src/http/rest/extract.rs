@@ -1,0 +1,74 @@
+//! Request extractors whose refusals are problem+json: the caller (401 for a bad token),
+//! JSON bodies (415, 400, 413, 422) and query strings (422).
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::domain::access::Caller;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The verified caller; a bad token is refused, never anonymous.
+pub struct Who(pub Caller);
+
+impl FromRequestParts<AppState> for Who {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        state
+            .auth
+            .caller(
+                parts
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .map(|v| v.as_bytes()),
+            )
+            .map(Who)
+    }
+}
+
+/// A JSON body.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(rej) => Err(match rej {
+                JsonRejection::MissingJsonContentType(_) => AppError::http(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "send the body as Content-Type: application/json",
+                ),
+                JsonRejection::JsonSyntaxError(e) => AppError::http(
+                    StatusCode::BAD_REQUEST,
+                    format!("malformed JSON: {}", e.body_text()),
+                ),
+                JsonRejection::JsonDataError(e) => AppError::bad_input(e.body_text()),
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::http(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is too large",
+                ),
+                other => AppError::http(other.status(), other.body_text()),
+            }),
+        }
+    }
+}
+
+/// Query-string parameters.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Params(v))
+            .map_err(|e: QueryRejection| AppError::bad_input(e.body_text()))
+    }
+}

@@ -1,0 +1,107 @@
+//! The REST mirror under `/api/v1`, over the same `domain/` functions as GraphQL, described
+//! by `openapi.yaml` (generated from these handlers by utoipa; a test fails on drift).
+
+mod articles;
+mod cache;
+mod extract;
+mod newsroom;
+mod views;
+
+use axum::Router;
+use axum::routing::{get, post};
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::state::AppState;
+
+/// An RFC 9457 problem document; `code` equals the GraphQL `extensions.code`.
+#[derive(Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, BAD_USER_INPUT, CONFLICT, RATE_LIMITED, INTERNAL.
+    pub code: String,
+}
+
+/// The `/api/v1` routes (nested by the caller).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/articles", get(articles::list).post(articles::create))
+        .route(
+            "/articles/{slug}",
+            get(articles::get)
+                .patch(articles::patch)
+                .delete(articles::delete),
+        )
+        .route("/articles/{slug}/submit", post(articles::submit))
+        .route("/articles/{slug}/publish", post(articles::publish))
+        .route("/articles/{slug}/unpublish", post(articles::unpublish))
+        .route("/articles/{slug}/archive", post(articles::archive))
+        .route("/articles/{slug}/revisions", get(articles::list_revisions))
+        .route(
+            "/articles/{slug}/revisions/{version}/restore",
+            post(articles::restore),
+        )
+        .route(
+            "/sections",
+            get(newsroom::list_sections).post(newsroom::create_section),
+        )
+        .route(
+            "/sections/{*path}",
+            get(newsroom::get_section).patch(newsroom::patch_section),
+        )
+        .route(
+            "/authors",
+            get(newsroom::list_authors).post(newsroom::create_author),
+        )
+        .route(
+            "/authors/{slug}",
+            get(newsroom::get_author).patch(newsroom::patch_author),
+        )
+        .route("/tags/{slug}", get(newsroom::get_tag))
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of the REST API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gazette REST API", description = "The REST mirror of gazette's GraphQL API. Errors are RFC 9457 problem+json."),
+    paths(
+        crate::http::graphql::post, crate::http::graphql::get,
+        crate::http::health::alive, crate::http::health::ready,
+        articles::list, articles::create, articles::get, articles::patch, articles::delete,
+        articles::submit, articles::publish, articles::unpublish, articles::archive,
+        articles::list_revisions, articles::restore,
+        newsroom::list_sections, newsroom::create_section, newsroom::get_section, newsroom::patch_section,
+        newsroom::list_authors, newsroom::create_author, newsroom::get_author, newsroom::patch_author,
+        newsroom::get_tag,
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+/// `openapi.yaml` as committed.
+pub fn openapi_yaml() -> String {
+    ApiDoc::openapi().to_yaml().unwrap_or_default()
+}

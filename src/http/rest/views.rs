@@ -1,0 +1,238 @@
+//! The JSON shapes of the REST API (snake_case), built from stored rows with every relation
+//! loaded in one statement per kind for a whole page.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::domain::blocks::{self, Block};
+use crate::domain::{ArticleStatus, authors, comments, sections, tags};
+use crate::entities::{article, author, section, tag};
+use crate::error::{AppError, Result};
+
+/// A section, with its place in the tree.
+#[derive(Serialize, ToSchema)]
+pub struct SectionView {
+    pub id: i32,
+    pub name: String,
+    pub slug: String,
+    /// Full path from the root: `world/middle-east`.
+    pub path: String,
+    pub description: Option<String>,
+    pub parent_path: Option<String>,
+}
+
+/// A section with its subsections (recursively) and breadcrumb.
+#[derive(Serialize, ToSchema)]
+pub struct SectionTree {
+    #[serde(flatten)]
+    pub section: SectionView,
+    /// This section and its ancestors, root first.
+    pub breadcrumb: Vec<SectionView>,
+    #[schema(no_recursion)]
+    pub children: Vec<SectionTree>,
+}
+
+/// A byline author.
+#[derive(Serialize, ToSchema)]
+pub struct AuthorView {
+    pub id: i32,
+    pub name: String,
+    pub slug: String,
+    /// Newsroom title: "World Editor".
+    pub title: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+/// A tag.
+#[derive(Serialize, ToSchema)]
+pub struct TagView {
+    pub id: i32,
+    pub name: String,
+    pub slug: String,
+}
+
+/// The outlet a story draws on.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SourceView {
+    pub name: String,
+    pub url: Option<String>,
+}
+
+/// An article. `body`, `body_html` and `breadcrumb` are present on single reads only.
+#[derive(Serialize, ToSchema)]
+pub struct ArticleView {
+    pub id: i32,
+    pub slug: String,
+    pub headline: String,
+    pub dek: Option<String>,
+    #[schema(value_type = String, example = "PUBLISHED")]
+    pub status: ArticleStatus,
+    pub section: SectionView,
+    pub authors: Vec<AuthorView>,
+    pub tags: Vec<TagView>,
+    /// Body blocks in the one-of shape clients send: `{"paragraph": {"html": "…"}}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub body: Option<Vec<Block>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breadcrumb: Option<Vec<SectionView>>,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub source: Option<SourceView>,
+    #[schema(value_type = Option<Object>)]
+    pub featured_image: Option<Value>,
+    pub comment_count: i64,
+    pub published_at: Option<DateTime<Utc>>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; send it back as `expected_version` (or `If-Match`).
+    pub version: i32,
+}
+
+/// A page of a listing.
+#[derive(Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub data: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    pub next_cursor: Option<String>,
+}
+
+impl From<section::Model> for SectionView {
+    fn from(s: section::Model) -> Self {
+        let parent_path = s.path.rsplit_once('/').map(|(p, _)| p.to_owned());
+        Self {
+            id: s.id,
+            name: s.name,
+            slug: s.slug,
+            path: s.path,
+            description: s.description,
+            parent_path,
+        }
+    }
+}
+
+impl From<author::Model> for AuthorView {
+    fn from(a: author::Model) -> Self {
+        Self {
+            id: a.id,
+            name: a.name,
+            slug: a.slug,
+            title: a.title,
+            bio: a.bio,
+            avatar_url: a.avatar_url,
+        }
+    }
+}
+
+impl From<tag::Model> for TagView {
+    fn from(t: tag::Model) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            slug: t.slug,
+        }
+    }
+}
+
+/// Cache keys a CDN can purge by: `a12`, `s3`, `u4` (author), `t5`.
+#[derive(Default)]
+pub struct Keys(pub BTreeSet<String>);
+
+impl Keys {
+    pub fn article(&mut self, v: &ArticleView) {
+        self.0.insert(format!("a{}", v.id));
+        self.0.insert(format!("s{}", v.section.id));
+        for a in &v.authors {
+            self.0.insert(format!("u{}", a.id));
+        }
+        for t in &v.tags {
+            self.0.insert(format!("t{}", t.id));
+        }
+    }
+}
+
+/// Builds views of `rows` with their relations, a statement per kind for the whole set.
+pub async fn articles(
+    db: &impl ConnectionTrait,
+    rows: Vec<article::Model>,
+    full: bool,
+) -> Result<Vec<ArticleView>> {
+    let ids: Vec<i32> = rows.iter().map(|a| a.id).collect();
+    let section_ids: Vec<i32> = rows.iter().map(|a| a.section_id).collect();
+    let sections = sections::by_ids(db, &section_ids).await?;
+    let mut bylines = authors::bylines(db, &ids).await?;
+    let mut taggings = tags::of_articles(db, &ids).await?;
+    let counts = comments::approved_counts(db, &ids).await?;
+    let crumbs = if full {
+        let paths: Vec<String> = sections
+            .values()
+            .flat_map(|s| sections::lineage(&s.path))
+            .collect();
+        sections::by_paths(db, &paths).await?
+    } else {
+        HashMap::new()
+    };
+    rows.into_iter()
+        .map(|a| {
+            let internal = |w: &str| AppError::Internal(anyhow::anyhow!("article {}: {w}", a.id));
+            let section = sections
+                .get(&a.section_id)
+                .cloned()
+                .ok_or_else(|| internal("no section"))?;
+            let body: Vec<Block> =
+                serde_json::from_value(a.body.clone()).map_err(|e| internal(&e.to_string()))?;
+            let breadcrumb = full.then(|| {
+                sections::lineage(&section.path)
+                    .into_iter()
+                    .filter_map(|p| crumbs.get(&p).cloned().map(SectionView::from))
+                    .collect()
+            });
+            Ok(ArticleView {
+                id: a.id,
+                status: ArticleStatus::parse(&a.status)
+                    .ok_or_else(|| internal("unknown status"))?,
+                section: section.into(),
+                authors: bylines
+                    .remove(&a.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+                tags: taggings
+                    .remove(&a.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+                body_html: full.then(|| blocks::render_html(&body)),
+                body: full.then_some(body),
+                breadcrumb,
+                word_count: a.word_count,
+                reading_time_minutes: blocks::reading_time_minutes(a.word_count),
+                source: a.source_name.clone().map(|name| SourceView {
+                    name,
+                    url: a.source_url.clone(),
+                }),
+                featured_image: a.featured_image.clone(),
+                comment_count: counts.get(&a.id).copied().unwrap_or(0),
+                slug: a.slug,
+                headline: a.headline,
+                dek: a.dek,
+                published_at: a.published_at,
+                scheduled_at: a.scheduled_at,
+                created_at: a.created_at,
+                updated_at: a.updated_at,
+                version: a.version,
+            })
+        })
+        .collect()
+}
