@@ -78,10 +78,13 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
         conn.clone(),
         Duration::from_millis(args.scheduler_interval_ms.max(50)),
     );
-    let served = axum::serve(listener, crate::app(AppState::new(conn.clone(), auth)))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed");
+    let served = axum::serve(
+        listener,
+        crate::app(AppState::new(conn.clone(), auth).with_http(args.http())),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server failed");
     scheduler.abort();
     served?;
     conn.close().await.ok();

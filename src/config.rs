@@ -163,9 +163,44 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
 
+    /// Origins allowed by CORS, comma-separated, or `*` for any (then without credentials).
+    #[arg(long, env = "GAZETTE_CORS_ORIGINS", default_value = "*")]
+    pub cors_origins: String,
+
+    /// `max-age` of anonymous reads, in seconds.
+    #[arg(long, env = "GAZETTE_CACHE_MAX_AGE", default_value_t = 60)]
+    pub cache_max_age: u32,
+
+    /// `stale-while-revalidate` of anonymous reads, in seconds.
+    #[arg(
+        long,
+        env = "GAZETTE_CACHE_STALE_WHILE_REVALIDATE",
+        default_value_t = 300
+    )]
+    pub cache_stale_while_revalidate: u32,
+
     /// How often to publish due scheduled articles, in milliseconds.
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
     pub scheduler_interval_ms: u64,
+}
+
+impl ServeArgs {
+    /// The HTTP settings these flags describe.
+    pub fn http(&self) -> crate::state::HttpSettings {
+        let origins: Vec<String> = self
+            .cors_origins
+            .split(',')
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        crate::state::HttpSettings {
+            cors_origins: (!origins.iter().any(|o| o == "*")).then_some(origins),
+            public_cache_control: format!(
+                "public, max-age={}, stale-while-revalidate={}",
+                self.cache_max_age, self.cache_stale_while_revalidate
+            ),
+        }
+    }
 }
 
 /// Settings of `import`.

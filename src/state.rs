@@ -17,6 +17,26 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The GraphQL schema, with `db` and `auth` in its data.
     pub schema: GazetteSchema,
+    /// HTTP behaviour: CORS origins and cache lifetimes.
+    pub http: Arc<HttpSettings>,
+}
+
+/// HTTP settings that handlers and layers read.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Origins allowed by CORS; `None` allows any origin (without credentials).
+    pub cors_origins: Option<Vec<String>>,
+    /// `Cache-Control` of anonymous reads of published content.
+    pub public_cache_control: String,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            cors_origins: None,
+            public_cache_control: "public, max-age=60, stale-while-revalidate=300".into(),
+        }
+    }
 }
 
 impl AppState {
@@ -24,6 +44,19 @@ impl AppState {
     pub fn new(db: DatabaseConnection, auth: Auth) -> Self {
         let auth = Arc::new(auth);
         let schema = graphql::schema(db.clone(), auth.clone());
-        Self { db, auth, schema }
+        Self {
+            db,
+            auth,
+            schema,
+            http: Arc::new(HttpSettings::default()),
+        }
+    }
+
+    /// The same state with these HTTP settings.
+    pub fn with_http(self, http: HttpSettings) -> Self {
+        Self {
+            http: Arc::new(http),
+            ..self
+        }
     }
 }

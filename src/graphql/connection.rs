@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 
+use super::http_cache::note;
 use super::loaders::{
     self, ArticleCount, ArticleTags, Bylines, CommentCount, Loaders, SectionById,
 };
@@ -103,6 +104,10 @@ impl ArticleConnection {
             .map_err(loaders::load_err)?
             .unwrap_or_default();
         prefetch(ctx, loader, &page.items).await?;
+        for a in &page.items {
+            note(ctx, || format!("a{}", a.id));
+            note(ctx, || format!("s{}", a.section_id));
+        }
         let edges: Vec<ArticleEdge> = page
             .items
             .into_iter()

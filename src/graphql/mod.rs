@@ -6,6 +6,7 @@
 
 mod blocks;
 mod connection;
+pub mod http_cache;
 mod inputs;
 pub mod loaders;
 mod mutation;
@@ -14,6 +15,9 @@ mod types;
 
 use std::sync::Arc;
 
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
 use async_graphql::{Context, EmptySubscription, Schema};
 use sea_orm::DatabaseConnection;
 
@@ -36,6 +40,9 @@ pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseCon
     ctx.data::<DatabaseConnection>()
 }
 
+/// Persisted queries remembered per process (a miss makes the client resend the text).
+pub const APQ_CACHE: usize = 1024;
+
 /// Deepest selection accepted; deeper queries are refused before they run.
 pub const MAX_DEPTH: usize = 12;
 
@@ -44,6 +51,8 @@ pub fn schema(db: DatabaseConnection, auth: Arc<Auth>) -> GazetteSchema {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .data(db)
         .data(auth)
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
+        .extension(http_cache::ReadOnlyGet)
         .limit_depth(MAX_DEPTH)
         .finish()
 }

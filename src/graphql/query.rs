@@ -1,7 +1,8 @@
 //! The query root: what readers, front ends and partners can ask for.
 
 use super::connection::{ArticleConnection, AuthorConnection};
-use super::types::{Article, Author, Section, Tag};
+use super::http_cache::note;
+use super::types::{Article, Author, Section, Tag, author, section, tag};
 use super::{caller, db};
 use crate::domain::articles::{self, ArticleFilter, AuthorRef, TagRef};
 use crate::domain::{ArticleStatus, access, authors, preview, sections, tags};
@@ -54,6 +55,8 @@ impl QueryRoot {
         let Some(a) = found.gql()? else {
             return Ok(None);
         };
+        note(ctx, || format!("a{}", a.id));
+        note(ctx, || format!("s{}", a.section_id));
         if access::can_read(db, caller(ctx), &a).await.gql()? {
             return Ok(Some(Article(a)));
         }
@@ -90,7 +93,10 @@ impl QueryRoot {
 
     /// A section by its full path: `world` or `world/middle-east`.
     async fn section(&self, ctx: &Context<'_>, path: String) -> Result<Option<Section>> {
-        Ok(sections::by_path(db(ctx)?, &path).await.gql()?.map(Section))
+        Ok(sections::by_path(db(ctx)?, &path)
+            .await
+            .gql()?
+            .map(|m| section(ctx, m)))
     }
 
     /// The top-level sections in navigation order; subsections hang under `children`.
@@ -99,13 +105,16 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(Section)
+            .map(|m| section(ctx, m))
             .collect())
     }
 
     /// An author by slug.
     async fn author(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Author>> {
-        Ok(authors::by_slug(db(ctx)?, &slug).await.gql()?.map(Author))
+        Ok(authors::by_slug(db(ctx)?, &slug)
+            .await
+            .gql()?
+            .map(|m| author(ctx, m)))
     }
 
     /// Authors in alphabetical order. At most 100 a page.
@@ -118,11 +127,17 @@ impl QueryRoot {
         let page = authors::page(db(ctx)?, first, after.as_deref())
             .await
             .gql()?;
+        for a in &page.items {
+            note(ctx, || format!("u{}", a.id));
+        }
         Ok(AuthorConnection::new(page, after.is_some()))
     }
 
     /// A tag by slug.
     async fn tag(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Tag>> {
-        Ok(tags::by_slug(db(ctx)?, &slug).await.gql()?.map(Tag))
+        Ok(tags::by_slug(db(ctx)?, &slug)
+            .await
+            .gql()?
+            .map(|m| tag(ctx, m)))
     }
 }

@@ -7,6 +7,7 @@ use serde::Deserialize as _;
 
 use super::blocks::Block;
 use super::connection::{ArticleConnection, CommentConnection};
+use super::http_cache::note;
 use super::loaders::{
     self, ArticleTags, Bylines, CommentCount, Loaders, Replies, SectionById, SectionByPath,
     SectionChildren,
@@ -17,6 +18,24 @@ use crate::domain::comments::CommentPageRequest;
 use crate::domain::{ArticleStatus, CommentStatus, access, revisions, sections};
 use crate::entities::{article, article_revision, author, comment, section, tag};
 use crate::error::{AppError, GqlResultExt as _};
+
+/// A section the response shows (noted for its surrogate keys).
+pub(crate) fn section(ctx: &Context<'_>, m: section::Model) -> Section {
+    note(ctx, || format!("s{}", m.id));
+    Section(m)
+}
+
+/// An author the response shows.
+pub(crate) fn author(ctx: &Context<'_>, m: author::Model) -> Author {
+    note(ctx, || format!("u{}", m.id));
+    Author(m)
+}
+
+/// A tag the response shows.
+pub(crate) fn tag(ctx: &Context<'_>, m: tag::Model) -> Tag {
+    note(ctx, || format!("t{}", m.id));
+    Tag(m)
+}
 
 fn loader<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
     ctx.data::<Loaders>()
@@ -32,7 +51,7 @@ async fn breadcrumb(ctx: &Context<'_>, path: &str) -> Result<Vec<Section>> {
     Ok(sections::lineage(path)
         .into_iter()
         .filter_map(|p| found.remove(&SectionByPath(p)))
-        .map(Section)
+        .map(|m| section(ctx, m))
         .collect())
 }
 
@@ -85,7 +104,7 @@ impl Article {
             .load_one(SectionById(self.0.section_id))
             .await
             .map_err(loaders::load_err)?;
-        found.map(Section).ok_or_else(|| {
+        found.map(|m| section(ctx, m)).ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("article {} has no section", self.0.id))
                 .into_graphql()
         })
@@ -103,7 +122,11 @@ impl Article {
             .load_one(Bylines(self.0.id))
             .await
             .map_err(loaders::load_err)?;
-        Ok(found.unwrap_or_default().into_iter().map(Author).collect())
+        Ok(found
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| author(ctx, m))
+            .collect())
     }
 
     /// Key terms, in the editor's order.
@@ -112,7 +135,11 @@ impl Article {
             .load_one(ArticleTags(self.0.id))
             .await
             .map_err(loaders::load_err)?;
-        Ok(found.unwrap_or_default().into_iter().map(Tag).collect())
+        Ok(found
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| tag(ctx, m))
+            .collect())
     }
 
     /// Where it is in the workflow.
@@ -302,7 +329,7 @@ impl Section {
             .load_one(SectionById(parent))
             .await
             .map_err(loaders::load_err)?;
-        Ok(found.map(Section))
+        Ok(found.map(|m| section(ctx, m)))
     }
 
     /// Its subsections, in navigation order.
@@ -311,7 +338,11 @@ impl Section {
             .load_one(SectionChildren(self.0.id))
             .await
             .map_err(loaders::load_err)?;
-        Ok(found.unwrap_or_default().into_iter().map(Section).collect())
+        Ok(found
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| section(ctx, m))
+            .collect())
     }
 
     /// This section and its ancestors, root first.

@@ -11,9 +11,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use std::sync::Arc;
+
 use crate::domain::access::Caller;
 use crate::error::AppError;
+use crate::graphql::http_cache::{SurrogateKeys, ViaGet, canonical_order};
 use crate::graphql::loaders;
+use crate::http::cache;
 use crate::state::AppState;
 
 /// The verified caller; a bad token is refused, never taken as anonymous.
@@ -120,11 +124,31 @@ pub async fn post(
     // Each operation of a batch gets its own loaders, as it would alone.
     let with_loaders =
         |r: async_graphql::Request| r.data(loaders::new(state.db.clone())).data(caller.clone());
+    let texts: Vec<(String, Option<String>)> = match &req {
+        BatchRequest::Single(r) => vec![(r.query.clone(), r.operation_name.clone())],
+        BatchRequest::Batch(rs) => rs
+            .iter()
+            .map(|r| (r.query.clone(), r.operation_name.clone()))
+            .collect(),
+    };
     let req = match req {
         BatchRequest::Single(r) => BatchRequest::Single(with_loaders(r)),
         BatchRequest::Batch(rs) => BatchRequest::Batch(rs.into_iter().map(with_loaders).collect()),
     };
-    GraphQLResponse::from(state.schema.execute_batch(req).await).into_response()
+    let mut resp = state.schema.execute_batch(req).await;
+    match &mut resp {
+        async_graphql::BatchResponse::Single(r) => {
+            if let Some((q, op)) = texts.first() {
+                canonical_order(&mut r.data, q, op.as_deref());
+            }
+        }
+        async_graphql::BatchResponse::Batch(rs) => {
+            for (r, (q, op)) in rs.iter_mut().zip(&texts) {
+                canonical_order(&mut r.data, q, op.as_deref());
+            }
+        }
+    }
+    GraphQLResponse::from(resp).into_response()
 }
 
 /// GraphQL over GET for cacheable reads (GraphiQL for a browser without a query).
@@ -172,8 +196,41 @@ pub async fn get(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return res;
     }
-    let req = req.data(loaders::new(state.db.clone())).data(caller);
-    GraphQLResponse::from(state.schema.execute(req).await).into_response()
+    let keys = Arc::new(SurrogateKeys::default());
+    let (query, operation) = (req.query.clone(), req.operation_name.clone());
+    let req = req
+        .data(loaders::new(state.db.clone()))
+        .data(caller.clone())
+        .data(keys.clone())
+        .data(ViaGet);
+    let mut resp = state.schema.execute(req).await;
+    canonical_order(&mut resp.data, &query, operation.as_deref());
+    if !resp.is_ok() {
+        let mut res = GraphQLResponse::from(resp).into_response();
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static(cache::PRIVATE),
+        );
+        return res;
+    }
+    match serde_json::to_vec(&resp) {
+        Ok(bytes) => {
+            let cx = cache::Caching {
+                public: &state.http.public_cache_control,
+                caller: &caller,
+                request: &headers,
+            };
+            cache::bytes_response(
+                &cx,
+                StatusCode::OK,
+                bytes,
+                "application/graphql-response+json",
+                &keys.take(),
+                None,
+            )
+        }
+        Err(e) => AppError::Internal(e.into()).into_response(),
+    }
 }
 
 /// Whether the operation that would run is a mutation or subscription. Unparseable text is

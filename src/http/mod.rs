@@ -1,16 +1,20 @@
 //! The HTTP surface: the router, its layers (request ids, tracing), the GraphQL endpoint
 //! and the health probes. REST handlers will sit beside them, over the same `domain/`.
 
+pub(crate) mod cache;
 pub(crate) mod graphql;
 pub(crate) mod health;
 pub mod rest;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{AppError, problem};
@@ -18,8 +22,39 @@ use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// CORS for browsers on other origins: any origin (no credentials) by default, or the
+/// configured list (then with credentials).
+fn cors(origins: Option<&[String]>) -> CorsLayer {
+    let base = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            REQUEST_ID,
+        ])
+        .expose_headers([header::ETAG, header::LINK, header::LOCATION, REQUEST_ID])
+        .max_age(std::time::Duration::from_secs(600));
+    match origins {
+        None => base.allow_origin(AllowOrigin::any()),
+        Some(list) => base
+            .allow_origin(AllowOrigin::list(
+                list.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
+            ))
+            .allow_credentials(true),
+    }
+}
+
 /// The whole API as one router.
 pub fn router(state: AppState) -> Router {
+    let cors = cors(state.http.cors_origins.as_deref());
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::alive))
@@ -36,6 +71,12 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(cors)
 }
 
 /// Turns the framework's own plain-text refusals (405 with `Allow`, a path that does not

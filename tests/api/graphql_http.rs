@@ -263,3 +263,287 @@ async fn graphql_posts_must_be_json_bounded_and_small_batches() {
     assert_eq!(app.count_rows("sections").await, 1);
     app.cleanup().await;
 }
+
+storage_tests!(
+    graphql_gets_are_cacheable_with_etags_and_surrogate_keys,
+    persisted_queries_travel_as_a_hash_over_get_and_never_mutate,
+);
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn graphql_gets_are_cacheable_with_etags_and_surrogate_keys(app: &TestApp) {
+    app.import(newsroom()).await;
+    let uri = format!(
+        "/graphql?query={}",
+        enc(
+            "{ article(slug: \"border-reopens\") { id headline section { id } authors { id } tags { id } } articles(first: 2) { edges { node { slug } } } }"
+        )
+    );
+    let (status, headers, body) = app.get(&uri).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let etag = headers[header::ETAG].to_str().expect("etag").to_owned();
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "public, max-age=60, stale-while-revalidate=300"
+    );
+    assert_eq!(headers[header::VARY], "Authorization, Accept-Encoding");
+    let keys: Vec<&str> = headers["surrogate-key"]
+        .to_str()
+        .expect("keys")
+        .split(' ')
+        .collect();
+    let a = &body["data"]["article"];
+    for want in [
+        format!("a{}", a["id"].as_str().unwrap_or("")),
+        format!("s{}", a["section"]["id"].as_str().unwrap_or("")),
+        format!("u{}", a["authors"][0]["id"].as_str().unwrap_or("")),
+        format!("t{}", a["tags"][0]["id"].as_str().unwrap_or("")),
+    ] {
+        assert!(keys.contains(&want.as_str()), "{want} in {keys:?}");
+    }
+    assert!(
+        keys.len() >= 6,
+        "the listed articles are keys too: {keys:?}"
+    );
+
+    let revalidate = Request::get(&uri)
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .expect("req");
+    let (status, _, body) = app.send(revalidate).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert_eq!(body, serde_json::Value::String(String::new()));
+
+    let with_token = Request::get(&uri)
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", crate::helpers::token("ed", "editor")),
+        )
+        .body(Body::empty())
+        .expect("req");
+    let (_, headers, _) = app.send(with_token).await;
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
+
+    // An edit changes the answer, so the ETag.
+    let (id, v) = app.id_version("border-reopens").await;
+    app.ok_as(
+        &crate::helpers::token("ed", "editor"),
+        "mutation($id: ID!, $v: Int!) { updateArticle(id: $id, expectedVersion: $v, input: { headline: \"Border reopens fully\" }) { version } }",
+        json!({ "id": id, "v": v }),
+    )
+    .await;
+    let stale = Request::get(&uri)
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .expect("req");
+    let (status, headers, body) = app.send(stale).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(headers[header::ETAG].to_str().ok(), Some(etag.as_str()));
+    assert_eq!(body["data"]["article"]["headline"], "Border reopens fully");
+
+    // Answers with errors are not cached.
+    let (status, headers, _) = app
+        .get(&format!(
+            "/graphql?query={}",
+            enc("{ articles(first: 500) { totalCount } }")
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
+}
+
+async fn persisted_queries_travel_as_a_hash_over_get_and_never_mutate(app: &TestApp) {
+    use sha2::Digest as _;
+    app.import(newsroom()).await;
+    let hash = |q: &str| {
+        sha2::Sha256::digest(q.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let query = "{ article(slug: \"summit-ends\") { headline } }";
+    let ext =
+        |h: &str| enc(&json!({ "persistedQuery": { "version": 1, "sha256Hash": h } }).to_string());
+
+    let (status, _, body) = app
+        .get(&format!("/graphql?extensions={}", ext(&hash(query))))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["errors"][0]["message"], "PersistedQueryNotFound",
+        "{body}"
+    );
+    let (_, _, body) = app
+        .get(&format!(
+            "/graphql?query={}&extensions={}",
+            enc(query),
+            ext(&hash(query))
+        ))
+        .await;
+    assert_eq!(
+        body["data"]["article"]["headline"],
+        "Headline of summit-ends"
+    );
+    let (status, headers, body) = app
+        .get(&format!("/graphql?extensions={}", ext(&hash(query))))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["data"]["article"]["headline"], "Headline of summit-ends",
+        "the hash alone is enough now"
+    );
+    assert!(headers.get(header::ETAG).is_some());
+
+    // A mutation registered over POST cannot be replayed over GET by its hash.
+    let mutation = "mutation { createSection(input: { name: \"Sneaky\" }) { path } }";
+    let ed = crate::helpers::token("ed", "editor");
+    let post = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {ed}"))
+        .body(Body::from(json!({ "query": mutation, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(mutation) } } }).to_string()))
+        .expect("req");
+    let (_, _, body) = app.send(post).await;
+    assert_eq!(body["data"]["createSection"]["path"], "sneaky");
+    let sections = app.count_rows("sections").await;
+    let replay = Request::get(&format!("/graphql?extensions={}", ext(&hash(mutation))))
+        .header(header::AUTHORIZATION, format!("Bearer {ed}"))
+        .body(Body::empty())
+        .expect("req");
+    let (_, headers, body) = app.send(replay).await;
+    assert_eq!(
+        body["errors"][0]["message"], "mutations must be sent with POST",
+        "{body}"
+    );
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
+    assert_eq!(
+        app.count_rows("sections").await,
+        sections,
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn responses_are_compressed_sniff_proof_and_cors_ready() {
+    let app = TestApp::sqlite().await;
+    gazette::commands::load_demo(&app.db).await.expect("demo");
+    let uri = format!(
+        "/graphql?query={}",
+        enc("{ articles(first: 20) { edges { node { headline dek } } } }")
+    );
+    for (enc_name, want) in [("gzip", "gzip"), ("br", "br")] {
+        let req = Request::get(&uri)
+            .header(header::ACCEPT_ENCODING, enc_name)
+            .body(Body::empty())
+            .expect("req");
+        let res = tower::ServiceExt::oneshot(app.router.clone(), req)
+            .await
+            .expect("response");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], want);
+    }
+    let (_, headers, _) = app.get("/api/v1/sections").await;
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(headers.get("x-request-id").is_some());
+
+    let preflight = Request::builder()
+        .method("OPTIONS")
+        .uri("/graphql")
+        .header(header::ORIGIN, "https://front.example")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "authorization,content-type",
+        )
+        .body(Body::empty())
+        .expect("req");
+    let (status, headers, _) = app.send(preflight).await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    assert!(
+        headers
+            .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+            .is_none(),
+        "no credentials with a wildcard"
+    );
+
+    // A configured list: only those origins, with credentials.
+    let state = gazette::AppState::new(app.db.clone(), crate::helpers::test_auth()).with_http(
+        gazette::state::HttpSettings {
+            cors_origins: Some(vec!["https://front.example".into()]),
+            ..Default::default()
+        },
+    );
+    let router = gazette::app(state);
+    for (origin, allowed) in [
+        ("https://front.example", true),
+        ("https://evil.example", false),
+    ] {
+        let req = Request::get("/healthz")
+            .header(header::ORIGIN, origin)
+            .body(Body::empty())
+            .expect("req");
+        let res = tower::ServiceExt::oneshot(router.clone(), req)
+            .await
+            .expect("response");
+        assert_eq!(
+            res.headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_some(),
+            allowed,
+            "{origin}"
+        );
+        if allowed {
+            assert_eq!(
+                res.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
+                "true"
+            );
+        }
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn responses_follow_the_selection_order_byte_for_byte() {
+    let app = TestApp::sqlite().await;
+    app.import(newsroom()).await;
+    let q = "{ z: sections { path name } a: article(slug: \"border-reopens\") { tags { slug } authors { slug } headline } m: articles(first: 1) { totalCount edges { cursor } } }";
+    let mut bodies = Vec::new();
+    for _ in 0..5 {
+        let req = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "query": q }).to_string()))
+            .expect("req");
+        let res = tower::ServiceExt::oneshot(app.router.clone(), req)
+            .await
+            .expect("response");
+        let bytes = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .expect("body")
+            .to_bytes();
+        bodies.push(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    assert!(
+        bodies[0].starts_with("{\"data\":{\"z\":[{\"path\":"),
+        "{}",
+        bodies[0]
+    );
+    assert!(
+        bodies[0].contains("\"a\":{\"tags\":[{\"slug\":\"ceasefire-talks\"}],\"authors\":"),
+        "{}",
+        bodies[0]
+    );
+    assert!(
+        bodies.iter().all(|b| *b == bodies[0]),
+        "the same bytes every time"
+    );
+    app.cleanup().await;
+}

@@ -10,9 +10,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::Problem;
 use super::extract::{Body, Params, Who};
 use super::views::{self, ArticleView, Keys, Page};
-use super::{Problem, cache};
 use crate::domain::access::{self, Caller};
 use crate::domain::articles::{self, ArticleFilter, AuthorRef, PageRequest, TagRef};
 use crate::domain::blocks::{Block, Image};
@@ -23,6 +23,7 @@ use crate::domain::workflow::Transition;
 use crate::domain::{ArticleStatus, preview, revisions};
 use crate::entities::article;
 use crate::error::{AppError, Result};
+use crate::http::cache;
 use crate::state::AppState;
 
 /// Filters and paging of `GET /articles`.
@@ -112,8 +113,11 @@ pub async fn list(
     let mut keys = Keys::default();
     data.iter().for_each(|v| keys.article(v));
     let mut res = cache::json(
-        &headers,
-        &c,
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: &c,
+            request: &headers,
+        },
         StatusCode::OK,
         &Page {
             data,
@@ -169,7 +173,17 @@ async fn respond(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("article view vanished")))?;
     let mut keys = Keys::default();
     keys.article(&view);
-    let mut res = cache::json(headers, c, status, &view, &keys.0, Some(version));
+    let mut res = cache::json(
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: c,
+            request: headers,
+        },
+        status,
+        &view,
+        &keys.0,
+        Some(version),
+    );
     if status == StatusCode::CREATED
         && let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/articles/{}", view.slug))
     {

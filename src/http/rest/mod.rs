@@ -2,7 +2,6 @@
 //! by `openapi.yaml` (generated from these handlers by utoipa; a test fails on drift).
 
 mod articles;
-mod cache;
 mod extract;
 mod newsroom;
 mod views;

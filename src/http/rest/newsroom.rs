@@ -8,16 +8,17 @@ use axum::response::Response;
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 
+use super::Problem;
 use super::articles::{limit, next_link};
 use super::extract::{Body, Params, Who};
 use super::views::{AuthorView, Page, SectionTree, SectionView, TagView};
-use super::{Problem, cache};
 use crate::domain::authors::{self, AuthorFields};
 use crate::domain::cursor::Cursor;
 use crate::domain::sections::{self, NewSection, SectionPatch};
 use crate::domain::tags;
 use crate::entities::section;
 use crate::error::{AppError, Result};
+use crate::http::cache;
 use crate::state::AppState;
 
 fn tree(all: &[section::Model]) -> Vec<SectionTree> {
@@ -72,7 +73,17 @@ pub async fn list_sections(
     let t = tree(&all);
     let mut keys = BTreeSet::new();
     t.iter().for_each(|x| section_keys(x, &mut keys));
-    Ok(cache::json(&headers, &c, StatusCode::OK, &t, &keys, None))
+    Ok(cache::json(
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: &c,
+            request: &headers,
+        },
+        StatusCode::OK,
+        &t,
+        &keys,
+        None,
+    ))
 }
 
 async fn one_section(s: &AppState, path: &str) -> Result<SectionTree> {
@@ -105,7 +116,17 @@ pub async fn get_section(
     let t = one_section(&s, &path).await?;
     let mut keys = BTreeSet::new();
     section_keys(&t, &mut keys);
-    Ok(cache::json(&headers, &c, StatusCode::OK, &t, &keys, None))
+    Ok(cache::json(
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: &c,
+            request: &headers,
+        },
+        StatusCode::OK,
+        &t,
+        &keys,
+        None,
+    ))
 }
 
 /// A new section.
@@ -143,8 +164,11 @@ pub async fn create_section(
     .await?;
     let keys = BTreeSet::from([format!("s{}", created.id)]);
     Ok(cache::json(
-        &headers,
-        &c,
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: &c,
+            request: &headers,
+        },
         StatusCode::CREATED,
         &SectionView::from(created),
         &keys,
@@ -199,8 +223,11 @@ pub async fn patch_section(
     .await?;
     let keys = BTreeSet::from([format!("s{}", saved.id)]);
     Ok(cache::json(
-        &headers,
-        &c,
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: &c,
+            request: &headers,
+        },
         StatusCode::OK,
         &SectionView::from(saved),
         &keys,
@@ -239,8 +266,11 @@ pub async fn list_authors(
     let keys: BTreeSet<String> = page.items.iter().map(|a| format!("u{}", a.id)).collect();
     let data: Vec<AuthorView> = page.items.into_iter().map(Into::into).collect();
     let mut res = cache::json(
-        &headers,
-        &c,
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: &c,
+            request: &headers,
+        },
         StatusCode::OK,
         &Page {
             data,
@@ -270,8 +300,11 @@ pub async fn get_author(
         .ok_or_else(|| AppError::not_found(format!("no author {slug:?}")))?;
     let keys = BTreeSet::from([format!("u{}", a.id)]);
     Ok(cache::json(
-        &headers,
-        &c,
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: &c,
+            request: &headers,
+        },
         StatusCode::OK,
         &AuthorView::from(a),
         &keys,
@@ -319,8 +352,11 @@ pub async fn create_author(
     let a = authors::create(&s.db, &c, b.into()).await?;
     let keys = BTreeSet::from([format!("u{}", a.id)]);
     Ok(cache::json(
-        &headers,
-        &c,
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: &c,
+            request: &headers,
+        },
         StatusCode::CREATED,
         &AuthorView::from(a),
         &keys,
@@ -348,8 +384,11 @@ pub async fn patch_author(
     let a = authors::update(&s.db, &c, id, b.into()).await?;
     let keys = BTreeSet::from([format!("u{}", a.id)]);
     Ok(cache::json(
-        &headers,
-        &c,
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: &c,
+            request: &headers,
+        },
         StatusCode::OK,
         &AuthorView::from(a),
         &keys,
@@ -372,8 +411,11 @@ pub async fn get_tag(
         .ok_or_else(|| AppError::not_found(format!("no tag {slug:?}")))?;
     let keys = BTreeSet::from([format!("t{}", t.id)]);
     Ok(cache::json(
-        &headers,
-        &c,
+        &cache::Caching {
+            public: &s.http.public_cache_control,
+            caller: &c,
+            request: &headers,
+        },
         StatusCode::OK,
         &TagView::from(t),
         &keys,

@@ -1,7 +1,7 @@
 //! HTTP caching of reads: a strong `ETag` over the exact bytes, `304 Not Modified` for a
-//! matching `If-None-Match`, `Cache-Control` public for anonymous reads and private for
-//! anything read with a token, `Vary`, and `Surrogate-Key` / `Cache-Tag` naming every
-//! article, section, author and tag in the response so a CDN can purge exactly.
+//! matching `If-None-Match`, `Cache-Control` public (configurable) for anonymous reads and
+//! private for anything read with a token, `Vary`, and `Surrogate-Key` / `Cache-Tag` naming
+//! every article, section, author and tag in the response so a CDN can purge exactly.
 
 use std::collections::BTreeSet;
 
@@ -13,9 +13,7 @@ use sha2::{Digest as _, Sha256};
 use crate::domain::access::Caller;
 use crate::error::AppError;
 
-/// `Cache-Control` of anonymous reads of published content.
-pub const PUBLIC: &str = "public, max-age=60, stale-while-revalidate=300";
-/// `Cache-Control` of anything read with a token.
+/// `Cache-Control` of anything read with a token, and of answers with errors.
 pub const PRIVATE: &str = "private, no-store";
 
 /// A strong validator for `bytes`; with a version, writes can send it back as `If-Match`.
@@ -59,39 +57,59 @@ fn matches(headers: &HeaderMap, etag: &str) -> bool {
         })
 }
 
+/// How a cacheable answer is labelled.
+pub struct Caching<'a> {
+    /// `Cache-Control` of an anonymous read.
+    pub public: &'a str,
+    /// The caller (any token makes the answer private).
+    pub caller: &'a Caller,
+    /// The request's headers (`If-None-Match`).
+    pub request: &'a HeaderMap,
+}
+
 /// A cacheable JSON answer.
 pub fn json(
-    req: &HeaderMap,
-    caller: &Caller,
+    cx: &Caching<'_>,
     status: StatusCode,
     body: &impl Serialize,
     keys: &BTreeSet<String>,
     version: Option<i32>,
 ) -> Response {
-    let bytes = match serde_json::to_vec(body) {
-        Ok(b) => b,
-        Err(e) => return AppError::Internal(e.into()).into_response(),
-    };
+    match serde_json::to_vec(body) {
+        Ok(bytes) => bytes_response(cx, status, bytes, "application/json", keys, version),
+        Err(e) => AppError::Internal(e.into()).into_response(),
+    }
+}
+
+/// A cacheable answer of already-serialised bytes.
+pub fn bytes_response(
+    cx: &Caching<'_>,
+    status: StatusCode,
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    keys: &BTreeSet<String>,
+    version: Option<i32>,
+) -> Response {
     let tag = etag(&bytes, version);
-    let mut res = if status == StatusCode::OK && matches(req, &tag) {
+    let mut res = if status == StatusCode::OK && matches(cx.request, &tag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut r = (status, bytes).into_response();
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         r
     };
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&tag) {
         h.insert(header::ETAG, v);
     }
-    let public = matches!(caller, Caller::Anonymous);
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if public { PUBLIC } else { PRIVATE }),
-    );
+    let cache_control = match cx.caller {
+        Caller::Anonymous => {
+            HeaderValue::from_str(cx.public).unwrap_or(HeaderValue::from_static(PRIVATE))
+        }
+        Caller::Account { .. } => HeaderValue::from_static(PRIVATE),
+    };
+    h.insert(header::CACHE_CONTROL, cache_control);
     h.insert(
         header::VARY,
         HeaderValue::from_static("Authorization, Accept-Encoding"),

@@ -1,0 +1,158 @@
+//! What GraphQL GET needs to be cacheable: the surrogate keys of everything a response
+//! shows, and an extension that refuses mutations sent over GET even when they arrive as a
+//! persisted-query hash (which only resolves to text inside the executor).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{Selection, SelectionSet};
+use async_graphql::{Context, ServerError, ServerResult, Value, Variables};
+use indexmap::IndexMap;
+
+/// The cache keys a response depends on: `a12` article, `s3` section, `u4` author, `t5` tag.
+#[derive(Default)]
+pub struct SurrogateKeys(pub Mutex<BTreeSet<String>>);
+
+impl SurrogateKeys {
+    /// The keys seen so far.
+    pub fn take(&self) -> BTreeSet<String> {
+        self.0
+            .lock()
+            .map(|mut k| std::mem::take(&mut *k))
+            .unwrap_or_default()
+    }
+}
+
+/// Records that the response shows `key`.
+pub(crate) fn note(ctx: &Context<'_>, key: impl FnOnce() -> String) {
+    if let Some(keys) = ctx.data_opt::<Arc<SurrogateKeys>>()
+        && let Ok(mut k) = keys.0.lock()
+    {
+        k.insert(key());
+    }
+}
+
+/// Marks a request that came over GET.
+pub struct ViaGet;
+
+/// Refuses any document with a mutation or subscription when the request came over GET.
+pub struct ReadOnlyGet;
+
+impl ExtensionFactory for ReadOnlyGet {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ReadOnlyGet)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ReadOnlyGet {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        if ctx.data_opt::<ViaGet>().is_some() {
+            let writes = match &doc.operations {
+                DocumentOperations::Single(op) => op.node.ty != OperationType::Query,
+                DocumentOperations::Multiple(ops) => {
+                    ops.values().any(|op| op.node.ty != OperationType::Query)
+                }
+            };
+            if writes {
+                return Err(ServerError::new("mutations must be sent with POST", None));
+            }
+        }
+        Ok(doc)
+    }
+}
+
+/// Puts every object of `data` in the order the query selected its fields.
+///
+/// async-graphql inserts fields in the order their resolvers finish, so the same query can
+/// serialise differently from one run to the next; a cacheable answer needs the same bytes
+/// every time (and the GraphQL spec asks for selection order). Without the query text (a
+/// persisted-query hash), keys are sorted instead: still the same bytes every time.
+pub fn canonical_order(data: &mut Value, query: &str, operation: Option<&str>) {
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        sort_keys(data);
+        return;
+    };
+    let op = match (&doc.operations, operation) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, op)| op),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
+    };
+    match op {
+        Some(op) => reorder(data, &[&op.node.selection_set.node], &doc),
+        None => sort_keys(data),
+    }
+}
+
+fn sort_keys(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        Value::List(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
+/// The response keys of `sets` in selection order, each with the selection sets beneath it.
+fn keys<'a>(
+    sets: &[&'a SelectionSet],
+    doc: &'a ExecutableDocument,
+    out: &mut IndexMap<String, Vec<&'a SelectionSet>>,
+    depth: usize,
+) {
+    if depth > 32 {
+        return;
+    }
+    for set in sets {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    let key = f.node.response_key().node.to_string();
+                    out.entry(key).or_default().push(&f.node.selection_set.node);
+                }
+                Selection::InlineFragment(i) => {
+                    keys(&[&i.node.selection_set.node], doc, out, depth + 1)
+                }
+                Selection::FragmentSpread(s) => {
+                    if let Some(frag) = doc.fragments.get(&s.node.fragment_name.node) {
+                        keys(&[&frag.node.selection_set.node], doc, out, depth + 1);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn reorder(v: &mut Value, sets: &[&SelectionSet], doc: &ExecutableDocument) {
+    match v {
+        Value::List(items) => items.iter_mut().for_each(|i| reorder(i, sets, doc)),
+        Value::Object(map) => {
+            let mut wanted = IndexMap::new();
+            keys(sets, doc, &mut wanted, 0);
+            let mut old = std::mem::take(map);
+            for (key, subsets) in &wanted {
+                if let Some((name, mut value)) = old.shift_remove_entry(key.as_str()) {
+                    reorder(&mut value, subsets, doc);
+                    map.insert(name, value);
+                }
+            }
+            map.extend(old);
+        }
+        _ => {}
+    }
+}
