@@ -414,7 +414,7 @@ async fn persisted_queries_travel_as_a_hash_over_get_and_never_mutate(app: &Test
     let (_, _, body) = app.send(post).await;
     assert_eq!(body["data"]["createSection"]["path"], "sneaky");
     let sections = app.count_rows("sections").await;
-    let replay = Request::get(&format!("/graphql?extensions={}", ext(&hash(mutation))))
+    let replay = Request::get(format!("/graphql?extensions={}", ext(&hash(mutation))))
         .header(header::AUTHORIZATION, format!("Bearer {ed}"))
         .body(Body::empty())
         .expect("req");
