@@ -104,7 +104,7 @@ fn parse_body(
 /// GraphQL: one operation, or a batch of 1 to 10, as JSON (see `schema.graphql`).
 #[utoipa::path(post, path = "/graphql", tag = "graphql",
     request_body(content = Object, description = "{query, variables, operationName} or an array of them", content_type = "application/json"),
-    responses((status = 200, description = "A GraphQL response (errors carry extensions.code)", body = Object),
+    responses((status = 200, description = "A GraphQL response (errors carry extensions.code)", content((Object = "application/graphql-response+json"))),
               (status = 400, body = crate::http::rest::Problem), (status = 401, description = "A bad token", body = Object),
               (status = 413, body = crate::http::rest::Problem), (status = 415, body = crate::http::rest::Problem)),
     security((), ("bearer" = [])))]
@@ -155,7 +155,7 @@ pub async fn post(
 #[utoipa::path(get, path = "/graphql", tag = "graphql",
     params(("query" = Option<String>, Query), ("variables" = Option<String>, Query, description = "JSON object"),
            ("operationName" = Option<String>, Query), ("extensions" = Option<String>, Query, description = "JSON; persistedQuery for APQ")),
-    responses((status = 200, description = "A GraphQL response, or the GraphiQL page", body = Object),
+    responses((status = 200, description = "A GraphQL response, or the GraphiQL page", content((Object = "application/graphql-response+json"), (String = "text/html"))),
               (status = 304, description = "Not modified"), (status = 401, description = "A bad token", body = Object),
               (status = 405, description = "A mutation sent over GET", body = crate::http::rest::Problem),
               (status = 422, description = "No query given", body = crate::http::rest::Problem)),

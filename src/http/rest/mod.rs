@@ -66,8 +66,28 @@ pub fn routes() -> Router<AppState> {
 
 struct BearerAuth;
 
+/// Problem documents are served as `application/problem+json`, not `application/json`.
+fn problem_content_type(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    for item in api.paths.paths.values_mut() {
+        let ops = [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put];
+        for op in ops.into_iter().flatten() {
+            for resp in op.responses.responses.values_mut() {
+                let RefOr::T(resp) = resp else { continue };
+                let is_problem = resp.content.get("application/json").is_some_and(|c| {
+                    matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+                });
+                if is_problem && let Some(c) = resp.content.shift_remove("application/json") {
+                    resp.content.insert("application/problem+json".into(), c);
+                }
+            }
+        }
+    }
+}
+
 impl Modify for BearerAuth {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        problem_content_type(api);
         let components = api.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
