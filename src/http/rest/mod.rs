@@ -70,7 +70,13 @@ struct BearerAuth;
 fn problem_content_type(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::RefOr;
     for item in api.paths.paths.values_mut() {
-        let ops = [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put];
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+            &mut item.put,
+        ];
         for op in ops.into_iter().flatten() {
             for resp in op.responses.responses.values_mut() {
                 let RefOr::T(resp) = resp else { continue };
