@@ -177,3 +177,60 @@ impl IntoResponse for AppError {
         res
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_error_is_problem_json_with_its_status_and_code() {
+        let cases = [
+            (AppError::bad_input("x"), 422, "BAD_USER_INPUT"),
+            (AppError::not_found("x"), 404, "NOT_FOUND"),
+            (
+                AppError::Conflict {
+                    message: "x".into(),
+                    current_version: Some(2),
+                },
+                409,
+                "CONFLICT",
+            ),
+            (
+                AppError::Unauthenticated("x".into()),
+                401,
+                "UNAUTHENTICATED",
+            ),
+            (AppError::Forbidden("x".into()), 403, "FORBIDDEN"),
+            (AppError::RateLimited("x".into()), 429, "RATE_LIMITED"),
+            (
+                AppError::http(StatusCode::PAYLOAD_TOO_LARGE, "x"),
+                413,
+                "BAD_USER_INPUT",
+            ),
+            (AppError::PreconditionFailed("x".into()), 412, "CONFLICT"),
+            (
+                AppError::Internal(anyhow::anyhow!("secret detail")),
+                500,
+                "INTERNAL",
+            ),
+        ];
+        for (err, status, code) in cases {
+            let res = err.into_response();
+            assert_eq!(res.status().as_u16(), status, "{code}");
+            assert_eq!(
+                res.headers()[axum::http::header::CONTENT_TYPE],
+                "application/problem+json"
+            );
+            let bytes = axum::body::to_bytes(res.into_body(), 4096)
+                .await
+                .unwrap_or_default();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            assert_eq!(body["status"], status);
+            assert_eq!(body["code"], code);
+            assert!(
+                !body.to_string().contains("secret detail"),
+                "internal detail never reaches the client"
+            );
+        }
+    }
+}
