@@ -80,7 +80,11 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
     );
     let served = axum::serve(
         listener,
-        crate::app(AppState::new(conn.clone(), auth).with_http(args.http())),
+        crate::app(
+            AppState::new(conn.clone(), auth)
+                .with_http(args.http())
+                .with_limits(&args.limits()),
+        ),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

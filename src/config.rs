@@ -179,12 +179,44 @@ pub struct ServeArgs {
     )]
     pub cache_stale_while_revalidate: u32,
 
+    /// Deepest GraphQL selection.
+    #[arg(long, env = "GAZETTE_GRAPHQL_MAX_DEPTH", default_value_t = 12)]
+    pub graphql_max_depth: usize,
+
+    /// Largest GraphQL query cost (a connection costs its page size times its children).
+    #[arg(long, env = "GAZETTE_GRAPHQL_MAX_COMPLEXITY", default_value_t = 20_000)]
+    pub graphql_max_complexity: usize,
+
+    /// Most aliases in one GraphQL document.
+    #[arg(long, env = "GAZETTE_GRAPHQL_MAX_ALIASES", default_value_t = 30)]
+    pub graphql_max_aliases: usize,
+
+    /// Most root fields in one GraphQL operation.
+    #[arg(long, env = "GAZETTE_GRAPHQL_MAX_ROOT_FIELDS", default_value_t = 20)]
+    pub graphql_max_root_fields: usize,
+
+    /// Whether GraphQL introspection is on (`false` to switch it off).
+    #[arg(long, env = "GAZETTE_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphql_introspection: bool,
+
     /// How often to publish due scheduled articles, in milliseconds.
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
     pub scheduler_interval_ms: u64,
 }
 
 impl ServeArgs {
+    /// The GraphQL limits these flags describe.
+    pub fn limits(&self) -> crate::graphql::Limits {
+        crate::graphql::Limits {
+            depth: self.graphql_max_depth,
+            complexity: self.graphql_max_complexity,
+            aliases: self.graphql_max_aliases,
+            root_fields: self.graphql_max_root_fields,
+            directives: 5,
+            introspection: self.graphql_introspection,
+        }
+    }
+
     /// The HTTP settings these flags describe.
     pub fn http(&self) -> crate::state::HttpSettings {
         let origins: Vec<String> = self

@@ -52,6 +52,12 @@ impl AppState {
         }
     }
 
+    /// The same state with these GraphQL limits.
+    pub fn with_limits(self, limits: &graphql::Limits) -> Self {
+        let schema = graphql::schema_with(self.db.clone(), self.auth.clone(), limits);
+        Self { schema, ..self }
+    }
+
     /// The same state with these HTTP settings.
     pub fn with_http(self, http: HttpSettings) -> Self {
         Self {

@@ -71,6 +71,74 @@ impl Extension for ReadOnlyGet {
     }
 }
 
+/// Caps aliases and root fields, which the schema's own limits do not count.
+pub struct DocumentLimits {
+    pub aliases: usize,
+    pub root_fields: usize,
+}
+
+impl ExtensionFactory for DocumentLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentLimits {
+            aliases: self.aliases,
+            root_fields: self.root_fields,
+        })
+    }
+}
+
+fn count_aliases(set: &SelectionSet, n: &mut usize) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(f) => {
+                *n += usize::from(f.node.alias.is_some());
+                count_aliases(&f.node.selection_set.node, n);
+            }
+            Selection::InlineFragment(i) => count_aliases(&i.node.selection_set.node, n),
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for DocumentLimits {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let mut aliases = 0;
+        for (_, op) in doc.operations.iter() {
+            count_aliases(&op.node.selection_set.node, &mut aliases);
+            let roots = op.node.selection_set.node.items.len();
+            if roots > self.root_fields {
+                return Err(ServerError::new(
+                    format!(
+                        "the operation selects {roots} root fields; the limit is {}",
+                        self.root_fields
+                    ),
+                    None,
+                ));
+            }
+        }
+        for frag in doc.fragments.values() {
+            count_aliases(&frag.node.selection_set.node, &mut aliases);
+        }
+        if aliases > self.aliases {
+            return Err(ServerError::new(
+                format!(
+                    "the document uses {aliases} aliases; the limit is {}",
+                    self.aliases
+                ),
+                None,
+            ));
+        }
+        Ok(doc)
+    }
+}
+
 /// Puts every object of `data` in the order the query selected its fields.
 ///
 /// async-graphql inserts fields in the order their resolvers finish, so the same query can

@@ -43,18 +43,66 @@ pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseCon
 /// Persisted queries remembered per process (a miss makes the client resend the text).
 pub const APQ_CACHE: usize = 1024;
 
-/// Deepest selection accepted; deeper queries are refused before they run.
-pub const MAX_DEPTH: usize = 12;
+/// What a single GraphQL request may ask for; anything beyond is refused at validation,
+/// before a resolver or a database statement runs, with a message naming the limit.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Deepest selection.
+    pub depth: usize,
+    /// Largest cost: a field costs 1 plus its children, a connection its page size times its
+    /// children, other lists a fixed fan-out times their children.
+    pub complexity: usize,
+    /// Most aliases in one document.
+    pub aliases: usize,
+    /// Most fields at the root of the operation.
+    pub root_fields: usize,
+    /// Most directives on one field.
+    pub directives: usize,
+    /// Whether the schema can be introspected (on for a public API).
+    pub introspection: bool,
+}
 
-/// Builds the schema over `db`.
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            depth: 12,
+            complexity: 20_000,
+            aliases: 30,
+            root_fields: 20,
+            directives: 5,
+            introspection: true,
+        }
+    }
+}
+
+/// The complexity multiplier of a page of `first` items (the default page is 20).
+pub fn page_cost(first: Option<i32>) -> usize {
+    first.unwrap_or(20).clamp(1, 100) as usize
+}
+
+/// Builds the schema over `db` with the default limits.
 pub fn schema(db: DatabaseConnection, auth: Arc<Auth>) -> GazetteSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    schema_with(db, auth, &Limits::default())
+}
+
+/// Builds the schema over `db` with `limits`.
+pub fn schema_with(db: DatabaseConnection, auth: Arc<Auth>, limits: &Limits) -> GazetteSchema {
+    let mut b = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .data(db)
         .data(auth)
         .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
         .extension(http_cache::ReadOnlyGet)
-        .limit_depth(MAX_DEPTH)
-        .finish()
+        .extension(http_cache::DocumentLimits {
+            aliases: limits.aliases,
+            root_fields: limits.root_fields,
+        })
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .limit_directives(limits.directives);
+    if !limits.introspection {
+        b = b.disable_introspection();
+    }
+    b.finish()
 }
 
 /// The schema in SDL, sorted, as committed in `schema.graphql`.

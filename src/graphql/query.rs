@@ -71,6 +71,7 @@ impl QueryRoot {
     }
 
     /// Articles, newest first. At most 100 a page.
+    #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -100,6 +101,7 @@ impl QueryRoot {
     }
 
     /// The top-level sections in navigation order; subsections hang under `children`.
+    #[graphql(complexity = "20 * child_complexity")]
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         Ok(sections::top_level(db(ctx)?)
             .await
@@ -118,6 +120,7 @@ impl QueryRoot {
     }
 
     /// Authors in alphabetical order. At most 100 a page.
+    #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
     async fn authors(
         &self,
         ctx: &Context<'_>,

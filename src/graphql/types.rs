@@ -89,6 +89,7 @@ impl Article {
     }
 
     /// The body, block by block.
+    #[graphql(complexity = "50 * child_complexity")]
     async fn body(&self) -> Result<Vec<Block>> {
         Ok(self.blocks()?.into_iter().map(Block::from).collect())
     }
@@ -111,12 +112,14 @@ impl Article {
     }
 
     /// Its section and that section's ancestors, root first: `World » Middle East`.
+    #[graphql(complexity = "5 * child_complexity")]
     async fn breadcrumb(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         let section = self.section(ctx).await?;
         breadcrumb(ctx, &section.0.path).await
     }
 
     /// The byline, in order.
+    #[graphql(complexity = "5 * child_complexity")]
     async fn authors(&self, ctx: &Context<'_>) -> Result<Vec<Author>> {
         let found = loader(ctx)?
             .load_one(Bylines(self.0.id))
@@ -130,6 +133,7 @@ impl Article {
     }
 
     /// Key terms, in the editor's order.
+    #[graphql(complexity = "10 * child_complexity")]
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
         let found = loader(ctx)?
             .load_one(ArticleTags(self.0.id))
@@ -210,6 +214,7 @@ impl Article {
     }
 
     /// Approved comments, top-level ones oldest first, each with its replies.
+    #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
     async fn comments(
         &self,
         ctx: &Context<'_>,
@@ -229,6 +234,7 @@ impl Article {
     }
 
     /// Every saved change, newest first (editors, and writers on its byline).
+    #[graphql(complexity = "50 * child_complexity")]
     async fn revisions(&self, ctx: &Context<'_>) -> Result<Vec<ArticleRevision>> {
         let db = super::db(ctx)?;
         let caller = super::caller(ctx);
@@ -333,6 +339,7 @@ impl Section {
     }
 
     /// Its subsections, in navigation order.
+    #[graphql(complexity = "10 * child_complexity")]
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         let found = loader(ctx)?
             .load_one(SectionChildren(self.0.id))
@@ -346,11 +353,13 @@ impl Section {
     }
 
     /// This section and its ancestors, root first.
+    #[graphql(complexity = "5 * child_complexity")]
     async fn breadcrumb(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         breadcrumb(ctx, &self.0.path).await
     }
 
     /// Published articles of this section and its subsections, newest first.
+    #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -404,6 +413,7 @@ impl Author {
     }
 
     /// Published articles with this author on the byline, newest first.
+    #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -442,6 +452,7 @@ impl Tag {
     }
 
     /// Published articles with this tag, newest first.
+    #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -501,6 +512,7 @@ impl Comment {
     }
 
     /// Approved replies, oldest first.
+    #[graphql(complexity = "20 * child_complexity")]
     async fn replies(&self, ctx: &Context<'_>) -> Result<Vec<Comment>> {
         let found = loader(ctx)?
             .load_one(Replies(self.0.id))
@@ -559,6 +571,7 @@ impl ArticleRevision {
     }
 
     /// The body at this revision.
+    #[graphql(complexity = "50 * child_complexity")]
     async fn body(&self) -> Result<Vec<Block>> {
         Ok(self.snapshot()?.body.into_iter().map(Block::from).collect())
     }

@@ -105,6 +105,7 @@ fn parse_body(
 #[utoipa::path(post, path = "/graphql", tag = "graphql",
     request_body(content = Object, description = "{query, variables, operationName} or an array of them", content_type = "application/json"),
     responses((status = 200, description = "A GraphQL response (errors carry extensions.code)", content((Object = "application/graphql-response+json"))),
+              (status = "4XX", description = "A request that failed before execution (parse, validation, limits)", content((Object = "application/graphql-response+json"))),
               (status = 400, body = crate::http::rest::Problem), (status = 401, description = "A bad token", body = Object),
               (status = 413, body = crate::http::rest::Problem), (status = 415, body = crate::http::rest::Problem)),
     security((), ("bearer" = [])))]
@@ -141,6 +142,12 @@ pub async fn post(
             if let Some((q, op)) = texts.first() {
                 canonical_order(&mut r.data, q, op.as_deref());
             }
+            let status = status_of(r);
+            if status != StatusCode::OK {
+                let mut res = GraphQLResponse::from(resp).into_response();
+                *res.status_mut() = status;
+                return res;
+            }
         }
         async_graphql::BatchResponse::Batch(rs) => {
             for (r, (q, op)) in rs.iter_mut().zip(&texts) {
@@ -156,6 +163,7 @@ pub async fn post(
     params(("query" = Option<String>, Query), ("variables" = Option<String>, Query, description = "JSON object"),
            ("operationName" = Option<String>, Query), ("extensions" = Option<String>, Query, description = "JSON; persistedQuery for APQ")),
     responses((status = 200, description = "A GraphQL response, or the GraphiQL page", content((Object = "application/graphql-response+json"), (String = "text/html"))),
+              (status = 400, description = "A request that failed before execution (parse, validation, limits)", content((Object = "application/graphql-response+json"))),
               (status = 304, description = "Not modified"), (status = 401, description = "A bad token", body = Object),
               (status = 405, description = "A mutation sent over GET", body = crate::http::rest::Problem),
               (status = 422, description = "No query given", body = crate::http::rest::Problem)),
@@ -206,7 +214,9 @@ pub async fn get(
     let mut resp = state.schema.execute(req).await;
     canonical_order(&mut resp.data, &query, operation.as_deref());
     if !resp.is_ok() {
+        let status = status_of(&resp);
         let mut res = GraphQLResponse::from(resp).into_response();
+        *res.status_mut() = status;
         res.headers_mut().insert(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static(cache::PRIVATE),
@@ -230,6 +240,19 @@ pub async fn get(
             )
         }
         Err(e) => AppError::Internal(e.into()).into_response(),
+    }
+}
+
+/// GraphQL-over-HTTP: a request that failed before execution (parse, validation, limits,
+/// an unknown persisted query) is a 400; errors raised while executing stay 200.
+fn status_of(resp: &async_graphql::Response) -> StatusCode {
+    let before_execution = resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty());
+    if before_execution {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
     }
 }
 

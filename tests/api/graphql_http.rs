@@ -114,11 +114,11 @@ async fn queries_deeper_than_the_limit_are_refused_before_running() {
     let app = TestApp::sqlite().await;
     let deep = format!(
         "{{ sections {} path {} }}",
-        "{ children ".repeat(14),
+        "{ parent ".repeat(14),
         "}".repeat(14)
     );
     let (status, body) = app.graphql(&deep, json!({})).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "refused before execution");
     let msg = body["errors"][0]["message"].as_str().unwrap_or("");
     assert!(
         msg.contains("nested too deep") || msg.contains("depth"),
@@ -377,7 +377,7 @@ async fn persisted_queries_travel_as_a_hash_over_get_and_never_mutate(app: &Test
     let (status, _, body) = app
         .get(&format!("/graphql?extensions={}", ext(&hash(query))))
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(
         body["errors"][0]["message"], "PersistedQueryNotFound",
         "{body}"
@@ -545,5 +545,85 @@ async fn responses_follow_the_selection_order_byte_for_byte() {
         bodies.iter().all(|b| *b == bodies[0]),
         "the same bytes every time"
     );
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn query_limits_refuse_abuse_before_any_sql_runs() {
+    let app = TestApp::sqlite().await;
+    app.import(newsroom()).await;
+    let aliases: String = (0..31).map(|i| format!("a{i}: path ")).collect();
+    let roots: String = (0..21)
+        .map(|i| format!("s{i}: sections {{ path }} "))
+        .collect();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "three-level fan-out",
+            "{ sections { articles(first: 100) { edges { node { authors { articles(first: 100) { edges { node { headline } } } } } } } } }".into(),
+            "complex",
+        ),
+        ("deep nesting", format!("{{ sections {} path {} }}", "{ parent ".repeat(14), "}".repeat(14)), "nested too deep"),
+        ("31 aliases", format!("{{ sections {{ {aliases} }} }}"), "aliases; the limit is 30"),
+        ("21 root fields", format!("{{ {roots} }}"), "root fields; the limit is 20"),
+        ("fragment cycle", "query { sections { ...A } } fragment A on Section { children { ...B } } fragment B on Section { parent { ...A } }".into(), "recursion"),
+        ("directive pile-up", format!("{{ sections {{ path {} }} }}", "@include(if: true) ".repeat(6)), "directive"),
+    ];
+    for (what, query, want) in cases {
+        app.take_statement_count();
+        let started = std::time::Instant::now();
+        let (status, body) = app.graphql(&query, json!({})).await;
+        let took = started.elapsed();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
+        let msg = body["errors"][0]["message"].as_str().unwrap_or("");
+        assert!(
+            msg.contains(want),
+            "{what}: {msg:?} names the limit ({want})"
+        );
+        assert_eq!(
+            app.take_statement_count(),
+            0,
+            "{what}: refused before any SQL"
+        );
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "{what}: refused quickly ({took:?})"
+        );
+    }
+    // The front page and an article page stay well within the limits.
+    let front = "{ sections { path name articles(first: 5) { edges { node { slug headline dek publishedAt authors { slug name } } } } } }";
+    assert_eq!(app.graphql(front, json!({})).await.0, StatusCode::OK);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn introspection_can_be_switched_off() {
+    let app = TestApp::sqlite().await;
+    let (_, body) = app
+        .graphql("{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(
+        body["data"]["__schema"]["queryType"]["name"], "QueryRoot",
+        "on by default"
+    );
+    let limits = gazette::graphql::Limits {
+        introspection: false,
+        ..Default::default()
+    };
+    let state =
+        gazette::AppState::new(app.db.clone(), crate::helpers::test_auth()).with_limits(&limits);
+    let router = gazette::app(state);
+    let req = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({ "query": "{ __schema { queryType { name } } }" }).to_string(),
+        ))
+        .expect("req");
+    let res = tower::ServiceExt::oneshot(router, req).await.expect("res");
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    assert!(body["data"]["__schema"].is_null(), "{body}");
     app.cleanup().await;
 }
