@@ -105,8 +105,7 @@ fn parse_body(
 #[utoipa::path(post, path = "/graphql", tag = "graphql",
     request_body(content = Object, description = "{query, variables, operationName} or an array of them", content_type = "application/json"),
     responses((status = 200, description = "A GraphQL response (errors carry extensions.code)", content((Object = "application/graphql-response+json"))),
-              (status = "4XX", description = "A request that failed before execution (parse, validation, limits)", content((Object = "application/graphql-response+json"))),
-              (status = 400, body = crate::http::rest::Problem), (status = 401, description = "A bad token", body = Object),
+              (status = 400, description = "Malformed JSON or batch (problem), or a GraphQL request that failed before execution", content((crate::http::rest::Problem = "application/problem+json"), (Object = "application/graphql-response+json"))), (status = 401, description = "A bad token", body = Object),
               (status = 413, body = crate::http::rest::Problem), (status = 415, body = crate::http::rest::Problem)),
     security((), ("bearer" = [])))]
 pub async fn post(
