@@ -43,6 +43,14 @@ fn auth(db_args: &DbArgs, auth_args: &AuthArgs) -> anyhow::Result<Auth> {
     Auth::from_settings(&auth_args.settings(), embedded)
 }
 
+/// Like [`open`], without connecting until a connection is needed.
+async fn open_lazy(args: &DbArgs) -> anyhow::Result<(DatabaseConnection, bool)> {
+    match &args.database_url {
+        Some(url) => Ok((db::connect_with(url, args.db_pool, true).await?, false)),
+        None => open(args).await,
+    }
+}
+
 /// `gazette serve`: migrate, load the demo into a new embedded file, publish scheduled
 /// articles in the background, serve until signalled.
 pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> anyhow::Result<()> {
@@ -59,37 +67,49 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
             db_args.data_dir.join(crate::auth::SECRET_FILE).display()
         );
     }
-    let (conn, fresh) = open(db_args).await?;
-    db::migrate(&conn).await?;
-    if fresh {
-        let summary = load_demo(&conn).await?;
-        tracing::info!(
-            articles = summary.articles,
-            sections = summary.sections,
-            authors = summary.authors,
-            "new embedded database: loaded the demo newsroom"
-        );
-    }
+    let (conn, fresh) = open_lazy(db_args).await?;
     let listener = TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     tracing::info!("serving GraphQL at http://{}/graphql", args.addr);
-    let scheduler = crate::scheduler::spawn(
-        conn.clone(),
-        Duration::from_millis(args.scheduler_interval_ms.max(50)),
-    );
-    let served = axum::serve(
-        listener,
-        crate::app(
-            AppState::new(conn.clone(), auth)
-                .with_http(args.http())
-                .with_limits(&args.limits()),
-        ),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server failed");
-    scheduler.abort();
+    let state = AppState::new(conn.clone(), auth)
+        .with_http(args.http())
+        .with_limits(&args.limits())
+        .starting();
+    // Migrate (waiting for the database if it is down), load the demo into a new embedded
+    // file, open for traffic, then publish scheduled articles until shutdown.
+    let background = {
+        let (conn, ready, every) = (
+            conn.clone(),
+            state.ready.clone(),
+            Duration::from_millis(args.scheduler_interval_ms.max(50)),
+        );
+        tokio::spawn(async move {
+            db::migrate_when_reachable(&conn).await;
+            if fresh {
+                match load_demo(&conn).await {
+                    Ok(s) => tracing::info!(
+                        articles = s.articles,
+                        sections = s.sections,
+                        authors = s.authors,
+                        "new embedded database: loaded the demo newsroom"
+                    ),
+                    Err(err) => tracing::error!(
+                        error = format!("{err:#}"),
+                        "could not load the demo newsroom"
+                    ),
+                }
+            }
+            ready.store(true, std::sync::atomic::Ordering::SeqCst);
+            tracing::info!("ready");
+            crate::scheduler::run(conn, every).await;
+        })
+    };
+    let served = axum::serve(listener, crate::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed");
+    background.abort();
     served?;
     conn.close().await.ok();
     tracing::info!("stopped");

@@ -199,6 +199,14 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphql_introspection: bool,
 
+    /// Longest a request may take before it is answered 503, in milliseconds.
+    #[arg(long, env = "GAZETTE_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+
+    /// Most requests served at once; more are shed with 503 and Retry-After.
+    #[arg(long, env = "GAZETTE_MAX_CONCURRENCY", default_value_t = 512)]
+    pub max_concurrency: usize,
+
     /// How often to publish due scheduled articles, in milliseconds.
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
     pub scheduler_interval_ms: u64,
@@ -231,6 +239,8 @@ impl ServeArgs {
                 "public, max-age={}, stale-while-revalidate={}",
                 self.cache_max_age, self.cache_stale_while_revalidate
             ),
+            request_timeout: std::time::Duration::from_millis(self.request_timeout_ms.max(1)),
+            max_concurrency: self.max_concurrency.max(1),
         }
     }
 }

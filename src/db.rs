@@ -24,9 +24,16 @@ pub fn embedded_url(data_dir: &Path) -> String {
 
 /// Opens a pool on `url`. `pool` caps its connections.
 pub async fn connect(url: &str, pool: u32) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, pool, false).await
+}
+
+/// Opens a pool on `url`; with `lazy`, no connection is made until one is needed, so a
+/// server can start while its database is down and wait for it.
+pub async fn connect_with(url: &str, pool: u32, lazy: bool) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
+    opts.connect_lazy(lazy);
     opts.max_connections(pool.max(1))
-        .min_connections(1)
+        .min_connections(u32::from(!lazy))
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
@@ -58,6 +65,25 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         _ => Migrator::up(db, None).await.context("migration failed")?,
     }
     Ok(())
+}
+
+/// Migrates, retrying with backoff until the database answers (start-up while it is down).
+pub async fn migrate_when_reachable(db: &DatabaseConnection) {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match migrate(db).await {
+            Ok(()) => return,
+            Err(err) => {
+                tracing::warn!(
+                    error = format!("{err:#}"),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "database not ready"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
 }
 
 /// `url` without its password, for messages and logs.

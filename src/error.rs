@@ -37,6 +37,10 @@ pub enum AppError {
     /// too large 413, wrong content type 415), before any rule is looked at.
     #[error("{message}")]
     Http { status: StatusCode, message: String },
+    /// The database cannot be reached right now (starting, cut off, pool exhausted, or the
+    /// request ran out of time); the client may retry.
+    #[error("{0}")]
+    Unavailable(String),
     /// A conditional write (`If-Match`) whose precondition no longer holds.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -60,6 +64,7 @@ impl AppError {
             Self::RateLimited(_) => "RATE_LIMITED",
             Self::Http { .. } => "BAD_USER_INPUT",
             Self::PreconditionFailed(_) => "CONFLICT",
+            Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -75,6 +80,7 @@ impl AppError {
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Http { status, .. } => *status,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,8 +129,33 @@ impl AppError {
     }
 }
 
+/// Whether a database error means "not reachable now" rather than a fault in the request.
+fn unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e,
+            Sqlx::Io(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::Protocol(_)
+                | Sqlx::WorkerCrashed
+                | Sqlx::Tls(_)
+        ),
+        _ => false,
+    }
+}
+
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
+        if unavailable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return Self::Unavailable(
+                "the database is not reachable right now; retry shortly".into(),
+            );
+        }
         Self::Internal(anyhow::Error::new(err).context("database error"))
     }
 }
@@ -172,6 +203,12 @@ impl IntoResponse for AppError {
             res.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if let Self::Unavailable(_) | Self::RateLimited(_) = self {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("2"),
             );
         }
         res

@@ -11,16 +11,19 @@ use crate::domain::publishing;
 
 /// Runs until the returned handle is aborted, checking every `every`.
 pub fn spawn(db: DatabaseConnection, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match publishing::publish_due(&db).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(published = n, "published scheduled articles"),
-                Err(err) => tracing::warn!(error = %err, "scheduled publishing failed; retrying"),
-            }
+    tokio::spawn(run(db, every))
+}
+
+/// Checks every `every`, forever.
+pub async fn run(db: DatabaseConnection, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match publishing::publish_due(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(published = n, "published scheduled articles"),
+            Err(err) => tracing::warn!(error = %err, "scheduled publishing failed; retrying"),
         }
-    })
+    }
 }

@@ -20,6 +20,12 @@ pub async fn alive() -> Json<Value> {
     responses((status = 200, description = "Ready", body = Object, example = json!({"status": "ready"})),
               (status = 503, description = "The database does not answer", body = Object)))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if !state.ready.load(std::sync::atomic::Ordering::SeqCst) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "starting", "reason": "waiting for the database" })),
+        );
+    }
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(err) => {

@@ -7,8 +7,12 @@ pub(crate) mod health;
 pub mod rest;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::IntoResponse as _;
 use axum::response::Response;
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
@@ -52,6 +56,37 @@ fn cors(origins: Option<&[String]>) -> CorsLayer {
     }
 }
 
+/// Answers 503 while the service is starting (database not yet migrated or reachable), when
+/// more requests are in flight than the concurrency limit (with `Retry-After`), and to a
+/// request that outlives the time limit instead of letting it hang.
+async fn gate(
+    State(state): State<AppState>,
+    req: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    if !state.ready.load(Ordering::SeqCst) && path != "/healthz" && path != "/readyz" {
+        return AppError::Unavailable(
+            "gazette is starting: the database is not reachable yet".into(),
+        )
+        .into_response();
+    }
+    // Load shedding: beyond the concurrency limit a request is refused at once, not queued.
+    let Ok(_permit) = state.inflight.clone().try_acquire_owned() else {
+        return AppError::Unavailable("gazette is at its concurrency limit; retry shortly".into())
+            .into_response();
+    };
+    let limit = state.http.request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => AppError::Unavailable(format!(
+            "the request took longer than {} ms",
+            limit.as_millis()
+        ))
+        .into_response(),
+    }
+}
+
 /// The whole API as one router.
 pub fn router(state: AppState) -> Router {
     let cors = cors(state.http.cors_origins.as_deref());
@@ -63,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(graphql::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_json))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

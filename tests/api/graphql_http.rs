@@ -627,3 +627,69 @@ async fn introspection_can_be_switched_off() {
     assert!(body["data"]["__schema"].is_null(), "{body}");
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn slow_requests_time_out_and_overload_is_shed_with_503() {
+    use sea_orm::TransactionTrait as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let url = gazette::db::embedded_url(dir.path());
+    let db = gazette::db::connect(&url, 1).await.expect("db");
+    gazette::db::migrate(&db).await.expect("migrate");
+
+    // A request that outlives the time limit is answered 503, not left hanging.
+    let hurried = gazette::AppState::new(db.clone(), crate::helpers::test_auth()).with_http(
+        gazette::state::HttpSettings {
+            request_timeout: std::time::Duration::from_nanos(1),
+            ..Default::default()
+        },
+    );
+    let req = Request::get("/api/v1/articles")
+        .body(Body::empty())
+        .expect("req");
+    let res = tower::ServiceExt::oneshot(gazette::app(hurried), req)
+        .await
+        .expect("res");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        res.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    assert_eq!(res.headers()[header::RETRY_AFTER], "2");
+
+    // One request at a time: while one waits for the (held) only connection, the next is shed.
+    let narrow = gazette::AppState::new(db.clone(), crate::helpers::test_auth()).with_http(
+        gazette::state::HttpSettings {
+            max_concurrency: 1,
+            ..Default::default()
+        },
+    );
+    let router = gazette::app(narrow);
+    let held = db.begin().await.expect("hold the connection");
+    let slow = tokio::spawn(tower::ServiceExt::oneshot(
+        router.clone(),
+        Request::get("/api/v1/sections")
+            .body(Body::empty())
+            .expect("req"),
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let res = tower::ServiceExt::oneshot(
+        router.clone(),
+        Request::get("/healthz").body(Body::empty()).expect("req"),
+    )
+    .await
+    .expect("res");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "shed");
+    assert_eq!(res.headers()[header::RETRY_AFTER], "2");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(500),
+        "shed at once, not queued"
+    );
+    held.rollback().await.ok();
+    let first = slow.await.expect("join").expect("res");
+    assert_eq!(
+        first.status(),
+        StatusCode::OK,
+        "the waiting request completes once the connection is free"
+    );
+}

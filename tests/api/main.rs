@@ -12,6 +12,7 @@ mod comments;
 mod contract;
 mod graphql_http;
 mod import;
+mod postgres_failures;
 mod publishing;
 mod rest;
 mod sections_authors_tags;
