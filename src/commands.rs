@@ -105,10 +105,13 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
             crate::scheduler::run(conn, every).await;
         })
     };
-    let served = axum::serve(listener, crate::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed");
+    let served = axum::serve(
+        listener,
+        crate::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server failed");
     background.abort();
     served?;
     conn.close().await.ok();

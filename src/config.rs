@@ -207,6 +207,18 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_MAX_CONCURRENCY", default_value_t = 512)]
     pub max_concurrency: usize,
 
+    /// Requests per second per client (token subject, else IP), with twice that as burst.
+    #[arg(long, env = "GAZETTE_RATE_LIMIT", default_value_t = 100)]
+    pub rate_limit: u32,
+
+    /// Writes per second per client, with three times that as burst.
+    #[arg(long, env = "GAZETTE_WRITE_RATE_LIMIT", default_value_t = 10)]
+    pub write_rate_limit: u32,
+
+    /// Comma-separated IPs of proxies whose X-Forwarded-For names the client.
+    #[arg(long, env = "GAZETTE_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+
     /// How often to publish due scheduled articles, in milliseconds.
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
     pub scheduler_interval_ms: u64,
@@ -241,6 +253,19 @@ impl ServeArgs {
             ),
             request_timeout: std::time::Duration::from_millis(self.request_timeout_ms.max(1)),
             max_concurrency: self.max_concurrency.max(1),
+            read_rate: crate::http::limits::Rate {
+                per_second: self.rate_limit,
+                burst: self.rate_limit.saturating_mul(2),
+            },
+            write_rate: crate::http::limits::Rate {
+                per_second: self.write_rate_limit,
+                burst: self.write_rate_limit.saturating_mul(3),
+            },
+            trusted_proxies: self
+                .trusted_proxies
+                .split(',')
+                .filter_map(|p| p.trim().parse().ok())
+                .collect(),
         }
     }
 }

@@ -30,9 +30,9 @@ pub enum AppError {
     /// Valid credentials, but not allowed.
     #[error("{0}")]
     Forbidden(String),
-    /// Too many requests from this client.
-    #[error("{0}")]
-    RateLimited(String),
+    /// Too many requests from this client; `retry_after` seconds until the next is allowed.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
     /// The HTTP request itself is unacceptable (malformed JSON 400, wrong method 405,
     /// too large 413, wrong content type 415), before any rule is looked at.
     #[error("{message}")]
@@ -61,7 +61,7 @@ impl AppError {
             Self::Conflict { .. } => "CONFLICT",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
-            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Http { .. } => "BAD_USER_INPUT",
             Self::PreconditionFailed(_) => "CONFLICT",
             Self::Unavailable(_) => "UNAVAILABLE",
@@ -77,7 +77,7 @@ impl AppError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Http { status, .. } => *status,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -205,10 +205,15 @@ impl IntoResponse for AppError {
                 axum::http::HeaderValue::from_static("Bearer"),
             );
         }
-        if let Self::Unavailable(_) | Self::RateLimited(_) = self {
+        let retry_after = match &self {
+            Self::Unavailable(_) => Some(2),
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             res.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("2"),
+                axum::http::HeaderValue::from(secs),
             );
         }
         res
@@ -238,7 +243,14 @@ mod tests {
                 "UNAUTHENTICATED",
             ),
             (AppError::Forbidden("x".into()), 403, "FORBIDDEN"),
-            (AppError::RateLimited("x".into()), 429, "RATE_LIMITED"),
+            (
+                AppError::RateLimited {
+                    message: "x".into(),
+                    retry_after: 3,
+                },
+                429,
+                "RATE_LIMITED",
+            ),
             (
                 AppError::http(StatusCode::PAYLOAD_TOO_LARGE, "x"),
                 413,

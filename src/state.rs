@@ -5,7 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use std::net::IpAddr;
+
 use tokio::sync::Semaphore;
+
+use crate::http::limits::{Rate, RateLimits};
 
 use sea_orm::DatabaseConnection;
 
@@ -25,6 +29,8 @@ pub struct AppState {
     pub http: Arc<HttpSettings>,
     /// False until the database is migrated and reachable at start-up; requests are 503 until then.
     pub ready: Arc<AtomicBool>,
+    /// Per-client rate limits of this process.
+    pub limits: Arc<RateLimits>,
     /// Permits for requests in flight (`HttpSettings::max_concurrency`), shared by every route.
     pub inflight: Arc<Semaphore>,
 }
@@ -40,6 +46,23 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Most requests served at once; more are shed with 503 and `Retry-After`.
     pub max_concurrency: usize,
+    /// Per-client budget of all requests.
+    pub read_rate: Rate,
+    /// Per-client budget of writes (REST writes and GraphQL mutations), on top.
+    pub write_rate: Rate,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl HttpSettings {
+    /// The rate limiters these settings describe.
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits::new(
+            self.read_rate,
+            self.write_rate,
+            self.trusted_proxies.clone(),
+        )
+    }
 }
 
 impl Default for HttpSettings {
@@ -49,6 +72,15 @@ impl Default for HttpSettings {
             public_cache_control: "public, max-age=60, stale-while-revalidate=300".into(),
             request_timeout: Duration::from_secs(10),
             max_concurrency: 512,
+            read_rate: Rate {
+                per_second: 100,
+                burst: 200,
+            },
+            write_rate: Rate {
+                per_second: 10,
+                burst: 30,
+            },
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -65,6 +97,7 @@ impl AppState {
             http: Arc::new(HttpSettings::default()),
             ready: Arc::new(AtomicBool::new(true)),
             inflight: Arc::new(Semaphore::new(HttpSettings::default().max_concurrency)),
+            limits: Arc::new(HttpSettings::default().rate_limits()),
         }
     }
 
@@ -84,6 +117,7 @@ impl AppState {
     pub fn with_http(self, http: HttpSettings) -> Self {
         Self {
             inflight: Arc::new(Semaphore::new(http.max_concurrency.max(1))),
+            limits: Arc::new(http.rate_limits()),
             http: Arc::new(http),
             ..self
         }

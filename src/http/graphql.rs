@@ -110,6 +110,7 @@ fn parse_body(
     security((), ("bearer" = [])))]
 pub async fn post(
     State(state): State<AppState>,
+    client: Option<axum::Extension<crate::http::ClientKey>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -121,6 +122,18 @@ pub async fn post(
         Ok(r) => r,
         Err(err) => return err.into_response(),
     };
+    let mutates = match &req {
+        BatchRequest::Single(r) => is_mutation(&r.query, r.operation_name.as_deref()),
+        BatchRequest::Batch(rs) => rs
+            .iter()
+            .any(|r| is_mutation(&r.query, r.operation_name.as_deref())),
+    };
+    if mutates
+        && let Some(axum::Extension(c)) = &client
+        && let Err(err) = state.limits.write(&c.0)
+    {
+        return err.into_response();
+    }
     // Each operation of a batch gets its own loaders, as it would alone.
     let with_loaders =
         |r: async_graphql::Request| r.data(loaders::new(state.db.clone())).data(caller.clone());

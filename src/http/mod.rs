@@ -4,6 +4,7 @@
 pub(crate) mod cache;
 pub(crate) mod graphql;
 pub(crate) mod health;
+pub mod limits;
 pub mod rest;
 
 use axum::Router;
@@ -56,20 +57,49 @@ fn cors(origins: Option<&[String]>) -> CorsLayer {
     }
 }
 
+/// The rate-limit identity of the request's client (see [`limits`]).
+#[derive(Clone, Debug)]
+pub struct ClientKey(pub String);
+
 /// Answers 503 while the service is starting (database not yet migrated or reachable), when
 /// more requests are in flight than the concurrency limit (with `Retry-After`), and to a
 /// request that outlives the time limit instead of letting it hang.
 async fn gate(
     State(state): State<AppState>,
-    req: Request<axum::body::Body>,
+    mut req: Request<axum::body::Body>,
     next: Next,
 ) -> Response {
-    let path = req.uri().path();
+    let path = req.uri().path().to_owned();
     if !state.ready.load(Ordering::SeqCst) && path != "/healthz" && path != "/readyz" {
         return AppError::Unavailable(
             "gazette is starting: the database is not reachable yet".into(),
         )
         .into_response();
+    }
+    // Rate limits, per client: every request spends a read, REST writes a write too
+    // (GraphQL mutations are charged by the GraphQL handler, which sees the operation).
+    if path != "/healthz" && path != "/readyz" {
+        let caller = state
+            .auth
+            .caller(
+                req.headers()
+                    .get(header::AUTHORIZATION)
+                    .map(|v| v.as_bytes()),
+            )
+            .unwrap_or(crate::domain::access::Caller::Anonymous);
+        let client = state.limits.client(&req, &caller);
+        let writes = path.starts_with("/api/")
+            && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        if let Err(e) = state.limits.read(&client).and_then(|()| {
+            if writes {
+                state.limits.write(&client)
+            } else {
+                Ok(())
+            }
+        }) {
+            return e.into_response();
+        }
+        req.extensions_mut().insert(ClientKey(client));
     }
     // Load shedding: beyond the concurrency limit a request is refused at once, not queued.
     let Ok(_permit) = state.inflight.clone().try_acquire_owned() else {

@@ -693,3 +693,108 @@ async fn slow_requests_time_out_and_overload_is_shed_with_503() {
         "the waiting request completes once the connection is free"
     );
 }
+
+#[tokio::test]
+async fn clients_over_their_rate_get_429_with_retry_after_and_nothing_written() {
+    let app = TestApp::sqlite().await;
+    app.import(newsroom()).await;
+    let settings = gazette::state::HttpSettings {
+        read_rate: gazette::http::limits::Rate {
+            per_second: 1,
+            burst: 3,
+        },
+        write_rate: gazette::http::limits::Rate {
+            per_second: 1,
+            burst: 1,
+        },
+        ..Default::default()
+    };
+    let router = gazette::app(
+        gazette::AppState::new(app.db.clone(), crate::helpers::test_auth()).with_http(settings),
+    );
+    let from = |ip: [u8; 4], uri: &str| {
+        let mut r = Request::get(uri).body(Body::empty()).expect("req");
+        r.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                ip, 5000,
+            ))));
+        r
+    };
+    for i in 0..3 {
+        let res =
+            tower::ServiceExt::oneshot(router.clone(), from([198, 51, 100, 1], "/api/v1/sections"))
+                .await
+                .expect("res");
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "request {i} is within the burst"
+        );
+    }
+    let res =
+        tower::ServiceExt::oneshot(router.clone(), from([198, 51, 100, 1], "/api/v1/sections"))
+            .await
+            .expect("res");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        res.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    assert!(
+        res.headers()[header::RETRY_AFTER]
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|s| s >= 1)
+    );
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(body["code"], "RATE_LIMITED");
+    let other =
+        tower::ServiceExt::oneshot(router.clone(), from([198, 51, 100, 2], "/api/v1/sections"))
+            .await
+            .expect("res");
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "another client has its own budget"
+    );
+    let health = tower::ServiceExt::oneshot(router.clone(), from([198, 51, 100, 1], "/healthz"))
+        .await
+        .expect("res");
+    assert_eq!(health.status(), StatusCode::OK, "probes are never limited");
+
+    // Writes are stricter: one mutation, then 429, and the second is not applied.
+    let editor = crate::helpers::token("rate-ed", "editor");
+    let mutation = |name: &str| {
+        let mut r = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {editor}"))
+            .body(Body::from(json!({ "query": format!("mutation {{ createSection(input: {{ name: \"{name}\" }}) {{ path }} }}") }).to_string()))
+            .expect("req");
+        r.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [198, 51, 100, 3],
+                5000,
+            ))));
+        r
+    };
+    let sections = app.count_rows("sections").await;
+    let first = tower::ServiceExt::oneshot(router.clone(), mutation("Rates one"))
+        .await
+        .expect("res");
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = tower::ServiceExt::oneshot(router.clone(), mutation("Rates two"))
+        .await
+        .expect("res");
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.count_rows("sections").await,
+        sections + 1,
+        "the refused write was not applied"
+    );
+    app.cleanup().await;
+}

@@ -160,7 +160,19 @@ impl TestApp {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        let router = gazette::app(gazette::AppState::new(db.clone(), auth));
+        // Generous rate limits: a test makes hundreds of requests as one client.
+        let http = gazette::state::HttpSettings {
+            read_rate: gazette::http::limits::Rate {
+                per_second: 100_000,
+                burst: 100_000,
+            },
+            write_rate: gazette::http::limits::Rate {
+                per_second: 100_000,
+                burst: 100_000,
+            },
+            ..Default::default()
+        };
+        let router = gazette::app(gazette::AppState::new(db.clone(), auth).with_http(http));
         Self {
             router,
             db,

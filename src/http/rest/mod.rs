@@ -66,9 +66,43 @@ pub fn routes() -> Router<AppState> {
 
 struct BearerAuth;
 
-/// Problem documents are served as `application/problem+json`, not `application/json`.
+/// Problem documents are served as `application/problem+json`, not `application/json`, and
+/// every operation may answer 429 (rate limit) and 503 (starting, overloaded, timed out, or
+/// the database unreachable).
 fn problem_content_type(api: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::RefOr;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |why: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(why)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in api.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+            &mut item.put,
+        ];
+        for op in ops.into_iter().flatten() {
+            let r = &mut op.responses.responses;
+            r.entry("429".into())
+                .or_insert_with(|| problem("Too many requests from this client (Retry-After)"));
+            r.entry("503".into()).or_insert_with(|| {
+                problem(
+                    "Starting, overloaded, timed out, or the database is unreachable (Retry-After)",
+                )
+            });
+        }
+    }
     for item in api.paths.paths.values_mut() {
         let ops = [
             &mut item.get,
