@@ -24,6 +24,8 @@ pub mod cursor;
 pub mod html;
 pub mod import;
 pub mod preview;
+#[cfg(test)]
+mod properties;
 pub mod publishing;
 pub mod revisions;
 pub mod sections;
