@@ -142,6 +142,10 @@ impl ArticleFilter {
 /// The article with this slug, whatever its status: callers decide whether it is visible
 /// ([`crate::domain::access::can_read`]).
 pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<article::Model>> {
+    // No stored slug is invalid, so an invalid one (NUL bytes, 10 kB, SQL) is not looked up.
+    if !super::slug::is_valid(slug) {
+        return Ok(None);
+    }
     Ok(article::Entity::find()
         .filter(article::Column::Slug.eq(slug))
         .one(db)
@@ -205,6 +209,9 @@ fn filter_condition(f: &ArticleFilter) -> Condition {
             AuthorRef::Id(id) => {
                 sub.and_where(Expr::col(article_author::Column::AuthorId).eq(*id));
             }
+            AuthorRef::Slug(slug) if !super::slug::is_valid(slug) => {
+                sub.and_where(never());
+            }
             AuthorRef::Slug(slug) => {
                 sub.inner_join(
                     author::Entity,
@@ -223,6 +230,9 @@ fn filter_condition(f: &ArticleFilter) -> Condition {
         match t {
             TagRef::Id(id) => {
                 sub.and_where(Expr::col(article_tag::Column::TagId).eq(*id));
+            }
+            TagRef::Slug(slug) if !super::slug::is_valid(slug) => {
+                sub.and_where(never());
             }
             TagRef::Slug(slug) => {
                 sub.inner_join(

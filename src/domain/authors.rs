@@ -15,6 +15,9 @@ use crate::error::{AppError, Result};
 
 /// The author with this slug.
 pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<author::Model>> {
+    if !super::slug::is_valid(slug) {
+        return Ok(None);
+    }
     Ok(author::Entity::find()
         .filter(author::Column::Slug.eq(slug))
         .one(db)

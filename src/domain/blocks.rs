@@ -174,7 +174,10 @@ fn inline(field: &str, html: &str) -> Result<String, String> {
 
 /// Trims a plain-text field and checks its length; empty becomes `None`.
 pub fn plain(field: &str, text: Option<String>) -> Result<Option<String>, String> {
-    match text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+    match text
+        .map(|t| html::strip_controls(t.trim()).into_owned())
+        .filter(|t| !t.is_empty())
+    {
         Some(t) if t.chars().count() > MAX_PLAIN => {
             Err(format!("{field} is longer than {MAX_PLAIN} characters"))
         }

@@ -38,13 +38,30 @@ pub fn strip_all(html: &str) -> String {
     STRIPPER.clean(html).to_string()
 }
 
+/// Removes control characters (NUL above all: PostgreSQL refuses it in text) except
+/// newlines and tabs.
+pub fn strip_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        text.chars()
+            .filter(|&c| !c.is_control() || c == '\n' || c == '\t')
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// Cleans an inline fragment to the allow-list. Text without markup is returned as is
 /// (ammonia would too), which keeps bulk imports fast.
 pub fn clean_inline(html: &str) -> String {
+    let html = strip_controls(html);
     if !html.contains(['<', '>', '&']) {
-        return html.to_owned();
+        return html.into_owned();
     }
-    CLEANER.clean(html).to_string()
+    CLEANER.clean(&html).to_string()
 }
 
 /// The text of a cleaned fragment: tags dropped, entities decoded.

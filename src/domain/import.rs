@@ -203,7 +203,12 @@ fn record_err(kind: &str, i: usize, slug: &str, msg: impl std::fmt::Display) -> 
 }
 
 fn trimmed(text: Option<String>) -> Option<String> {
-    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+    text.map(|t| clean_text(&t)).filter(|t| !t.is_empty())
+}
+
+/// Trimmed, without control characters (PostgreSQL refuses NUL in text).
+fn clean_text(t: &str) -> String {
+    super::html::strip_controls(t.trim()).into_owned()
 }
 
 fn secs(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -287,7 +292,7 @@ async fn import_sections(
         if !slug::is_valid(&s.slug) {
             return Err(err("slug must be lowercase letters, digits and hyphens"));
         }
-        let name = s.name.trim();
+        let name = &clean_text(&s.name);
         if name.is_empty() {
             return Err(err("name is empty"));
         }
@@ -377,7 +382,7 @@ async fn import_authors(
             models.push(author::ActiveModel {
                 id: NotSet,
                 slug: Set(a.slug.clone()),
-                name: Set(a.name.trim().to_owned()),
+                name: Set(clean_text(&a.name)),
                 title: Set(trimmed(a.title.clone())),
                 bio: Set(trimmed(a.bio.clone())),
                 avatar_url: Set(trimmed(a.avatar_url.clone())),
@@ -492,7 +497,7 @@ fn prepare_article<'a>(i: usize, a: &'a ArticleIn, refs: &Refs<'_>) -> Result<Pr
             "slug must be lowercase letters, digits and hyphens, at most 120",
         ));
     }
-    let headline = a.headline.trim();
+    let headline = &clean_text(&a.headline);
     if headline.is_empty() || headline.chars().count() > 300 {
         return Err(err("headline must be 1 to 300 characters"));
     }
@@ -516,7 +521,7 @@ fn prepare_article<'a>(i: usize, a: &'a ArticleIn, refs: &Refs<'_>) -> Result<Pr
     }
     let mut tags: Vec<(String, String)> = Vec::with_capacity(a.tags.len());
     for name in &a.tags {
-        let name = name.trim();
+        let name = &clean_text(name);
         let slug = slug::slugify(name);
         if slug.is_empty() {
             return Err(err(&format!("tags: {name:?} has no letters or digits")));
@@ -535,7 +540,7 @@ fn prepare_article<'a>(i: usize, a: &'a ArticleIn, refs: &Refs<'_>) -> Result<Pr
     let (source_name, source_url) = match &a.source {
         None => (None, None),
         Some(s) => {
-            let name = s.name.trim();
+            let name = &clean_text(&s.name);
             if name.is_empty() {
                 return Err(err("source.name is empty"));
             }
@@ -748,7 +753,7 @@ async fn import_comments(
         let missing: Vec<&str> = chunk
             .iter()
             .map(|c| c.article.as_str())
-            .filter(|s| !article_ids.contains_key(*s))
+            .filter(|s| !article_ids.contains_key(*s) && slug::is_valid(s))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -766,7 +771,7 @@ async fn import_comments(
         for (j, c) in chunk.iter().enumerate() {
             let i = offset + j;
             let err = |msg: &str| record_err("comments", i, &c.key, msg);
-            if c.key.trim().is_empty() || c.key.len() > 200 {
+            if c.key.trim().is_empty() || c.key.len() > 200 || c.key.chars().any(char::is_control) {
                 return Err(err("key must be 1 to 200 characters"));
             }
             let article_id = *article_ids
@@ -820,8 +825,8 @@ async fn import_comments(
                     .parent
                     .as_ref()
                     .and_then(|p| known.get(&(*a, p.clone())).copied())),
-                author_name: Set(c.author_name.trim().to_owned()),
-                body: Set(c.body.trim().to_owned()),
+                author_name: Set(clean_text(&c.author_name)),
+                body: Set(clean_text(&c.body)),
                 status: Set(c.status.as_str().to_owned()),
                 import_key: Set(Some(c.key.clone())),
                 created_at: Set(c.created_at.map_or(at, secs)),

@@ -41,7 +41,11 @@ fn attribute_names(html: &str) -> Vec<String> {
             // Skip the quoted value.
             let after = after.trim_start();
             let quote = after.chars().next().unwrap_or('"');
-            rest = after.get(1..).unwrap_or("").split_once(quote).map_or("", |(_, r)| r);
+            rest = after
+                .get(1..)
+                .unwrap_or("")
+                .split_once(quote)
+                .map_or("", |(_, r)| r);
         }
     }
     names

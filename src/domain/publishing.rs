@@ -80,10 +80,11 @@ struct Content {
 
 /// Plain text from a field that should hold no markup: tags are dropped, entities decoded.
 pub fn plain_text(field: &str, text: &str, max: usize) -> Result<String> {
+    let text = &html::strip_controls(text);
     let cleaned = if text.contains(['<', '&']) {
         html::to_text(&html::strip_all(text))
     } else {
-        text.to_owned()
+        text.to_string()
     };
     let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
     if cleaned.chars().count() > max {

@@ -12,6 +12,9 @@ use crate::error::Result;
 
 /// The tag with this slug.
 pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<tag::Model>> {
+    if !super::slug::is_valid(slug) {
+        return Ok(None);
+    }
     Ok(tag::Entity::find()
         .filter(tag::Column::Slug.eq(slug))
         .one(db)

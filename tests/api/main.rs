@@ -11,6 +11,7 @@ mod articles;
 mod comments;
 mod contract;
 mod graphql_http;
+mod hostile;
 mod import;
 mod postgres_failures;
 mod publishing;
