@@ -36,7 +36,10 @@ pub async fn connect_with(url: &str, pool: u32, lazy: bool) -> anyhow::Result<Da
         .min_connections(u32::from(!lazy))
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false)
+        // Statements are logged at debug; those slower than the threshold as warnings.
+        .sqlx_logging(true)
+        .sqlx_logging_level(log::LevelFilter::Debug)
+        .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, slow_statement_threshold())
         .map_sqlx_sqlite_opts(|o| {
             o.foreign_keys(true)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -65,6 +68,15 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         _ => Migrator::up(db, None).await.context("migration failed")?,
     }
     Ok(())
+}
+
+/// `GAZETTE_SLOW_STATEMENT_MS` (250 ms by default): statements slower than this are logged.
+fn slow_statement_threshold() -> Duration {
+    let ms = std::env::var("GAZETTE_SLOW_STATEMENT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(250);
+    Duration::from_millis(ms)
 }
 
 /// Migrates, retrying with backoff until the database answers (start-up while it is down).

@@ -105,6 +105,7 @@ impl AppError {
 
     /// Logs internal errors once, at the edge, with their whole cause chain.
     fn log(&self) {
+        crate::http::metrics::error(self.code());
         if let Self::Internal(err) = self {
             tracing::error!(error = format!("{err:#}"), "internal error");
         }

@@ -21,9 +21,20 @@ pub async fn run(db: DatabaseConnection, every: Duration) {
     loop {
         tick.tick().await;
         match publishing::publish_due(&db).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(published = n, "published scheduled articles"),
-            Err(err) => tracing::warn!(error = %err, "scheduled publishing failed; retrying"),
+            Ok(0) => {
+                metrics::counter!("gazette_scheduler_runs_total", "result" => "idle").increment(1)
+            }
+            Ok(n) => {
+                metrics::counter!("gazette_scheduler_runs_total", "result" => "published")
+                    .increment(1);
+                metrics::counter!("gazette_scheduled_published_total").increment(n as u64);
+                tracing::info!(published = n, "published scheduled articles");
+            }
+            Err(err) => {
+                metrics::counter!("gazette_scheduler_runs_total", "result" => "failed")
+                    .increment(1);
+                tracing::warn!(error = %err, "scheduled publishing failed; retrying");
+            }
         }
     }
 }

@@ -148,7 +148,23 @@ pub async fn post(
         BatchRequest::Single(r) => BatchRequest::Single(with_loaders(r)),
         BatchRequest::Batch(rs) => BatchRequest::Batch(rs.into_iter().map(with_loaders).collect()),
     };
+    let started = std::time::Instant::now();
     let mut resp = state.schema.execute_batch(req).await;
+    let seconds = started.elapsed().as_secs_f64();
+    match &resp {
+        async_graphql::BatchResponse::Single(r) => {
+            crate::http::metrics::graphql_operation(
+                texts.first().and_then(|t| t.1.as_deref()),
+                seconds,
+                r.errors.len(),
+            );
+        }
+        async_graphql::BatchResponse::Batch(rs) => {
+            for (r, t) in rs.iter().zip(&texts) {
+                crate::http::metrics::graphql_operation(t.1.as_deref(), seconds, r.errors.len());
+            }
+        }
+    }
     match &mut resp {
         async_graphql::BatchResponse::Single(r) => {
             if let Some((q, op)) = texts.first() {
@@ -223,7 +239,13 @@ pub async fn get(
         .data(caller.clone())
         .data(keys.clone())
         .data(ViaGet);
+    let started = std::time::Instant::now();
     let mut resp = state.schema.execute(req).await;
+    crate::http::metrics::graphql_operation(
+        operation.as_deref(),
+        started.elapsed().as_secs_f64(),
+        resp.errors.len(),
+    );
     canonical_order(&mut resp.data, &query, operation.as_deref());
     if !resp.is_ok() {
         let status = status_of(&resp);

@@ -5,6 +5,7 @@ pub(crate) mod cache;
 pub(crate) mod graphql;
 pub(crate) mod health;
 pub mod limits;
+pub mod metrics;
 pub mod rest;
 
 use axum::Router;
@@ -70,7 +71,11 @@ async fn gate(
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_owned();
-    if !state.ready.load(Ordering::SeqCst) && path != "/healthz" && path != "/readyz" {
+    if !state.ready.load(Ordering::SeqCst)
+        && path != "/healthz"
+        && path != "/readyz"
+        && path != "/metrics"
+    {
         return AppError::Unavailable(
             "gazette is starting: the database is not reachable yet".into(),
         )
@@ -78,7 +83,7 @@ async fn gate(
     }
     // Rate limits, per client: every request spends a read, REST writes a write too
     // (GraphQL mutations are charged by the GraphQL handler, which sees the operation).
-    if path != "/healthz" && path != "/readyz" {
+    if path != "/healthz" && path != "/readyz" && path != "/metrics" {
         let caller = state
             .auth
             .caller(
@@ -124,11 +129,13 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::render))
         .nest("/api/v1", rest::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(graphql::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_json))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

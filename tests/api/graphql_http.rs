@@ -798,3 +798,43 @@ async fn clients_over_their_rate_get_429_with_retry_after_and_nothing_written() 
     );
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn metrics_count_requests_operations_errors_and_the_pool() {
+    let app = TestApp::sqlite().await;
+    app.import(newsroom()).await;
+    app.get("/api/v1/sections").await;
+    app.get("/api/v1/articles/no-such-story").await;
+    let req = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "query": "query FrontPage { sections { path } }", "operationName": "FrontPage" }).to_string()))
+        .expect("req");
+    app.send(req).await;
+    let res = tower::ServiceExt::oneshot(
+        app.router.clone(),
+        Request::get("/metrics").body(Body::empty()).expect("req"),
+    )
+    .await
+    .expect("res");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .is_ok_and(|c| c.starts_with("text/plain"))
+    );
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    for want in [
+        "gazette_http_requests_total{route=\"/api/v1/sections\",method=\"GET\",status=\"200\"}",
+        "gazette_http_request_duration_seconds_bucket{route=\"/api/v1/sections\",method=\"GET\"",
+        "gazette_graphql_operations_total{operation=\"FrontPage\"}",
+        "gazette_errors_total{code=\"NOT_FOUND\"}",
+        "gazette_db_pool_connections{state=\"in_use\"}",
+    ] {
+        assert!(text.contains(want), "{want} in:\n{text}");
+    }
+    app.cleanup().await;
+}

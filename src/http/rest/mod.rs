@@ -147,7 +147,7 @@ impl Modify for BearerAuth {
     info(title = "gazette REST API", description = "The REST mirror of gazette's GraphQL API. Errors are RFC 9457 problem+json."),
     paths(
         crate::http::graphql::post, crate::http::graphql::get,
-        crate::http::health::alive, crate::http::health::ready,
+        crate::http::health::alive, crate::http::health::ready, crate::http::metrics::render,
         articles::list, articles::create, articles::get, articles::patch, articles::delete,
         articles::submit, articles::publish, articles::unpublish, articles::archive,
         articles::list_revisions, articles::restore,
