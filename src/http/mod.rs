@@ -58,6 +58,9 @@ fn cors(origins: Option<&[String]>) -> CorsLayer {
     }
 }
 
+/// Largest total size of a request's headers.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
 /// The rate-limit identity of the request's client (see [`limits`]).
 #[derive(Clone, Debug)]
 pub struct ClientKey(pub String);
@@ -71,6 +74,18 @@ async fn gate(
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_owned();
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return AppError::http(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("request headers are larger than {MAX_HEADER_BYTES} bytes"),
+        )
+        .into_response();
+    }
     if !state.ready.load(Ordering::SeqCst)
         && path != "/healthz"
         && path != "/readyz"

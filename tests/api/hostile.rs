@@ -525,6 +525,15 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
             Refused(StatusCode::PAYLOAD_TOO_LARGE, "BAD_USER_INPUT"),
         ),
         (
+            "64 KiB of headers",
+            rest("GET", "/api/v1/sections", None, None)
+                .map_header_named("x-padding", &"p".repeat(64 << 10)),
+            Refused(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "BAD_USER_INPUT",
+            ),
+        ),
+        (
             "mutation over GET",
             rest(
                 "GET",
@@ -573,12 +582,19 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
 
 trait MapHeader {
     fn map_header(self, authorization: &str) -> Self;
+    fn map_header_named(self, name: &'static str, value: &str) -> Self;
 }
 
 impl MapHeader for Request<Body> {
     fn map_header(mut self, authorization: &str) -> Self {
         self.headers_mut()
             .insert(header::AUTHORIZATION, authorization.parse().expect("value"));
+        self
+    }
+
+    fn map_header_named(mut self, name: &'static str, value: &str) -> Self {
+        self.headers_mut()
+            .insert(name, value.parse().expect("value"));
         self
     }
 }
