@@ -8,6 +8,16 @@ use async_graphql::ErrorExtensions as _;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+tokio::task_local! {
+    /// The request id of the request being served (set by the HTTP layer), so internal
+    /// errors can name it to the client while their detail stays in the log.
+    pub static REQUEST_ID: String;
+}
+
+fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -107,7 +117,19 @@ impl AppError {
     fn log(&self) {
         crate::http::metrics::error(self.code());
         if let Self::Internal(err) = self {
-            tracing::error!(error = format!("{err:#}"), "internal error");
+            tracing::error!(
+                error = format!("{err:#}"),
+                request_id = request_id().unwrap_or_default(),
+                "internal error"
+            );
+        }
+    }
+
+    /// What the client is told: internal errors only say which request to look up.
+    fn client_message(&self) -> String {
+        match (self, request_id()) {
+            (Self::Internal(_), Some(id)) => format!("internal error (request id {id})"),
+            _ => self.to_string(),
         }
     }
 
@@ -121,7 +143,7 @@ impl AppError {
             } => *current_version,
             _ => None,
         };
-        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+        async_graphql::Error::new(self.client_message()).extend_with(|_, ext| {
             ext.set("code", code);
             if let Some(v) = current_version {
                 ext.set("currentVersion", v);
@@ -199,7 +221,7 @@ pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        let mut res = problem(self.status(), self.code(), &self.to_string());
+        let mut res = problem(self.status(), self.code(), &self.client_message());
         if let Self::Unauthenticated(_) = self {
             res.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -127,7 +127,16 @@ async fn gate(
             .into_response();
     };
     let limit = state.http.request_timeout;
-    match tokio::time::timeout(limit, next.run(req)).await {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    match crate::error::REQUEST_ID
+        .scope(id, tokio::time::timeout(limit, next.run(req)))
+        .await
+    {
         Ok(res) => res,
         Err(_) => AppError::Unavailable(format!(
             "the request took longer than {} ms",

@@ -15,6 +15,7 @@ storage_tests!(
     rest_writes_take_expected_version_or_if_match,
     rest_refusals_are_problem_json_and_change_nothing,
     rest_serves_sections_authors_and_tags,
+    a_database_failure_is_a_500_problem_that_names_only_the_request,
 );
 
 fn req(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
@@ -545,4 +546,45 @@ async fn rest_serves_sections_authors_and_tags(app: &TestApp) {
         ))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "the slug is taken");
+}
+
+async fn a_database_failure_is_a_500_problem_that_names_only_the_request(app: &TestApp) {
+    use sea_orm::ConnectionTrait as _;
+    app.import(newsroom()).await;
+    let boom = match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => vec![
+            "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER boom BEFORE INSERT ON article_revisions FOR EACH ROW EXECUTE FUNCTION boom()",
+        ],
+        _ => vec![
+            "CREATE TRIGGER boom BEFORE INSERT ON article_revisions BEGIN SELECT RAISE(ABORT, 'boom'); END",
+        ],
+    };
+    for sql in boom {
+        app.exec(sql).await;
+    }
+    let ed = token("ed", "editor");
+    let mut r = req(
+        "PATCH",
+        "/api/v1/articles/talks-resume",
+        Some(&ed),
+        Some(json!({ "expected_version": 1, "headline": "Doomed" })),
+    );
+    r.headers_mut()
+        .insert("x-request-id", "req-42".parse().expect("value"));
+    let (status, headers, body) = app.send(r).await;
+    assert_problem(
+        "database failure",
+        status,
+        &headers,
+        &body,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+    );
+    assert_eq!(body["detail"], "internal error (request id req-42)");
+    assert!(
+        !body.to_string().contains("boom"),
+        "no database detail leaks: {body}"
+    );
+    assert_eq!(app.id_version("talks-resume").await.1, 1, "rolled back");
 }
