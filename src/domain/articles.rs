@@ -324,15 +324,21 @@ pub async fn pages(
         .map(|(k, r)| page_select(r, k))
         .collect();
     let grouped = group_by_key::<article::Model>(union_all(db, stmts).await?, reqs.len())?;
-    Ok(grouped
+    Ok(paginate(grouped, reqs.iter().map(|r| r.first)))
+}
+
+/// Turns rows fetched with one extra per page (`LIMIT first + 1`) into pages that know
+/// whether another follows.
+pub(crate) fn paginate<T>(grouped: Vec<Vec<T>>, firsts: impl Iterator<Item = u64>) -> Vec<Page<T>> {
+    grouped
         .into_iter()
-        .zip(reqs)
-        .map(|(mut items, req)| {
-            let has_next = items.len() as u64 > req.first;
-            items.truncate(req.first as usize);
+        .zip(firsts)
+        .map(|(mut items, first)| {
+            let has_next = items.len() as u64 > first;
+            items.truncate(first as usize);
             Page { items, has_next }
         })
-        .collect())
+        .collect()
 }
 
 /// Counts many listings in one statement, in the order asked.

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::CommentStatus;
-use super::articles::{Page, group_by_key, page_size, union_all};
+use super::articles::{Page, group_by_key, page_size, paginate, union_all};
 use super::cursor::{Cursor, micros_to_time};
 use crate::entities::comment;
 use crate::error::{AppError, Result};
@@ -86,15 +86,7 @@ pub async fn pages(
         .map(|(k, r)| page_select(r, k))
         .collect();
     let grouped = group_by_key::<comment::Model>(union_all(db, stmts).await?, reqs.len())?;
-    Ok(grouped
-        .into_iter()
-        .zip(reqs)
-        .map(|(mut items, req)| {
-            let has_next = items.len() as u64 > req.first;
-            items.truncate(req.first as usize);
-            Page { items, has_next }
-        })
-        .collect())
+    Ok(paginate(grouped, reqs.iter().map(|r| r.first)))
 }
 
 /// The approved replies of each parent, oldest first.

@@ -312,6 +312,31 @@ impl TestApp {
         (id.to_string(), i64::from(v))
     }
 
+    /// Makes every revision insert fail (a trigger), to test failures inside a transaction.
+    pub async fn make_revisions_fail(&self) {
+        let sql: &[&str] = match self.db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => &[
+                "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER boom BEFORE INSERT ON article_revisions FOR EACH ROW EXECUTE FUNCTION boom()",
+            ],
+            _ => &[
+                "CREATE TRIGGER boom BEFORE INSERT ON article_revisions BEGIN SELECT RAISE(ABORT, 'boom'); END",
+            ],
+        };
+        for s in sql {
+            self.exec(s).await;
+        }
+    }
+
+    /// Undoes [`TestApp::make_revisions_fail`].
+    pub async fn let_revisions_succeed(&self) {
+        self.exec(match self.db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => "DROP TRIGGER boom ON article_revisions",
+            _ => "DROP TRIGGER boom",
+        })
+        .await;
+    }
+
     /// Rows in a table (to check that nothing was written).
     pub async fn count_rows(&self, table: &str) -> i64 {
         let row = self

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, newsroom, token};
@@ -635,18 +634,7 @@ async fn a_failed_write_leaves_the_database_as_it_was(app: &TestApp) {
     }
     // A failure inside the transaction, after the article row was updated: the revision
     // insert fails, and the whole change is rolled back.
-    let boom = match app.db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => vec![
-            "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER boom BEFORE INSERT ON article_revisions FOR EACH ROW EXECUTE FUNCTION boom()",
-        ],
-        _ => vec![
-            "CREATE TRIGGER boom BEFORE INSERT ON article_revisions BEGIN SELECT RAISE(ABORT, 'boom'); END",
-        ],
-    };
-    for sql in boom {
-        app.exec(sql).await;
-    }
+    app.make_revisions_fail().await;
     let (_, body) = app
         .graphql_as(
             Some(&ed),
@@ -663,11 +651,7 @@ async fn a_failed_write_leaves_the_database_as_it_was(app: &TestApp) {
         msg.starts_with("internal error (request id ") && !msg.contains("boom"),
         "only the request id, no database detail: {msg}"
     );
-    app.exec(match app.db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => "DROP TRIGGER boom ON article_revisions",
-        _ => "DROP TRIGGER boom",
-    })
-    .await;
+    app.let_revisions_succeed().await;
     assert_eq!(
         app.id_version("atomic").await.1,
         v,

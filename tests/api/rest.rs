@@ -549,20 +549,8 @@ async fn rest_serves_sections_authors_and_tags(app: &TestApp) {
 }
 
 async fn a_database_failure_is_a_500_problem_that_names_only_the_request(app: &TestApp) {
-    use sea_orm::ConnectionTrait as _;
     app.import(newsroom()).await;
-    let boom = match app.db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => vec![
-            "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER boom BEFORE INSERT ON article_revisions FOR EACH ROW EXECUTE FUNCTION boom()",
-        ],
-        _ => vec![
-            "CREATE TRIGGER boom BEFORE INSERT ON article_revisions BEGIN SELECT RAISE(ABORT, 'boom'); END",
-        ],
-    };
-    for sql in boom {
-        app.exec(sql).await;
-    }
+    app.make_revisions_fail().await;
     let ed = token("ed", "editor");
     let mut r = req(
         "PATCH",
