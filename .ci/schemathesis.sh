@@ -33,4 +33,5 @@ $ST run openapi.yaml \
   --seed 7 \
   --no-color \
   --request-timeout 10 \
+  --generation-database none \
   "$@" || { echo "--- server log ---"; tail -50 "$work/server.log"; exit 1; }
