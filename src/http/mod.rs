@@ -1,5 +1,6 @@
-//! The HTTP surface: the router, its layers (request ids, tracing), the GraphQL endpoint
-//! and the health probes. REST handlers will sit beside them, over the same `domain/`.
+//! The HTTP surface: the router and its layers (request ids, tracing, compression, CORS,
+//! header/body/time/concurrency limits, rate limits, metrics, problem+json for every
+//! refusal), the GraphQL endpoint, the REST mirror (`rest/`), caching (`cache`) and probes.
 
 pub(crate) mod cache;
 pub(crate) mod graphql;
