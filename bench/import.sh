@@ -21,6 +21,7 @@ fi
 cargo build --release --quiet
 db_dir="$BENCH_DIR/import-sqlite"
 rm -rf "$db_dir"
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 for run in first re-import; do
   echo "== $run of $data"
   /usr/bin/time -f "wall %e s, max RSS %M KiB" ./target/release/gazette --data-dir "$db_dir" import "$data" 2>&1 \
