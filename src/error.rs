@@ -183,6 +183,23 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
+impl AppError {
+    /// A failed write: unique-key violations become `CONFLICT` ("{what} is already taken"),
+    /// broken references `BAD_USER_INPUT`, anything else goes through `From<DbErr>`.
+    pub fn from_write(e: sea_orm::DbErr, what: &str) -> Self {
+        match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Self::Conflict {
+                message: format!("{what} is already taken"),
+                current_version: None,
+            },
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
+                Self::bad_input(format!("{what} refers to something that no longer exists"))
+            }
+            _ => e.into(),
+        }
+    }
+}
+
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
         Self::Internal(err)

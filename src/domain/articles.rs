@@ -5,8 +5,6 @@
 //! may see ([`Visibility`], from [`crate::domain::access::Caller::visibility`]), and
 //! `filter_condition` is the one place that turns it into SQL.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, Func, Order, Query, SelectStatement, SimpleExpr, UnionType,
@@ -364,18 +362,4 @@ pub async fn counts(db: &impl ConnectionTrait, filters: &[ArticleFilter]) -> Res
         }
     }
     Ok(out)
-}
-
-/// Articles by id (any status: callers have already decided visibility).
-pub async fn by_ids(
-    db: &impl ConnectionTrait,
-    ids: &[i32],
-) -> Result<HashMap<i32, article::Model>> {
-    Ok(article::Entity::find()
-        .filter(article::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect())
 }

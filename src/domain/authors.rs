@@ -136,16 +136,6 @@ fn avatar(v: String) -> Result<Option<String>> {
     Ok(Some(v))
 }
 
-fn conflict_on_slug(e: sea_orm::DbErr) -> AppError {
-    match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict {
-            message: "that author slug is already taken".into(),
-            current_version: None,
-        },
-        _ => e.into(),
-    }
-}
-
 /// Creates an author (editors).
 pub async fn create(
     db: &sea_orm::DatabaseConnection,
@@ -158,11 +148,7 @@ pub async fn create(
     let name = optional("name", f.name.unwrap_or_default(), 200)?
         .ok_or_else(|| AppError::bad_input("name is empty"))?;
     let slug = f.slug.unwrap_or_else(|| super::slug::slugify(&name));
-    if !super::slug::is_valid(&slug) {
-        return Err(AppError::bad_input(
-            "slug must be lowercase ASCII letters, digits and single hyphens",
-        ));
-    }
+    super::slug::check(&slug)?;
     let at = super::now();
     let txn = db.begin().await?;
     let res = author::Entity::insert(author::ActiveModel {
@@ -190,7 +176,7 @@ pub async fn create(
     })
     .exec(&txn)
     .await
-    .map_err(conflict_on_slug)?;
+    .map_err(|e| AppError::from_write(e, "that author slug"))?;
     super::revisions::log_change(&txn, "author", res.last_insert_id, "create", caller.sub())
         .await?;
     let created = author::Entity::find_by_id(res.last_insert_id)
@@ -221,11 +207,7 @@ pub async fn update(
             Set(optional("name", name, 200)?.ok_or_else(|| AppError::bad_input("name is empty"))?);
     }
     if let Some(slug) = f.slug {
-        if !super::slug::is_valid(&slug) {
-            return Err(AppError::bad_input(
-                "slug must be lowercase ASCII letters, digits and single hyphens",
-            ));
-        }
+        super::slug::check(&slug)?;
         m.slug = Set(slug);
     }
     if let Some(t) = f.title {
@@ -242,7 +224,10 @@ pub async fn update(
     }
     m.updated_at = Set(super::now());
     let txn = db.begin().await?;
-    let saved = m.update(&txn).await.map_err(conflict_on_slug)?;
+    let saved = m
+        .update(&txn)
+        .await
+        .map_err(|e| AppError::from_write(e, "that author slug"))?;
     super::revisions::log_change(&txn, "author", id, "update", caller.sub()).await?;
     txn.commit().await?;
     Ok(saved)

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, Func, OnConflict, SimpleExpr};
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _, SqlErr, TransactionTrait as _,
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _, TransactionTrait as _,
 };
 
 use super::access::{self, Caller, Role};
@@ -223,20 +223,6 @@ async fn check_own_byline(
     }
 }
 
-/// Unique-key violations become `CONFLICT`, broken references `BAD_USER_INPUT`.
-fn write_err(e: DbErr, what: &str) -> AppError {
-    match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict {
-            message: format!("{what} is already taken"),
-            current_version: None,
-        },
-        Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
-            AppError::bad_input(format!("{what} refers to something that no longer exists"))
-        }
-        _ => e.into(),
-    }
-}
-
 async fn slug_taken(db: &impl ConnectionTrait, s: &str, except: Option<i32>) -> Result<bool> {
     let mut q = article::Entity::find().filter(article::Column::Slug.eq(s));
     if let Some(id) = except {
@@ -253,11 +239,7 @@ async fn new_slug(
     headline: &str,
 ) -> Result<String> {
     if let Some(s) = given {
-        if !slug::is_valid(&s) {
-            return Err(AppError::bad_input(
-                "slug must be lowercase ASCII letters, digits and single hyphens, at most 120 characters",
-            ));
-        }
+        slug::check(&s)?;
         if slug_taken(db, &s, None).await? {
             return Err(AppError::Conflict {
                 message: format!("slug {s:?} is already taken"),
@@ -369,6 +351,20 @@ async fn stale(db: &impl ConnectionTrait, id: i32, expected: i32) -> AppError {
     }
 }
 
+/// The article a content change (edit, restore) applies to, once the caller may change it.
+async fn load_for_edit(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    id: i32,
+) -> Result<article::Model> {
+    let current = load(db, id).await?;
+    access::check_can_edit(db, caller, &current).await?;
+    if status_of(&current) == ArticleStatus::Archived {
+        return Err(AppError::bad_input("an ARCHIVED article cannot be edited"));
+    }
+    Ok(current)
+}
+
 fn status_of(a: &article::Model) -> ArticleStatus {
     ArticleStatus::parse(&a.status).unwrap_or(ArticleStatus::Draft)
 }
@@ -406,7 +402,7 @@ pub async fn create(
     })
     .exec(&txn)
     .await
-    .map_err(|e| write_err(e, &format!("slug {slug:?}")))?;
+    .map_err(|e| AppError::from_write(e, &format!("slug {slug:?}")))?;
     let id = res.last_insert_id;
     write_relations(&txn, id, &content).await?;
     let a = load(&txn, id).await?;
@@ -423,19 +419,11 @@ pub async fn update(
     expected: i32,
     patch: ArticlePatch,
 ) -> Result<article::Model> {
-    let current = load(db, id).await?;
-    access::check_can_edit(db, caller, &current).await?;
-    if status_of(&current) == ArticleStatus::Archived {
-        return Err(AppError::bad_input("an ARCHIVED article cannot be edited"));
-    }
+    let current = load_for_edit(db, caller, id).await?;
     let snap = revisions::snapshot(db, &current).await?;
     let new_slug = match patch.slug.clone() {
         Some(s) if s != current.slug => {
-            if !slug::is_valid(&s) {
-                return Err(AppError::bad_input(
-                    "slug must be lowercase ASCII letters, digits and single hyphens, at most 120 characters",
-                ));
-            }
+            slug::check(&s)?;
             if current.published_at.is_some() && !caller.is_editor() {
                 return Err(AppError::Forbidden(
                     "only editors may change the slug of an article that has been published".into(),
@@ -515,7 +503,7 @@ async fn save_content(
         .filter(article::Column::Version.eq(expected))
         .exec(&txn)
         .await
-        .map_err(|e| write_err(e, "the slug"))?;
+        .map_err(|e| AppError::from_write(e, "the slug"))?;
     if done.rows_affected == 0 {
         txn.rollback().await.ok();
         return Err(stale(db, id, expected).await);
@@ -628,11 +616,7 @@ pub async fn restore(
     expected: i32,
     revision: i32,
 ) -> Result<article::Model> {
-    let current = load(db, id).await?;
-    access::check_can_edit(db, caller, &current).await?;
-    if status_of(&current) == ArticleStatus::Archived {
-        return Err(AppError::bad_input("an ARCHIVED article cannot be edited"));
-    }
+    let current = load_for_edit(db, caller, id).await?;
     let Snapshot {
         headline,
         dek,

@@ -153,11 +153,7 @@ pub async fn create(
     caller.require(super::access::Role::Editor, "managing sections")?;
     let name = section_name(&input.name)?;
     let slug = input.slug.unwrap_or_else(|| super::slug::slugify(&name));
-    if !super::slug::is_valid(&slug) {
-        return Err(AppError::bad_input(
-            "slug must be lowercase ASCII letters, digits and single hyphens",
-        ));
-    }
+    super::slug::check(&slug)?;
     let parent = match input.parent {
         None => None,
         Some(p) => Some(
@@ -192,13 +188,7 @@ pub async fn create(
     })
     .exec(&txn)
     .await
-    .map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict {
-            message: format!("a section at {path:?} already exists"),
-            current_version: None,
-        },
-        _ => e.into(),
-    })?;
+    .map_err(|e| AppError::from_write(e, &format!("the section path {path:?}")))?;
     super::revisions::log_change(&txn, "section", res.last_insert_id, "create", caller.sub())
         .await?;
     let created = section::Entity::find_by_id(res.last_insert_id)

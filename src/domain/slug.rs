@@ -40,6 +40,17 @@ pub fn is_valid(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// Refuses an invalid slug a client sent, with the one message that explains the rule.
+pub fn check(s: &str) -> Result<(), crate::error::AppError> {
+    if is_valid(s) {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::bad_input(format!(
+            "slug must be lowercase ASCII letters, digits and single hyphens, at most {MAX_LEN} characters"
+        )))
+    }
+}
+
 /// Whether `s` is a valid section path: slugs joined by `/`.
 pub fn is_valid_path(s: &str) -> bool {
     s.len() <= 4 * MAX_LEN && s.split('/').all(is_valid)

@@ -67,6 +67,21 @@ pub struct Caching<'a> {
     pub request: &'a HeaderMap,
 }
 
+impl<'a> Caching<'a> {
+    /// Labels for a read by `caller`, with the server's public `Cache-Control`.
+    pub fn of(
+        state: &'a crate::state::AppState,
+        caller: &'a Caller,
+        request: &'a HeaderMap,
+    ) -> Self {
+        Self {
+            public: &state.http.public_cache_control,
+            caller,
+            request,
+        }
+    }
+}
+
 /// A cacheable JSON answer.
 pub fn json(
     cx: &Caching<'_>,

@@ -17,11 +17,20 @@ use crate::domain::access::Caller;
 use crate::error::AppError;
 use crate::graphql::http_cache::{SurrogateKeys, ViaGet, canonical_order};
 use crate::graphql::loaders;
+use crate::http::Verified;
 use crate::http::cache;
 use crate::state::AppState;
 
-/// The verified caller; a bad token is refused, never taken as anonymous.
-fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, AppError> {
+/// The verified caller (as the gate verified it, else verified here); a bad token is
+/// refused, never taken as anonymous.
+fn caller(
+    state: &AppState,
+    verified: Option<&Verified>,
+    headers: &HeaderMap,
+) -> Result<Caller, AppError> {
+    if let Some(Verified(c)) = verified {
+        return Ok(c.clone());
+    }
     state
         .auth
         .caller(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()))
@@ -111,10 +120,11 @@ fn parse_body(
 pub async fn post(
     State(state): State<AppState>,
     client: Option<axum::Extension<crate::http::ClientKey>>,
+    verified: Option<axum::Extension<Verified>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let caller = match caller(&state, &headers) {
+    let caller = match caller(&state, verified.as_ref().map(|e| &e.0), &headers) {
         Ok(c) => c,
         Err(err) => return unauthorized(err),
     };
@@ -198,10 +208,11 @@ pub async fn post(
     security((), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
+    verified: Option<axum::Extension<Verified>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let caller = match caller(&state, &headers) {
+    let caller = match caller(&state, verified.as_ref().map(|e| &e.0), &headers) {
         Ok(c) => c,
         Err(err) => return unauthorized(err),
     };
@@ -259,11 +270,7 @@ pub async fn get(
     }
     match serde_json::to_vec(&resp) {
         Ok(bytes) => {
-            let cx = cache::Caching {
-                public: &state.http.public_cache_control,
-                caller: &caller,
-                request: &headers,
-            };
+            let cx = cache::Caching::of(&state, &caller, &headers);
             cache::bytes_response(
                 &cx,
                 StatusCode::OK,

@@ -59,6 +59,10 @@ fn cors(origins: Option<&[String]>) -> CorsLayer {
     }
 }
 
+/// The caller the gate verified (absent when the token was bad, so the handler refuses it).
+#[derive(Clone, Debug)]
+pub struct Verified(pub crate::domain::access::Caller);
+
 /// Largest total size of a request's headers.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
@@ -100,13 +104,17 @@ async fn gate(
     // Rate limits, per client: every request spends a read, REST writes a write too
     // (GraphQL mutations are charged by the GraphQL handler, which sees the operation).
     if path != "/healthz" && path != "/readyz" && path != "/metrics" {
-        let caller = state
-            .auth
-            .caller(
-                req.headers()
-                    .get(header::AUTHORIZATION)
-                    .map(|v| v.as_bytes()),
-            )
+        // Verified once here; handlers reuse it. A bad token is counted as its IP, and the
+        // handler answers it 401.
+        let verified = state.auth.caller(
+            req.headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes()),
+        );
+        let caller = verified
+            .as_ref()
+            .ok()
+            .cloned()
             .unwrap_or(crate::domain::access::Caller::Anonymous);
         let client = state.limits.client(&req, &caller);
         let writes = path.starts_with("/api/")
@@ -121,6 +129,9 @@ async fn gate(
             return e.into_response();
         }
         req.extensions_mut().insert(ClientKey(client));
+        if let Ok(c) = verified {
+            req.extensions_mut().insert(Verified(c));
+        }
     }
     // Load shedding: beyond the concurrency limit a request is refused at once, not queued.
     let Ok(_permit) = state.inflight.clone().try_acquire_owned() else {

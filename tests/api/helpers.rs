@@ -352,6 +352,21 @@ impl TestApp {
     }
 }
 
+/// A request with an optional bearer token and JSON body.
+pub fn request(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
+    let mut r = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    match body {
+        Some(b) => r
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => r.body(Body::empty()),
+    }
+    .expect("request")
+}
+
 /// A small newsroom: nested sections, two authors, six published articles over six days
 /// (one with two bylines), one draft, one in review, comments approved, pending and threaded.
 pub fn newsroom() -> Value {

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, newsroom, now, sign, token};
+use crate::helpers::{TestApp, newsroom, now, request as rest, sign, token};
 use crate::storage_tests;
 
 storage_tests!(hostile_input_is_refused_exactly_and_writes_nothing);
@@ -31,20 +31,6 @@ fn gql(token: Option<&str>, query: &str, variables: Value) -> Request<Body> {
     r.body(Body::from(
         json!({ "query": query, "variables": variables }).to_string(),
     ))
-    .expect("request")
-}
-
-fn rest(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
-    let mut r = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    match body {
-        Some(b) => r
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(b.to_string())),
-        None => r.body(Body::empty()),
-    }
     .expect("request")
 }
 

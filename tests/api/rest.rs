@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, newsroom, token};
+use crate::helpers::{TestApp, newsroom, request as req, token};
 use crate::storage_tests;
 
 storage_tests!(
@@ -17,20 +17,6 @@ storage_tests!(
     rest_serves_sections_authors_and_tags,
     a_database_failure_is_a_500_problem_that_names_only_the_request,
 );
-
-fn req(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
-    let mut r = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    match body {
-        Some(b) => r
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(b.to_string())),
-        None => r.body(Body::empty()),
-    }
-    .expect("request")
-}
 
 fn slugs(body: &Value) -> Vec<String> {
     body["data"]

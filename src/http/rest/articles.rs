@@ -113,11 +113,7 @@ pub async fn list(
     let mut keys = Keys::default();
     data.iter().for_each(|v| keys.article(v));
     let mut res = cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: &c,
-            request: &headers,
-        },
+        &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &Page {
             data,
@@ -174,11 +170,7 @@ async fn respond(
     let mut keys = Keys::default();
     keys.article(&view);
     let mut res = cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: c,
-            request: headers,
-        },
+        &cache::Caching::of(s, c, headers),
         status,
         &view,
         &keys.0,
@@ -313,6 +305,22 @@ fn precondition(via_if_match: bool) -> impl FnOnce(AppError) -> AppError {
     }
 }
 
+/// What a write addresses: the caller must have an account (401 before 404), the article
+/// must exist, and the version it is based on comes from `If-Match` or the body.
+/// Returns the id, the version, and whether it came from `If-Match`.
+async fn write_target(
+    s: &AppState,
+    c: &Caller,
+    headers: &HeaderMap,
+    slug: &str,
+    version: Option<i32>,
+) -> Result<(i32, i32, bool)> {
+    c.require_account()?;
+    let id = id_of(s, slug).await?;
+    let (v, via) = expected(headers, version)?;
+    Ok((id, v, via))
+}
+
 async fn id_of(s: &AppState, slug: &str) -> Result<i32> {
     Ok(articles::find_by_slug(&s.db, slug)
         .await?
@@ -334,9 +342,7 @@ pub async fn patch(
     Path(slug): Path<String>,
     Body(b): Body<PatchBody>,
 ) -> Result<Response> {
-    c.require_account()?;
-    let id = id_of(&s, &slug).await?;
-    let (v, via) = expected(&headers, b.expected_version)?;
+    let (id, v, via) = write_target(&s, &c, &headers, &slug, b.expected_version).await?;
     let patch = ArticlePatch {
         headline: b.headline,
         slug: b.slug,
@@ -396,8 +402,7 @@ async fn step(
 ) -> Result<Response> {
     c.require_account()?;
     let b: StepBody = optional_json(&headers, &bytes)?;
-    let id = id_of(&s, &slug).await?;
-    let (v, via) = expected(&headers, b.expected_version)?;
+    let (id, v, via) = write_target(&s, &c, &headers, &slug, b.expected_version).await?;
     let a = publishing::transition(&s.db, &c, id, v, t, b.at)
         .await
         .map_err(precondition(via))?;
@@ -466,9 +471,7 @@ pub async fn delete(
     Path(slug): Path<String>,
     Params(p): Params<DeleteParams>,
 ) -> Result<Response> {
-    c.require_account()?;
-    let id = id_of(&s, &slug).await?;
-    let (v, via) = expected(&headers, p.expected_version)?;
+    let (id, v, via) = write_target(&s, &c, &headers, &slug, p.expected_version).await?;
     publishing::delete(&s.db, &c, id, v)
         .await
         .map_err(precondition(via))?;
@@ -537,8 +540,7 @@ pub async fn restore(
 ) -> Result<Response> {
     c.require_account()?;
     let b: StepBody = optional_json(&headers, &bytes)?;
-    let id = id_of(&s, &slug).await?;
-    let (v, via) = expected(&headers, b.expected_version)?;
+    let (id, v, via) = write_target(&s, &c, &headers, &slug, b.expected_version).await?;
     let a = publishing::restore(&s.db, &c, id, v, version)
         .await
         .map_err(precondition(via))?;

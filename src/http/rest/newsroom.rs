@@ -74,11 +74,7 @@ pub async fn list_sections(
     let mut keys = BTreeSet::new();
     t.iter().for_each(|x| section_keys(x, &mut keys));
     Ok(cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: &c,
-            request: &headers,
-        },
+        &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &t,
         &keys,
@@ -117,11 +113,7 @@ pub async fn get_section(
     let mut keys = BTreeSet::new();
     section_keys(&t, &mut keys);
     Ok(cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: &c,
-            request: &headers,
-        },
+        &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &t,
         &keys,
@@ -164,11 +156,7 @@ pub async fn create_section(
     .await?;
     let keys = BTreeSet::from([format!("s{}", created.id)]);
     Ok(cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: &c,
-            request: &headers,
-        },
+        &cache::Caching::of(&s, &c, &headers),
         StatusCode::CREATED,
         &SectionView::from(created),
         &keys,
@@ -223,11 +211,7 @@ pub async fn patch_section(
     .await?;
     let keys = BTreeSet::from([format!("s{}", saved.id)]);
     Ok(cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: &c,
-            request: &headers,
-        },
+        &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &SectionView::from(saved),
         &keys,
@@ -266,11 +250,7 @@ pub async fn list_authors(
     let keys: BTreeSet<String> = page.items.iter().map(|a| format!("u{}", a.id)).collect();
     let data: Vec<AuthorView> = page.items.into_iter().map(Into::into).collect();
     let mut res = cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: &c,
-            request: &headers,
-        },
+        &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &Page {
             data,
@@ -300,11 +280,7 @@ pub async fn get_author(
         .ok_or_else(|| AppError::not_found(format!("no author {slug:?}")))?;
     let keys = BTreeSet::from([format!("u{}", a.id)]);
     Ok(cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: &c,
-            request: &headers,
-        },
+        &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &AuthorView::from(a),
         &keys,
@@ -352,11 +328,7 @@ pub async fn create_author(
     let a = authors::create(&s.db, &c, b.into()).await?;
     let keys = BTreeSet::from([format!("u{}", a.id)]);
     Ok(cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: &c,
-            request: &headers,
-        },
+        &cache::Caching::of(&s, &c, &headers),
         StatusCode::CREATED,
         &AuthorView::from(a),
         &keys,
@@ -384,11 +356,7 @@ pub async fn patch_author(
     let a = authors::update(&s.db, &c, id, b.into()).await?;
     let keys = BTreeSet::from([format!("u{}", a.id)]);
     Ok(cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: &c,
-            request: &headers,
-        },
+        &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &AuthorView::from(a),
         &keys,
@@ -411,11 +379,7 @@ pub async fn get_tag(
         .ok_or_else(|| AppError::not_found(format!("no tag {slug:?}")))?;
     let keys = BTreeSet::from([format!("t{}", t.id)]);
     Ok(cache::json(
-        &cache::Caching {
-            public: &s.http.public_cache_control,
-            caller: &c,
-            request: &headers,
-        },
+        &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &TagView::from(t),
         &keys,
