@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_newsroom;
 mod m20261126_000002_create_secrets;
+mod m20261126_000003_create_discovery;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_newsroom::Migration),
             Box::new(m20261126_000002_create_secrets::Migration),
+            Box::new(m20261126_000003_create_discovery::Migration),
         ]
     }
 }

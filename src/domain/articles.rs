@@ -43,13 +43,72 @@ pub struct ArticleFilter {
     /// A section path; the section's descendants are included.
     pub section: Option<String>,
     pub author: Option<AuthorRef>,
-    pub tag: Option<TagRef>,
+    /// Tags that must all be on the article.
+    pub tags: Vec<TagRef>,
+    /// Tags of which at least one must be on the article (ignored when empty).
+    pub any_tags: Vec<TagRef>,
     /// What the caller may see at all ([`crate::domain::access::Caller::visibility`]).
     pub visibility: Visibility,
     /// A workflow status to narrow to, within what is visible.
     pub status: Option<ArticleStatus>,
     pub published_after: Option<DateTime<Utc>>,
     pub published_before: Option<DateTime<Utc>>,
+}
+
+/// Most tags one filter may name.
+pub const MAX_FILTER_TAGS: usize = 20;
+
+/// How the tags of a filter combine.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TagMatch {
+    /// At least one of the tags.
+    #[default]
+    Any,
+    /// Every one of the tags.
+    All,
+}
+
+/// A filter as a client gives it (GraphQL's `ArticleFilter`, REST's query parameters),
+/// before it is checked and narrowed to what the caller may see.
+#[derive(Debug, Default)]
+pub struct FilterInput {
+    pub section: Option<String>,
+    pub author: Option<String>,
+    pub tag: Option<String>,
+    pub tags: Vec<String>,
+    pub tags_match: TagMatch,
+    pub status: Option<ArticleStatus>,
+    pub published_after: Option<DateTime<Utc>>,
+    pub published_before: Option<DateTime<Utc>>,
+}
+
+impl FilterInput {
+    /// The listing this input asks for, within what `visibility` allows.
+    pub fn into_filter(self, visibility: Visibility) -> Result<ArticleFilter> {
+        if self.tags.len() > MAX_FILTER_TAGS {
+            return Err(AppError::bad_input(format!(
+                "`tags` names at most {MAX_FILTER_TAGS} tags, not {}",
+                self.tags.len()
+            )));
+        }
+        let listed = self.tags.into_iter().map(TagRef::Slug);
+        let (mut tags, any_tags) = match self.tags_match {
+            TagMatch::All => (listed.collect(), Vec::new()),
+            TagMatch::Any => (Vec::new(), listed.collect()),
+        };
+        tags.extend(self.tag.map(TagRef::Slug));
+        Ok(ArticleFilter {
+            section: self.section,
+            author: self.author.map(AuthorRef::Slug),
+            tags,
+            any_tags,
+            visibility,
+            status: self.status,
+            published_after: self.published_after,
+            published_before: self.published_before,
+        })
+    }
 }
 
 /// One page of one listing: newest first, `first` items after the cursor.
@@ -164,7 +223,7 @@ fn never() -> SimpleExpr {
 }
 
 /// The WHERE clause of a listing.
-fn filter_condition(f: &ArticleFilter) -> Condition {
+pub(crate) fn filter_condition(f: &ArticleFilter) -> Condition {
     let mut cond = Condition::all();
     let published = || col(article::Column::Status).eq(ArticleStatus::Published.as_str());
     match &f.visibility {
@@ -221,27 +280,11 @@ fn filter_condition(f: &ArticleFilter) -> Condition {
         }
         cond = cond.add(col(article::Column::Id).in_subquery(sub));
     }
-    if let Some(t) = &f.tag {
-        let mut sub = Query::select();
-        sub.column((article_tag::Entity, article_tag::Column::ArticleId))
-            .from(article_tag::Entity);
-        match t {
-            TagRef::Id(id) => {
-                sub.and_where(Expr::col(article_tag::Column::TagId).eq(*id));
-            }
-            TagRef::Slug(slug) if !super::slug::is_valid(slug) => {
-                sub.and_where(never());
-            }
-            TagRef::Slug(slug) => {
-                sub.inner_join(
-                    tag::Entity,
-                    Expr::col((tag::Entity, tag::Column::Id))
-                        .equals((article_tag::Entity, article_tag::Column::TagId)),
-                )
-                .and_where(Expr::col((tag::Entity, tag::Column::Slug)).eq(slug.as_str()));
-            }
-        }
-        cond = cond.add(col(article::Column::Id).in_subquery(sub));
+    for t in &f.tags {
+        cond = cond.add(col(article::Column::Id).in_subquery(tagged_with(std::slice::from_ref(t))));
+    }
+    if !f.any_tags.is_empty() {
+        cond = cond.add(col(article::Column::Id).in_subquery(tagged_with(&f.any_tags)));
     }
     if let Some(t) = f.published_after {
         cond = cond.add(col(article::Column::PublishedAt).gt(t));
@@ -250,6 +293,49 @@ fn filter_condition(f: &ArticleFilter) -> Condition {
         cond = cond.add(col(article::Column::PublishedAt).lt(t));
     }
     cond
+}
+
+/// The ids of articles carrying any of `tags`.
+fn tagged_with(tags: &[TagRef]) -> SelectStatement {
+    let mut sub = Query::select();
+    sub.column((article_tag::Entity, article_tag::Column::ArticleId))
+        .from(article_tag::Entity);
+    let ids: Vec<i32> = tags
+        .iter()
+        .filter_map(|t| match t {
+            TagRef::Id(id) => Some(*id),
+            TagRef::Slug(_) => None,
+        })
+        .collect();
+    // No stored slug is invalid, so an invalid one matches nothing and is never sent.
+    let slugs: Vec<&str> = tags
+        .iter()
+        .filter_map(|t| match t {
+            TagRef::Slug(s) if super::slug::is_valid(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut any = Condition::any();
+    if !ids.is_empty() {
+        any = any.add(Expr::col((article_tag::Entity, article_tag::Column::TagId)).is_in(ids));
+    }
+    if !slugs.is_empty() {
+        any = any.add(
+            Expr::col((article_tag::Entity, article_tag::Column::TagId)).in_subquery(
+                Query::select()
+                    .column(tag::Column::Id)
+                    .from(tag::Entity)
+                    .and_where(Expr::col(tag::Column::Slug).is_in(slugs))
+                    .to_owned(),
+            ),
+        );
+    }
+    if any.is_empty() {
+        sub.and_where(never());
+    } else {
+        sub.cond_where(any);
+    }
+    sub
 }
 
 fn page_select(req: &PageRequest, k: usize) -> SelectStatement {

@@ -20,6 +20,9 @@ pub enum Cursor {
     /// Alphabetical listings: `(name, id)`.
     #[serde(rename = "n")]
     Name(String, i32),
+    /// Results ranked by relevance: how many came before.
+    #[serde(rename = "r")]
+    Rank(u64),
 }
 
 impl Cursor {

@@ -19,6 +19,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, Block, Image};
+use super::search::{self, SearchDoc};
 use super::{ArticleStatus, CommentStatus, now, slug};
 use crate::entities::{
     article, article_author, article_revision, article_tag, author, change_log, comment, section,
@@ -659,6 +660,7 @@ async fn write_articles(
     let mut taggings = Vec::new();
     let mut revisions = Vec::with_capacity(batch.len());
     let mut changes = Vec::with_capacity(batch.len());
+    let mut docs = Vec::with_capacity(batch.len());
     for p in batch {
         let (id, version) = *versions.get(&p.input.slug).ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!(
@@ -667,6 +669,13 @@ async fn write_articles(
             ))
         })?;
         article_ids.insert(p.input.slug.clone(), id);
+        let (headline, dek) = (p.model.headline.clone(), p.model.dek.clone());
+        docs.push(SearchDoc::new(
+            id,
+            &headline.unwrap(),
+            dek.unwrap().as_deref(),
+            &p.body,
+        ));
         for (pos, author_id) in p.author_ids.iter().enumerate() {
             bylines.push(article_author::ActiveModel {
                 article_id: Set(id),
@@ -734,6 +743,7 @@ async fn write_articles(
     change_log::Entity::insert_many(changes)
         .exec_without_returning(txn)
         .await?;
+    search::index(txn, &docs).await?;
     Ok(())
 }
 

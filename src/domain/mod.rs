@@ -13,6 +13,8 @@
 //! - [`workflow`]: the article state machine.
 //! - [`publishing`]: article writes, optimistic and transactional; the scheduler's step.
 //! - [`revisions`]: snapshots of every saved change and the change log.
+//! - [`discovery`]: keeps search and related articles in step with every write.
+//! - [`search`]: full-text search on each database's engine.
 //! - [`import`]: the bulk JSON import.
 
 pub mod access;
@@ -21,6 +23,7 @@ pub mod authors;
 pub mod blocks;
 pub mod comments;
 pub mod cursor;
+pub mod discovery;
 pub mod html;
 pub mod import;
 pub mod preview;
@@ -28,6 +31,7 @@ pub mod preview;
 mod properties;
 pub mod publishing;
 pub mod revisions;
+pub mod search;
 pub mod sections;
 pub mod slug;
 pub mod tags;

@@ -23,7 +23,7 @@ use super::blocks::{self, Block, Image};
 use super::import::Source;
 use super::revisions::{self, Snapshot};
 use super::workflow::Transition;
-use super::{ArticleStatus, html, now, slug};
+use super::{ArticleStatus, discovery, html, now, slug};
 use crate::entities::{article, article_author, article_tag, author, tag};
 use crate::error::{AppError, Result};
 
@@ -406,6 +406,7 @@ pub async fn create(
     let id = res.last_insert_id;
     write_relations(&txn, id, &content).await?;
     let a = load(&txn, id).await?;
+    discovery::saved(&txn, None, &a).await?;
     revisions::record(&txn, &a, "create", caller.sub()).await?;
     txn.commit().await?;
     Ok(a)
@@ -510,6 +511,7 @@ async fn save_content(
     }
     write_relations(&txn, id, &content).await?;
     let a = load(&txn, id).await?;
+    discovery::saved(&txn, Some(current), &a).await?;
     revisions::record(&txn, &a, action, caller.sub()).await?;
     txn.commit().await?;
     Ok(a)
@@ -578,6 +580,7 @@ pub async fn transition(
         return Err(stale(db, id, expected).await);
     }
     let a = load(&txn, id).await?;
+    discovery::saved(&txn, Some(&current), &a).await?;
     revisions::record(&txn, &a, step.name(), caller.sub()).await?;
     txn.commit().await?;
     Ok(a)
@@ -591,7 +594,7 @@ pub async fn delete(
     expected: i32,
 ) -> Result<()> {
     caller.require(Role::Admin, "deleting an article")?;
-    load(db, id).await?;
+    let current = load(db, id).await?;
     let txn = db.begin().await?;
     let done = article::Entity::delete_many()
         .filter(article::Column::Id.eq(id))
@@ -602,6 +605,7 @@ pub async fn delete(
         txn.rollback().await.ok();
         return Err(stale(db, id, expected).await);
     }
+    discovery::deleted(&txn, &current).await?;
     revisions::log_change(&txn, "article", id, "delete", caller.sub()).await?;
     txn.commit().await?;
     Ok(())
@@ -696,6 +700,7 @@ pub async fn publish_due(db: &DatabaseConnection) -> Result<usize> {
             continue;
         }
         let a = load(&txn, id).await?;
+        discovery::saved(&txn, None, &a).await?;
         revisions::record(&txn, &a, Transition::PublishDue.name(), None).await?;
         txn.commit().await?;
         published += 1;

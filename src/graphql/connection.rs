@@ -27,7 +27,7 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
-    fn new(cursors: &[String], has_next: bool, has_previous: bool) -> Self {
+    pub(super) fn new(cursors: &[String], has_next: bool, has_previous: bool) -> Self {
         Self {
             has_next_page: has_next,
             has_previous_page: has_previous,
@@ -40,7 +40,11 @@ impl PageInfo {
 /// Loads, in one batch each, the relations the query selects on a page's articles, so the
 /// resolvers that follow find them in the request's cache. Without this a long page can be
 /// split over several batches when resolving it outlasts the loader's batching delay.
-async fn prefetch(ctx: &Context<'_>, loader: &Loaders, articles: &[article::Model]) -> Result<()> {
+pub(super) async fn prefetch(
+    ctx: &Context<'_>,
+    loader: &Loaders,
+    articles: &[article::Model],
+) -> Result<()> {
     let node = ctx.look_ahead().field("edges").field("node");
     let ids = || articles.iter().map(|a| a.id);
     let wants = |f: &str| node.field(f).exists() && !articles.is_empty();

@@ -11,6 +11,7 @@ mod inputs;
 pub mod loaders;
 mod mutation;
 mod query;
+mod search;
 mod types;
 
 use std::sync::Arc;

@@ -2,9 +2,11 @@
 
 use super::connection::{ArticleConnection, AuthorConnection};
 use super::http_cache::note;
+use super::search::SearchConnection;
 use super::types::{Article, Author, Section, Tag, author, section, tag};
 use super::{caller, db};
-use crate::domain::articles::{self, ArticleFilter, AuthorRef, TagRef};
+use crate::domain::articles::{self, FilterInput, TagMatch};
+use crate::domain::search::SearchRequest;
 use crate::domain::{ArticleStatus, access, authors, preview, sections, tags};
 use crate::error::{AppError, GqlResultExt as _};
 use async_graphql::{Context, ID, InputObject, Object, Result};
@@ -18,8 +20,12 @@ pub struct ArticleFilterInput {
     pub section: Option<String>,
     /// An author's slug.
     pub author: Option<String>,
-    /// A tag's slug.
+    /// A tag's slug; it must be on the article.
     pub tag: Option<String>,
+    /// Tags' slugs (at most 20), combined as `tagsMatch` says.
+    pub tags: Option<Vec<String>>,
+    /// Whether `tags` needs any one of them (the default) or all of them.
+    pub tags_match: Option<TagMatch>,
     /// A workflow status. Readers without a token only ever see `PUBLISHED`; writers see
     /// their own articles in every status, editors everything.
     pub status: Option<ArticleStatus>,
@@ -27,6 +33,22 @@ pub struct ArticleFilterInput {
     pub published_after: Option<DateTime<Utc>>,
     /// Published strictly before this time.
     pub published_before: Option<DateTime<Utc>>,
+}
+
+impl ArticleFilterInput {
+    /// The domain's form of this input.
+    pub fn into_domain(self) -> FilterInput {
+        FilterInput {
+            section: self.section,
+            author: self.author,
+            tag: self.tag,
+            tags: self.tags.unwrap_or_default(),
+            tags_match: self.tags_match.unwrap_or_default(),
+            status: self.status,
+            published_after: self.published_after,
+            published_before: self.published_before,
+        }
+    }
 }
 
 /// Everything readable.
@@ -79,17 +101,34 @@ impl QueryRoot {
         after: Option<String>,
         filter: Option<ArticleFilterInput>,
     ) -> Result<ArticleConnection> {
-        let f = filter.unwrap_or_default();
-        let filter = ArticleFilter {
-            section: f.section,
-            author: f.author.map(AuthorRef::Slug),
-            tag: f.tag.map(TagRef::Slug),
-            visibility: caller(ctx).visibility(),
-            status: f.status,
-            published_after: f.published_after,
-            published_before: f.published_before,
-        };
+        let filter = filter
+            .unwrap_or_default()
+            .into_domain()
+            .into_filter(caller(ctx).visibility())
+            .gql()?;
         ArticleConnection::query(ctx, filter, first, after).await
+    }
+
+    /// Articles matching `query`, most relevant first (a headline match weighs most).
+    /// Words must all appear; `"quoted words"` must appear together; `word*` matches words
+    /// starting so; `-word` excludes; `a OR b` takes either. Readers without a token find
+    /// published articles only. Results go 1000 deep.
+    #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ArticleFilterInput>,
+    ) -> Result<SearchConnection> {
+        let filter = filter
+            .unwrap_or_default()
+            .into_domain()
+            .into_filter(caller(ctx).visibility())
+            .gql()?;
+        let req = SearchRequest::new(&query, filter, first, after.as_deref()).gql()?;
+        SearchConnection::load(ctx, req).await
     }
 
     /// A section by its full path: `world` or `world/middle-east`.

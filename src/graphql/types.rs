@@ -462,7 +462,7 @@ impl Tag {
         let filter = visible(
             ctx,
             ArticleFilter {
-                tag: Some(TagRef::Id(self.0.id)),
+                tags: vec![TagRef::Id(self.0.id)],
                 ..Default::default()
             },
         );

@@ -16,6 +16,7 @@ mod import;
 mod postgres_failures;
 mod publishing;
 mod rest;
+mod search;
 mod sections_authors_tags;
 mod statements;
 mod tokens;

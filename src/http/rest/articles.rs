@@ -14,7 +14,7 @@ use super::Problem;
 use super::extract::{Body, Params, Who};
 use super::views::{self, ArticleView, Keys, Page};
 use crate::domain::access::{self, Caller};
-use crate::domain::articles::{self, ArticleFilter, AuthorRef, PageRequest, TagRef};
+use crate::domain::articles::{self, FilterInput, PageRequest, TagMatch};
 use crate::domain::blocks::{Block, Image};
 use crate::domain::cursor::Cursor;
 use crate::domain::import::Source;
@@ -34,8 +34,13 @@ pub struct ListParams {
     section: Option<String>,
     /// Author slug.
     author: Option<String>,
-    /// Tag slug.
+    /// Tag slug; it must be on the article.
     tag: Option<String>,
+    /// Tag slugs, comma-separated (at most 20), combined as `tags_match` says.
+    tags: Option<String>,
+    /// `any` (the default): at least one of `tags`; `all`: every one.
+    #[param(value_type = Option<String>)]
+    tags_match: Option<TagMatch>,
     /// Workflow status (readers without a token see PUBLISHED only).
     #[param(value_type = Option<String>)]
     status: Option<ArticleStatus>,
@@ -48,6 +53,42 @@ pub struct ListParams {
     limit: Option<i32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
+}
+
+impl ListParams {
+    /// The page size asked for.
+    pub fn limit(&self) -> Option<i32> {
+        self.limit
+    }
+
+    /// The cursor asked for.
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// The domain's form of the filters.
+    pub fn filter(&self) -> FilterInput {
+        FilterInput {
+            section: self.section.clone(),
+            author: self.author.clone(),
+            tag: self.tag.clone(),
+            tags: split_list(self.tags.as_deref()),
+            tags_match: self.tags_match.unwrap_or_default(),
+            status: self.status,
+            published_after: self.published_after,
+            published_before: self.published_before,
+        }
+    }
+}
+
+/// The items of a comma-separated parameter, without empty ones.
+fn split_list(s: Option<&str>) -> Vec<String> {
+    s.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// Checks a REST page size: 1 to 100.
@@ -89,15 +130,7 @@ pub async fn list(
     headers: HeaderMap,
     Params(p): Params<ListParams>,
 ) -> Result<Response> {
-    let filter = ArticleFilter {
-        section: p.section,
-        author: p.author.map(AuthorRef::Slug),
-        tag: p.tag.map(TagRef::Slug),
-        visibility: c.visibility(),
-        status: p.status,
-        published_after: p.published_after,
-        published_before: p.published_before,
-    };
+    let filter = p.filter().into_filter(c.visibility())?;
     let req = PageRequest::new(filter, limit(p.limit)?, p.cursor.as_deref())?;
     let page = articles::pages(&s.db, std::slice::from_ref(&req))
         .await?

@@ -2,6 +2,7 @@
 //! by `openapi.yaml` (generated from these handlers by utoipa; a test fails on drift).
 
 mod articles;
+mod discovery;
 mod extract;
 mod newsroom;
 mod views;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
             get(newsroom::get_author).patch(newsroom::patch_author),
         )
         .route("/tags/{slug}", get(newsroom::get_tag))
+        .route("/search", get(discovery::search))
 }
 
 struct BearerAuth;
@@ -153,7 +155,7 @@ impl Modify for BearerAuth {
         articles::list_revisions, articles::restore,
         newsroom::list_sections, newsroom::create_section, newsroom::get_section, newsroom::patch_section,
         newsroom::list_authors, newsroom::create_author, newsroom::get_author, newsroom::patch_author,
-        newsroom::get_tag,
+        newsroom::get_tag, discovery::search,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

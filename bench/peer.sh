@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# The read benchmark of issue #7 in one command: gazette on PostgreSQL and on SQLite, each
+# side by side with the peer (PostGraphile on PostgreSQL) and the machine's limit (nginx
+# answering a fixed response), on the same generated 50,000-article newsroom.
+#
+#   bash bench/peer.sh                  # both databases, 15 s per query at 32 connections
+#   DUR=5 DBS=sqlite bash bench/peer.sh # a quick look at one database
+#   bash bench/peer.sh --record         # also append the run to bench/RESULTS.md
+#
+# What it does: builds the release binary; generates the dataset if missing; starts the
+# peer's PostgreSQL (../shared/bench/peer/pg.sh, 127.0.0.1:$PGPORT) and imports the dataset
+# into gazette twice, a SQLite file and a database `gazette` on that same PostgreSQL server
+# (both reused by later runs while the file and gazette's migrations are unchanged); times
+# start-up to ready on the SQLite file; then per database starts `gazette serve`, runs
+# peer_bench.sh with GAZETTE_URL and STATIC=1 (Q1-Q4: peer, gazette, back to back per
+# query, then the static limit), runs the gazette-only queries (bench/queries/*.graphql) at
+# GZ_CONC connections, samples the server's resident memory throughout, and prints one
+# table per database.
+#
+# Env (defaults): PEER_DIR (../shared/bench beside this checkout: the folder holding
+# gen_dataset.py and peer/), BENCH_DIR (${TMPDIR:-/tmp}/gazette-bench, shared with
+# peer_bench.sh), N (50000), DATA ($BENCH_DIR/data/news_$N.json), DUR (15), WARM (3),
+# CONC (32), THREADS (1), DBS ("postgres sqlite"), STATIC (1), GZ_QUERIES (bench/queries/
+# *.graphql), GZ_CONC (8), GZ_DUR ($DUR), STARTUP_TRIES (5), PORT (18180, gazette),
+# PGPORT (55432), GZ_PGDB (gazette), REIMPORT (0; 1 imports again), SKIP_BUILD (0).
+# Every GAZETTE_* variable of the environment reaches the server (e.g. a cache switch);
+# the rate limits are lifted so that one load generator is not throttled.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+RECORD=0
+for a in "$@"; do
+  case $a in
+    --record) RECORD=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument $a (--record, --help)" >&2; exit 2 ;;
+  esac
+done
+PEER_DIR=${PEER_DIR:-$ROOT/../shared/bench}
+[ -f "$PEER_DIR/peer/peer_bench.sh" ] || {
+  echo "no peer kit at $PEER_DIR/peer/peer_bench.sh: set PEER_DIR to the shared bench folder" >&2; exit 1; }
+PEER_DIR=$(cd "$PEER_DIR" && pwd); export PEER_DIR
+export BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/gazette-bench}
+N=${N:-50000}; DUR=${DUR:-15}; WARM=${WARM:-3}; CONC=${CONC:-32}; THREADS=${THREADS:-1}
+DBS=${DBS:-postgres sqlite}; STATIC=${STATIC:-1}
+GZ_CONC=${GZ_CONC:-8}; GZ_DUR=${GZ_DUR:-$DUR}; STARTUP_TRIES=${STARTUP_TRIES:-5}
+PORT=${PORT:-18180}; export PGPORT=${PGPORT:-55432}; GZ_PGDB=${GZ_PGDB:-gazette}
+REIMPORT=${REIMPORT:-0}; SKIP_BUILD=${SKIP_BUILD:-0}
+export DATA=${DATA:-$BENCH_DIR/data/news_${N}.json}
+if [ -z "${GZ_QUERIES+x}" ]; then GZ_QUERIES=$(ls bench/queries/*.graphql 2>/dev/null || true); fi
+RUN=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=$BENCH_DIR/results/gazette_$RUN; LOGS=$BENCH_DIR/logs
+mkdir -p "$OUT" "$LOGS" "$(dirname "$DATA")"
+BIN=$ROOT/target/release/gazette
+GZ_URL=http://127.0.0.1:$PORT
+PG_DSN=postgres://bench@127.0.0.1:$PGPORT/$GZ_PGDB
+SQLITE_DIR=$BENCH_DIR/gazette-sqlite
+say() { echo "== $*" >&2; }
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- tools, binary, dataset -----------------------------------------------------------------
+pkgs=()
+command -v wrk >/dev/null || pkgs+=(wrk)
+command -v curl >/dev/null || pkgs+=(curl)
+ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || pkgs+=(postgresql)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  say "installing ${pkgs[*]}"
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get install -y "${pkgs[@]}" >/dev/null \
+    || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y "${pkgs[@]}" >/dev/null; }
+fi
+PSQL=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql
+if [ "$SKIP_BUILD" != 1 ]; then say "cargo build --release"; cargo build --release --quiet; fi
+[ -x "$BIN" ] || { echo "no $BIN" >&2; exit 1; }
+if [ ! -s "$DATA" ]; then   # the same command as peer_bench.sh, so it finds the file
+  say "generating $DATA ($N articles)"
+  python3 "$PEER_DIR/gen_dataset.py" --articles "$N" -o "$DATA.tmp"
+  mv "$DATA.tmp" "$DATA"
+fi
+
+# ---- processes started here are stopped on exit --------------------------------------------
+SERVER=; SAMPLER=
+stop() {  # pid: TERM, wait up to 10 s, then KILL
+  local p=$1; [ -n "$p" ] || return 0
+  kill "$p" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$p" 2>/dev/null || true
+}
+cleanup() { stop "$SAMPLER"; stop "$SERVER"; SAMPLER=; SERVER=; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if port_busy "$PORT"; then echo "port $PORT is in use; set PORT" >&2; exit 1; fi
+
+# Settings of every gazette process here: no throttling of the single load generator.
+export GAZETTE_RATE_LIMIT=${GAZETTE_RATE_LIMIT:-1000000000}
+export GAZETTE_WRITE_RATE_LIMIT=${GAZETTE_WRITE_RATE_LIMIT:-1000000000}
+export GAZETTE_LOG=${GAZETTE_LOG:-warn}
+gz() {  # db args...: run the binary on that database
+  local db=$1; shift
+  case $db in
+    postgres) env -u GAZETTE_DATA_DIR DATABASE_URL="$PG_DSN" "$BIN" "$@" ;;
+    sqlite) env -u DATABASE_URL GAZETTE_DATA_DIR="$SQLITE_DIR" "$BIN" "$@" ;;
+    *) echo "unknown database $db (postgres, sqlite)" >&2; return 1 ;;
+  esac
+}
+
+# ---- imports, reused while the file and the migrations are the same --------------------------
+MIGRATIONS=$(find migrations -type f -name '*.rs' | sort | xargs cat | sha1sum | cut -c1-12)
+WANT="$(basename "$DATA") $(stat -L -c %s "$DATA") migrations $MIGRATIONS"
+import_into() {  # db
+  local t0=$SECONDS
+  gz "$1" import "$DATA" > "$LOGS/gazette_import_$1.log" 2>&1 \
+    || { tail -5 "$LOGS/gazette_import_$1.log" >&2; echo "import into $1 failed: $LOGS/gazette_import_$1.log" >&2; exit 1; }
+  grep -E '^imported' "$LOGS/gazette_import_$1.log" >&2 || true
+  say "imported into $1 in $((SECONDS - t0)) s"
+}
+for db in $DBS; do
+  case $db in
+    postgres)
+      bash "$PEER_DIR/peer/pg.sh" start >&2
+      have=$("$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -tAXc \
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$GZ_PGDB'")
+      if [ "$REIMPORT" = 1 ] || [ "$have" != "$WANT" ]; then
+        say "importing $DATA into PostgreSQL database $GZ_PGDB (port $PGPORT)"
+        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "DROP DATABASE IF EXISTS $GZ_PGDB WITH (FORCE)"
+        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "CREATE DATABASE $GZ_PGDB"
+        import_into postgres
+        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d "$GZ_PGDB" -qXc "VACUUM ANALYZE"
+        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "COMMENT ON DATABASE $GZ_PGDB IS '$WANT'"
+      else say "PostgreSQL database $GZ_PGDB holds $WANT"; fi ;;
+    sqlite)
+      if [ "$REIMPORT" = 1 ] || [ "$(cat "$SQLITE_DIR/loaded" 2>/dev/null)" != "$WANT" ]; then
+        say "importing $DATA into $SQLITE_DIR/gazette.db"
+        rm -rf "$SQLITE_DIR"; mkdir -p "$SQLITE_DIR"
+        import_into sqlite
+        echo "$WANT" > "$SQLITE_DIR/loaded"
+      else say "$SQLITE_DIR/gazette.db holds $WANT"; fi ;;
+    *) echo "unknown database $db in DBS (postgres, sqlite)" >&2; exit 2 ;;
+  esac
+done
+
+# ---- start-up to ready on the existing SQLite file ---------------------------------------
+case " $DBS " in *" sqlite "*)
+  say "start-up to ready on $SQLITE_DIR/gazette.db, $STARTUP_TRIES tries"
+  GAZETTE_DATA_DIR=$SQLITE_DIR GAZETTE_ADDR=127.0.0.1:$PORT python3 - "$BIN" "$PORT" "$STARTUP_TRIES" \
+      > "$OUT/startup.txt" 2>"$LOGS/gazette_startup.log" <<'PY'
+import http.client, os, subprocess, sys, time
+binary, port, tries = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+for _ in range(tries):
+    t0 = time.monotonic()
+    p = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr)
+    took = None
+    while time.monotonic() - t0 < 60 and p.poll() is None:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/readyz")
+            if c.getresponse().status == 200:
+                took = time.monotonic() - t0
+                break
+        except OSError:
+            pass
+        time.sleep(0.002)
+    p.terminate(); p.wait(20)
+    print(f"{took * 1000:.0f}" if took is not None else "NA", flush=True)
+    time.sleep(0.3)
+PY
+  say "start-up to ready, ms: $(tr '\n' ' ' < "$OUT/startup.txt")" ;;
+esac
+
+# ---- gazette-only queries: wrk on a query file of bench/queries/ at GZ_CONC connections ------
+COLS="target\tquery\trps\tp50_ms\tp90_ms\tp99_ms\tmax_ms\terrors\tnon2xx\trequests\tbytes_per_req\tload1\tnote"
+check_bodies() {  # url bodies-file: first and last body answer data without errors
+  local body r
+  for body in "$(head -1 "$2")" "$(tail -1 "$2")"; do
+    r=$(curl -sS --max-time 60 -XPOST "$1" -H 'content-type: application/json' --data-binary "$body" 2>&1) \
+      || { echo "  $r" >&2; return 1; }
+    printf '%s' "$r" | python3 -c '
+import json, sys
+raw = sys.stdin.read()
+try:
+    j = json.loads(raw)
+except ValueError:
+    sys.exit("  not JSON: " + raw[:300])
+d = j.get("data") if isinstance(j, dict) else None
+if not isinstance(d, dict) or j.get("errors") or not d or any(v in (None, []) for v in d.values()):
+    sys.exit("  no data or errors: " + raw[:400])
+' || { echo "  (variables: $(printf '%s' "$body" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("variables"))'))" >&2; return 1; }
+  done
+}
+run_gz_query() {  # db query-file [conc]: measure one gazette-only query, append to $OUT/<db>.gz.tsv
+  local db=$1 qf=$2 conc=${3:-$GZ_CONC} name bodies line vals tsv=$OUT/$1.gz.tsv
+  name=$(basename "$qf" .graphql)
+  bodies=$BENCH_DIR/bodies/$(basename "$DATA" .json)/gz_$name.jsonl
+  [ -s "$tsv" ] || echo -e "$COLS" > "$tsv"
+  mkdir -p "$(dirname "$bodies")"
+  if [ ! -s "$bodies" ] || [ "$DATA" -nt "$bodies" ] || [ "$qf" -nt "$bodies" ] || [ bench/gz_bodies.py -nt "$bodies" ]; then
+    python3 bench/gz_bodies.py "$qf" "$DATA" "$bodies" --peer-dir "$PEER_DIR" || {
+      echo -e "gazette\t$name\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t\tno_bodies" >> "$tsv"; return 0; }
+  fi
+  if ! check_bodies "$GZ_URL/graphql" "$bodies"; then
+    echo "  gazette $name ($db): check failed, not measured" >&2
+    echo -e "gazette\t$name\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t\tcheck_failed" >> "$tsv"; return 0
+  fi
+  BODIES=$bodies wrk -t"$THREADS" -c"$conc" -d"${WARM}s" --timeout 10s -s "$PEER_DIR/peer/rotate.lua" "$GZ_URL/graphql" >/dev/null 2>&1 || true
+  line=$(BODIES=$bodies wrk -t"$THREADS" -c"$conc" -d"${GZ_DUR}s" --timeout 10s --latency \
+           -s "$PEER_DIR/peer/rotate.lua" "$GZ_URL/graphql" 2>&1 | tee -a "$LOGS/wrk_gazette_$RUN.log" | grep '^RESULT' || true)
+  if [ -z "$line" ]; then
+    echo -e "gazette\t$name\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t$(cut -d' ' -f1 /proc/loadavg)\twrk_failed" >> "$tsv"; return 0
+  fi
+  vals=$(echo "$line" | sed 's/^RESULT //; s/[a-z0-9_]*=//g' | tr ' ' '\t')
+  echo -e "gazette\t$name\t$vals\t$(cut -d' ' -f1 /proc/loadavg)\tc=$conc" >> "$tsv"
+  say "gazette $name ($db, $conc connections): $line"
+}
+
+# ---- per database: serve, peer_bench.sh, gazette-only queries, memory --------------------------
+rss_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || true; }
+for db in $DBS; do
+  say "gazette on $db: serving at $GZ_URL"
+  GAZETTE_ADDR=127.0.0.1:$PORT gz "$db" serve > "$LOGS/gazette_serve_$db.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 600); do
+    curl -fs "$GZ_URL/readyz" >/dev/null 2>&1 && break
+    kill -0 "$SERVER" 2>/dev/null || { echo "gazette exited; see $LOGS/gazette_serve_$db.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  curl -fs "$GZ_URL/readyz" >/dev/null || { echo "gazette not ready after 60 s; see $LOGS/gazette_serve_$db.log" >&2; exit 1; }
+  rss_ready=$(rss_kb "$SERVER" VmRSS)
+  ( while kill -0 "$SERVER" 2>/dev/null; do rss_kb "$SERVER" VmRSS; sleep 0.5; done ) > "$OUT/$db.rss" &
+  SAMPLER=$!
+  say "peer_bench.sh with GAZETTE_URL=$GZ_URL/graphql STATIC=$STATIC"
+  GAZETTE_URL=$GZ_URL/graphql STATIC=$STATIC DUR=$DUR WARM=$WARM CONC=$CONC THREADS=$THREADS RELOAD=0 \
+    bash "$PEER_DIR/peer/peer_bench.sh" > "$OUT/$db.peer.out"
+  tsv=$(sed -n 's/^results: \([^ ]*\).*/\1/p' "$OUT/$db.peer.out")
+  [ -s "$tsv" ] || { echo "peer_bench.sh gave no results; see $OUT/$db.peer.out" >&2; exit 1; }
+  cp "$tsv" "$OUT/$db.peer.tsv"
+  for qf in $GZ_QUERIES; do run_gz_query "$db" "$qf"; done
+  rss_end=$(rss_kb "$SERVER" VmRSS); hwm=$(rss_kb "$SERVER" VmHWM)
+  stop "$SAMPLER"; SAMPLER=
+  stop "$SERVER"; SERVER=
+  rss_max=$(sort -n "$OUT/$db.rss" | tail -1)
+  printf 'rss_ready_kb=%s\nrss_max_kb=%s\nrss_end_kb=%s\nhwm_kb=%s\n' \
+    "$rss_ready" "$rss_max" "$rss_end" "$hwm" > "$OUT/$db.mem"
+  if grep -qiE '(ERROR|panicked)' "$LOGS/gazette_serve_$db.log"; then
+    say "gazette logged errors on $db: $(grep -ciE '(ERROR|panicked)' "$LOGS/gazette_serve_$db.log") lines in $LOGS/gazette_serve_$db.log"
+    grep -iE '(ERROR|panicked)' "$LOGS/gazette_serve_$db.log" | head -3 >&2
+  fi
+done
+
+# ---- report ----------------------------------------------------------------------------------
+CMD=
+[ "$DUR" = 15 ] || CMD+="DUR=$DUR "
+[ "$WARM" = 3 ] || CMD+="WARM=$WARM "
+[ "$CONC" = 32 ] || CMD+="CONC=$CONC "
+[ "$DBS" = "postgres sqlite" ] || CMD+="DBS=\"$DBS\" "
+[ "$GZ_CONC" = 8 ] || CMD+="GZ_CONC=$GZ_CONC "
+[ "$N" = 50000 ] || CMD+="N=$N "
+CMD+="bash bench/peer.sh"
+python3 bench/peer_report.py "$OUT" --dbs "$DBS" --command "$CMD" --load-start "$LOAD_START" \
+  --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src migrations Cargo.toml 2>/dev/null || echo '+local changes')" \
+  > "$OUT/report.md"
+cat "$OUT/report.md"
+if [ "$RECORD" = 1 ]; then
+  { echo; cat "$OUT/report.md"; } >> bench/RESULTS.md
+  say "appended to bench/RESULTS.md"
+fi
+echo "files: $OUT   (the peer's PostgreSQL still runs: bash $PEER_DIR/peer/pg.sh stop)" >&2

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""The report of bench/peer.sh: one table per database from the run folder it fills.
+
+    python3 bench/peer_report.py RUN_DIR --dbs "postgres sqlite" [--command C] [--load-start L]
+
+RUN_DIR holds, per database DB: DB.peer.tsv (peer_bench.sh's results: peer, gazette, the
+static limit), DB.gz.tsv (gazette-only queries, optional), DB.mem (key=value, KiB); and
+startup.txt (milliseconds to /readyz 200 per try, SQLite). Prints markdown.
+"""
+import argparse, csv, os, statistics, sys
+from datetime import datetime, timezone
+
+NAMES = {"q1": "Q1 article", "q2": "Q2 section", "q3": "Q3 author", "q4": "Q4 front page"}
+TARGETS = {"rps_vs_peer": 5.0, "p99_ms": 20.0, "rss_mb": 150.0, "startup_ms": 1000.0}
+
+
+def read_tsv(path):
+    if not os.path.exists(path):
+        return [], []
+    with open(path, encoding="utf-8") as f:
+        lines = f.readlines()
+    head = [l.strip("# \n") for l in lines if l.startswith("#")]
+    rows = list(csv.DictReader((l for l in lines if not l.startswith("#")), delimiter="\t"))
+    return head, rows
+
+
+def ok(r):
+    return r is not None and r.get("rps") not in (None, "", "NA")
+
+
+def f0(x):
+    return f"{float(x):.0f}"
+
+
+def ratio(a, b, k="rps"):
+    if not ok(a) or not ok(b) or not float(b[k]):
+        return "NA"
+    return f"{float(a[k]) / float(b[k]):.2f}"
+
+
+def mb(kb):
+    try:
+        return f"{int(kb) / 1024:.1f} MB"
+    except (TypeError, ValueError):
+        return "NA"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run_dir")
+    ap.add_argument("--dbs", default="postgres sqlite")
+    ap.add_argument("--command", default="bash bench/peer.sh")
+    ap.add_argument("--load-start", default="")
+    ap.add_argument("--commit", default="")
+    a = ap.parse_args()
+    out = []
+    p = out.append
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    p(f"## Peer benchmark, {now}")
+    p("")
+    p(f"`{a.command}` (gazette {a.commit}; load average at start {a.load_start}; "
+      f"{os.cpu_count()} CPUs: server, database, peer and wrk share them)")
+    startup = []
+    sp = os.path.join(a.run_dir, "startup.txt")
+    if os.path.exists(sp):
+        startup = [l.strip() for l in open(sp) if l.strip()]
+    misses = []
+    for db in a.dbs.split():
+        head, rows = read_tsv(os.path.join(a.run_dir, f"{db}.peer.tsv"))
+        _, gz_rows = read_tsv(os.path.join(a.run_dir, f"{db}.gz.tsv"))
+        mem = {}
+        mp = os.path.join(a.run_dir, f"{db}.mem")
+        if os.path.exists(mp):
+            mem = dict(l.strip().split("=", 1) for l in open(mp) if "=" in l)
+        by = {(r["target"], r["query"]): r for r in rows}
+        limit = next((r for r in rows if r["target"].startswith("nginx")), None)
+        p("")
+        p(f"### gazette on {'PostgreSQL' if db == 'postgres' else 'SQLite'}")
+        p("")
+        for h in head:
+            p(f"- {h}")
+        p("")
+        p("| query | target | req/s | p50 ms | p99 ms | errors | bytes/resp | gazette/peer req/s | gazette/limit req/s | gazette/peer p99 |")
+        p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for q in ("q1", "q2", "q3", "q4"):
+            for t in ("postgraphile", "gazette"):
+                r = by.get((t, q))
+                if r is None:
+                    continue
+                if not ok(r):
+                    p(f"| {NAMES[q]} | {t} | {r.get('note') or 'NA'} | | | | | | | |")
+                    misses.append(f"{db} {NAMES[q]}: gazette {r.get('note') or 'not measured'}")
+                    continue
+                cells = [NAMES[q], t, f0(r["rps"]), r["p50_ms"], r["p99_ms"], r["errors"], r["bytes_per_req"]]
+                if t == "gazette":
+                    peer = by.get(("postgraphile", q))
+                    rp, rl = ratio(r, peer), ratio(r, limit)
+                    cells += [f"**{rp}**", rl, ratio(r, peer, "p99_ms")]
+                    if db == "postgres" and (rp == "NA" or float(rp) < TARGETS["rps_vs_peer"]):
+                        misses.append(f"{db} {NAMES[q]}: gazette/peer req/s {rp} < 5")
+                    if db == "postgres" and float(r["p99_ms"]) > TARGETS["p99_ms"]:
+                        misses.append(f"{db} {NAMES[q]}: p99 {r['p99_ms']} ms > 20 ms")
+                    if int(r["errors"]):
+                        misses.append(f"{db} {NAMES[q]}: {r['errors']} errors")
+                else:
+                    cells += ["", "", ""]
+                p("| " + " | ".join(cells) + " |")
+        if ok(limit):
+            p(f"| limit (Q1 body) | {limit['target']} | {f0(limit['rps'])} | {limit['p50_ms']} | "
+              f"{limit['p99_ms']} | {limit['errors']} | {limit['bytes_per_req']} | | | |")
+        if gz_rows:
+            p("")
+            p("gazette-only queries (`bench/queries/`):")
+            p("")
+            p("| query | connections | req/s | p50 ms | p90 ms | p99 ms | errors | bytes/resp |")
+            p("|---|---:|---:|---:|---:|---:|---:|---:|")
+            for r in gz_rows:
+                conc = (r.get("note") or "").removeprefix("c=") if (r.get("note") or "").startswith("c=") else ""
+                if not ok(r):
+                    p(f"| {r['query']} | | {r.get('note') or 'NA'} | | | | | |")
+                    misses.append(f"{db} {r['query']}: {r.get('note') or 'not measured'}")
+                    continue
+                p(f"| {r['query']} | {conc} | {f0(r['rps'])} | {r['p50_ms']} | {r['p90_ms']} | "
+                  f"{r['p99_ms']} | {r['errors']} | {r['bytes_per_req']} |")
+                if int(r["errors"]):
+                    misses.append(f"{db} {r['query']}: {r['errors']} errors")
+        p("")
+        p(f"Resident memory of gazette: {mb(mem.get('rss_ready_kb'))} when ready, "
+          f"{mb(mem.get('rss_max_kb'))} at most under load (sampled every 0.5 s), "
+          f"{mb(mem.get('rss_end_kb'))} at the end, peak (VmHWM) {mb(mem.get('hwm_kb'))}.")
+        try:
+            if int(mem.get("rss_max_kb", 0)) / 1024 > TARGETS["rss_mb"]:
+                misses.append(f"{db}: resident memory under load {mb(mem['rss_max_kb'])} > 150 MB")
+        except ValueError:
+            pass
+        if db == "sqlite" and startup:
+            ms = [float(x) for x in startup if x != "NA"]
+            med = statistics.median(ms) if ms else None
+            p("")
+            p(f"Start-up to ready on the existing SQLite file: median "
+              f"{f'{med:.0f} ms' if med is not None else 'NA'} (tries: {', '.join(x + ' ms' if x != 'NA' else x for x in startup)}).")
+            if med is None or med > TARGETS["startup_ms"]:
+                misses.append(f"sqlite: start-up to ready {med} ms > 1000 ms")
+    p("")
+    p("Targets of issue #7 (uncached on PostgreSQL: ≥5× the peer's req/s and p99 ≤ 20 ms at 32 "
+      "connections; resident memory ≤ 150 MB; start-up ≤ 1 s): "
+      + ("all met." if not misses else "not met: " + "; ".join(misses) + "."))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+//! Keeps what discovery reads in step with the articles: the search index and the related
+//! articles. Every article write calls [`saved`] or [`deleted`] inside its own transaction,
+//! so a search or a related list never disagrees with a committed article.
+
+use sea_orm::ConnectionTrait;
+
+use super::search::{self, SearchDoc};
+use crate::entities::article;
+use crate::error::Result;
+
+/// Whether two versions of an article differ in the text that is indexed.
+fn text_changed(before: &article::Model, after: &article::Model) -> bool {
+    before.headline != after.headline || before.dek != after.dek || before.body != after.body
+}
+
+/// Brings discovery up to date after `after` was written; `before` is the article as it was
+/// (None when it is new or unknown).
+pub async fn saved(
+    txn: &impl ConnectionTrait,
+    before: Option<&article::Model>,
+    after: &article::Model,
+) -> Result<()> {
+    if before.is_none_or(|b| text_changed(b, after)) {
+        search::index(txn, &[SearchDoc::of(after)]).await?;
+    }
+    Ok(())
+}
+
+/// Forgets an article that is being deleted.
+pub async fn deleted(txn: &impl ConnectionTrait, before: &article::Model) -> Result<()> {
+    search::unindex(txn, before.id).await
+}

@@ -1,0 +1,83 @@
+//! `search`: a page of articles ranked by relevance, each edge with its score and a
+//! highlighted snippet.
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+
+use super::connection::{PageInfo, prefetch};
+use super::http_cache::note;
+use super::loaders::Loaders;
+use super::types::Article;
+use crate::domain::search::{self, SearchRequest};
+use crate::error::GqlResultExt as _;
+
+/// A search result.
+#[derive(SimpleObject)]
+pub struct SearchEdge {
+    /// Pass as `after` for the results that follow this one.
+    pub cursor: String,
+    pub node: Article,
+    /// Relevance: higher is better; comparable within one search only.
+    pub score: f64,
+    /// Text around the matches, HTML-escaped, each match inside `<mark>…</mark>`.
+    pub highlight: String,
+}
+
+/// A page of search results, most relevant first.
+pub struct SearchConnection {
+    edges: Vec<SearchEdge>,
+    page_info: PageInfo,
+    req: SearchRequest,
+}
+
+impl SearchConnection {
+    /// Runs the search `req` describes.
+    pub async fn load(ctx: &Context<'_>, req: SearchRequest) -> Result<Self> {
+        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        let page = search::search(db, &req).await.gql()?;
+        let models: Vec<_> = page.hits.items.iter().map(|h| h.article.clone()).collect();
+        prefetch(ctx, ctx.data::<Loaders>()?, &models).await?;
+        for a in &models {
+            note(ctx, || format!("a{}", a.id));
+            note(ctx, || format!("s{}", a.section_id));
+        }
+        let edges: Vec<SearchEdge> = page
+            .hits
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| SearchEdge {
+                cursor: req.cursor(i),
+                node: Article(h.article),
+                score: h.score,
+                highlight: h.highlight,
+            })
+            .collect();
+        let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
+        Ok(Self {
+            page_info: PageInfo::new(&cursors, page.hits.has_next, req.offset > 0),
+            edges,
+            req,
+        })
+    }
+}
+
+/// A page of search results.
+#[Object]
+impl SearchConnection {
+    /// The results of this page, each with its cursor, score and highlight.
+    async fn edges(&self) -> &[SearchEdge] {
+        &self.edges
+    }
+
+    /// Where this page sits in the results.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// How many articles match in all.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        let n = search::count(db, &self.req).await.gql()?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}
