@@ -22,7 +22,8 @@
 # peer_bench.sh), N (50000), DATA ($BENCH_DIR/data/news_$N.json), DUR (15), WARM (3),
 # CONC (32), THREADS (1), DBS ("postgres sqlite"), STATIC (1), GZ_QUERIES (bench/queries/
 # *.graphql), GZ_CONC (8), GZ_DUR ($DUR), STARTUP_TRIES (5), PORT (18180, gazette),
-# PGPORT (55432), GZ_PGDB (gazette), REIMPORT (0; 1 imports again), SKIP_BUILD (0).
+# PGPORT (55432), GZ_PGDB (gazette), REIMPORT (0; 1 imports again), SKIP_BUILD (0),
+# PEER (1; 0 skips peer_bench.sh: the gazette-only queries alone, e.g. while tuning Q5/Q6).
 # Every GAZETTE_* variable of the environment reaches the server (e.g. a cache switch);
 # the rate limits are lifted so that one load generator is not throttled.
 set -euo pipefail
@@ -45,7 +46,7 @@ N=${N:-50000}; DUR=${DUR:-15}; WARM=${WARM:-3}; CONC=${CONC:-32}; THREADS=${THRE
 DBS=${DBS:-postgres sqlite}; STATIC=${STATIC:-1}
 GZ_CONC=${GZ_CONC:-8}; GZ_DUR=${GZ_DUR:-$DUR}; STARTUP_TRIES=${STARTUP_TRIES:-5}
 PORT=${PORT:-18180}; export PGPORT=${PGPORT:-55432}; GZ_PGDB=${GZ_PGDB:-gazette}
-REIMPORT=${REIMPORT:-0}; SKIP_BUILD=${SKIP_BUILD:-0}
+REIMPORT=${REIMPORT:-0}; SKIP_BUILD=${SKIP_BUILD:-0}; PEER=${PEER:-1}
 export DATA=${DATA:-$BENCH_DIR/data/news_${N}.json}
 if [ -z "${GZ_QUERIES+x}" ]; then GZ_QUERIES=$(ls bench/queries/*.graphql 2>/dev/null || true); fi
 RUN=$(date -u +%Y%m%dT%H%M%SZ)
@@ -77,6 +78,9 @@ if [ ! -s "$DATA" ]; then   # the same command as peer_bench.sh, so it finds the
   python3 "$PEER_DIR/gen_dataset.py" --articles "$N" -o "$DATA.tmp"
   mv "$DATA.tmp" "$DATA"
 fi
+# peer_bench.sh marks its load with the file's size as `stat` sees the path: a symlink's own
+# size would make it reload the peer at every run, so hand it the file itself.
+DATA=$(readlink -f "$DATA"); export DATA
 
 # ---- processes started here are stopped on exit --------------------------------------------
 SERVER=; SAMPLER=
@@ -96,14 +100,14 @@ if port_busy "$PORT"; then echo "port $PORT is in use; set PORT" >&2; exit 1; fi
 export GAZETTE_RATE_LIMIT=${GAZETTE_RATE_LIMIT:-1000000000}
 export GAZETTE_WRITE_RATE_LIMIT=${GAZETTE_WRITE_RATE_LIMIT:-1000000000}
 export GAZETTE_LOG=${GAZETTE_LOG:-warn}
-gz() {  # db args...: run the binary on that database
-  local db=$1; shift
-  case $db in
-    postgres) env -u GAZETTE_DATA_DIR DATABASE_URL="$PG_DSN" "$BIN" "$@" ;;
-    sqlite) env -u DATABASE_URL GAZETTE_DATA_DIR="$SQLITE_DIR" "$BIN" "$@" ;;
-    *) echo "unknown database $db (postgres, sqlite)" >&2; return 1 ;;
+db_env() {  # db: the `env` arguments that point gazette at that database, into DBENV
+  case $1 in
+    postgres) DBENV=(-u GAZETTE_DATA_DIR "DATABASE_URL=$PG_DSN") ;;
+    sqlite) DBENV=(-u DATABASE_URL "GAZETTE_DATA_DIR=$SQLITE_DIR") ;;
+    *) echo "unknown database $1 (postgres, sqlite)" >&2; return 1 ;;
   esac
 }
+gz() { db_env "$1"; shift; env "${DBENV[@]}" "$BIN" "$@"; }   # db args...: run gazette
 
 # ---- imports, reused while the file and the migrations are the same --------------------------
 MIGRATIONS=$(find migrations -type f -name '*.rs' | sort | xargs cat | sha1sum | cut -c1-12)
@@ -218,33 +222,50 @@ run_gz_query() {  # db query-file [conc]: measure one gazette-only query, append
 rss_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || true; }
 for db in $DBS; do
   say "gazette on $db: serving at $GZ_URL"
-  GAZETTE_ADDR=127.0.0.1:$PORT gz "$db" serve > "$LOGS/gazette_serve_$db.log" 2>&1 &
+  if port_busy "$PORT"; then echo "port $PORT is in use; set PORT" >&2; exit 1; fi
+  db_env "$db"
+  # env execs the server, so $! is the server's own pid (stopped, and its memory read, by pid)
+  GAZETTE_ADDR=127.0.0.1:$PORT env "${DBENV[@]}" "$BIN" serve > "$LOGS/gazette_serve_$db.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 600); do
-    curl -fs "$GZ_URL/readyz" >/dev/null 2>&1 && break
     kill -0 "$SERVER" 2>/dev/null || { echo "gazette exited; see $LOGS/gazette_serve_$db.log" >&2; exit 1; }
+    curl -fs "$GZ_URL/readyz" >/dev/null 2>&1 && break
     sleep 0.1
   done
+  sleep 0.2
+  [ "$(readlink "/proc/$SERVER/exe")" = "$(readlink -f "$BIN")" ] \
+    || { echo "pid $SERVER is not gazette; see $LOGS/gazette_serve_$db.log" >&2; exit 1; }
   curl -fs "$GZ_URL/readyz" >/dev/null || { echo "gazette not ready after 60 s; see $LOGS/gazette_serve_$db.log" >&2; exit 1; }
   rss_ready=$(rss_kb "$SERVER" VmRSS)
-  ( while kill -0 "$SERVER" 2>/dev/null; do rss_kb "$SERVER" VmRSS; sleep 0.5; done ) > "$OUT/$db.rss" &
+  # VmRSS; its anonymous and file-backed parts; and Pss, which counts a page mapped several
+  # times once (VmRSS counts SQLite's mmap of the file once per connection that touched it)
+  ( while kill -0 "$SERVER" 2>/dev/null; do
+      echo "$(rss_kb "$SERVER" VmRSS) $(rss_kb "$SERVER" RssAnon) $(rss_kb "$SERVER" RssFile)" \
+           "$(awk '$1 == "Pss:" {print $2}' "/proc/$SERVER/smaps_rollup" 2>/dev/null)"; sleep 0.5
+    done ) > "$OUT/$db.rss" &
   SAMPLER=$!
-  say "peer_bench.sh with GAZETTE_URL=$GZ_URL/graphql STATIC=$STATIC"
-  GAZETTE_URL=$GZ_URL/graphql STATIC=$STATIC DUR=$DUR WARM=$WARM CONC=$CONC THREADS=$THREADS RELOAD=0 \
-    bash "$PEER_DIR/peer/peer_bench.sh" > "$OUT/$db.peer.out"
-  tsv=$(sed -n 's/^results: \([^ ]*\).*/\1/p' "$OUT/$db.peer.out")
-  [ -s "$tsv" ] || { echo "peer_bench.sh gave no results; see $OUT/$db.peer.out" >&2; exit 1; }
-  cp "$tsv" "$OUT/$db.peer.tsv"
+  if [ "$PEER" = 1 ]; then
+    say "peer_bench.sh with GAZETTE_URL=$GZ_URL/graphql STATIC=$STATIC"
+    GAZETTE_URL=$GZ_URL/graphql STATIC=$STATIC DUR=$DUR WARM=$WARM CONC=$CONC THREADS=$THREADS RELOAD=0 \
+      bash "$PEER_DIR/peer/peer_bench.sh" > "$OUT/$db.peer.out"
+    tsv=$(sed -n 's/^results: \([^ ]*\).*/\1/p' "$OUT/$db.peer.out")
+    [ -s "$tsv" ] || { echo "peer_bench.sh gave no results; see $OUT/$db.peer.out" >&2; exit 1; }
+    cp "$tsv" "$OUT/$db.peer.tsv"
+  fi
   for qf in $GZ_QUERIES; do run_gz_query "$db" "$qf"; done
   rss_end=$(rss_kb "$SERVER" VmRSS); hwm=$(rss_kb "$SERVER" VmHWM)
   stop "$SAMPLER"; SAMPLER=
   stop "$SERVER"; SERVER=
-  rss_max=$(sort -n "$OUT/$db.rss" | tail -1)
-  printf 'rss_ready_kb=%s\nrss_max_kb=%s\nrss_end_kb=%s\nhwm_kb=%s\n' \
-    "$rss_ready" "$rss_max" "$rss_end" "$hwm" > "$OUT/$db.mem"
-  if grep -qiE '(ERROR|panicked)' "$LOGS/gazette_serve_$db.log"; then
-    say "gazette logged errors on $db: $(grep -ciE '(ERROR|panicked)' "$LOGS/gazette_serve_$db.log") lines in $LOGS/gazette_serve_$db.log"
-    grep -iE '(ERROR|panicked)' "$LOGS/gazette_serve_$db.log" | head -3 >&2
+  read -r rss_max anon_max file_max _ < <(sort -n "$OUT/$db.rss" | tail -1)
+  pss_max=$(awk '{print $4}' "$OUT/$db.rss" | sort -n | tail -1)
+  printf 'rss_ready_kb=%s\nrss_max_kb=%s\nanon_at_max_kb=%s\nfile_at_max_kb=%s\npss_max_kb=%s\nrss_end_kb=%s\nhwm_kb=%s\n' \
+    "$rss_ready" "$rss_max" "$anon_max" "$file_max" "$pss_max" "$rss_end" "$hwm" > "$OUT/$db.mem"
+  # (the 503s of /readyz while starting are logged as errors too: not counted)
+  errs=$(grep -cE '(gazette::error|panicked)' "$LOGS/gazette_serve_$db.log" || true)
+  echo "server_errors=$errs" >> "$OUT/$db.mem"
+  if [ "$errs" != 0 ]; then
+    say "gazette logged $errs internal errors on $db ($LOGS/gazette_serve_$db.log), the first:"
+    grep -E '(gazette::error|panicked)' "$LOGS/gazette_serve_$db.log" | head -1 | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-600 >&2
   fi
 done
 
@@ -256,6 +277,7 @@ CMD=
 [ "$DBS" = "postgres sqlite" ] || CMD+="DBS=\"$DBS\" "
 [ "$GZ_CONC" = 8 ] || CMD+="GZ_CONC=$GZ_CONC "
 [ "$N" = 50000 ] || CMD+="N=$N "
+[ "$PEER" = 1 ] || CMD+="PEER=$PEER "
 CMD+="bash bench/peer.sh"
 python3 bench/peer_report.py "$OUT" --dbs "$DBS" --command "$CMD" --load-start "$LOAD_START" \
   --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src migrations Cargo.toml 2>/dev/null || echo '+local changes')" \
