@@ -4,6 +4,7 @@
 
 use sea_orm::ConnectionTrait;
 
+use super::related;
 use super::search::{self, SearchDoc};
 use crate::entities::article;
 use crate::error::Result;
@@ -14,19 +15,22 @@ fn text_changed(before: &article::Model, after: &article::Model) -> bool {
 }
 
 /// Brings discovery up to date after `after` was written; `before` is the article as it was
-/// (None when it is new or unknown).
+/// (None when it is new or unknown), and `content` says whether the write could change its
+/// text, section, bylines or tags (a workflow step cannot).
 pub async fn saved(
     txn: &impl ConnectionTrait,
     before: Option<&article::Model>,
     after: &article::Model,
+    content: bool,
 ) -> Result<()> {
     if before.is_none_or(|b| text_changed(b, after)) {
         search::index(txn, &[SearchDoc::of(after)]).await?;
     }
-    Ok(())
+    related::saved(txn, before, after, content).await
 }
 
-/// Forgets an article that is being deleted.
+/// Forgets an article that is about to be deleted.
 pub async fn deleted(txn: &impl ConnectionTrait, before: &article::Model) -> Result<()> {
+    related::deleted(txn, before).await?;
     search::unindex(txn, before.id).await
 }

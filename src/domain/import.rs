@@ -265,6 +265,8 @@ pub async fn import(
 
     summary.comments =
         import_comments(db, &file.comments, &mut article_ids, batch * 4, progress).await?;
+    // Scoring the archive once beats scoring it article by article while it is loaded.
+    super::related::rebuild(db).await?;
     Ok(summary)
 }
 

@@ -14,6 +14,7 @@
 //! - [`publishing`]: article writes, optimistic and transactional; the scheduler's step.
 //! - [`revisions`]: snapshots of every saved change and the change log.
 //! - [`discovery`]: keeps search and related articles in step with every write.
+//! - [`related`]: related articles, scored and explained, with editors' pins.
 //! - [`search`]: full-text search on each database's engine.
 //! - [`import`]: the bulk JSON import.
 
@@ -30,6 +31,7 @@ pub mod preview;
 #[cfg(test)]
 mod properties;
 pub mod publishing;
+pub mod related;
 pub mod revisions;
 pub mod search;
 pub mod sections;

@@ -406,7 +406,7 @@ pub async fn create(
     let id = res.last_insert_id;
     write_relations(&txn, id, &content).await?;
     let a = load(&txn, id).await?;
-    discovery::saved(&txn, None, &a).await?;
+    discovery::saved(&txn, None, &a, true).await?;
     revisions::record(&txn, &a, "create", caller.sub()).await?;
     txn.commit().await?;
     Ok(a)
@@ -511,7 +511,7 @@ async fn save_content(
     }
     write_relations(&txn, id, &content).await?;
     let a = load(&txn, id).await?;
-    discovery::saved(&txn, Some(current), &a).await?;
+    discovery::saved(&txn, Some(current), &a, true).await?;
     revisions::record(&txn, &a, action, caller.sub()).await?;
     txn.commit().await?;
     Ok(a)
@@ -580,7 +580,7 @@ pub async fn transition(
         return Err(stale(db, id, expected).await);
     }
     let a = load(&txn, id).await?;
-    discovery::saved(&txn, Some(&current), &a).await?;
+    discovery::saved(&txn, Some(&current), &a, false).await?;
     revisions::record(&txn, &a, step.name(), caller.sub()).await?;
     txn.commit().await?;
     Ok(a)
@@ -596,16 +596,22 @@ pub async fn delete(
     caller.require(Role::Admin, "deleting an article")?;
     let current = load(db, id).await?;
     let txn = db.begin().await?;
-    let done = article::Entity::delete_many()
+    // The version check is a write, so it takes SQLite's write lock before anything is read.
+    let claimed = article::Entity::update_many()
+        .col_expr(
+            article::Column::Version,
+            Expr::col(article::Column::Version).add(1),
+        )
         .filter(article::Column::Id.eq(id))
         .filter(article::Column::Version.eq(expected))
         .exec(&txn)
         .await?;
-    if done.rows_affected == 0 {
+    if claimed.rows_affected == 0 {
         txn.rollback().await.ok();
         return Err(stale(db, id, expected).await);
     }
     discovery::deleted(&txn, &current).await?;
+    article::Entity::delete_by_id(id).exec(&txn).await?;
     revisions::log_change(&txn, "article", id, "delete", caller.sub()).await?;
     txn.commit().await?;
     Ok(())
@@ -700,7 +706,7 @@ pub async fn publish_due(db: &DatabaseConnection) -> Result<usize> {
             continue;
         }
         let a = load(&txn, id).await?;
-        discovery::saved(&txn, None, &a).await?;
+        discovery::saved(&txn, None, &a, false).await?;
         revisions::record(&txn, &a, Transition::PublishDue.name(), None).await?;
         txn.commit().await?;
         published += 1;

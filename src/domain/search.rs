@@ -19,9 +19,14 @@
 //! them); what a caller may see is the listing filter's job, as everywhere.
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, BinOper, Condition, Expr, Func, Order, Query, SelectStatement, SimpleExpr,
+    Alias, BinOper, Condition, Expr, Func, Order, Query, SelectStatement, SimpleExpr,
 };
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use std::collections::HashMap;
+
+use sea_orm::{
+    ColumnTrait as _, ConnectionTrait, DbBackend, EntityTrait as _, FromQueryResult,
+    QueryFilter as _, Statement, Value,
+};
 
 use super::articles::{self, ArticleFilter, Page};
 use super::blocks::{self, Block};
@@ -372,15 +377,17 @@ fn matching(backend: DbBackend, q: &SearchQuery) -> (SelectStatement, Condition)
 
 #[derive(FromQueryResult)]
 struct Ranked {
+    id: i32,
     score: f64,
-    highlight: Option<String>,
 }
 
 /// One page of the articles matching `req`, best first; ties go to the newer id.
 pub async fn search(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<SearchPage> {
     let backend = db.get_database_backend();
+    // Ranking carries only ids and scores through the sort: whole rows (bodies) and
+    // snippets for every match would cost more than the ranking itself.
     let (mut select, cond) = matching(backend, &req.query);
-    select.column((article::Entity, Asterisk));
+    select.expr_as(col_id(), Alias::new("id"));
     match backend {
         DbBackend::Postgres => {
             // Weights of D, C (body), B (dek), A (headline); 1 divides by log length.
@@ -394,16 +401,11 @@ pub async fn search(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<Se
                 Expr::expr(rank).cast_as(Alias::new("float8")),
                 Alias::new("score"),
             );
-            select.expr_as(Expr::cust("NULL::text"), Alias::new("highlight"));
         }
         _ => {
             select.expr_as(
                 Expr::cust("-bm25(article_search, 10.0, 4.0, 1.0)"),
                 Alias::new("score"),
-            );
-            select.expr_as(
-                Expr::cust("snippet(article_search, -1, char(57344), char(57345), '…', 24)"),
-                Alias::new("highlight"),
             );
         }
     }
@@ -413,31 +415,37 @@ pub async fn search(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<Se
         .order_by((article::Entity, article::Column::Id), Order::Desc)
         .limit(req.first + 1)
         .offset(req.offset);
-    let rows = db.query_all(backend.build(&select)).await?;
-    let mut hits = Vec::with_capacity(rows.len());
-    for row in rows {
-        let a = article::Model::from_query_result(&row, "")?;
-        let r = Ranked::from_query_result(&row, "")?;
-        hits.push(Hit {
-            article: a,
-            score: r.score,
-            highlight: r.highlight.unwrap_or_default(),
-        });
-    }
-    let has_next = hits.len() as u64 > req.first;
-    hits.truncate(req.first as usize);
-    if backend == DbBackend::Postgres && !hits.is_empty() {
-        let ids: Vec<i32> = hits.iter().map(|h| h.article.id).collect();
-        let found = headlines(db, &req.query, &ids).await?;
-        for h in &mut hits {
-            if let Some(s) = found.iter().find(|(id, _)| *id == h.article.id) {
-                h.highlight = s.1.clone();
-            }
-        }
-    }
-    for h in &mut hits {
-        h.highlight = marked_html(&h.highlight);
-    }
+    let mut ranked: Vec<Ranked> = db
+        .query_all(backend.build(&select))
+        .await?
+        .iter()
+        .map(|r| Ranked::from_query_result(r, ""))
+        .collect::<Result<_, _>>()?;
+    let has_next = ranked.len() as u64 > req.first;
+    ranked.truncate(req.first as usize);
+    let ids: Vec<i32> = ranked.iter().map(|r| r.id).collect();
+    let mut rows: HashMap<i32, article::Model> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        article::Entity::find()
+            .filter(article::Column::Id.is_in(ids.iter().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect()
+    };
+    let mut marks = highlights(db, &req.query, &ids).await?;
+    let hits = ranked
+        .into_iter()
+        .filter_map(|r| {
+            Some(Hit {
+                article: rows.remove(&r.id)?,
+                score: r.score,
+                highlight: marked_html(&marks.remove(&r.id).unwrap_or_default()),
+            })
+        })
+        .collect();
     Ok(SearchPage {
         hits: Page {
             items: hits,
@@ -445,6 +453,41 @@ pub async fn search(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<Se
         },
         offset: req.offset,
     })
+}
+
+fn col_id() -> Expr {
+    Expr::col((article::Entity, article::Column::Id))
+}
+
+/// The snippets of one page: FTS5's `snippet()` and PostgreSQL's `ts_headline()` re-read
+/// the text they mark, so they run for the page only.
+async fn highlights(
+    db: &impl ConnectionTrait,
+    q: &SearchQuery,
+    ids: &[i32],
+) -> Result<HashMap<i32, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    if db.get_database_backend() == DbBackend::Postgres {
+        return Ok(headlines(db, q, ids).await?.into_iter().collect());
+    }
+    let list: Vec<String> = ids.iter().map(i32::to_string).collect();
+    let sql = format!(
+        "SELECT rowid AS id, snippet(article_search, -1, char(57344), char(57345), '…', 24) \
+         AS highlight FROM article_search WHERE article_search MATCH ? AND rowid IN ({})",
+        list.join(", ")
+    );
+    let rows = db
+        .query_all(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            sql,
+            [q.to_fts5().into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "highlight")?)))
+        .collect()
 }
 
 /// PostgreSQL's snippets, for one page only: `ts_headline` re-reads the text it marks.

@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::domain::articles::{self, ArticleFilter, Page, PageRequest};
 use crate::domain::comments::{self, CommentPageRequest};
-use crate::domain::{authors, sections, tags};
+use crate::domain::{authors, related, sections, tags};
 use crate::entities::{article, author, comment, section, tag};
 use crate::error::AppError;
 
@@ -73,6 +73,9 @@ pub struct ArticleTags(pub i32);
 /// An article's approved comment count, replies included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommentCount(pub i32);
+/// An article's related articles, pinned first, as many as a reader may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RelatedOf(pub i32);
 /// A comment's approved replies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Replies(pub i32);
@@ -173,6 +176,20 @@ impl Loader<CommentCount> for DbLoader {
             .into_iter()
             .map(|(id, n)| (CommentCount(id), n))
             .collect())
+    }
+}
+
+impl Loader<RelatedOf> for DbLoader {
+    type Value = Vec<related::Related>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[RelatedOf],
+    ) -> Result<HashMap<RelatedOf, Self::Value>, Self::Error> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let mut found = related::of_articles(&self.db, &ids, related::MAX_LIMIT).await?;
+        Ok(every_key(&ids, &mut found, RelatedOf))
     }
 }
 

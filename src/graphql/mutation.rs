@@ -14,7 +14,7 @@ use super::{caller, db};
 use crate::auth::Auth;
 use crate::domain::access::Caller;
 use crate::domain::workflow::Transition;
-use crate::domain::{articles, authors, preview, publishing, sections};
+use crate::domain::{articles, authors, preview, publishing, related, sections};
 use crate::error::{AppError, GqlResultExt as _};
 
 /// Everything writable. Each mutation needs a newsroom token.
@@ -156,6 +156,22 @@ impl MutationRoot {
             .gql()?
             .ok_or_else(|| AppError::not_found("no such article").into_graphql())?;
         preview::mint(db, c, &a, i64::from(ttl_seconds)).await.gql()
+    }
+
+    /// Chooses, in order, the articles shown first among article `id`'s related articles
+    /// (editors; at most 10; an empty list clears the choice). Unpublished choices stay
+    /// hidden until they are published.
+    async fn set_related_articles(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        slugs: Vec<String>,
+    ) -> Result<Article> {
+        let c = account(ctx)?;
+        let a = related::set_pins(db(ctx)?, c, self::id(&id)?, &slugs)
+            .await
+            .gql()?;
+        Ok(Article(a))
     }
 
     /// Creates a section (editors).

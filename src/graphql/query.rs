@@ -3,11 +3,11 @@
 use super::connection::{ArticleConnection, AuthorConnection};
 use super::http_cache::note;
 use super::search::SearchConnection;
-use super::types::{Article, Author, Section, Tag, author, section, tag};
+use super::types::{Article, Author, RelatedArticle, Section, Tag, author, section, tag};
 use super::{caller, db};
 use crate::domain::articles::{self, FilterInput, TagMatch};
 use crate::domain::search::SearchRequest;
-use crate::domain::{ArticleStatus, access, authors, preview, sections, tags};
+use crate::domain::{ArticleStatus, access, authors, preview, related, sections, tags};
 use crate::error::{AppError, GqlResultExt as _};
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
@@ -129,6 +129,27 @@ impl QueryRoot {
             .gql()?;
         let req = SearchRequest::new(&query, filter, first, after.as_deref()).gql()?;
         SearchConnection::load(ctx, req).await
+    }
+
+    /// The published articles related to the article `slug`, pinned ones first, each with
+    /// its score and reasons; empty when the article is not visible to the caller.
+    #[graphql(complexity = "limit.unwrap_or(5).clamp(0, 10) as usize * child_complexity")]
+    async fn related_articles(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        #[graphql(default = 5)] limit: Option<i32>,
+    ) -> Result<Vec<RelatedArticle>> {
+        let n = related::limit(limit).gql()?;
+        let db = db(ctx)?;
+        let Some(a) = articles::find_by_slug(db, &slug).await.gql()? else {
+            return Ok(Vec::new());
+        };
+        if !access::can_read(db, caller(ctx), &a).await.gql()? {
+            return Ok(Vec::new());
+        }
+        note(ctx, || format!("a{}", a.id));
+        Article(a).related(ctx, Some(n as i32)).await
     }
 
     /// A section by its full path: `world` or `world/middle-east`.

@@ -9,13 +9,13 @@ use super::blocks::Block;
 use super::connection::{ArticleConnection, CommentConnection};
 use super::http_cache::note;
 use super::loaders::{
-    self, ArticleTags, Bylines, CommentCount, Loaders, Replies, SectionById, SectionByPath,
-    SectionChildren,
+    self, ArticleTags, Bylines, CommentCount, Loaders, RelatedOf, Replies, SectionById,
+    SectionByPath, SectionChildren,
 };
 use crate::domain::articles::{ArticleFilter, AuthorRef, TagRef};
 use crate::domain::blocks::{self as body, Image as StoredImage};
 use crate::domain::comments::CommentPageRequest;
-use crate::domain::{ArticleStatus, CommentStatus, access, revisions, sections};
+use crate::domain::{ArticleStatus, CommentStatus, access, related, revisions, sections};
 use crate::entities::{article, article_revision, author, comment, section, tag};
 use crate::error::{AppError, GqlResultExt as _};
 
@@ -262,6 +262,30 @@ impl Article {
             .collect())
     }
 
+    /// Published articles a reader may also like, best first: the ones editors chose, then
+    /// the most related by tags, bylines, section, wording and time, each with its reasons.
+    #[graphql(complexity = "limit.unwrap_or(5).clamp(0, 10) as usize * child_complexity")]
+    pub(super) async fn related(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 5)] limit: Option<i32>,
+    ) -> Result<Vec<RelatedArticle>> {
+        let n = related::limit(limit).gql()?;
+        let found = loader(ctx)?
+            .load_one(RelatedOf(self.0.id))
+            .await
+            .map_err(loaders::load_err)?;
+        Ok(found
+            .unwrap_or_default()
+            .into_iter()
+            .take(n)
+            .map(|r| {
+                note(ctx, || format!("a{}", r.article.id));
+                RelatedArticle(r)
+            })
+            .collect())
+    }
+
     /// How many approved comments it has, replies included.
     async fn comment_count(&self, ctx: &Context<'_>) -> Result<i32> {
         let n = loader(ctx)?
@@ -428,6 +452,28 @@ impl Author {
             },
         );
         ArticleConnection::query(ctx, filter, first, after).await
+    }
+}
+
+/// An article a reader may also like, and why.
+pub struct RelatedArticle(pub related::Related);
+
+#[Object]
+impl RelatedArticle {
+    /// The related article.
+    async fn article(&self) -> Article {
+        Article(self.0.article.clone())
+    }
+
+    /// How related it is: higher is closer; comparable within one list.
+    async fn score(&self) -> f64 {
+        self.0.score
+    }
+
+    /// Why it was chosen, in words, most telling first (for example `3 shared tags: …`,
+    /// `same section: World`, `similar wording: …`, `chosen by the editors`).
+    async fn reasons(&self) -> &[String] {
+        &self.0.reasons
     }
 }
 

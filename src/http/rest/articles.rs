@@ -169,7 +169,7 @@ pub struct ReadParams {
     preview_token: Option<String>,
 }
 
-async fn visible(
+pub(super) async fn visible(
     s: &AppState,
     c: &Caller,
     slug: &str,

@@ -1,7 +1,7 @@
 //! `/api/v1/search` and `/api/v1/articles/{slug}/related`: the REST mirror of `search` and
 //! `relatedArticles`.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -9,8 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
 use super::articles::{ListParams, limit, next_link};
-use super::extract::{Params, Who};
+use super::extract::{Body, Params, Who};
 use super::views::{self, ArticleView, Keys, Page};
+use crate::domain::related;
 use crate::domain::search::{self, SearchRequest};
 use crate::error::Result;
 use crate::http::cache;
@@ -89,4 +90,114 @@ pub async fn search(
         res.headers_mut().insert(header::LINK, link);
     }
     Ok(res)
+}
+
+/// How many related articles to return.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RelatedParams {
+    /// 0 to 10 (5).
+    #[param(minimum = 0, maximum = 10)]
+    limit: Option<i32>,
+}
+
+/// A related article and why it was chosen.
+#[derive(Serialize, ToSchema)]
+pub struct RelatedView {
+    pub article: ArticleView,
+    /// Higher is closer; comparable within one list.
+    pub score: f64,
+    /// In words, most telling first; pinned ones start with `chosen by the editors`.
+    pub reasons: Vec<String>,
+}
+
+/// The related articles of one article.
+#[derive(Serialize, ToSchema)]
+pub struct RelatedList {
+    pub data: Vec<RelatedView>,
+}
+
+/// The articles editors pin first, in order.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinBody {
+    /// Slugs, at most 10; an empty list clears the choice.
+    slugs: Vec<String>,
+}
+
+async fn related_response(
+    s: &AppState,
+    c: &crate::domain::access::Caller,
+    headers: &HeaderMap,
+    id: i32,
+    limit: usize,
+) -> Result<Response> {
+    let mut found = related::of_articles(&s.db, &[id], limit)
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let (rows, rest): (Vec<_>, Vec<_>) = found
+        .drain(..)
+        .map(|r| (r.article, (r.score, r.reasons)))
+        .unzip();
+    let articles = views::articles(&s.db, rows, false).await?;
+    let mut keys = Keys::default();
+    keys.0.insert(format!("a{id}"));
+    articles.iter().for_each(|v| keys.article(v));
+    let data = articles
+        .into_iter()
+        .zip(rest)
+        .map(|(article, (score, reasons))| RelatedView {
+            article,
+            score,
+            reasons,
+        })
+        .collect();
+    Ok(cache::json(
+        &cache::Caching::of(s, c, headers),
+        StatusCode::OK,
+        &RelatedList { data },
+        &keys.0,
+        None,
+    ))
+}
+
+/// Published articles related to this one, pinned ones first, with scores and reasons.
+#[utoipa::path(get, path = "/api/v1/articles/{slug}/related", tag = "articles",
+    params(("slug" = String, Path, description = "The article's slug"), RelatedParams),
+    responses((status = 200, description = "Related articles, best first", body = RelatedList, headers(("ETag" = String))),
+              (status = 304, description = "Not modified"),
+              (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security((), ("bearer" = [])))]
+pub async fn related_of(
+    State(s): State<AppState>,
+    Who(c): Who,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Params(p): Params<RelatedParams>,
+) -> Result<Response> {
+    let limit = related::limit(p.limit)?;
+    let a = super::articles::visible(&s, &c, &slug, None).await?;
+    related_response(&s, &c, &headers, a.id, limit).await
+}
+
+/// Chooses the articles shown first among this one's related articles (editors).
+#[utoipa::path(put, path = "/api/v1/articles/{slug}/related", tag = "articles",
+    params(("slug" = String, Path, description = "The article's slug")),
+    request_body = PinBody,
+    responses((status = 200, description = "The related articles now", body = RelatedList),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn pin_related(
+    State(s): State<AppState>,
+    Who(c): Who,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Body(body): Body<PinBody>,
+) -> Result<Response> {
+    c.require_account()?;
+    let a = super::articles::visible(&s, &c, &slug, None).await?;
+    related::set_pins(&s.db, &c, a.id, &body.slugs).await?;
+    related_response(&s, &c, &headers, a.id, related::MAX_LIMIT).await
 }

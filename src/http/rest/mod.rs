@@ -43,6 +43,10 @@ pub fn routes() -> Router<AppState> {
         .route("/articles/{slug}/archive", post(articles::archive))
         .route("/articles/{slug}/revisions", get(articles::list_revisions))
         .route(
+            "/articles/{slug}/related",
+            get(discovery::related_of).put(discovery::pin_related),
+        )
+        .route(
             "/articles/{slug}/revisions/{version}/restore",
             post(articles::restore),
         )
@@ -155,7 +159,7 @@ impl Modify for BearerAuth {
         articles::list_revisions, articles::restore,
         newsroom::list_sections, newsroom::create_section, newsroom::get_section, newsroom::patch_section,
         newsroom::list_authors, newsroom::create_author, newsroom::get_author, newsroom::patch_author,
-        newsroom::get_tag, discovery::search,
+        newsroom::get_tag, discovery::search, discovery::related_of, discovery::pin_related,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

@@ -1,0 +1,281 @@
+//! "You may also like": for every published article, the published articles most related
+//! to it, each with a score and the reasons in words, and the ones editors pin by hand.
+//!
+//! - [`text`]: an article's terms (words and names) and its signature.
+//! - [`score`]: the score of a pair and its reasons (tags by rarity, bylines, section,
+//!   wording, freshness; weights are settings).
+//! - [`store`]: the stored counts, signatures and lists, kept fresh by every publish,
+//!   update, unpublish and delete inside the write's own transaction, so every process on
+//!   one database reads the same lists; rebuilt whole after a bulk import.
+//!
+//! Reading a list is one indexed lookup; pinned articles come first with the reason
+//! `chosen by the editors`, then the computed ones, never the article itself, never an
+//! unpublished one, never twice.
+
+pub mod score;
+pub mod store;
+pub mod text;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement, TransactionTrait,
+    Value,
+};
+
+use super::access::{Caller, Role};
+use super::{ArticleStatus, articles, revisions};
+use crate::entities::article;
+use crate::error::{AppError, Result};
+pub use score::Weights;
+pub use text::SignatureShape;
+
+/// Most related articles a reader may ask for at once.
+pub const MAX_LIMIT: usize = 10;
+/// Most articles editors may pin to one.
+pub const MAX_PINS: usize = 10;
+/// The reason given for a pinned article.
+pub const PINNED: &str = "chosen by the editors";
+
+/// How related articles are scored.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Settings {
+    pub weights: Weights,
+    pub shape: SignatureShape,
+}
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// Sets this process's scoring settings (once, at start-up; later calls are ignored).
+pub fn configure(s: Settings) {
+    let _ = SETTINGS.set(s);
+}
+
+/// This process's scoring settings.
+pub fn settings() -> &'static Settings {
+    SETTINGS.get_or_init(Settings::default)
+}
+
+/// One related article.
+#[derive(Clone, Debug)]
+pub struct Related {
+    pub article: article::Model,
+    pub score: f64,
+    pub reasons: Vec<String>,
+}
+
+/// Checks a client's `limit`: 0 to [`MAX_LIMIT`], 5 when absent.
+pub fn limit(l: Option<i32>) -> Result<usize> {
+    match l {
+        None => Ok(5),
+        Some(n) if (0..=MAX_LIMIT as i32).contains(&n) => Ok(n as usize),
+        Some(n) => Err(AppError::bad_input(format!(
+            "`limit` must be between 0 and {MAX_LIMIT}, not {n}"
+        ))),
+    }
+}
+
+#[derive(FromQueryResult)]
+struct Row {
+    of_id: i32,
+    score: Option<f64>,
+    reasons: Option<String>,
+}
+
+fn placeholders(backend: DbBackend, n: usize, from: usize) -> String {
+    (0..n)
+        .map(|i| match backend {
+            DbBackend::Postgres => format!("${}", from + i + 1),
+            _ => "?".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The related lists of `ids` (pinned first), at most `limit` each, in one statement for
+/// the pins and one for the rest, however many articles ask.
+pub async fn of_articles(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+    limit: usize,
+) -> Result<HashMap<i32, Vec<Related>>> {
+    let mut out: HashMap<i32, Vec<Related>> = ids.iter().map(|i| (*i, Vec::new())).collect();
+    if ids.is_empty() || limit == 0 {
+        return Ok(out);
+    }
+    let b = db.get_database_backend();
+    let published: Value = ArticleStatus::Published.as_str().into();
+    let mut values: Vec<Value> = ids.iter().map(|i| Value::from(*i)).collect();
+    values.push(published);
+    let list = placeholders(b, ids.len(), 0);
+    let status = placeholders(b, 1, ids.len());
+    let pins = format!(
+        "SELECT p.article_id AS of_id, r.score AS score, r.reasons AS reasons, a.* \
+         FROM related_pins p JOIN articles a ON a.id = p.related_id \
+         LEFT JOIN related_articles r ON r.article_id = p.article_id AND r.related_id = p.related_id \
+         WHERE p.article_id IN ({list}) AND a.status = {status} ORDER BY p.article_id, p.position"
+    );
+    let computed = format!(
+        "SELECT r.article_id AS of_id, r.score AS score, r.reasons AS reasons, a.* \
+         FROM related_articles r JOIN articles a ON a.id = r.related_id \
+         WHERE r.article_id IN ({list}) AND a.status = {status} \
+         ORDER BY r.article_id, r.score DESC, r.related_id DESC"
+    );
+    for (sql, pinned) in [(pins, true), (computed, false)] {
+        let rows = db
+            .query_all(Statement::from_sql_and_values(b, sql, values.clone()))
+            .await?;
+        for r in rows {
+            let row = Row::from_query_result(&r, "")?;
+            let a = article::Model::from_query_result(&r, "")?;
+            let Some(list) = out.get_mut(&row.of_id) else {
+                continue;
+            };
+            if list.len() >= limit || a.id == row.of_id || list.iter().any(|x| x.article.id == a.id)
+            {
+                continue;
+            }
+            let mut reasons: Vec<String> = row
+                .reasons
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok())
+                .unwrap_or_default();
+            if pinned {
+                reasons.insert(0, PINNED.to_owned());
+            }
+            list.push(Related {
+                article: a,
+                score: row.score.unwrap_or(0.0),
+                reasons,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces the articles editors pin to article `id` (in this order; none clears them).
+pub async fn set_pins(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    id: i32,
+    slugs: &[String],
+) -> Result<article::Model> {
+    caller.require(Role::Editor, "choosing related articles")?;
+    let a = articles::find_by_id(db, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no article has id {id}")))?;
+    if slugs.len() > MAX_PINS {
+        return Err(AppError::bad_input(format!(
+            "at most {MAX_PINS} related articles may be chosen"
+        )));
+    }
+    let mut pinned: Vec<i32> = Vec::with_capacity(slugs.len());
+    for s in slugs {
+        let other = articles::find_by_slug(db, s)
+            .await?
+            .ok_or_else(|| AppError::bad_input(format!("no article has the slug {s:?}")))?;
+        if other.id == id {
+            return Err(AppError::bad_input(
+                "an article cannot be related to itself",
+            ));
+        }
+        if pinned.contains(&other.id) {
+            return Err(AppError::bad_input(format!("{s:?} is chosen twice")));
+        }
+        pinned.push(other.id);
+    }
+    let b = db.get_database_backend();
+    let txn = db.begin().await?;
+    txn.execute(Statement::from_sql_and_values(
+        b,
+        format!(
+            "DELETE FROM related_pins WHERE article_id = {}",
+            placeholders(b, 1, 0)
+        ),
+        [id.into()],
+    ))
+    .await?;
+    for (pos, r) in pinned.iter().enumerate() {
+        txn.execute(Statement::from_sql_and_values(
+            b,
+            format!(
+                "INSERT INTO related_pins (article_id, related_id, position) VALUES ({})",
+                placeholders(b, 3, 0)
+            ),
+            [id.into(), (*r).into(), (pos as i32).into()],
+        ))
+        .await?;
+    }
+    revisions::log_change(&txn, "article", id, "choose related", caller.sub()).await?;
+    txn.commit().await?;
+    Ok(a)
+}
+
+fn is_published(a: &article::Model) -> bool {
+    a.status == ArticleStatus::Published.as_str()
+}
+
+/// Keeps the lists in step after `after` was written; `before` is the article as it was
+/// (None when new or unknown), and `content` says whether its text, section, bylines or
+/// tags may have changed.
+pub async fn saved(
+    txn: &impl ConnectionTrait,
+    before: Option<&article::Model>,
+    after: &article::Model,
+    content: bool,
+) -> Result<()> {
+    let s = settings();
+    let was = before.filter(|b| is_published(b));
+    let now = is_published(after);
+    if let Some(b) = was
+        && (!now || content)
+    {
+        store::remove(txn, s, b).await?;
+    }
+    if now && (was.is_none() || content) {
+        store::refresh(txn, s, after).await?;
+    }
+    Ok(())
+}
+
+/// Takes an article that is about to be deleted out of every list.
+pub async fn deleted(txn: &impl ConnectionTrait, before: &article::Model) -> Result<()> {
+    if is_published(before) {
+        store::remove(txn, settings(), before).await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds every list from scratch (after a bulk import); returns the articles scored.
+pub async fn rebuild(db: &DatabaseConnection) -> Result<usize> {
+    let txn = db.begin().await?;
+    let n = store::rebuild(&txn, settings()).await?;
+    txn.commit().await?;
+    Ok(n)
+}
+
+/// Whether published articles exist but no list was ever built (a database that predates
+/// related articles).
+pub async fn needs_rebuild(db: &impl ConnectionTrait) -> Result<bool> {
+    let b = db.get_database_backend();
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            b,
+            format!(
+                "SELECT (SELECT COUNT(*) FROM term_df) AS terms, \
+                 (SELECT COUNT(*) FROM articles WHERE status = {}) AS published",
+                placeholders(b, 1, 0)
+            ),
+            [ArticleStatus::Published.as_str().into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => {
+            let terms: i64 = r.try_get("", "terms")?;
+            let published: i64 = r.try_get("", "published")?;
+            terms == 0 && published > 0
+        }
+        None => false,
+    })
+}
