@@ -222,6 +222,21 @@ pub async fn import(
     batch: usize,
     progress: Progress<'_>,
 ) -> Result<ImportSummary> {
+    let done = import_stages(db, file, batch, progress).await;
+    // An import touches too much to name: every cached response goes, in every process,
+    // even after a failure (the stages before it committed).
+    let touched = super::changes::touch(db, [super::changes::ALL.to_owned()]).await;
+    let summary = done?;
+    touched?;
+    Ok(summary)
+}
+
+async fn import_stages(
+    db: &DatabaseConnection,
+    file: ImportFile,
+    batch: usize,
+    progress: Progress<'_>,
+) -> Result<ImportSummary> {
     let batch = batch.clamp(1, 2000);
     let mut summary = ImportSummary {
         sections: import_sections(db, &file.sections, progress).await?,

@@ -15,6 +15,7 @@ mod hostile;
 mod import;
 mod postgres_failures;
 mod publishing;
+mod response_cache;
 mod rest;
 mod sections_authors_tags;
 mod statements;
