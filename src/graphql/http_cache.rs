@@ -156,7 +156,8 @@ fn uncovered(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> bool
         })
 }
 
-/// Gives the listings key to a document that selects a field outside [`COVERED_FIELDS`].
+/// Gives the listings key to a document that selects a field outside [`COVERED_FIELDS`], and
+/// keeps any document with a mutation out of the response cache.
 pub struct ListingFields;
 
 impl ExtensionFactory for ListingFields {
@@ -175,13 +176,15 @@ impl Extension for ListingFields {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        if let Some(keys) = ctx.data_opt::<Arc<SurrogateKeys>>()
-            && doc
-                .operations
-                .iter()
-                .any(|(_, op)| uncovered(&op.node.selection_set.node, &doc, 0))
-        {
-            keys.lists.store(true, Ordering::Relaxed);
+        if let Some(keys) = ctx.data_opt::<Arc<SurrogateKeys>>() {
+            let ops = || doc.operations.iter().map(|(_, op)| &op.node);
+            if ops().any(|op| uncovered(&op.selection_set.node, &doc, 0)) {
+                keys.lists.store(true, Ordering::Relaxed);
+            }
+            // A mutation only known once a persisted-query hash resolved: never replayed.
+            if ops().any(|op| op.ty != OperationType::Query) {
+                keys.private.store(true, Ordering::Relaxed);
+            }
         }
         Ok(doc)
     }
