@@ -173,7 +173,7 @@ pub fn router(state: AppState) -> Router {
         // Inside the body limit (which it reads POST bodies under) and the gate (so rate
         // limits and load shedding apply to hits too).
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.response_cache.clone(),
             response_cache::layer,
         ))
         .layer(DefaultBodyLimit::max(graphql::MAX_BODY_BYTES))
