@@ -32,12 +32,12 @@ impl SurrogateKeys {
             .unwrap_or_default()
     }
 
-    /// Whether the response depends on which things exist (see [`note_lists`]).
+    /// Whether the response depends on which things exist (see `note_lists`).
     pub fn lists(&self) -> bool {
         self.lists.load(Ordering::Relaxed)
     }
 
-    /// Whether the response must not be shared (see [`no_store`]).
+    /// Whether the response must not be shared (see `no_store`).
     pub fn private(&self) -> bool {
         self.private.load(Ordering::Relaxed)
     }
@@ -156,7 +156,7 @@ fn uncovered(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> bool
         })
 }
 
-/// Gives the listings key to a document that selects a field outside [`COVERED_FIELDS`], and
+/// Gives the listings key to a document that selects a field outside `COVERED_FIELDS`, and
 /// keeps any document with a mutation out of the response cache.
 pub struct ListingFields;
 
