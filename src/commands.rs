@@ -75,14 +75,16 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
     let state = AppState::new(conn.clone(), auth)
         .with_http(args.http())
         .with_limits(&args.limits())
+        .with_response_cache(&args.response_cache())
         .starting();
     // Migrate (waiting for the database if it is down), load the demo into a new embedded
     // file, open for traffic, then publish scheduled articles until shutdown.
     let background = {
-        let (conn, ready, every) = (
+        let (conn, ready, every, cache) = (
             conn.clone(),
             state.ready.clone(),
             Duration::from_millis(args.scheduler_interval_ms.max(50)),
+            state.response_cache.clone(),
         );
         tokio::spawn(async move {
             db::migrate_when_reachable(&conn).await;
@@ -102,7 +104,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
             }
             ready.store(true, std::sync::atomic::Ordering::SeqCst);
             tracing::info!("ready");
-            crate::scheduler::run(conn, every).await;
+            crate::scheduler::run(conn, every, Some(cache)).await;
         })
     };
     let served = axum::serve(

@@ -179,6 +179,15 @@ pub struct ServeArgs {
     )]
     pub cache_stale_while_revalidate: u32,
 
+    /// Bytes of anonymous answers kept in memory by the response cache (0 switches it off).
+    #[arg(long, env = "GAZETTE_RESPONSE_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub response_cache_bytes: u64,
+
+    /// Longest the response cache keeps an answer, in seconds: a backstop, since every write
+    /// invalidates what it touches at once.
+    #[arg(long, env = "GAZETTE_RESPONSE_CACHE_TTL", default_value_t = 600)]
+    pub response_cache_ttl: u64,
+
     /// Deepest GraphQL selection.
     #[arg(long, env = "GAZETTE_GRAPHQL_MAX_DEPTH", default_value_t = 12)]
     pub graphql_max_depth: usize,
@@ -234,6 +243,14 @@ impl ServeArgs {
             root_fields: self.graphql_max_root_fields,
             directives: 5,
             introspection: self.graphql_introspection,
+        }
+    }
+
+    /// The response cache these flags describe.
+    pub fn response_cache(&self) -> crate::response_cache::Settings {
+        crate::response_cache::Settings {
+            max_bytes: self.response_cache_bytes,
+            ttl: std::time::Duration::from_secs(self.response_cache_ttl.max(1)),
         }
     }
 

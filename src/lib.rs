@@ -11,6 +11,7 @@
 //! - [`domain`]: the newsroom's rules; the only code that queries entities.
 //! - [`graphql`]: the schema, its types and DataLoaders.
 //! - [`http`]: the router, its layers and handlers.
+//! - [`response_cache`]: answers to anonymous reads kept in memory, invalidated by writes.
 //! - [`state`]: what handlers share.
 //! - [`auth`]: token verification and minting.
 //! - [`scheduler`]: publishes scheduled articles when due.
@@ -27,12 +28,15 @@ pub mod entities;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod response_cache;
 pub mod scheduler;
 pub mod state;
 
 pub use state::AppState;
 
-/// The whole HTTP API over `state`; tests drive exactly this router.
+/// The whole HTTP API over `state`; tests drive exactly this router. On PostgreSQL this also
+/// starts hearing other processes' writes for the response cache.
 pub fn app(state: AppState) -> axum::Router {
+    response_cache::listener::spawn(&state.response_cache, &state.db);
     http::router(state)
 }

@@ -7,20 +7,30 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::domain::publishing;
+use crate::domain::{changes, publishing};
+use crate::response_cache::ResponseCache;
 
 /// Runs until the returned handle is aborted, checking every `every`.
 pub fn spawn(db: DatabaseConnection, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run(db, every))
+    tokio::spawn(run(db, every, None))
 }
 
-/// Checks every `every`, forever.
-pub async fn run(db: DatabaseConnection, every: Duration) {
+/// Checks every `every`, forever. What it publishes is invalidated in `cache` (this
+/// process's) at once, and in other processes' through the database's notifications.
+pub async fn run(db: DatabaseConnection, every: Duration, cache: Option<ResponseCache>) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match publishing::publish_due(&db).await {
+        let touched = changes::Touched::new(cache.as_ref().map_or(0, ResponseCache::origin));
+        let result = changes::collect(touched.clone(), publishing::publish_due(&db)).await;
+        if let Some(c) = &cache {
+            let keys = touched.take();
+            if !keys.is_empty() {
+                c.invalidate(keys);
+            }
+        }
+        match result {
             Ok(0) => {
                 metrics::counter!("gazette_scheduler_runs_total", "result" => "idle").increment(1)
             }

@@ -1,5 +1,5 @@
-//! The state every handler shares: the database pool and the GraphQL schema built over it.
-//! Cheap to clone (both are handles to shared data).
+//! The state every handler shares: the database pool, the GraphQL schema built over it, and
+//! the process's limits and response cache. Cheap to clone (all are handles to shared data).
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -15,6 +15,13 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Auth;
 use crate::graphql::{self, GazetteSchema};
+use crate::response_cache::{ResponseCache, Settings as CacheSettings};
+
+/// Whether other processes may write to the database (PostgreSQL): then the response cache
+/// serves only while it hears their writes.
+fn is_shared(db: &DatabaseConnection) -> bool {
+    matches!(db, DatabaseConnection::SqlxPostgresPoolConnection(_))
+}
 
 /// Shared handles for handlers and resolvers.
 #[derive(Clone)]
@@ -33,6 +40,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Permits for requests in flight (`HttpSettings::max_concurrency`), shared by every route.
     pub inflight: Arc<Semaphore>,
+    /// Answers to anonymous reads, kept until a write touches what they show.
+    pub response_cache: ResponseCache,
 }
 
 /// HTTP settings that handlers and layers read.
@@ -91,13 +100,22 @@ impl AppState {
         let auth = Arc::new(auth);
         let schema = graphql::schema(db.clone(), auth.clone());
         Self {
-            db,
             auth,
             schema,
             http: Arc::new(HttpSettings::default()),
             ready: Arc::new(AtomicBool::new(true)),
             inflight: Arc::new(Semaphore::new(HttpSettings::default().max_concurrency)),
             limits: Arc::new(HttpSettings::default().rate_limits()),
+            response_cache: ResponseCache::new(&CacheSettings::default(), is_shared(&db)),
+            db,
+        }
+    }
+
+    /// The same state with a response cache of these settings.
+    pub fn with_response_cache(self, settings: &CacheSettings) -> Self {
+        Self {
+            response_cache: ResponseCache::new(settings, is_shared(&self.db)),
+            ..self
         }
     }
 

@@ -179,6 +179,8 @@ pub async fn create(
     .map_err(|e| AppError::from_write(e, "that author slug"))?;
     super::revisions::log_change(&txn, "author", res.last_insert_id, "create", caller.sub())
         .await?;
+    // A new author is listed and found by slug.
+    super::changes::touch(&txn, [super::changes::LISTS.to_owned()]).await?;
     let created = author::Entity::find_by_id(res.last_insert_id)
         .one(&txn)
         .await?
@@ -201,6 +203,8 @@ pub async fn update(
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no author with id {id}")))?;
+    let renamed = f.name.as_ref().is_some_and(|n| *n != current.name)
+        || f.slug.as_ref().is_some_and(|s| *s != current.slug);
     let mut m: author::ActiveModel = current.into();
     if let Some(name) = f.name {
         m.name =
@@ -229,6 +233,13 @@ pub async fn update(
         .await
         .map_err(|e| AppError::from_write(e, "that author slug"))?;
     super::revisions::log_change(&txn, "author", id, "update", caller.sub()).await?;
+    // Everything that shows the author carries its key; a new name or slug also moves it in
+    // the alphabetical listing and in lookups by slug.
+    let mut touched = vec![format!("u{id}")];
+    if renamed {
+        touched.push(super::changes::LISTS.to_owned());
+    }
+    super::changes::touch(&txn, touched).await?;
     txn.commit().await?;
     Ok(saved)
 }

@@ -223,6 +223,21 @@ pub async fn import(
     batch: usize,
     progress: Progress<'_>,
 ) -> Result<ImportSummary> {
+    let done = import_stages(db, file, batch, progress).await;
+    // An import touches too much to name: every cached response goes, in every process,
+    // even after a failure (the stages before it committed).
+    let touched = super::changes::touch(db, [super::changes::ALL.to_owned()]).await;
+    let summary = done?;
+    touched?;
+    Ok(summary)
+}
+
+async fn import_stages(
+    db: &DatabaseConnection,
+    file: ImportFile,
+    batch: usize,
+    progress: Progress<'_>,
+) -> Result<ImportSummary> {
     let batch = batch.clamp(1, 2000);
     let mut summary = ImportSummary {
         sections: import_sections(db, &file.sections, progress).await?,
@@ -266,6 +281,7 @@ pub async fn import(
     summary.comments =
         import_comments(db, &file.comments, &mut article_ids, batch * 4, progress).await?;
     // Scoring the archive once beats scoring it article by article while it is loaded.
+    drop(file);
     super::related::rebuild(db).await?;
     Ok(summary)
 }

@@ -22,6 +22,7 @@ pub mod access;
 pub mod articles;
 pub mod authors;
 pub mod blocks;
+pub mod changes;
 pub mod comments;
 pub mod cursor;
 pub mod discovery;

@@ -292,19 +292,24 @@ async fn write_relations(txn: &impl ConnectionTrait, id: i32, c: &Content) -> Re
     .await?;
     if !c.tags.is_empty() {
         let at = now();
-        tag::Entity::insert_many(c.tags.iter().map(|(slug, name)| tag::ActiveModel {
-            id: NotSet,
-            slug: Set(slug.clone()),
-            name: Set(name.clone()),
-            created_at: Set(at),
-        }))
-        .on_conflict(
-            OnConflict::column(tag::Column::Slug)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
+        let created =
+            tag::Entity::insert_many(c.tags.iter().map(|(slug, name)| tag::ActiveModel {
+                id: NotSet,
+                slug: Set(slug.clone()),
+                name: Set(name.clone()),
+                created_at: Set(at),
+            }))
+            .on_conflict(
+                OnConflict::column(tag::Column::Slug)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+        if created > 0 {
+            // `tag(slug:)` finds a tag from its first use on: a cached miss must go.
+            super::changes::touch(txn, [super::changes::LISTS.to_owned()]).await?;
+        }
         let ids: HashMap<String, i32> = tag::Entity::find()
             .filter(tag::Column::Slug.is_in(c.tags.iter().map(|(s, _)| s.as_str())))
             .all(txn)
@@ -613,6 +618,8 @@ pub async fn delete(
     discovery::deleted(&txn, &current).await?;
     article::Entity::delete_by_id(id).exec(&txn).await?;
     revisions::log_change(&txn, "article", id, "delete", caller.sub()).await?;
+    // It may have been published: its page and every listing it could be on.
+    super::changes::touch(&txn, [format!("a{id}"), super::changes::LISTS.to_owned()]).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -90,7 +90,12 @@ pub async fn record(
     })
     .exec_without_returning(txn)
     .await?;
-    log_change(txn, "article", a.id, action, actor).await
+    log_change(txn, "article", a.id, action, actor).await?;
+    super::changes::touch(
+        txn,
+        super::changes::article_keys(a.id, &a.status, a.published_at.is_some()),
+    )
+    .await
 }
 
 /// Appends to the change log.

@@ -174,13 +174,14 @@ pub async fn create(
         .count(db)
         .await?;
     let at = super::now();
+    let parent_id = parent.map(|p| p.id);
     let txn = db.begin().await?;
     let res = section::Entity::insert(section::ActiveModel {
         id: NotSet,
         slug: Set(slug),
         name: Set(name),
         path: Set(path.clone()),
-        parent_id: Set(parent.map(|p| p.id)),
+        parent_id: Set(parent_id),
         description: Set(description(input.description)?),
         position: Set(i32::try_from(siblings).unwrap_or(i32::MAX)),
         created_at: Set(at),
@@ -191,6 +192,10 @@ pub async fn create(
     .map_err(|e| AppError::from_write(e, &format!("the section path {path:?}")))?;
     super::revisions::log_change(&txn, "section", res.last_insert_id, "create", caller.sub())
         .await?;
+    // A new section is in the tree, in its parent's children and found by its path.
+    let mut touched = vec![super::changes::LISTS.to_owned()];
+    touched.extend(parent_id.map(|p| format!("s{p}")));
+    super::changes::touch(&txn, touched).await?;
     let created = section::Entity::find_by_id(res.last_insert_id)
         .one(&txn)
         .await?
@@ -229,6 +234,9 @@ pub async fn update(
     let txn = db.begin().await?;
     let saved = m.update(&txn).await?;
     super::revisions::log_change(&txn, "section", id, "update", caller.sub()).await?;
+    // Paths never change, so only what shows this section (its pages, breadcrumbs, bylines'
+    // sections, its parent's children in their order) carries its key.
+    super::changes::touch(&txn, [format!("s{id}")]).await?;
     txn.commit().await?;
     Ok(saved)
 }

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 
-use super::http_cache::note;
+use super::http_cache::{note, note_lists};
 use super::loaders::{
     self, ArticleCount, ArticleTags, Bylines, CommentCount, Loaders, SectionById,
 };
@@ -108,6 +108,7 @@ impl ArticleConnection {
             .map_err(loaders::load_err)?
             .unwrap_or_default();
         prefetch(ctx, loader, &page.items).await?;
+        note_lists(ctx);
         for a in &page.items {
             note(ctx, || format!("a{}", a.id));
             note(ctx, || format!("s{}", a.section_id));

@@ -1,8 +1,10 @@
-//! What GraphQL GET needs to be cacheable: the surrogate keys of everything a response
-//! shows, and an extension that refuses mutations sent over GET even when they arrive as a
-//! persisted-query hash (which only resolves to text inside the executor).
+//! What GraphQL needs to be cacheable: the surrogate keys of everything a response shows
+//! (plus the listings key, see `crate::response_cache`), and an extension that refuses
+//! mutations sent over GET even when they arrive as a persisted-query hash (which only
+//! resolves to text inside the executor).
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
@@ -13,24 +15,178 @@ use indexmap::IndexMap;
 
 /// The cache keys a response depends on: `a12` article, `s3` section, `u4` author, `t5` tag.
 #[derive(Default)]
-pub struct SurrogateKeys(pub Mutex<BTreeSet<String>>);
+pub struct SurrogateKeys {
+    keys: Mutex<BTreeSet<String>>,
+    /// The response lists or counts, or missed a lookup: it carries the listings key.
+    lists: AtomicBool,
+    /// The response must not be shared (a preview).
+    private: AtomicBool,
+}
 
 impl SurrogateKeys {
     /// The keys seen so far.
     pub fn take(&self) -> BTreeSet<String> {
-        self.0
+        self.keys
             .lock()
             .map(|mut k| std::mem::take(&mut *k))
             .unwrap_or_default()
+    }
+
+    /// Whether the response depends on which things exist (see `note_lists`).
+    pub fn lists(&self) -> bool {
+        self.lists.load(Ordering::Relaxed)
+    }
+
+    /// Whether the response must not be shared (see `no_store`).
+    pub fn private(&self) -> bool {
+        self.private.load(Ordering::Relaxed)
     }
 }
 
 /// Records that the response shows `key`.
 pub(crate) fn note(ctx: &Context<'_>, key: impl FnOnce() -> String) {
     if let Some(keys) = ctx.data_opt::<Arc<SurrogateKeys>>()
-        && let Ok(mut k) = keys.0.lock()
+        && let Ok(mut k) = keys.keys.lock()
     {
         k.insert(key());
+    }
+}
+
+/// Records that the response lists or counts things, or looked one up and found nothing:
+/// it changes when something is published, unpublished or created, not only when what it
+/// shows changes.
+pub(crate) fn note_lists(ctx: &Context<'_>) {
+    if let Some(keys) = ctx.data_opt::<Arc<SurrogateKeys>>() {
+        keys.lists.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Records that the response shows something only its requester may see (a preview).
+pub(crate) fn no_store(ctx: &Context<'_>) {
+    if let Some(keys) = ctx.data_opt::<Arc<SurrogateKeys>>() {
+        keys.private.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Fields whose answers are covered by the keys their resolvers note (an article and what
+/// hangs off it, sections, authors, tags, blocks, page info) or that note the listings key
+/// themselves (`articles`, `authors`, `sections`, lookups). Any other field in a document
+/// gives the response the listings key, so a field added later (search, related articles)
+/// is never served stale, only invalidated more often than it might be.
+const COVERED_FIELDS: &[&str] = &[
+    "__typename",
+    "action",
+    "actor",
+    "alt",
+    "article",
+    "articles",
+    "attribution",
+    "author",
+    "authorName",
+    "authors",
+    "avatarUrl",
+    "bio",
+    "body",
+    "bodyHtml",
+    "breadcrumb",
+    "caption",
+    "children",
+    "commentCount",
+    "comments",
+    "createdAt",
+    "credit",
+    "cursor",
+    "dek",
+    "description",
+    "edges",
+    "endCursor",
+    "featuredImage",
+    "hasNextPage",
+    "hasPreviousPage",
+    "headline",
+    "html",
+    "id",
+    "items",
+    "level",
+    "name",
+    "node",
+    "ordered",
+    "pageInfo",
+    "parent",
+    "parentId",
+    "path",
+    "provider",
+    "publishedAt",
+    "readingTimeMinutes",
+    "replies",
+    "revisions",
+    "scheduledAt",
+    "section",
+    "sections",
+    "slug",
+    "source",
+    "startCursor",
+    "status",
+    "tag",
+    "tags",
+    "text",
+    "title",
+    "totalCount",
+    "updatedAt",
+    "url",
+    "version",
+    "wordCount",
+];
+
+fn uncovered(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> bool {
+    depth > 32
+        || set.items.iter().any(|item| match &item.node {
+            Selection::Field(f) => {
+                let name = f.node.name.node.as_str();
+                // Introspection answers do not change while the process runs.
+                !matches!(name, "__schema" | "__type")
+                    && (!COVERED_FIELDS.contains(&name)
+                        || uncovered(&f.node.selection_set.node, doc, depth + 1))
+            }
+            Selection::InlineFragment(i) => uncovered(&i.node.selection_set.node, doc, depth + 1),
+            Selection::FragmentSpread(s) => doc
+                .fragments
+                .get(&s.node.fragment_name.node)
+                .is_some_and(|f| uncovered(&f.node.selection_set.node, doc, depth + 1)),
+        })
+}
+
+/// Gives the listings key to a document that selects a field outside `COVERED_FIELDS`, and
+/// keeps any document with a mutation out of the response cache.
+pub struct ListingFields;
+
+impl ExtensionFactory for ListingFields {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ListingFields)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ListingFields {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        if let Some(keys) = ctx.data_opt::<Arc<SurrogateKeys>>() {
+            let ops = || doc.operations.iter().map(|(_, op)| &op.node);
+            if ops().any(|op| uncovered(&op.selection_set.node, &doc, 0)) {
+                keys.lists.store(true, Ordering::Relaxed);
+            }
+            // A mutation only known once a persisted-query hash resolved: never replayed.
+            if ops().any(|op| op.ty != OperationType::Query) {
+                keys.private.store(true, Ordering::Relaxed);
+            }
+        }
+        Ok(doc)
     }
 }
 

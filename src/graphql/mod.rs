@@ -93,6 +93,7 @@ pub fn schema_with(db: DatabaseConnection, auth: Arc<Auth>, limits: &Limits) -> 
         .data(auth)
         .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
         .extension(http_cache::ReadOnlyGet)
+        .extension(http_cache::ListingFields)
         .extension(http_cache::DocumentLimits {
             aliases: limits.aliases,
             root_fields: limits.root_fields,

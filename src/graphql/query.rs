@@ -1,7 +1,7 @@
 //! The query root: what readers, front ends and partners can ask for.
 
 use super::connection::{ArticleConnection, AuthorConnection};
-use super::http_cache::note;
+use super::http_cache::{no_store, note, note_lists};
 use super::search::SearchConnection;
 use super::types::{Article, Author, RelatedArticle, Section, Tag, author, section, tag};
 use super::{caller, db};
@@ -74,7 +74,11 @@ impl QueryRoot {
             },
             _ => Err(AppError::bad_input("give exactly one of `slug` and `id`")),
         };
+        if preview_token.is_some() {
+            no_store(ctx);
+        }
         let Some(a) = found.gql()? else {
+            note_lists(ctx);
             return Ok(None);
         };
         note(ctx, || format!("a{}", a.id));
@@ -88,7 +92,12 @@ impl QueryRoot {
                 "the preview token is invalid, expired, or for another article".into(),
             )
             .into_graphql()),
-            None => Ok(None),
+            None => {
+                // Not visible yet: publishing it touches its key, and the listings key
+                // covers a slug that a later article takes.
+                note_lists(ctx);
+                Ok(None)
+            }
         }
     }
 
@@ -154,15 +163,17 @@ impl QueryRoot {
 
     /// A section by its full path: `world` or `world/middle-east`.
     async fn section(&self, ctx: &Context<'_>, path: String) -> Result<Option<Section>> {
-        Ok(sections::by_path(db(ctx)?, &path)
-            .await
-            .gql()?
-            .map(|m| section(ctx, m)))
+        let found = sections::by_path(db(ctx)?, &path).await.gql()?;
+        if found.is_none() {
+            note_lists(ctx);
+        }
+        Ok(found.map(|m| section(ctx, m)))
     }
 
     /// The top-level sections in navigation order; subsections hang under `children`.
     #[graphql(complexity = "20 * child_complexity")]
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
+        note_lists(ctx);
         Ok(sections::top_level(db(ctx)?)
             .await
             .gql()?
@@ -173,10 +184,11 @@ impl QueryRoot {
 
     /// An author by slug.
     async fn author(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Author>> {
-        Ok(authors::by_slug(db(ctx)?, &slug)
-            .await
-            .gql()?
-            .map(|m| author(ctx, m)))
+        let found = authors::by_slug(db(ctx)?, &slug).await.gql()?;
+        if found.is_none() {
+            note_lists(ctx);
+        }
+        Ok(found.map(|m| author(ctx, m)))
     }
 
     /// Authors in alphabetical order. At most 100 a page.
@@ -190,6 +202,7 @@ impl QueryRoot {
         let page = authors::page(db(ctx)?, first, after.as_deref())
             .await
             .gql()?;
+        note_lists(ctx);
         for a in &page.items {
             note(ctx, || format!("u{}", a.id));
         }
@@ -198,9 +211,10 @@ impl QueryRoot {
 
     /// A tag by slug.
     async fn tag(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Tag>> {
-        Ok(tags::by_slug(db(ctx)?, &slug)
-            .await
-            .gql()?
-            .map(|m| tag(ctx, m)))
+        let found = tags::by_slug(db(ctx)?, &slug).await.gql()?;
+        if found.is_none() {
+            note_lists(ctx);
+        }
+        Ok(found.map(|m| tag(ctx, m)))
     }
 }

@@ -50,11 +50,15 @@ fn matches(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == etag || t == "*")
-        })
+        .is_some_and(|v| matches_tag(v, etag))
+}
+
+/// Whether an `If-None-Match` value names `etag` (weakly, as RFC 9110 asks for GET).
+pub fn matches_tag(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
 }
 
 /// How a cacheable answer is labelled.
@@ -114,16 +118,27 @@ pub fn bytes_response(
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         r
     };
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&tag) {
-        h.insert(header::ETAG, v);
-    }
     let cache_control = match cx.caller {
         Caller::Anonymous => {
             HeaderValue::from_str(cx.public).unwrap_or(HeaderValue::from_static(PRIVATE))
         }
         Caller::Account { .. } => HeaderValue::from_static(PRIVATE),
     };
+    // What a shared cache may keep, the response cache may keep too.
+    if status == StatusCode::OK
+        && cache_control
+            .to_str()
+            .is_ok_and(|v| v.starts_with("public"))
+    {
+        res.extensions_mut()
+            .insert(crate::response_cache::Cacheable(
+                keys.iter().cloned().collect(),
+            ));
+    }
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        h.insert(header::ETAG, v);
+    }
     h.insert(header::CACHE_CONTROL, cache_control);
     h.insert(
         header::VARY,

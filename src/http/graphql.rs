@@ -14,11 +14,13 @@ use axum::response::{Html, IntoResponse, Response};
 use std::sync::Arc;
 
 use crate::domain::access::Caller;
+use crate::domain::changes::LISTS;
 use crate::error::AppError;
 use crate::graphql::http_cache::{SurrogateKeys, ViaGet, canonical_order};
 use crate::graphql::loaders;
 use crate::http::Verified;
 use crate::http::cache;
+use crate::response_cache::Cacheable;
 use crate::state::AppState;
 
 /// The verified caller (as the gate verified it, else verified here); a bad token is
@@ -56,7 +58,7 @@ pub const MAX_BATCH: usize = 10;
 
 /// Whether the request says its body is JSON. Anything else (`text/plain`, forms) is what a
 /// cross-site form could send, so it is refused before the body is read.
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -144,9 +146,18 @@ pub async fn post(
     {
         return err.into_response();
     }
+    // One anonymous query may be kept by the response cache: collect what it shows.
+    let keys =
+        (matches!(caller, Caller::Anonymous) && !mutates && matches!(req, BatchRequest::Single(_)))
+            .then(|| Arc::new(SurrogateKeys::default()));
     // Each operation of a batch gets its own loaders, as it would alone.
-    let with_loaders =
-        |r: async_graphql::Request| r.data(loaders::new(state.db.clone())).data(caller.clone());
+    let with_loaders = |r: async_graphql::Request| {
+        let r = r.data(loaders::new(state.db.clone())).data(caller.clone());
+        match &keys {
+            Some(k) => r.data(k.clone()),
+            None => r,
+        }
+    };
     let texts: Vec<(String, Option<String>)> = match &req {
         BatchRequest::Single(r) => vec![(r.query.clone(), r.operation_name.clone())],
         BatchRequest::Batch(rs) => rs
@@ -184,6 +195,11 @@ pub async fn post(
             if status != StatusCode::OK {
                 let mut res = GraphQLResponse::from(resp).into_response();
                 *res.status_mut() = status;
+                return res;
+            }
+            if let Some(keys) = keys.filter(|k| r.errors.is_empty() && !k.private()) {
+                let mut res = GraphQLResponse::from(resp).into_response();
+                res.extensions_mut().insert(cacheable(&keys));
                 return res;
             }
         }
@@ -270,18 +286,38 @@ pub async fn get(
     }
     match serde_json::to_vec(&resp) {
         Ok(bytes) => {
-            let cx = cache::Caching::of(&state, &caller, &headers);
-            cache::bytes_response(
+            let mut cx = cache::Caching::of(&state, &caller, &headers);
+            if keys.private() {
+                // A preview: only the holder of its token may see it.
+                cx.public = cache::PRIVATE;
+            }
+            let mut res = cache::bytes_response(
                 &cx,
                 StatusCode::OK,
                 bytes,
                 "application/graphql-response+json",
                 &keys.take(),
                 None,
-            )
+            );
+            if keys.lists()
+                && let Some(c) = res.extensions_mut().get_mut::<Cacheable>()
+            {
+                c.0.push(LISTS.to_owned());
+            }
+            res
         }
         Err(e) => AppError::Internal(e.into()).into_response(),
     }
+}
+
+/// What the response cache needs to keep an answer: the keys it showed, and the listings
+/// key when it listed, counted or missed.
+fn cacheable(keys: &SurrogateKeys) -> Cacheable {
+    let mut all: Vec<String> = keys.take().into_iter().collect();
+    if keys.lists() {
+        all.push(LISTS.to_owned());
+    }
+    Cacheable(all)
 }
 
 /// GraphQL-over-HTTP: a request that failed before execution (parse, validation, limits,

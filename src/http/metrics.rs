@@ -1,6 +1,7 @@
 //! `GET /metrics` in Prometheus text format: requests and latency by route, GraphQL
-//! operations by name, errors by code, rate-limit refusals, database pool use, and the
-//! scheduler's runs. One recorder per process (the `metrics` facade), installed on first use.
+//! operations by name, errors by code, rate-limit refusals, database pool use, the
+//! scheduler's runs, and the response cache's hits, misses, bypasses, evictions and size.
+//! One recorder per process (the `metrics` facade), installed on first use.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -97,6 +98,9 @@ pub async fn render(State(state): State<AppState>) -> Response {
     metrics::gauge!("gazette_db_pool_connections", "state" => "idle").set(f64::from(idle));
     metrics::gauge!("gazette_db_pool_connections", "state" => "in_use")
         .set(f64::from(size.saturating_sub(idle)));
+    let (entries, bytes) = state.response_cache.usage();
+    metrics::gauge!("gazette_response_cache_entries").set(entries as f64);
+    metrics::gauge!("gazette_response_cache_bytes").set(bytes as f64);
     let mut res = h.render().into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

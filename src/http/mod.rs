@@ -1,12 +1,14 @@
 //! The HTTP surface: the router and its layers (request ids, tracing, compression, CORS,
 //! header/body/time/concurrency limits, rate limits, metrics, problem+json for every
-//! refusal), the GraphQL endpoint, the REST mirror (`rest/`), caching (`cache`) and probes.
+//! refusal), the GraphQL endpoint, the REST mirror (`rest/`), caching headers (`cache`), the
+//! response cache (`response_cache`) and probes.
 
 pub(crate) mod cache;
 pub(crate) mod graphql;
 pub(crate) mod health;
 pub mod limits;
 pub mod metrics;
+pub(crate) mod response_cache;
 pub mod rest;
 
 use axum::Router;
@@ -168,6 +170,12 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .nest("/api/v1", rest::routes())
         .fallback(not_found)
+        // Inside the body limit (which it reads POST bodies under) and the gate (so rate
+        // limits and load shedding apply to hits too).
+        .layer(axum::middleware::from_fn_with_state(
+            state.response_cache.clone(),
+            response_cache::layer,
+        ))
         .layer(DefaultBodyLimit::max(graphql::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_json))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))

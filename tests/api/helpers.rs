@@ -70,6 +70,8 @@ pub fn sign(claims: Value) -> String {
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
+    /// The router's response cache (set-up writes that bypass gazette's write paths clear it).
+    pub cache: gazette::response_cache::ResponseCache,
     statements: Arc<AtomicUsize>,
     pg: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
@@ -172,10 +174,14 @@ impl TestApp {
             },
             ..Default::default()
         };
-        let router = gazette::app(gazette::AppState::new(db.clone(), auth).with_http(http));
+        let state = gazette::AppState::new(db.clone(), auth).with_http(http);
+        let cache = state.response_cache.clone();
+        let router = gazette::app(state);
+        wait_until_live(&cache).await;
         Self {
             router,
             db,
+            cache,
             statements,
             pg,
             _dir: dir,
@@ -211,7 +217,24 @@ impl TestApp {
     pub async fn try_import(&self, file: Value) -> Result<ImportSummary, gazette::error::AppError> {
         let bytes = serde_json::to_vec(&file).expect("json");
         let parsed = import::parse(&bytes)?;
-        import::import(&self.db, parsed, 3, &|_, _, _| {}).await
+        // As this process's own write: applied at once, and its notification ignored.
+        let touched = gazette::domain::changes::Touched::new(self.cache.origin());
+        let done = gazette::domain::changes::collect(
+            touched.clone(),
+            import::import(&self.db, parsed, 3, &|_, _, _| {}),
+        )
+        .await;
+        self.cache.invalidate(touched.take());
+        done
+    }
+
+    /// Another gazette process on the same database: its own pool, state and response cache.
+    pub async fn second_process(&self) -> (Router, gazette::response_cache::ResponseCache) {
+        let state = gazette::AppState::new(self.second_connection().await, test_auth());
+        let cache = state.response_cache.clone();
+        let router = gazette::app(state);
+        wait_until_live(&cache).await;
+        (router, cache)
     }
 
     /// Sends a request and returns status, headers and the body as JSON (or a string).
@@ -285,9 +308,11 @@ impl TestApp {
         body["data"].clone()
     }
 
-    /// Runs raw SQL (test set-up only).
+    /// Runs raw SQL (test set-up only; it bypasses the writes that invalidate the response
+    /// cache, so the cache is cleared).
     pub async fn exec(&self, sql: &str) {
         self.db.execute_unprepared(sql).await.expect("exec");
+        self.cache.clear();
     }
 
     /// The id and version of the article with `slug`, read from the database.
@@ -350,6 +375,18 @@ impl TestApp {
             .expect("a row");
         row.try_get::<i64>("", "n").expect("n")
     }
+}
+
+/// Waits (up to 5 s) until a response cache hears other processes' writes: at once on
+/// SQLite, once the listener has connected on PostgreSQL.
+pub async fn wait_until_live(cache: &gazette::response_cache::ResponseCache) {
+    for _ in 0..500 {
+        if cache.is_live() || !cache.enabled() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the response cache did not start listening");
 }
 
 /// A request with an optional bearer token and JSON body.

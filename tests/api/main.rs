@@ -15,6 +15,8 @@ mod hostile;
 mod import;
 mod postgres_failures;
 mod publishing;
+mod related;
+mod response_cache;
 mod rest;
 mod search;
 mod sections_authors_tags;

@@ -25,7 +25,7 @@ use sea_orm::{
 };
 
 use super::access::{Caller, Role};
-use super::{ArticleStatus, articles, revisions};
+use super::{ArticleStatus, articles, changes, revisions};
 use crate::entities::article;
 use crate::error::{AppError, Result};
 pub use score::Weights;
@@ -208,6 +208,8 @@ pub async fn set_pins(
         .await?;
     }
     revisions::log_change(&txn, "article", id, "choose related", caller.sub()).await?;
+    // Pins show on this article's page and on any list of related articles.
+    changes::touch(&txn, [format!("a{id}"), changes::LISTS.to_owned()]).await?;
     txn.commit().await?;
     Ok(a)
 }

@@ -592,7 +592,11 @@ async fn offer(db: &impl ConnectionTrait, id: i32, scored: &[(i32, Scored)]) -> 
 pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
     let b = db.get_database_backend();
     // Everything needed, article by article, in pages by id.
-    let mut arts: Vec<(Profile, TermCounts)> = Vec::new();
+    // Terms are interned: the archive's texts are counted once and kept as ids.
+    let mut vocabulary: Vec<String> = Vec::new();
+    let mut term_ids: HashMap<String, u32> = HashMap::new();
+    let mut df: Vec<u64> = Vec::new();
+    let mut arts: Vec<(Profile, Vec<(u32, f64)>)> = Vec::new();
     let mut last = 0;
     loop {
         let mut q = Sql::new(
@@ -630,7 +634,22 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
                 authors: Vec::new(),
                 tags: Vec::new(),
             };
-            arts.push((p, counts));
+            let mut weighted: Vec<(u32, f64)> = Vec::new();
+            for (t, c) in counts.weighted(&s.shape) {
+                let id = match term_ids.get(t) {
+                    Some(id) => *id,
+                    None => {
+                        let id = vocabulary.len() as u32;
+                        vocabulary.push(t.to_owned());
+                        term_ids.insert(t.to_owned(), id);
+                        df.push(0);
+                        id
+                    }
+                };
+                df[id as usize] += 1;
+                weighted.push((id, c));
+            }
+            arts.push((p, weighted));
         }
     }
     let index: HashMap<i32, usize> = arts
@@ -661,16 +680,21 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
     }
     let n = arts.len() as u64;
 
-    // Document frequencies and signatures.
-    let mut df: HashMap<String, u64> = HashMap::new();
-    for (_, c) in &arts {
-        for t in c.distinct() {
-            *df.entry(t).or_default() += 1;
-        }
-    }
+    // Signatures.
     let sigs: Vec<Vec<(String, f64)>> = arts
-        .iter()
-        .map(|(_, c)| text::signature(c, &s.shape, n, |t| df.get(t).copied().unwrap_or(1)))
+        .iter_mut()
+        .map(|(_, weighted)| {
+            let top = text::top_terms(
+                std::mem::take(weighted),
+                s.shape.terms,
+                n,
+                |t| df[*t as usize],
+                |t| vocabulary[*t as usize].as_str(),
+            );
+            top.into_iter()
+                .map(|(t, w)| (vocabulary[t as usize].clone(), w))
+                .collect()
+        })
         .collect();
 
     // Inverted indexes over signatures and tags.
@@ -775,7 +799,7 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
         db.execute(Statement::from_string(b, format!("DELETE FROM {t}")))
             .await?;
     }
-    let df_rows: Vec<(&String, &u64)> = df.iter().collect();
+    let df_rows: Vec<(&String, &u64)> = vocabulary.iter().zip(&df).collect();
     for chunk in df_rows.chunks(500) {
         let mut q = Sql::new(b, "INSERT INTO term_df (term, df) VALUES ");
         for (i, (t, n)) in chunk.iter().enumerate() {

@@ -270,22 +270,40 @@ pub fn signature(
     n: u64,
     df: impl Fn(&str) -> u64,
 ) -> Vec<(String, f64)> {
+    let weighted: Vec<(&str, f64)> = counts.weighted(shape).into_iter().collect();
+    top_terms(weighted, shape.terms, n, |t| df(t), |t| *t)
+        .into_iter()
+        .map(|(t, w)| (t.to_owned(), w))
+        .collect()
+}
+
+/// [`signature`] over terms of any kind `K` (whole strings, or ids of interned strings);
+/// `name` gives a term's text, which breaks ties so that every path picks the same terms.
+pub fn top_terms<'a, K>(
+    weighted: Vec<(K, f64)>,
+    terms: usize,
+    n: u64,
+    df: impl Fn(&K) -> u64,
+    name: impl Fn(&K) -> &'a str,
+) -> Vec<(K, f64)> {
     let n = n.max(1) as f64;
-    let mut weighted: Vec<(String, f64)> = counts
-        .weighted(shape)
+    let mut scored: Vec<(K, f64)> = weighted
         .into_iter()
         .filter_map(|(t, c)| {
-            let idf = (n / df(t).max(1) as f64).ln();
-            (idf > 0.0 && c > 0.0).then(|| (t.to_owned(), (1.0 + c.ln()) * idf))
+            let idf = (n / df(&t).max(1) as f64).ln();
+            (idf > 0.0 && c > 0.0).then(|| {
+                let w = (1.0 + c.ln()) * idf;
+                (t, w)
+            })
         })
         .collect();
-    weighted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    weighted.truncate(shape.terms);
-    let norm = weighted.iter().map(|(_, w)| w * w).sum::<f64>().sqrt();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| name(&a.0).cmp(name(&b.0))));
+    scored.truncate(terms);
+    let norm = scored.iter().map(|(_, w)| w * w).sum::<f64>().sqrt();
     if norm > 0.0 {
-        for (_, w) in &mut weighted {
+        for (_, w) in &mut scored {
             *w /= norm;
         }
     }
-    weighted
+    scored
 }

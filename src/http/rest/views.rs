@@ -151,6 +151,10 @@ impl Keys {
     pub fn article(&mut self, v: &ArticleView) {
         self.0.insert(format!("a{}", v.id));
         self.0.insert(format!("s{}", v.section.id));
+        // The breadcrumb shows the ancestors' names.
+        for s in v.breadcrumb.iter().flatten() {
+            self.0.insert(format!("s{}", s.id));
+        }
         for a in &v.authors {
             self.0.insert(format!("u{}", a.id));
         }

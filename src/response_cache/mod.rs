@@ -1,0 +1,395 @@
+//! The response cache: finished answers to anonymous reads, kept in memory and served
+//! again without parsing, executing or touching the database, and never stale after a
+//! write.
+//!
+//! # What is cached
+//! Only what would be labelled `Cache-Control: public`: a `200` answer to a request without
+//! an `Authorization` header (and without a preview token), to `GET /api/v1/…`, `GET
+//! /graphql` or a single, error-free query `POST /graphql`. The entry is the exact status,
+//! headers and uncompressed body (compression happens outside), keyed by the method, path,
+//! query string and body bytes. `ETag`/`If-None-Match` work on entries as on fresh answers.
+//! The HTTP layer that serves it is `crate::http::response_cache`; it labels every answer it
+//! could have served with `X-Cache: HIT`, `MISS` or `BYPASS`.
+//!
+//! # Surrogate keys, and the rule for listings
+//! Each entry carries the keys of what it shows: `a<id>` article, `s<id>` section, `u<id>`
+//! author, `t<id>` tag (the `Surrogate-Key` header lists the same), and `l` when the answer
+//! depends on *which* things exist or are visible or on their order rather than only on the
+//! things it shows. That is every article listing (front, section, author and tag pages,
+//! `articles`, search, related articles) with its `totalCount`, the section tree, the author
+//! listing, and every lookup that found nothing (`article(slug:)` of a draft or of a slug
+//! not yet used). A new article does not carry a key those answers already hold, so the
+//! listings key is what reaches them.
+//!
+//! A write touches (see `crate::domain::changes`):
+//! - an article: `a<id>`, plus `l` when the article is or ever was published (creating,
+//!   publishing, editing, unpublishing, archiving, deleting a public article; the scheduler's
+//!   publishing), or when the write created a tag;
+//! - a section: `s<id>` on an edit; `l` and the parent's `s<id>` on a new one;
+//! - an author: `u<id>` on an edit (plus `l` when the name or slug changes); `l` on a new one;
+//! - an import: everything.
+//!
+//! So an edit of a draft touches nothing public, an author's new bio invalidates exactly the
+//! answers that show that author, and a publish invalidates the story's own answers and the
+//! listings. GraphQL answers get `l` from the resolvers that list or miss, and from any field
+//! the cache does not know to be covered by entity keys ([`crate::graphql::http_cache`]), so a
+//! field added later is safe by default. REST answers other than one article by slug carry
+//! `l` by route.
+//!
+//! # Never stale
+//! The keys a write touched are applied in this process after its transaction commits and
+//! before its response is sent; other processes on the same PostgreSQL hear them through
+//! `LISTEN/NOTIFY` at commit ([`listener`]). A read that ran concurrently with a write must
+//! not store what it read before the commit, so invalidation is by generations: every
+//! invalidation takes the next generation number and records it against each touched key,
+//! every entry remembers the generation current when its request *started*, and an entry is
+//! served only while none of its keys has a newer generation. When nothing was invalidated
+//! since an entry was last checked (the common case) a hit costs one atomic load. While the
+//! listener is not connected (start-up, a lost connection) the cache neither serves nor
+//! stores, and it is emptied when the listener connects, since notifications may have been
+//! missed in between.
+
+pub mod listener;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+
+/// Size and lifetime of the response cache.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Most bytes of cached answers (keys, headers and bodies); 0 switches the cache off.
+    pub max_bytes: u64,
+    /// Longest an entry is kept: a backstop only, since writes invalidate what they touch.
+    pub ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 * 1024 * 1024,
+            ttl: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The surrogate keys a handler attaches (as a response extension) to an answer that may be
+/// cached. Answers without it are never stored.
+#[derive(Clone, Debug, Default)]
+pub struct Cacheable(pub Vec<String>);
+
+/// One cached answer.
+pub struct Entry {
+    /// Its status (200).
+    pub status: StatusCode,
+    /// Its headers as the handler set them.
+    pub headers: HeaderMap,
+    /// Its uncompressed body.
+    pub body: Bytes,
+    keys: Box<[Box<str>]>,
+    /// The generation when its request started.
+    born: u64,
+    /// The newest generation it is known to be valid at.
+    checked: AtomicU64,
+}
+
+impl Entry {
+    fn weight(&self, key: &[u8]) -> u32 {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 32)
+            .sum();
+        let keys: usize = self.keys.iter().map(|k| k.len() + 16).sum();
+        u32::try_from(key.len() + self.body.len() + headers + keys + 128).unwrap_or(u32::MAX)
+    }
+}
+
+/// Invalidation bookkeeping (see the module docs).
+#[derive(Default)]
+struct Generations {
+    /// Entries born before this are invalid (the last time everything went).
+    floor: u64,
+    /// The generation of each key's last invalidation.
+    by_key: HashMap<Box<str>, u64>,
+}
+
+/// Keys remembered before the bookkeeping is folded into one whole-cache clear.
+const MAX_TRACKED_KEYS: usize = 200_000;
+
+type Store = moka::sync::Cache<Box<[u8]>, Arc<Entry>>;
+
+struct Inner {
+    store: Option<Store>,
+    /// Tells this process's own notifications from others'.
+    origin: u64,
+    /// Whether invalidations from other processes are being heard (always on SQLite).
+    live: AtomicBool,
+    /// The newest completed invalidation.
+    generation: AtomicU64,
+    generations: RwLock<Generations>,
+    hits: metrics::Counter,
+    misses: metrics::Counter,
+    bypasses: metrics::Counter,
+    invalidations: metrics::Counter,
+}
+
+/// A handle to the process's response cache (cheap to clone).
+#[derive(Clone)]
+pub struct ResponseCache(Arc<Inner>);
+
+impl ResponseCache {
+    /// A cache of `settings`; `shared` says the database is shared with other processes, so
+    /// the cache waits for [`listener`] before it serves anything.
+    pub fn new(settings: &Settings, shared: bool) -> Self {
+        crate::http::metrics::handle();
+        let store = (settings.max_bytes > 0).then(|| {
+            let evictions = metrics::counter!("gazette_response_cache_evictions_total");
+            Store::builder()
+                .max_capacity(settings.max_bytes)
+                .weigher(|k, v| v.weight(k))
+                .time_to_live(settings.ttl.max(Duration::from_secs(1)))
+                .eviction_listener(move |_, _, cause| {
+                    if cause.was_evicted() {
+                        evictions.increment(1);
+                    }
+                })
+                .build()
+        });
+        let mut origin = [0u8; 8];
+        // A fixed origin only means this process also applies its own notifications again.
+        getrandom::fill(&mut origin).ok();
+        Self(Arc::new(Inner {
+            store,
+            origin: u64::from_le_bytes(origin).max(1),
+            live: AtomicBool::new(!shared),
+            generation: AtomicU64::new(0),
+            generations: RwLock::new(Generations::default()),
+            hits: metrics::counter!("gazette_response_cache_hits_total"),
+            misses: metrics::counter!("gazette_response_cache_misses_total"),
+            bypasses: metrics::counter!("gazette_response_cache_bypasses_total"),
+            invalidations: metrics::counter!("gazette_response_cache_invalidations_total"),
+        }))
+    }
+
+    /// Whether the cache is switched on at all.
+    pub fn enabled(&self) -> bool {
+        self.0.store.is_some()
+    }
+
+    /// Whether the cache serves and stores now (on, and hearing other processes' writes).
+    pub fn is_live(&self) -> bool {
+        self.enabled() && self.0.live.load(Ordering::Acquire)
+    }
+
+    /// This process's id in notifications.
+    pub fn origin(&self) -> u64 {
+        self.0.origin
+    }
+
+    /// The generation to give an entry whose request starts now.
+    pub fn generation(&self) -> u64 {
+        self.0.generation.load(Ordering::Acquire)
+    }
+
+    /// The valid entry under `key`, if any.
+    pub fn get(&self, key: &[u8]) -> Option<Arc<Entry>> {
+        let store = self.0.store.as_ref()?;
+        if !self.0.live.load(Ordering::Acquire) {
+            return None;
+        }
+        let entry = store.get(key)?;
+        if entry.checked.load(Ordering::Acquire) >= self.generation() {
+            return Some(entry);
+        }
+        let valid = {
+            let g = self.0.generations.read().ok()?;
+            // Stable while the read lock is held: invalidations hold the write lock.
+            let now = self.0.generation.load(Ordering::Acquire);
+            let valid = entry.born >= g.floor
+                && entry
+                    .keys
+                    .iter()
+                    .all(|k| g.by_key.get(k).is_none_or(|&n| n <= entry.born));
+            if valid {
+                entry.checked.fetch_max(now, Ordering::AcqRel);
+            }
+            valid
+        };
+        if valid {
+            Some(entry)
+        } else {
+            store.invalidate(key);
+            None
+        }
+    }
+
+    /// Stores an answer whose request started at generation `born`.
+    pub fn insert(
+        &self,
+        key: Box<[u8]>,
+        born: u64,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        keys: Vec<String>,
+    ) {
+        let Some(store) = &self.0.store else { return };
+        if !self.is_live() {
+            return;
+        }
+        let entry = Entry {
+            status,
+            headers,
+            body,
+            keys: keys.into_iter().map(String::into_boxed_str).collect(),
+            born,
+            checked: AtomicU64::new(born),
+        };
+        store.insert(key, Arc::new(entry));
+    }
+
+    /// Invalidates every entry that carries one of `keys` (`*` is everything).
+    pub fn invalidate<K: AsRef<str>>(&self, keys: impl IntoIterator<Item = K>) {
+        if self.0.store.is_none() {
+            return;
+        }
+        let mut clear = false;
+        {
+            let Ok(mut g) = self.0.generations.write() else {
+                return;
+            };
+            let n = self.0.generation.load(Ordering::Acquire) + 1;
+            for k in keys {
+                let k = k.as_ref();
+                if k == crate::domain::changes::ALL {
+                    clear = true;
+                } else {
+                    g.by_key.insert(k.into(), n);
+                }
+            }
+            if clear || g.by_key.len() > MAX_TRACKED_KEYS {
+                clear = true;
+                g.floor = n;
+                g.by_key.clear();
+            }
+            self.0.generation.store(n, Ordering::Release);
+        }
+        self.0.invalidations.increment(1);
+        if clear && let Some(store) = &self.0.store {
+            store.invalidate_all();
+        }
+    }
+
+    /// Invalidates everything.
+    pub fn clear(&self) {
+        self.invalidate([crate::domain::changes::ALL]);
+    }
+
+    /// Counts an answer served from the cache.
+    pub fn hit(&self) {
+        self.0.hits.increment(1);
+    }
+
+    /// Counts an answer that could have come from the cache but did not.
+    pub fn miss(&self) {
+        self.0.misses.increment(1);
+    }
+
+    /// Counts an answer the cache had to stay out of (a token, a preview).
+    pub fn bypass(&self) {
+        self.0.bypasses.increment(1);
+    }
+
+    /// Entries and their weighed bytes, for `/metrics`.
+    pub fn usage(&self) -> (u64, u64) {
+        self.0
+            .store
+            .as_ref()
+            .map_or((0, 0), |s| (s.entry_count(), s.weighted_size()))
+    }
+
+    fn set_live(&self, live: bool) {
+        self.0.live.store(live, Ordering::Release);
+    }
+
+    fn downgrade(&self) -> Weak<Inner> {
+        Arc::downgrade(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache() -> ResponseCache {
+        ResponseCache::new(&Settings::default(), false)
+    }
+
+    fn put(c: &ResponseCache, key: &[u8], born: u64, keys: &[&str]) {
+        c.insert(
+            key.into(),
+            born,
+            StatusCode::OK,
+            HeaderMap::new(),
+            Bytes::from_static(b"{}"),
+            keys.iter().map(|k| (*k).to_owned()).collect(),
+        );
+    }
+
+    #[test]
+    fn an_invalidation_removes_exactly_the_entries_with_its_keys() {
+        let c = cache();
+        put(&c, b"one", c.generation(), &["a1", "s1"]);
+        put(&c, b"two", c.generation(), &["a2", "s1"]);
+        c.invalidate(["a1"]);
+        assert!(c.get(b"one").is_none());
+        assert!(c.get(b"two").is_some());
+        c.invalidate(["s1"]);
+        assert!(c.get(b"two").is_none());
+    }
+
+    #[test]
+    fn an_answer_read_before_an_invalidation_is_not_served_after_it() {
+        let c = cache();
+        let born = c.generation();
+        // The write commits and invalidates while the read is still running...
+        c.invalidate(["a1"]);
+        // ...then the read stores what it read before the commit.
+        put(&c, b"one", born, &["a1"]);
+        assert!(c.get(b"one").is_none());
+        // A read that starts after the invalidation is fine.
+        put(&c, b"one", c.generation(), &["a1"]);
+        assert!(c.get(b"one").is_some());
+    }
+
+    #[test]
+    fn clearing_removes_everything_and_a_cache_not_hearing_others_is_bypassed() {
+        let c = cache();
+        put(&c, b"one", c.generation(), &["a1"]);
+        c.clear();
+        assert!(c.get(b"one").is_none());
+        let shared = ResponseCache::new(&Settings::default(), true);
+        assert!(!shared.is_live());
+        put(&shared, b"one", shared.generation(), &["a1"]);
+        assert!(shared.get(b"one").is_none());
+    }
+
+    #[test]
+    fn a_zero_size_switches_the_cache_off() {
+        let c = ResponseCache::new(
+            &Settings {
+                max_bytes: 0,
+                ..Settings::default()
+            },
+            false,
+        );
+        assert!(!c.is_live());
+        put(&c, b"one", c.generation(), &["a1"]);
+        assert!(c.get(b"one").is_none());
+    }
+}

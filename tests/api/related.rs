@@ -1,0 +1,341 @@
+//! Related articles on both databases: only published ones, never the article itself,
+//! reasons in words, lists that follow publishes, unpublishes and deletes, and editors'
+//! pins first.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, newsroom, token};
+use crate::storage_tests;
+
+storage_tests!(
+    related_lists_hold_published_articles_only_with_reasons,
+    related_lists_follow_publish_unpublish_and_delete,
+    pinned_articles_come_first_and_only_editors_pin,
+    rest_related_mirrors_graphql,
+);
+
+/// An article about the Kabul talks (or about markets when `kabul` is false).
+fn story(slug: &str, kabul: bool, status: &str, day: u32, tags: &[&str]) -> Value {
+    let text = if kabul {
+        format!(
+            "Talks resumed as Kwame Tanaka met envoys at the Kabul Ministry on day {day}. \
+             Later Kwame Tanaka said the Kabul Ministry would reopen the crossing near Torkham Gate."
+        )
+    } else {
+        format!(
+            "Shares climbed as the Lagos Exchange opened on day {day}; Ada Obi of Harbour Capital expects more."
+        )
+    };
+    json!({
+        "slug": slug,
+        "headline": if kabul { format!("Kabul talks, day {day}") } else { format!("Markets, day {day}") },
+        "dek": "",
+        "section": if kabul { "world/middle-east" } else { "business" },
+        "authors": [if kabul { "omar-haddad" } else { "lena-berg" }],
+        "tags": tags,
+        "status": status,
+        "publishedAt": if status == "PUBLISHED" { json!(format!("2026-04-{day:02}T09:00:00Z")) } else { Value::Null },
+        "createdAt": format!("2026-04-{day:02}T08:00:00Z"),
+        "body": [{ "paragraph": { "html": text } }]
+    })
+}
+
+async fn newsroom_with(app: &TestApp, stories: Vec<Value>) {
+    let mut file = newsroom();
+    file["articles"] = json!(stories);
+    file["comments"] = json!([]);
+    app.import(file).await;
+}
+
+fn four() -> Vec<Value> {
+    vec![
+        story(
+            "talks-1",
+            true,
+            "PUBLISHED",
+            1,
+            &["ceasefire talks", "diplomacy"],
+        ),
+        story(
+            "talks-2",
+            true,
+            "PUBLISHED",
+            2,
+            &["ceasefire talks", "diplomacy"],
+        ),
+        story("markets-1", false, "PUBLISHED", 3, &["markets"]),
+        story("markets-2", false, "PUBLISHED", 4, &["markets"]),
+        story(
+            "talks-draft",
+            true,
+            "DRAFT",
+            5,
+            &["ceasefire talks", "diplomacy"],
+        ),
+    ]
+}
+
+const RELATED: &str = "query($s: String!, $n: Int) { relatedArticles(slug: $s, limit: $n) {
+    score reasons article { slug status } } }";
+
+async fn related_as(app: &TestApp, tok: Option<&str>, slug: &str) -> Vec<Value> {
+    let (_, body) = app
+        .graphql_as(tok, RELATED, json!({ "s": slug, "n": 10 }))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["relatedArticles"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn slugs(list: &[Value]) -> Vec<&str> {
+    list.iter()
+        .filter_map(|r| r["article"]["slug"].as_str())
+        .collect()
+}
+
+async fn related_lists_hold_published_articles_only_with_reasons(app: &TestApp) {
+    newsroom_with(app, four()).await;
+    let list = related_as(app, None, "talks-1").await;
+    let got = slugs(&list);
+    assert_eq!(got.first(), Some(&"talks-2"), "{list:?}");
+    assert!(!got.contains(&"talks-1"), "never itself: {got:?}");
+    assert!(!got.contains(&"talks-draft"), "never a draft: {got:?}");
+    let mut unique = got.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), got.len(), "no duplicates: {got:?}");
+    let reasons: Vec<&str> = list[0]["reasons"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(
+        reasons.iter().any(|r| r.starts_with("2 shared tags: ")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"same section: Middle East"),
+        "{reasons:?}"
+    );
+    assert!(reasons.contains(&"same author: Omar Haddad"), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("similar wording: ") && r.contains("kwame tanaka")),
+        "{reasons:?}"
+    );
+    // Scores fall down the list.
+    let scores: Vec<f64> = list.iter().filter_map(|r| r["score"].as_f64()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(scores[0] > 0.0);
+    // Editors see drafts elsewhere, but related lists are published articles only.
+    let editor = token("ed", "editor");
+    assert!(!slugs(&related_as(app, Some(&editor), "talks-1").await).contains(&"talks-draft"));
+    // A draft's own list is not shown to anonymous readers; the limit is checked.
+    assert!(related_as(app, None, "talks-draft").await.is_empty());
+    assert!(related_as(app, None, "no-such-article").await.is_empty());
+    let (_, body) = app
+        .graphql(RELATED, json!({ "s": "talks-1", "n": 11 }))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    // Article.related is the same list, also nested in a listing.
+    let (_, body) = app
+        .graphql(
+            "{ articles(first: 10, filter: { section: \"world\" }) { edges { node { slug related(limit: 1) { article { slug } } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = body["data"]["articles"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edges.len(), 2, "{body}");
+    for e in edges {
+        let me = e["node"]["slug"].as_str().unwrap_or("");
+        let other = e["node"]["related"][0]["article"]["slug"]
+            .as_str()
+            .unwrap_or("");
+        assert!(other.starts_with("talks-") && other != me, "{me} → {other}");
+    }
+}
+
+async fn step(app: &TestApp, tok: &str, op: &str, slug: &str) {
+    let (id, v) = app.id_version(slug).await;
+    let q =
+        format!("mutation($id: ID!, $v: Int!) {{ {op}(id: $id, expectedVersion: $v) {{ id }} }}");
+    app.ok_as(tok, &q, json!({ "id": id, "v": v })).await;
+}
+
+async fn related_lists_follow_publish_unpublish_and_delete(app: &TestApp) {
+    newsroom_with(app, four()).await;
+    let editor = token("ed", "editor");
+    step(app, &editor, "publishArticle", "talks-draft").await;
+    assert!(slugs(&related_as(app, None, "talks-1").await).contains(&"talks-draft"));
+    let own = related_as(app, None, "talks-draft").await;
+    assert!(slugs(&own).contains(&"talks-1"), "{own:?}");
+    step(app, &editor, "unpublishArticle", "talks-2").await;
+    let after = related_as(app, None, "talks-1").await;
+    assert!(!slugs(&after).contains(&"talks-2"), "{after:?}");
+    assert!(related_as(app, None, "talks-2").await.is_empty());
+    // An edit of a published article is rescored: without its names and tags it drops.
+    let (id, v) = app.id_version("talks-draft").await;
+    app.ok_as(
+        &editor,
+        "mutation($id: ID!, $v: Int!) { updateArticle(id: $id, expectedVersion: $v, input: {
+            tags: [\"markets\"], section: \"business\",
+            body: [{ paragraph: { html: \"Shares climbed as the Lagos Exchange opened; Ada Obi of Harbour Capital expects more.\" } }] }) { id } }",
+        json!({ "id": id, "v": v }),
+    )
+    .await;
+    let first = related_as(app, None, "talks-draft").await;
+    assert!(slugs(&first)[0].starts_with("markets-"), "{first:?}");
+    let (id, v) = app.id_version("markets-1").await;
+    app.ok_as(
+        &token("root", "admin"),
+        "mutation($id: ID!, $v: Int!) { deleteArticle(id: $id, expectedVersion: $v) }",
+        json!({ "id": id, "v": v }),
+    )
+    .await;
+    for slug in ["talks-1", "talks-draft", "markets-2"] {
+        assert!(
+            !slugs(&related_as(app, None, slug).await).contains(&"markets-1"),
+            "{slug}"
+        );
+    }
+    // A new article is related as soon as it is published.
+    let (_, body) = app
+        .graphql_as(
+            Some(&editor),
+            "mutation { createArticle(input: { headline: \"Kabul talks go on\", section: \"world/middle-east\",
+                authors: [\"omar-haddad\"], tags: [\"ceasefire talks\"],
+                body: [{ paragraph: { html: \"Kwame Tanaka returned to the Kabul Ministry near Torkham Gate.\" } }] }) { slug } }",
+            json!({}),
+        )
+        .await;
+    let slug = body["data"]["createArticle"]["slug"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(!slugs(&related_as(app, None, "talks-1").await).contains(&slug.as_str()));
+    step(app, &editor, "publishArticle", &slug).await;
+    assert_eq!(slugs(&related_as(app, None, "talks-1").await)[0], slug);
+}
+
+const PIN: &str =
+    "mutation($id: ID!, $s: [String!]!) { setRelatedArticles(id: $id, slugs: $s) { slug } }";
+
+async fn pinned_articles_come_first_and_only_editors_pin(app: &TestApp) {
+    newsroom_with(app, four()).await;
+    let (id, _) = app.id_version("talks-1").await;
+    let before = related_as(app, None, "talks-1").await;
+    for (who, code) in [
+        (None, "UNAUTHENTICATED"),
+        (Some(token("omar", "writer")), "FORBIDDEN"),
+    ] {
+        assert_eq!(
+            app.code_as(who.as_deref(), PIN, json!({ "id": id, "s": ["markets-2"] }))
+                .await,
+            code
+        );
+    }
+    let editor = token("ed", "editor");
+    for bad in [
+        json!(["no-such-slug"]),
+        json!(["talks-1"]),
+        json!(["markets-2", "markets-2"]),
+    ] {
+        assert_eq!(
+            app.code_as(Some(&editor), PIN, json!({ "id": id, "s": bad }))
+                .await,
+            "BAD_USER_INPUT"
+        );
+    }
+    assert_eq!(
+        related_as(app, None, "talks-1").await,
+        before,
+        "refusals change nothing"
+    );
+    app.ok_as(
+        &editor,
+        PIN,
+        json!({ "id": id, "s": ["markets-2", "talks-draft", "markets-1"] }),
+    )
+    .await;
+    let list = related_as(app, None, "talks-1").await;
+    assert_eq!(slugs(&list)[..2], ["markets-2", "markets-1"], "{list:?}");
+    assert_eq!(list[0]["reasons"][0], "chosen by the editors");
+    assert!(
+        !slugs(&list).contains(&"talks-draft"),
+        "a pinned draft stays hidden"
+    );
+    assert_eq!(
+        slugs(&list).iter().filter(|s| **s == "markets-2").count(),
+        1
+    );
+    assert_eq!(slugs(&list)[2], "talks-2", "computed ones follow: {list:?}");
+    step(app, &editor, "publishArticle", "talks-draft").await;
+    assert_eq!(
+        slugs(&related_as(app, None, "talks-1").await)[..3],
+        ["markets-2", "talks-draft", "markets-1"]
+    );
+    app.ok_as(&editor, PIN, json!({ "id": id, "s": [] })).await;
+    assert_ne!(
+        related_as(app, None, "talks-1").await[0]["reasons"][0],
+        "chosen by the editors"
+    );
+}
+
+async fn rest_related_mirrors_graphql(app: &TestApp) {
+    newsroom_with(app, four()).await;
+    let (s, h, body) = app.get("/api/v1/articles/talks-1/related?limit=1").await;
+    assert_eq!(s, 200, "{body}");
+    assert!(h.get("etag").is_some());
+    let data = body["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["article"]["slug"], "talks-2");
+    assert!(data[0]["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+    assert!(data[0]["score"].as_f64().is_some_and(|x| x > 0.0));
+    let (s, _, body) = app.get("/api/v1/articles/talks-1/related?limit=11").await;
+    assert_eq!(s, 422, "{body}");
+    let (s, _, _) = app.get("/api/v1/articles/talks-draft/related").await;
+    assert_eq!(s, 404, "a draft is not there for anonymous readers");
+    let pin = |tok: Option<String>, body: Value| {
+        crate::helpers::request(
+            "PUT",
+            "/api/v1/articles/talks-1/related",
+            tok.as_deref(),
+            Some(body),
+        )
+    };
+    let (s, _, _) = app.send(pin(None, json!({ "slugs": ["markets-1"] }))).await;
+    assert_eq!(s, 401);
+    let (s, _, body) = app
+        .send(pin(
+            Some(token("omar", "writer")),
+            json!({ "slugs": ["markets-1"] }),
+        ))
+        .await;
+    assert_eq!(s, 403, "{body}");
+    let (s, _, body) = app
+        .send(pin(
+            Some(token("ed", "editor")),
+            json!({ "slugs": ["markets-1"] }),
+        ))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["data"][0]["article"]["slug"], "markets-1");
+    assert_eq!(body["data"][0]["reasons"][0], "chosen by the editors");
+    let (_, _, body) = app.get("/api/v1/articles/talks-1/related").await;
+    assert_eq!(body["data"][0]["article"]["slug"], "markets-1", "{body}");
+    let (s, _, body) = app
+        .send(pin(
+            Some(token("ed", "editor")),
+            json!({ "slugs": "markets-1" }),
+        ))
+        .await;
+    assert!(s == 400 || s == 422, "{s} {body}");
+}
