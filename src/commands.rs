@@ -53,6 +53,28 @@ async fn open_lazy(args: &DbArgs) -> anyhow::Result<(DatabaseConnection, bool)> 
 
 /// `gazette serve`: migrate, load the demo into a new embedded file, publish scheduled
 /// articles in the background, serve until signalled.
+/// A database from before related articles has published articles and no lists: score
+/// the archive once, in the background (its lists read empty until then).
+async fn build_related_if_missing(conn: &sea_orm::DatabaseConnection) {
+    match crate::domain::related::needs_rebuild(conn).await {
+        Ok(false) => {}
+        Ok(true) => {
+            tracing::info!("scoring related articles for the first time");
+            match crate::domain::related::rebuild(conn).await {
+                Ok(n) => tracing::info!(articles = n, "related articles scored"),
+                Err(err) => tracing::error!(
+                    error = format!("{err:#}"),
+                    "could not score related articles"
+                ),
+            }
+        }
+        Err(err) => tracing::error!(
+            error = format!("{err:#}"),
+            "could not check related articles"
+        ),
+    }
+}
+
 pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let auth = auth(db_args, auth_args)?;
     let configured = auth_args.jwt_secret.is_some() || auth_args.jwt_public_key.is_some();
@@ -104,6 +126,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
             }
             ready.store(true, std::sync::atomic::Ordering::SeqCst);
             tracing::info!("ready");
+            build_related_if_missing(&conn).await;
             crate::scheduler::run(conn, every, Some(cache)).await;
         })
     };

@@ -20,6 +20,9 @@ pub struct Cli {
     #[command(flatten)]
     pub auth: AuthArgs,
 
+    #[command(flatten)]
+    pub related: RelatedArgs,
+
     /// Log line format.
     #[arg(
         long,
@@ -283,6 +286,81 @@ impl ServeArgs {
                 .split(',')
                 .filter_map(|p| p.trim().parse().ok())
                 .collect(),
+        }
+    }
+}
+
+/// How related articles are scored: each part is between 0 and 1 before its weight.
+#[derive(Debug, Clone, Args)]
+pub struct RelatedArgs {
+    /// Weight of shared tags (cosine of the two tag sets, each tag weighted by its rarity).
+    #[arg(
+        long,
+        env = "GAZETTE_RELATED_TAGS",
+        default_value_t = 1.0,
+        global = true
+    )]
+    pub related_tags: f64,
+
+    /// Weight of shared byline authors.
+    #[arg(
+        long,
+        env = "GAZETTE_RELATED_AUTHORS",
+        default_value_t = 0.2,
+        global = true
+    )]
+    pub related_authors: f64,
+
+    /// Weight of the same section (half for a parent or child section).
+    #[arg(
+        long,
+        env = "GAZETTE_RELATED_SECTION",
+        default_value_t = 0.3,
+        global = true
+    )]
+    pub related_section: f64,
+
+    /// Weight of similar wording (cosine of the two articles' TF-IDF signatures).
+    #[arg(
+        long,
+        env = "GAZETTE_RELATED_WORDING",
+        default_value_t = 3.0,
+        global = true
+    )]
+    pub related_wording: f64,
+
+    /// Weight of freshness (2^(-days apart / half-life)).
+    #[arg(
+        long,
+        env = "GAZETTE_RELATED_FRESHNESS",
+        default_value_t = 0.1,
+        global = true
+    )]
+    pub related_freshness: f64,
+
+    /// Days apart at which freshness counts half.
+    #[arg(
+        long,
+        env = "GAZETTE_RELATED_HALF_LIFE_DAYS",
+        default_value_t = 30.0,
+        global = true
+    )]
+    pub related_half_life_days: f64,
+}
+
+impl RelatedArgs {
+    /// The scoring settings these flags describe (signatures keep their built-in shape).
+    pub fn settings(&self) -> crate::domain::related::Settings {
+        crate::domain::related::Settings {
+            weights: crate::domain::related::Weights {
+                tags: self.related_tags.max(0.0),
+                authors: self.related_authors.max(0.0),
+                section: self.related_section.max(0.0),
+                wording: self.related_wording.max(0.0),
+                freshness: self.related_freshness.max(0.0),
+                half_life_days: self.related_half_life_days.max(0.001),
+            },
+            shape: Default::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
+    gazette::domain::related::configure(cli.related.settings());
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => commands::serve(&cli.db, &cli.auth, &args).await,
         Command::Migrate => commands::migrate(&cli.db).await,

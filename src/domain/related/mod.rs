@@ -265,8 +265,8 @@ pub async fn needs_rebuild(db: &impl ConnectionTrait) -> Result<bool> {
         .query_one(Statement::from_sql_and_values(
             b,
             format!(
-                "SELECT (SELECT COUNT(*) FROM term_df) AS terms, \
-                 (SELECT COUNT(*) FROM articles WHERE status = {}) AS published",
+                "SELECT EXISTS (SELECT 1 FROM term_df) AS terms, \
+                 EXISTS (SELECT 1 FROM articles WHERE status = {}) AS published",
                 placeholders(b, 1, 0)
             ),
             [ArticleStatus::Published.as_str().into()],
@@ -274,9 +274,9 @@ pub async fn needs_rebuild(db: &impl ConnectionTrait) -> Result<bool> {
         .await?;
     Ok(match row {
         Some(r) => {
-            let terms: i64 = r.try_get("", "terms")?;
-            let published: i64 = r.try_get("", "published")?;
-            terms == 0 && published > 0
+            let terms: bool = r.try_get("", "terms")?;
+            let published: bool = r.try_get("", "published")?;
+            !terms && published
         }
         None => false,
     })
