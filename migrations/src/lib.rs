@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_create_newsroom;
 mod m20261126_000002_create_secrets;
 mod m20261126_000003_create_discovery;
+mod m20261126_000004_add_search_titles;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_newsroom::Migration),
             Box::new(m20261126_000002_create_secrets::Migration),
             Box::new(m20261126_000003_create_discovery::Migration),
+            Box::new(m20261126_000004_add_search_titles::Migration),
         ]
     }
 }

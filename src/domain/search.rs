@@ -19,7 +19,7 @@
 //! them); what a caller may see is the listing filter's job, as everywhere.
 
 use sea_orm::sea_query::{
-    Alias, BinOper, Condition, Expr, Func, Order, Query, SelectStatement, SimpleExpr,
+    Alias, BinOper, Condition, Expr, Func, Order, Query, SelectStatement, SimpleExpr, UnionType,
 };
 use std::collections::HashMap;
 
@@ -351,7 +351,16 @@ fn tsquery(q: &SearchQuery) -> SimpleExpr {
         .into()
 }
 
-fn matching(backend: DbBackend, q: &SearchQuery) -> (SelectStatement, Condition) {
+/// Where a search looks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    /// Headline, dek and body.
+    All,
+    /// Headline and dek only.
+    Titles,
+}
+
+fn matching(backend: DbBackend, q: &SearchQuery, field: Field) -> (SelectStatement, Condition) {
     let mut select = Query::select();
     let cond = match backend {
         DbBackend::Postgres => {
@@ -359,20 +368,61 @@ fn matching(backend: DbBackend, q: &SearchQuery) -> (SelectStatement, Condition)
                 article::Entity,
                 Expr::cust("articles.id = article_search.article_id"),
             );
-            Condition::all().add(
-                Expr::cust("article_search.document").binary(BinOper::Custom("@@"), tsquery(q)),
-            )
+            let column = match field {
+                Field::All => "article_search.document",
+                Field::Titles => "article_search.titles",
+            };
+            Condition::all().add(Expr::cust(column).binary(BinOper::Custom("@@"), tsquery(q)))
         }
         _ => {
             select.from(Alias::new("article_search")).inner_join(
                 article::Entity,
                 Expr::cust("articles.id = article_search.rowid"),
             );
+            let text = match field {
+                Field::All => q.to_fts5(),
+                Field::Titles => format!("{{headline dek}} : ({})", q.to_fts5()),
+            };
             Condition::all()
-                .add(Expr::cust("article_search").binary(BinOper::Custom("MATCH"), q.to_fts5()))
+                .add(Expr::cust("article_search").binary(BinOper::Custom("MATCH"), text))
         }
     };
     (select, cond)
+}
+
+/// Title matches ranked at most, newest first.
+const TITLE_CANDIDATES: u64 = 500;
+/// Matches anywhere ranked at most beyond the page asked for, newest first.
+const BODY_CANDIDATES: u64 = 300;
+
+/// The ids a search ranks: the newest title matches and the newest matches anywhere that
+/// pass the filter. A search matching fewer than that is ranked in full; a broad one
+/// (a word in half the archive) ranks what a reader can use instead of every match,
+/// which is what keeps it fast: reading every match's text to score it grows with the
+/// archive. Both halves walk the index newest first and stop at their limit.
+fn candidates(backend: DbBackend, req: &SearchRequest) -> SelectStatement {
+    let part = |field: Field, limit: u64| {
+        let (mut select, cond) = matching(backend, &req.query, field);
+        select
+            .expr_as(col_id(), Alias::new("id"))
+            .cond_where(cond.add(articles::filter_condition(&req.filter)))
+            .order_by_expr(indexed_id(backend).into(), Order::Desc)
+            .limit(limit);
+        // Wrapped, so that each part keeps its own ORDER BY and LIMIT inside the UNION.
+        Query::select()
+            .column(Alias::new("id"))
+            .from_subquery(
+                select,
+                Alias::new(if field == Field::All { "b" } else { "t" }),
+            )
+            .to_owned()
+    };
+    let mut titles = part(Field::Titles, TITLE_CANDIDATES);
+    titles.union(
+        UnionType::Distinct,
+        part(Field::All, BODY_CANDIDATES + req.offset + req.first),
+    );
+    titles
 }
 
 #[derive(FromQueryResult)]
@@ -386,7 +436,7 @@ pub async fn search(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<Se
     let backend = db.get_database_backend();
     // Ranking carries only ids and scores through the sort: whole rows (bodies) and
     // snippets for every match would cost more than the ranking itself.
-    let (mut select, cond) = matching(backend, &req.query);
+    let (mut select, cond) = matching(backend, &req.query, Field::All);
     select.expr_as(col_id(), Alias::new("id"));
     match backend {
         DbBackend::Postgres => {
@@ -410,7 +460,7 @@ pub async fn search(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<Se
         }
     }
     select
-        .cond_where(cond.add(articles::filter_condition(&req.filter)))
+        .cond_where(cond.add(indexed_id(backend).in_subquery(candidates(backend, req))))
         .order_by(Alias::new("score"), Order::Desc)
         .order_by((article::Entity, article::Column::Id), Order::Desc)
         .limit(req.first + 1)
@@ -453,6 +503,14 @@ pub async fn search(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<Se
         },
         offset: req.offset,
     })
+}
+
+/// The article id as the search index holds it, so candidates narrow the index scan itself.
+fn indexed_id(backend: DbBackend) -> Expr {
+    Expr::expr(Expr::cust(match backend {
+        DbBackend::Postgres => "article_search.article_id",
+        _ => "article_search.rowid",
+    }))
 }
 
 fn col_id() -> Expr {
@@ -540,7 +598,7 @@ fn marked_html(s: &str) -> String {
 /// How many articles match `req`'s query and filter in all.
 pub async fn count(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<i64> {
     let backend = db.get_database_backend();
-    let (mut select, cond) = matching(backend, &req.query);
+    let (mut select, cond) = matching(backend, &req.query, Field::All);
     select
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
         .cond_where(cond.add(articles::filter_condition(&req.filter)));

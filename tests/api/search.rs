@@ -16,6 +16,7 @@ storage_tests!(
     any_input_is_a_result_or_bad_user_input,
     rest_search_mirrors_graphql,
     listings_filter_by_several_tags_any_or_all,
+    a_broad_search_ranks_old_headline_matches_and_pages_through_every_match,
 );
 
 /// An article about `text`, with `headline`, in `status`.
@@ -535,4 +536,52 @@ async fn listings_filter_by_several_tags_any_or_all(app: &TestApp) {
         body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{body}"
     );
+}
+
+async fn a_broad_search_ranks_old_headline_matches_and_pages_through_every_match(app: &TestApp) {
+    // More body matches than a search ranks at once, and the one headline match the oldest.
+    let mut stories = vec![story(
+        "gulls-return",
+        "Gulls return to the quay",
+        "Birds everywhere.",
+        "PUBLISHED",
+        1,
+    )];
+    for i in 0..340 {
+        stories.push(story(
+            &format!("note-{i}"),
+            &format!("Harbour note {i}"),
+            "A gull was seen near the pier.",
+            "PUBLISHED",
+            2 + i % 27,
+        ));
+    }
+    newsroom_with(app, stories).await;
+    let (_, body) = app
+        .graphql(SEARCH, json!({ "q": "gulls", "first": 1 }))
+        .await;
+    assert_eq!(
+        body["data"]["search"]["edges"][0]["node"]["slug"], "gulls-return",
+        "{body}"
+    );
+    assert_eq!(body["data"]["search"]["totalCount"], 341);
+    let mut seen = std::collections::HashSet::new();
+    let mut after = Value::Null;
+    for _ in 0..10 {
+        let (_, body) = app
+            .graphql(SEARCH, json!({ "q": "gull", "first": 100, "after": after }))
+            .await;
+        let s = &body["data"]["search"];
+        for e in s["edges"].as_array().cloned().unwrap_or_default() {
+            assert!(
+                seen.insert(e["node"]["slug"].as_str().unwrap_or("").to_owned()),
+                "twice: {e}"
+            );
+        }
+        if s["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = s["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen.len(), 341);
 }
