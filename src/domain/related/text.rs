@@ -262,7 +262,8 @@ impl TermCounts {
 }
 
 /// The signature of an article: its `shape.terms` terms of highest TF-IDF
-/// (`(1 + ln count) × ln(n / df)`), L2-normalised, best first. `df` gives each term's
+/// (`(1 + ln count) × ln(n / df)`) among those in at most 5% of the archive (or 200
+/// articles), L2-normalised, best first. `df` gives each term's
 /// document frequency among the `n` published articles (this one included).
 pub fn signature(
     counts: &TermCounts,
@@ -286,9 +287,13 @@ pub fn top_terms<'a, K>(
     df: impl Fn(&K) -> u64,
     name: impl Fn(&K) -> &'a str,
 ) -> Vec<(K, f64)> {
+    // Terms in more than 5% of the archive (at least 200 articles) say little about any one
+    // article, and each would make every publish score thousands of candidates.
+    let common = (n as f64 * 0.05).max(200.0);
     let n = n.max(1) as f64;
     let mut scored: Vec<(K, f64)> = weighted
         .into_iter()
+        .filter(|(t, _)| df(t) as f64 <= common)
         .filter_map(|(t, c)| {
             let idf = (n / df(&t).max(1) as f64).ln();
             (idf > 0.0 && c > 0.0).then(|| {
