@@ -9,9 +9,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, Func, Order, Query, SelectStatement, SimpleExpr, UnionType,
 };
+use std::collections::HashMap;
+
+use sea_orm::prelude::Json;
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, EntityTrait as _, FromQueryResult, QueryFilter as _,
-    QueryResult,
+    ColumnTrait as _, ConnectionTrait, DbBackend, EntityTrait as _, FromQueryResult, Iterable as _,
+    QueryFilter as _, QueryResult, QuerySelect as _,
 };
 
 use super::ArticleStatus;
@@ -338,11 +341,32 @@ fn tagged_with(tags: &[TagRef]) -> SelectStatement {
     sub
 }
 
-fn page_select(req: &PageRequest, k: usize) -> SelectStatement {
+/// JSON `null` in the place of a body: listings leave bodies out (see [`pages`]).
+fn no_body(backend: DbBackend) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => Expr::cust("'null'::jsonb"),
+        _ => Expr::cust("'null'"),
+    }
+}
+
+/// Whether `a` was read without its body (a listing's row); [`bodies`] fetches it.
+pub fn lacks_body(a: &article::Model) -> bool {
+    a.body.is_null()
+}
+
+fn page_select(req: &PageRequest, k: usize, backend: DbBackend) -> SelectStatement {
     let mut q = Query::select();
-    q.expr_as(Expr::cust(k.to_string()), Alias::new("k"))
-        .column((article::Entity, Asterisk))
-        .from(article::Entity)
+    q.expr_as(Expr::cust(k.to_string()), Alias::new("k"));
+    // Every column but the body, which is most of a row's bytes and which no listing
+    // shows: reading, decoding and copying it made up most of a listing's cost.
+    for c in article::Column::iter() {
+        if matches!(c, article::Column::Body) {
+            q.expr_as(no_body(backend), Alias::new("body"));
+        } else {
+            q.column((article::Entity, c));
+        }
+    }
+    q.from(article::Entity)
         .cond_where(filter_condition(&req.filter));
     let sort = req.filter.sort_expr();
     if let Some((at, id)) = req.after {
@@ -397,18 +421,36 @@ pub(crate) fn group_by_key<T: FromQueryResult>(
     Ok(out)
 }
 
-/// Loads many pages in one statement, in the order asked.
+/// Loads many pages in one statement, in the order asked. The articles come without
+/// their bodies (JSON `null`, see [`lacks_body`]); [`bodies`] reads those that are shown.
 pub async fn pages(
     db: &impl ConnectionTrait,
     reqs: &[PageRequest],
 ) -> Result<Vec<Page<article::Model>>> {
+    let backend = db.get_database_backend();
     let stmts = reqs
         .iter()
         .enumerate()
-        .map(|(k, r)| page_select(r, k))
+        .map(|(k, r)| page_select(r, k, backend))
         .collect();
     let grouped = group_by_key::<article::Model>(union_all(db, stmts).await?, reqs.len())?;
     Ok(paginate(grouped, reqs.iter().map(|r| r.first)))
+}
+
+/// The bodies of these articles, by id, in one statement.
+pub async fn bodies(db: &impl ConnectionTrait, ids: &[i32]) -> Result<HashMap<i32, Json>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i32, Json)> = article::Entity::find()
+        .select_only()
+        .column(article::Column::Id)
+        .column(article::Column::Body)
+        .filter(article::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Turns rows fetched with one extra per page (`LIMIT first + 1`) into pages that know
