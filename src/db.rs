@@ -2,7 +2,8 @@
 //!
 //! SQLite runs in WAL mode with foreign keys on, `synchronous=NORMAL` (durable across
 //! process crashes, which is what a content API needs) and a busy timeout, so readers never
-//! block the writer and a second writer waits instead of failing.
+//! block the writer and a second writer waits instead of failing. The file is read through
+//! the OS page cache, not memory-mapped (a map per connection inflated resident memory).
 
 use std::path::Path;
 use std::time::Duration;
@@ -50,7 +51,10 @@ pub async fn connect_with(url: &str, pool: u32, lazy: bool) -> anyhow::Result<Da
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .pragma("temp_store", "memory")
-                .pragma("mmap_size", "268435456")
+                // No memory map: every connection's map of the file counted in the resident
+                // memory (300-420 MB under load on the 50,000-article file, against ~70-170
+                // MB without), and reads through the page cache were as fast.
+                .pragma("mmap_size", "0")
         });
     let mut db = Database::connect(opts)
         .await
