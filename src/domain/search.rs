@@ -518,7 +518,8 @@ mod tests {
 
     #[test]
     fn parses_words_phrases_prefixes_exclusions_and_or() {
-        let q = SearchQuery::parse(r#"Taliba* "peace talks" -rumour kabul OR doha"#).unwrap();
+        let q =
+            SearchQuery::parse(r#"Taliba* "peace talks" -rumour kabul OR doha"#).expect("parses");
         assert_eq!(
             q.groups,
             vec![
