@@ -2,7 +2,8 @@
 //!
 //! SQLite runs in WAL mode with foreign keys on, `synchronous=NORMAL` (durable across
 //! process crashes, which is what a content API needs) and a busy timeout, so readers never
-//! block the writer and a second writer waits instead of failing.
+//! block the writer and a second writer waits instead of failing. The file is read through
+//! the OS page cache, not memory-mapped (a map per connection inflated resident memory).
 
 use std::path::Path;
 use std::time::Duration;
@@ -36,21 +37,62 @@ pub async fn connect_with(url: &str, pool: u32, lazy: bool) -> anyhow::Result<Da
         .min_connections(u32::from(!lazy))
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
-        // Statements are logged at debug; those slower than the threshold as warnings.
+        // No ping before every statement (a round trip each): a broken connection fails
+        // its statement instead, and the pool replaces it.
+        .test_before_acquire(false)
+        // Statements are logged at debug. Slow ones are logged by `log_slow` instead of
+        // sqlx, which would print the whole statement (an import's INSERT is megabytes).
         .sqlx_logging(true)
         .sqlx_logging_level(log::LevelFilter::Debug)
-        .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, slow_statement_threshold())
+        .sqlx_slow_statements_logging_settings(log::LevelFilter::Off, Duration::MAX)
         .map_sqlx_sqlite_opts(|o| {
             o.foreign_keys(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .pragma("temp_store", "memory")
-                .pragma("mmap_size", "268435456")
+                // No memory map: every connection's map of the file counted in the resident
+                // memory (300-420 MB under load on the 50,000-article file, against ~70-170
+                // MB without), and reads through the page cache were as fast.
+                .pragma("mmap_size", "0")
         });
-    Database::connect(opts)
+    let mut db = Database::connect(opts)
         .await
-        .with_context(|| format!("cannot open the database at {}", redact(url)))
+        .with_context(|| format!("cannot open the database at {}", redact(url)))?;
+    let threshold = slow_statement_threshold();
+    db.set_metric_callback(move |info| log_slow(info, threshold));
+    Ok(db)
+}
+
+/// Longest prefix of a slow statement that is logged.
+const SLOW_STATEMENT_PREFIX: usize = 200;
+
+/// Logs a statement slower than `threshold` as a warning, with the start of its SQL only.
+fn log_slow(info: &sea_orm::metric::Info<'_>, threshold: Duration) {
+    if info.elapsed < threshold {
+        return;
+    }
+    let sql = info.statement.sql.trim_start();
+    tracing::warn!(
+        target: "gazette::db",
+        elapsed_ms = info.elapsed.as_millis() as u64,
+        failed = info.failed,
+        sql_bytes = sql.len(),
+        statement = %prefix(sql, SLOW_STATEMENT_PREFIX),
+        "slow statement"
+    );
+}
+
+/// The first `max` bytes of `s` (cut at a character boundary), with `…` when cut.
+fn prefix(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return s.into();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end]).into()
 }
 
 /// Applies pending migrations. On PostgreSQL it holds a transaction-scoped advisory lock,
@@ -114,7 +156,17 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{prefix, redact};
+
+    #[test]
+    fn prefix_cuts_long_statements_at_a_character_boundary() {
+        assert_eq!(prefix("SELECT 1", 200), "SELECT 1");
+        assert_eq!(
+            prefix("INSERT INTO x VALUES (1), (2)", 13),
+            "INSERT INTO x…"
+        );
+        assert_eq!(prefix("ééé", 3), "é…");
+    }
 
     #[test]
     fn redact_hides_only_the_password() {

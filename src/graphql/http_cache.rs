@@ -3,12 +3,16 @@
 //! mutations sent over GET even when they arrive as a persisted-query hash (which only
 //! resolves to text inside the executor).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
+use async_graphql::Positioned;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+};
 use async_graphql::parser::types::{Selection, SelectionSet};
 use async_graphql::{Context, ServerError, ServerResult, Value, Variables};
 use indexmap::IndexMap;
@@ -295,18 +299,50 @@ impl Extension for DocumentLimits {
     }
 }
 
-/// Puts every object of `data` in the order the query selected its fields.
-///
-/// async-graphql inserts fields in the order their resolvers finish, so the same query can
-/// serialise differently from one run to the next; a cacheable answer needs the same bytes
-/// every time (and the GraphQL spec asks for selection order). Without the query text (a
-/// persisted-query hash), keys are sorted instead: still the same bytes every time.
-pub fn canonical_order(data: &mut Value, query: &str, operation: Option<&str>) {
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        sort_keys(data);
-        return;
-    };
-    let op = match (&doc.operations, operation) {
+/// Most documents [`parsed`] remembers; when full it starts over.
+const PARSED_DOCUMENTS: usize = 512;
+/// Longest query text [`parsed`] remembers.
+const PARSED_MAX_BYTES: usize = 16 * 1024;
+
+static DOCUMENTS: LazyLock<Mutex<HashMap<Box<str>, Arc<ExecutableDocument>>>> =
+    LazyLock::new(Default::default);
+
+/// The query text parsed, from a per-process memo: clients send the same few documents over
+/// and over, and parsing one is a large part of a small request's cost. A parse depends on
+/// the text alone, so the memo can never be stale. `None` when the text does not parse
+/// (the executor reports the error).
+pub fn parsed(query: &str) -> Option<Arc<ExecutableDocument>> {
+    if let Some(doc) = DOCUMENTS.lock().ok().and_then(|m| m.get(query).cloned()) {
+        return Some(doc);
+    }
+    let doc = Arc::new(async_graphql::parser::parse_query(query).ok()?);
+    if query.len() <= PARSED_MAX_BYTES
+        && let Ok(mut m) = DOCUMENTS.lock()
+    {
+        if m.len() >= PARSED_DOCUMENTS {
+            m.clear();
+        }
+        m.insert(query.into(), doc.clone());
+    }
+    Some(doc)
+}
+
+/// Hands the executor the memo's parse of the request's text, so it does not parse again.
+pub fn with_parsed(mut req: async_graphql::Request) -> async_graphql::Request {
+    if !req.query.is_empty()
+        && let Some(doc) = parsed(&req.query)
+    {
+        req.set_parsed_query((*doc).clone());
+    }
+    req
+}
+
+/// The operation of `doc` that runs for `operation`.
+pub fn operation<'a>(
+    doc: &'a ExecutableDocument,
+    operation: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    match (&doc.operations, operation) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops
             .iter()
@@ -314,9 +350,26 @@ pub fn canonical_order(data: &mut Value, query: &str, operation: Option<&str>) {
             .map(|(_, op)| op),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
         _ => None,
+    }
+}
+
+/// Puts every object of `data` in the order the query selected its fields.
+///
+/// async-graphql inserts fields in the order their resolvers finish, so the same query can
+/// serialise differently from one run to the next; a cacheable answer needs the same bytes
+/// every time (and the GraphQL spec asks for selection order). Without the query text (a
+/// persisted-query hash), keys are sorted instead: still the same bytes every time.
+pub fn canonical_order(data: &mut Value, query: &str, operation_name: Option<&str>) {
+    let Some(doc) = parsed(query) else {
+        sort_keys(data);
+        return;
     };
-    match op {
-        Some(op) => reorder(data, &[&op.node.selection_set.node], &doc),
+    match operation(&doc, operation_name) {
+        Some(op) => Reorder {
+            doc: &doc,
+            plans: HashMap::new(),
+        }
+        .value(data, &[&op.node.selection_set.node]),
         None => sort_keys(data),
     }
 }
@@ -332,11 +385,15 @@ fn sort_keys(v: &mut Value) {
     }
 }
 
+/// The response keys of some selection sets in selection order, each with the selection
+/// sets beneath it.
+type Plan<'a> = IndexMap<&'a str, Vec<&'a SelectionSet>>;
+
 /// The response keys of `sets` in selection order, each with the selection sets beneath it.
 fn keys<'a>(
     sets: &[&'a SelectionSet],
     doc: &'a ExecutableDocument,
-    out: &mut IndexMap<String, Vec<&'a SelectionSet>>,
+    out: &mut Plan<'a>,
     depth: usize,
 ) {
     if depth > 32 {
@@ -346,7 +403,7 @@ fn keys<'a>(
         for item in &set.items {
             match &item.node {
                 Selection::Field(f) => {
-                    let key = f.node.response_key().node.to_string();
+                    let key = f.node.response_key().node.as_str();
                     out.entry(key).or_default().push(&f.node.selection_set.node);
                 }
                 Selection::InlineFragment(i) => {
@@ -362,21 +419,42 @@ fn keys<'a>(
     }
 }
 
-fn reorder(v: &mut Value, sets: &[&SelectionSet], doc: &ExecutableDocument) {
-    match v {
-        Value::List(items) => items.iter_mut().for_each(|i| reorder(i, sets, doc)),
-        Value::Object(map) => {
-            let mut wanted = IndexMap::new();
-            keys(sets, doc, &mut wanted, 0);
-            let mut old = std::mem::take(map);
-            for (key, subsets) in &wanted {
-                if let Some((name, mut value)) = old.shift_remove_entry(key.as_str()) {
-                    reorder(&mut value, subsets, doc);
-                    map.insert(name, value);
+/// Reorders a response, working out the key order of each group of selection sets once
+/// (a list of 60 articles shares one).
+struct Reorder<'a> {
+    doc: &'a ExecutableDocument,
+    plans: HashMap<Vec<*const SelectionSet>, Rc<Plan<'a>>>,
+}
+
+impl<'a> Reorder<'a> {
+    fn plan(&mut self, sets: &[&'a SelectionSet]) -> Rc<Plan<'a>> {
+        let id: Vec<*const SelectionSet> = sets.iter().map(|s| *s as *const _).collect();
+        let doc = self.doc;
+        self.plans
+            .entry(id)
+            .or_insert_with(|| {
+                let mut plan = IndexMap::new();
+                keys(sets, doc, &mut plan, 0);
+                Rc::new(plan)
+            })
+            .clone()
+    }
+
+    fn value(&mut self, v: &mut Value, sets: &[&'a SelectionSet]) {
+        match v {
+            Value::List(items) => items.iter_mut().for_each(|i| self.value(i, sets)),
+            Value::Object(map) => {
+                let plan = self.plan(sets);
+                let mut old = std::mem::take(map);
+                for (key, subsets) in plan.iter() {
+                    if let Some((name, mut value)) = old.shift_remove_entry(*key) {
+                        self.value(&mut value, subsets);
+                        map.insert(name, value);
+                    }
                 }
+                map.extend(old);
             }
-            map.extend(old);
+            _ => {}
         }
-        _ => {}
     }
 }

@@ -64,6 +64,9 @@ pub struct SectionByPath(pub String);
 /// A section's children.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SectionChildren(pub i32);
+/// An article's body, for an article read without it (a listing's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ArticleBody(pub i32);
 /// An article's byline authors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Bylines(pub i32);
@@ -130,6 +133,23 @@ impl Loader<SectionChildren> for DbLoader {
         Ok(found
             .into_iter()
             .map(|(id, s)| (SectionChildren(id), s))
+            .collect())
+    }
+}
+
+impl Loader<ArticleBody> for DbLoader {
+    type Value = sea_orm::prelude::Json;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ArticleBody],
+    ) -> Result<HashMap<ArticleBody, Self::Value>, Self::Error> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let found = articles::bodies(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, b)| (ArticleBody(id), b))
             .collect())
     }
 }

@@ -9,10 +9,10 @@ use super::blocks::Block;
 use super::connection::{ArticleConnection, CommentConnection};
 use super::http_cache::note;
 use super::loaders::{
-    self, ArticleTags, Bylines, CommentCount, Loaders, RelatedOf, Replies, SectionById,
-    SectionByPath, SectionChildren,
+    self, ArticleBody, ArticleTags, Bylines, CommentCount, Loaders, RelatedOf, Replies,
+    SectionById, SectionByPath, SectionChildren,
 };
-use crate::domain::articles::{ArticleFilter, AuthorRef, TagRef};
+use crate::domain::articles::{self, ArticleFilter, AuthorRef, TagRef};
 use crate::domain::blocks::{self as body, Image as StoredImage};
 use crate::domain::comments::CommentPageRequest;
 use crate::domain::{ArticleStatus, CommentStatus, access, related, revisions, sections};
@@ -90,13 +90,18 @@ impl Article {
 
     /// The body, block by block.
     #[graphql(complexity = "50 * child_complexity")]
-    async fn body(&self) -> Result<Vec<Block>> {
-        Ok(self.blocks()?.into_iter().map(Block::from).collect())
+    async fn body(&self, ctx: &Context<'_>) -> Result<Vec<Block>> {
+        Ok(self
+            .blocks(ctx)
+            .await?
+            .into_iter()
+            .map(Block::from)
+            .collect())
     }
 
     /// The body rendered as HTML.
-    async fn body_html(&self) -> Result<String> {
-        Ok(body::render_html(&self.blocks()?))
+    async fn body_html(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(body::render_html(&self.blocks(ctx).await?))
     }
 
     /// The section it is filed in.
@@ -297,10 +302,23 @@ impl Article {
 }
 
 impl Article {
-    fn blocks(&self) -> Result<Vec<body::Block>> {
-        Vec::<body::Block>::deserialize(&self.0.body).map_err(|e| {
+    /// The body's blocks; an article read by a listing, without its body, loads it.
+    async fn blocks(&self, ctx: &Context<'_>) -> Result<Vec<body::Block>> {
+        let bad = |e: serde_json::Error| {
             AppError::Internal(anyhow::anyhow!("article {} body: {e}", self.0.id)).into_graphql()
-        })
+        };
+        if !articles::lacks_body(&self.0) {
+            return Vec::<body::Block>::deserialize(&self.0.body).map_err(bad);
+        }
+        let loaded = loader(ctx)?
+            .load_one(ArticleBody(self.0.id))
+            .await
+            .map_err(loaders::load_err)?
+            .ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("article {} has no body", self.0.id))
+                    .into_graphql()
+            })?;
+        Vec::<body::Block>::deserialize(&loaded).map_err(bad)
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::domain::access::Caller;
 use crate::domain::changes::LISTS;
 use crate::error::AppError;
-use crate::graphql::http_cache::{SurrogateKeys, ViaGet, canonical_order};
+use crate::graphql::http_cache::{self, SurrogateKeys, ViaGet, canonical_order};
 use crate::graphql::loaders;
 use crate::http::Verified;
 use crate::http::cache;
@@ -152,7 +152,9 @@ pub async fn post(
             .then(|| Arc::new(SurrogateKeys::default()));
     // Each operation of a batch gets its own loaders, as it would alone.
     let with_loaders = |r: async_graphql::Request| {
-        let r = r.data(loaders::new(state.db.clone())).data(caller.clone());
+        let r = http_cache::with_parsed(r)
+            .data(loaders::new(state.db.clone()))
+            .data(caller.clone());
         match &keys {
             Some(k) => r.data(k.clone()),
             None => r,
@@ -261,7 +263,7 @@ pub async fn get(
     }
     let keys = Arc::new(SurrogateKeys::default());
     let (query, operation) = (req.query.clone(), req.operation_name.clone());
-    let req = req
+    let req = http_cache::with_parsed(req)
         .data(loaders::new(state.db.clone()))
         .data(caller.clone())
         .data(keys.clone())
@@ -336,7 +338,7 @@ fn status_of(resp: &async_graphql::Response) -> StatusCode {
 /// Whether the operation that would run is a mutation or subscription. Unparseable text is
 /// left for the executor, which answers with the parse error.
 fn is_mutation(query: &str, operation: Option<&str>) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+    let Some(doc) = http_cache::parsed(query) else {
         return false;
     };
     let not_query = |t: OperationType| t != OperationType::Query;

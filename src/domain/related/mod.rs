@@ -93,6 +93,19 @@ fn placeholders(backend: DbBackend, n: usize, from: usize) -> String {
         .join(", ")
 }
 
+/// The columns of `a` (articles) without the body, which reads as JSON `null`.
+fn listed_columns(b: DbBackend) -> String {
+    use sea_orm::{IdenStatic as _, Iterable as _};
+    article::Column::iter()
+        .map(|c| match (c, b) {
+            (article::Column::Body, DbBackend::Postgres) => "'null'::jsonb AS body".to_owned(),
+            (article::Column::Body, _) => "'null' AS body".to_owned(),
+            (c, _) => format!("a.{}", c.as_str()),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The related lists of `ids` (pinned first), at most `limit` each, in one statement for
 /// the pins and one for the rest, however many articles ask.
 pub async fn of_articles(
@@ -110,14 +123,16 @@ pub async fn of_articles(
     values.push(published);
     let list = placeholders(b, ids.len(), 0);
     let status = placeholders(b, 1, ids.len());
+    // Bodies stay behind, as in every listing: the article resolver loads one when shown.
+    let cols = listed_columns(b);
     let pins = format!(
-        "SELECT p.article_id AS of_id, r.score AS score, r.reasons AS reasons, a.* \
+        "SELECT p.article_id AS of_id, r.score AS score, r.reasons AS reasons, {cols} \
          FROM related_pins p JOIN articles a ON a.id = p.related_id \
          LEFT JOIN related_articles r ON r.article_id = p.article_id AND r.related_id = p.related_id \
          WHERE p.article_id IN ({list}) AND a.status = {status} ORDER BY p.article_id, p.position"
     );
     let computed = format!(
-        "SELECT r.article_id AS of_id, r.score AS score, r.reasons AS reasons, a.* \
+        "SELECT r.article_id AS of_id, r.score AS score, r.reasons AS reasons, {cols} \
          FROM related_articles r JOIN articles a ON a.id = r.related_id \
          WHERE r.article_id IN ({list}) AND a.status = {status} \
          ORDER BY r.article_id, r.score DESC, r.related_id DESC"

@@ -10,7 +10,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::domain::blocks::{self, Block};
-use crate::domain::{ArticleStatus, authors, comments, sections, tags};
+use crate::domain::{ArticleStatus, articles, authors, comments, sections, tags};
 use crate::entities::{article, author, section, tag};
 use crate::error::{AppError, Result};
 
@@ -176,6 +176,16 @@ pub async fn articles(
     let mut bylines = authors::bylines(db, &ids).await?;
     let mut taggings = tags::of_articles(db, &ids).await?;
     let counts = comments::approved_counts(db, &ids).await?;
+    // Only a full view shows the body; rows read by a listing come without it.
+    let missing: Vec<i32> = if full {
+        rows.iter()
+            .filter(|a| articles::lacks_body(a))
+            .map(|a| a.id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut bodies = articles::bodies(db, &missing).await?;
     let crumbs = if full {
         let paths: Vec<String> = sections
             .values()
@@ -192,8 +202,12 @@ pub async fn articles(
                 .get(&a.section_id)
                 .cloned()
                 .ok_or_else(|| internal("no section"))?;
-            let body: Vec<Block> =
-                serde_json::from_value(a.body.clone()).map_err(|e| internal(&e.to_string()))?;
+            let body: Option<Vec<Block>> = if full {
+                let stored = bodies.remove(&a.id).unwrap_or_else(|| a.body.clone());
+                Some(serde_json::from_value(stored).map_err(|e| internal(&e.to_string()))?)
+            } else {
+                None
+            };
             let breadcrumb = full.then(|| {
                 sections::lineage(&section.path)
                     .into_iter()
@@ -217,8 +231,8 @@ pub async fn articles(
                     .into_iter()
                     .map(Into::into)
                     .collect(),
-                body_html: full.then(|| blocks::render_html(&body)),
-                body: full.then_some(body),
+                body_html: body.as_deref().map(blocks::render_html),
+                body,
                 breadcrumb,
                 word_count: a.word_count,
                 reading_time_minutes: blocks::reading_time_minutes(a.word_count),
