@@ -5,6 +5,13 @@ use gazette::commands;
 use gazette::config::{Cli, Command, LogFormat};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of the system allocator: glibc keeps an arena per thread (every SQLite
+/// connection has one) and holds on to freed memory in each, which put resident memory
+/// over budget under load; mimalloc returns it and is faster at gazette's many small
+/// allocations.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

@@ -283,6 +283,13 @@ async fn import_stages(
     // Scoring the archive once beats scoring it article by article while it is loaded.
     drop(file);
     super::related::rebuild(db).await?;
+    // Fresh statistics, or the planner guesses: on PostgreSQL a related list read walked
+    // every published article (70 ms) until autovacuum got round to the new tables.
+    let analyze = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "ANALYZE",
+        _ => "PRAGMA analysis_limit = 1000; ANALYZE",
+    };
+    db.execute_unprepared(analyze).await?;
     Ok(summary)
 }
 

@@ -360,14 +360,25 @@ enum Field {
     Titles,
 }
 
-fn matching(backend: DbBackend, q: &SearchQuery, field: Field) -> (SelectStatement, Condition) {
+/// The index rows matching `q` in `field`, joined to their articles when `joined` (for
+/// filters).
+fn matching(
+    backend: DbBackend,
+    q: &SearchQuery,
+    field: Field,
+    joined: bool,
+) -> (SelectStatement, Condition) {
     let mut select = Query::select();
+    select.from(Alias::new("article_search"));
+    if joined {
+        let on = match backend {
+            DbBackend::Postgres => "articles.id = article_search.article_id",
+            _ => "articles.id = article_search.rowid",
+        };
+        select.inner_join(article::Entity, Expr::cust(on));
+    }
     let cond = match backend {
         DbBackend::Postgres => {
-            select.from(Alias::new("article_search")).inner_join(
-                article::Entity,
-                Expr::cust("articles.id = article_search.article_id"),
-            );
             let column = match field {
                 Field::All => "article_search.document",
                 Field::Titles => "article_search.titles",
@@ -375,10 +386,6 @@ fn matching(backend: DbBackend, q: &SearchQuery, field: Field) -> (SelectStateme
             Condition::all().add(Expr::cust(column).binary(BinOper::Custom("@@"), tsquery(q)))
         }
         _ => {
-            select.from(Alias::new("article_search")).inner_join(
-                article::Entity,
-                Expr::cust("articles.id = article_search.rowid"),
-            );
             let text = match field {
                 Field::All => q.to_fts5(),
                 Field::Titles => format!("{{headline dek}} : ({})", q.to_fts5()),
@@ -402,11 +409,19 @@ const BODY_CANDIDATES: u64 = 300;
 /// archive. Both halves walk the index newest first and stop at their limit.
 fn candidates(backend: DbBackend, req: &SearchRequest) -> SelectStatement {
     let part = |field: Field, limit: u64| {
-        let (mut select, cond) = matching(backend, &req.query, field);
+        let (mut select, cond) = matching(backend, &req.query, field, true);
+        // Title matches are few: on PostgreSQL their GIN index finds them all and a top-N
+        // sort is cheaper than walking every article newest first to test each (`+ 0`
+        // keeps the planner from that walk). Matches anywhere are many: the walk stops
+        // early.
+        let newest: SimpleExpr = match (backend, field) {
+            (DbBackend::Postgres, Field::Titles) => Expr::cust("article_search.article_id + 0"),
+            _ => indexed_id(backend).into(),
+        };
         select
             .expr_as(col_id(), Alias::new("id"))
             .cond_where(cond.add(articles::filter_condition(&req.filter)))
-            .order_by_expr(indexed_id(backend).into(), Order::Desc)
+            .order_by_expr(newest, Order::Desc)
             .limit(limit);
         // Wrapped, so that each part keeps its own ORDER BY and LIMIT inside the UNION.
         Query::select()
@@ -436,8 +451,9 @@ pub async fn search(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<Se
     let backend = db.get_database_backend();
     // Ranking carries only ids and scores through the sort: whole rows (bodies) and
     // snippets for every match would cost more than the ranking itself.
-    let (mut select, cond) = matching(backend, &req.query, Field::All);
-    select.expr_as(col_id(), Alias::new("id"));
+    // The candidates passed the filters, so the ranking reads the index alone.
+    let (mut select, cond) = matching(backend, &req.query, Field::All, false);
+    select.expr_as(indexed_id(backend), Alias::new("id"));
     match backend {
         DbBackend::Postgres => {
             // Weights of D, C (body), B (dek), A (headline); 1 divides by log length.
@@ -462,7 +478,7 @@ pub async fn search(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<Se
     select
         .cond_where(cond.add(candidate_id(backend).in_subquery(candidates(backend, req))))
         .order_by(Alias::new("score"), Order::Desc)
-        .order_by((article::Entity, article::Column::Id), Order::Desc)
+        .order_by_expr(indexed_id(backend).into(), Order::Desc)
         .limit(req.first + 1)
         .offset(req.offset);
     let mut ranked: Vec<Ranked> = db
@@ -608,7 +624,7 @@ fn marked_html(s: &str) -> String {
 /// How many articles match `req`'s query and filter in all.
 pub async fn count(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<i64> {
     let backend = db.get_database_backend();
-    let (mut select, cond) = matching(backend, &req.query, Field::All);
+    let (mut select, cond) = matching(backend, &req.query, Field::All, true);
     select
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
         .cond_where(cond.add(articles::filter_condition(&req.filter)));
