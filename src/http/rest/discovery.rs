@@ -187,7 +187,8 @@ pub async fn related_of(
     request_body = PinBody,
     responses((status = 200, description = "The related articles now", body = RelatedList),
               (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)),
+              (status = 404, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),
+              (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn pin_related(
     State(s): State<AppState>,
