@@ -398,9 +398,9 @@ fn matching(
 }
 
 /// Title matches ranked at most, newest first.
-const TITLE_CANDIDATES: u64 = 500;
+const TITLE_CANDIDATES: u64 = 100;
 /// Matches anywhere ranked at most beyond the page asked for, newest first.
-const BODY_CANDIDATES: u64 = 300;
+const BODY_CANDIDATES: u64 = 100;
 
 /// The ids a search ranks: the newest title matches and the newest matches anywhere that
 /// pass the filter. A search matching fewer than that is ranked in full; a broad one
@@ -410,18 +410,10 @@ const BODY_CANDIDATES: u64 = 300;
 fn candidates(backend: DbBackend, req: &SearchRequest) -> SelectStatement {
     let part = |field: Field, limit: u64| {
         let (mut select, cond) = matching(backend, &req.query, field, true);
-        // Title matches are few: on PostgreSQL their GIN index finds them all and a top-N
-        // sort is cheaper than walking every article newest first to test each (`+ 0`
-        // keeps the planner from that walk). Matches anywhere are many: the walk stops
-        // early.
-        let newest: SimpleExpr = match (backend, field) {
-            (DbBackend::Postgres, Field::Titles) => Expr::cust("article_search.article_id + 0"),
-            _ => indexed_id(backend).into(),
-        };
         select
             .expr_as(col_id(), Alias::new("id"))
             .cond_where(cond.add(articles::filter_condition(&req.filter)))
-            .order_by_expr(newest, Order::Desc)
+            .order_by_expr(indexed_id(backend).into(), Order::Desc)
             .limit(limit);
         // Wrapped, so that each part keeps its own ORDER BY and LIMIT inside the UNION.
         Query::select()

@@ -79,6 +79,7 @@ pub fn limit(l: Option<i32>) -> Result<usize> {
 #[derive(FromQueryResult)]
 struct Row {
     of_id: i32,
+    pinned: i32,
     score: Option<f64>,
     reasons: Option<String>,
 }
@@ -106,8 +107,8 @@ fn listed_columns(b: DbBackend) -> String {
         .join(", ")
 }
 
-/// The related lists of `ids` (pinned first), at most `limit` each, in one statement for
-/// the pins and one for the rest, however many articles ask.
+/// The related lists of `ids` (pinned first), at most `limit` each, in one statement
+/// however many articles ask.
 pub async fn of_articles(
     db: &impl ConnectionTrait,
     ids: &[i32],
@@ -118,53 +119,55 @@ pub async fn of_articles(
         return Ok(out);
     }
     let b = db.get_database_backend();
-    let published: Value = ArticleStatus::Published.as_str().into();
-    let mut values: Vec<Value> = ids.iter().map(|i| Value::from(*i)).collect();
-    values.push(published);
-    let list = placeholders(b, ids.len(), 0);
-    let status = placeholders(b, 1, ids.len());
+    let n = ids.len();
+    let mut values: Vec<Value> = Vec::with_capacity(2 * n + 2);
+    for _ in 0..2 {
+        values.extend(ids.iter().map(|i| Value::from(*i)));
+        values.push(ArticleStatus::Published.as_str().into());
+    }
+    let (pin_ids, pin_status) = (placeholders(b, n, 0), placeholders(b, 1, n));
+    let (ids_2, status_2) = (placeholders(b, n, n + 1), placeholders(b, 1, 2 * n + 1));
     // Bodies stay behind, as in every listing: the article resolver loads one when shown.
     let cols = listed_columns(b);
-    let pins = format!(
-        "SELECT p.article_id AS of_id, r.score AS score, r.reasons AS reasons, {cols} \
+    let sql = format!(
+        "SELECT * FROM (\
+         SELECT p.article_id AS of_id, 1 AS pinned, p.position AS ord, r.score AS score, \
+         r.reasons AS reasons, {cols} \
          FROM related_pins p JOIN articles a ON a.id = p.related_id \
          LEFT JOIN related_articles r ON r.article_id = p.article_id AND r.related_id = p.related_id \
-         WHERE p.article_id IN ({list}) AND a.status = {status} ORDER BY p.article_id, p.position"
-    );
-    let computed = format!(
-        "SELECT r.article_id AS of_id, r.score AS score, r.reasons AS reasons, {cols} \
+         WHERE p.article_id IN ({pin_ids}) AND a.status = {pin_status} \
+         UNION ALL \
+         SELECT r.article_id AS of_id, 0 AS pinned, 0 AS ord, r.score AS score, \
+         r.reasons AS reasons, {cols} \
          FROM related_articles r JOIN articles a ON a.id = r.related_id \
-         WHERE r.article_id IN ({list}) AND a.status = {status} \
-         ORDER BY r.article_id, r.score DESC, r.related_id DESC"
+         WHERE r.article_id IN ({ids_2}) AND a.status = {status_2}\
+         ) x ORDER BY of_id, pinned DESC, ord, score DESC, id DESC"
     );
-    for (sql, pinned) in [(pins, true), (computed, false)] {
-        let rows = db
-            .query_all(Statement::from_sql_and_values(b, sql, values.clone()))
-            .await?;
-        for r in rows {
-            let row = Row::from_query_result(&r, "")?;
-            let a = article::Model::from_query_result(&r, "")?;
-            let Some(list) = out.get_mut(&row.of_id) else {
-                continue;
-            };
-            if list.len() >= limit || a.id == row.of_id || list.iter().any(|x| x.article.id == a.id)
-            {
-                continue;
-            }
-            let mut reasons: Vec<String> = row
-                .reasons
-                .as_deref()
-                .and_then(|r| serde_json::from_str(r).ok())
-                .unwrap_or_default();
-            if pinned {
-                reasons.insert(0, PINNED.to_owned());
-            }
-            list.push(Related {
-                article: a,
-                score: row.score.unwrap_or(0.0),
-                reasons,
-            });
+    let rows = db
+        .query_all(Statement::from_sql_and_values(b, sql, values))
+        .await?;
+    for r in rows {
+        let row = Row::from_query_result(&r, "")?;
+        let a = article::Model::from_query_result(&r, "")?;
+        let Some(list) = out.get_mut(&row.of_id) else {
+            continue;
+        };
+        if list.len() >= limit || a.id == row.of_id || list.iter().any(|x| x.article.id == a.id) {
+            continue;
         }
+        let mut reasons: Vec<String> = row
+            .reasons
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())
+            .unwrap_or_default();
+        if row.pinned == 1 {
+            reasons.insert(0, PINNED.to_owned());
+        }
+        list.push(Related {
+            article: a,
+            score: row.score.unwrap_or(0.0),
+            reasons,
+        });
     }
     Ok(out)
 }
