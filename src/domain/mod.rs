@@ -37,6 +37,7 @@ pub mod revisions;
 pub mod search;
 pub mod sections;
 pub mod slug;
+pub(crate) mod sql;
 pub mod tags;
 pub mod workflow;
 

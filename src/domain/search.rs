@@ -25,12 +25,13 @@ use std::collections::HashMap;
 
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, DbBackend, EntityTrait as _, FromQueryResult,
-    QueryFilter as _, Statement, Value,
+    QueryFilter as _, Statement,
 };
 
 use super::articles::{self, ArticleFilter, Page};
 use super::blocks::{self, Block};
 use super::cursor::Cursor;
+use super::sql::Sql;
 use crate::entities::article;
 use crate::error::{AppError, Result};
 
@@ -226,38 +227,32 @@ pub async fn index(txn: &impl ConnectionTrait, docs: &[SearchDoc]) -> Result<()>
     }
     let backend = txn.get_database_backend();
     for chunk in docs.chunks(200) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (i, d) in chunk.iter().enumerate() {
-            let n = i * 4;
-            rows.push(match backend {
+        let mut q = Sql::new(
+            backend,
+            match backend {
                 DbBackend::Postgres => {
-                    format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4)
+                    "INSERT INTO article_search (article_id, headline, dek, body) VALUES "
                 }
-                _ => "(?, ?, ?, ?)".to_owned(),
-            });
-            values.extend([
+                // FTS5 has no upsert; REPLACE on the rowid swaps the entry.
+                _ => "REPLACE INTO article_search (rowid, headline, dek, body) VALUES ",
+            },
+        );
+        for (i, d) in chunk.iter().enumerate() {
+            let row = [
                 d.id.into(),
                 d.headline.clone().into(),
                 d.dek.clone().into(),
                 d.body.clone().into(),
-            ]);
+            ];
+            q.row(i, row);
         }
-        let sql = match backend {
-            DbBackend::Postgres => format!(
-                "INSERT INTO article_search (article_id, headline, dek, body) VALUES {} \
-                 ON CONFLICT (article_id) DO UPDATE SET headline = excluded.headline, \
+        if backend == DbBackend::Postgres {
+            q.push(
+                " ON CONFLICT (article_id) DO UPDATE SET headline = excluded.headline, \
                  dek = excluded.dek, body = excluded.body",
-                rows.join(", ")
-            ),
-            // FTS5 has no upsert; REPLACE on the rowid swaps the entry.
-            _ => format!(
-                "REPLACE INTO article_search (rowid, headline, dek, body) VALUES {}",
-                rows.join(", ")
-            ),
-        };
-        txn.execute(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
+            );
+        }
+        txn.execute(q.build()).await?;
     }
     Ok(())
 }

@@ -337,5 +337,6 @@ async fn rest_related_mirrors_graphql(app: &TestApp) {
             json!({ "slugs": "markets-1" }),
         ))
         .await;
-    assert!(s == 400 || s == 422, "{s} {body}");
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["code"], "BAD_USER_INPUT");
 }

@@ -19,12 +19,10 @@ pub mod text;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement, TransactionTrait,
-    Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, TransactionTrait};
 
 use super::access::{Caller, Role};
+use super::sql::Sql;
 use super::{ArticleStatus, articles, changes, revisions};
 use crate::entities::article;
 use crate::error::{AppError, Result};
@@ -84,16 +82,6 @@ struct Row {
     reasons: Option<String>,
 }
 
-fn placeholders(backend: DbBackend, n: usize, from: usize) -> String {
-    (0..n)
-        .map(|i| match backend {
-            DbBackend::Postgres => format!("${}", from + i + 1),
-            _ => "?".to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The columns of `a` (articles) without the body, which reads as JSON `null`.
 fn listed_columns(b: DbBackend) -> String {
     use sea_orm::{IdenStatic as _, Iterable as _};
@@ -119,33 +107,36 @@ pub async fn of_articles(
         return Ok(out);
     }
     let b = db.get_database_backend();
-    let n = ids.len();
-    let mut values: Vec<Value> = Vec::with_capacity(2 * n + 2);
-    for _ in 0..2 {
-        values.extend(ids.iter().map(|i| Value::from(*i)));
-        values.push(ArticleStatus::Published.as_str().into());
-    }
-    let (pin_ids, pin_status) = (placeholders(b, n, 0), placeholders(b, 1, n));
-    let (ids_2, status_2) = (placeholders(b, n, n + 1), placeholders(b, 1, 2 * n + 1));
+    let published = ArticleStatus::Published.as_str();
     // Bodies stay behind, as in every listing: the article resolver loads one when shown.
     let cols = listed_columns(b);
-    let sql = format!(
-        "SELECT * FROM (\
-         SELECT p.article_id AS of_id, 1 AS pinned, p.position AS ord, r.score AS score, \
-         r.reasons AS reasons, {cols} \
-         FROM related_pins p JOIN articles a ON a.id = p.related_id \
-         LEFT JOIN related_articles r ON r.article_id = p.article_id AND r.related_id = p.related_id \
-         WHERE p.article_id IN ({pin_ids}) AND a.status = {pin_status} \
-         UNION ALL \
+    let mut q = Sql::new(
+        b,
+        &format!(
+            "SELECT * FROM (\
+             SELECT p.article_id AS of_id, 1 AS pinned, p.position AS ord, r.score AS score, \
+             r.reasons AS reasons, {cols} \
+             FROM related_pins p JOIN articles a ON a.id = p.related_id \
+             LEFT JOIN related_articles r \
+             ON r.article_id = p.article_id AND r.related_id = p.related_id \
+             WHERE p.article_id IN "
+        ),
+    );
+    q.list(ids)
+        .push(" AND a.status = ")
+        .bind(published)
+        .push(&format!(
+            " UNION ALL \
          SELECT r.article_id AS of_id, 0 AS pinned, 0 AS ord, r.score AS score, \
          r.reasons AS reasons, {cols} \
          FROM related_articles r JOIN articles a ON a.id = r.related_id \
-         WHERE r.article_id IN ({ids_2}) AND a.status = {status_2}\
-         ) x ORDER BY of_id, pinned DESC, ord, score DESC, id DESC"
-    );
-    let rows = db
-        .query_all(Statement::from_sql_and_values(b, sql, values))
-        .await?;
+         WHERE r.article_id IN "
+        ));
+    q.list(ids)
+        .push(" AND a.status = ")
+        .bind(published)
+        .push(") x ORDER BY of_id, pinned DESC, ord, score DESC, id DESC");
+    let rows = db.query_all(q.build()).await?;
     for r in rows {
         let row = Row::from_query_result(&r, "")?;
         let a = article::Model::from_query_result(&r, "")?;
@@ -205,25 +196,18 @@ pub async fn set_pins(
     }
     let b = db.get_database_backend();
     let txn = db.begin().await?;
-    txn.execute(Statement::from_sql_and_values(
-        b,
-        format!(
-            "DELETE FROM related_pins WHERE article_id = {}",
-            placeholders(b, 1, 0)
-        ),
-        [id.into()],
-    ))
-    .await?;
-    for (pos, r) in pinned.iter().enumerate() {
-        txn.execute(Statement::from_sql_and_values(
+    let mut q = Sql::new(b, "DELETE FROM related_pins WHERE article_id = ");
+    q.bind(id);
+    txn.execute(q.build()).await?;
+    if !pinned.is_empty() {
+        let mut q = Sql::new(
             b,
-            format!(
-                "INSERT INTO related_pins (article_id, related_id, position) VALUES ({})",
-                placeholders(b, 3, 0)
-            ),
-            [id.into(), (*r).into(), (pos as i32).into()],
-        ))
-        .await?;
+            "INSERT INTO related_pins (article_id, related_id, position) VALUES ",
+        );
+        for (pos, r) in pinned.iter().enumerate() {
+            q.row(pos, [id.into(), (*r).into(), (pos as i32).into()]);
+        }
+        txn.execute(q.build()).await?;
     }
     revisions::log_change(&txn, "article", id, "choose related", caller.sub()).await?;
     // Pins show on this article's page and on any list of related articles.
@@ -279,17 +263,14 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize> {
 /// related articles).
 pub async fn needs_rebuild(db: &impl ConnectionTrait) -> Result<bool> {
     let b = db.get_database_backend();
-    let row = db
-        .query_one(Statement::from_sql_and_values(
-            b,
-            format!(
-                "SELECT EXISTS (SELECT 1 FROM term_df) AS terms, \
-                 EXISTS (SELECT 1 FROM articles WHERE status = {}) AS published",
-                placeholders(b, 1, 0)
-            ),
-            [ArticleStatus::Published.as_str().into()],
-        ))
-        .await?;
+    let mut q = Sql::new(
+        b,
+        "SELECT EXISTS (SELECT 1 FROM term_df) AS terms, \
+         EXISTS (SELECT 1 FROM articles WHERE status = ",
+    );
+    q.bind(ArticleStatus::Published.as_str())
+        .push(") AS published");
+    let row = db.query_one(q.build()).await?;
     Ok(match row {
         Some(r) => {
             let terms: bool = r.try_get("", "terms")?;

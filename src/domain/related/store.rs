@@ -13,12 +13,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, Statement};
 
 use super::score::{self, Lookup, Profile, Scored};
 use super::text::{self, TermCounts};
 use super::{MAX_LIMIT, Settings};
 use crate::domain::ArticleStatus;
+use crate::domain::sql::Sql;
 use crate::entities::article;
 use crate::error::Result;
 
@@ -28,57 +29,6 @@ pub const STORED: usize = 20;
 const SHORTLIST: usize = 100;
 /// Candidates taken from each index before the shortlist.
 const CANDIDATES: usize = 300;
-
-/// A statement with its bound values, placeholders written for the backend.
-struct Sql {
-    backend: DbBackend,
-    text: String,
-    values: Vec<Value>,
-}
-
-impl Sql {
-    fn new(backend: DbBackend, text: &str) -> Self {
-        Self {
-            backend,
-            text: text.to_owned(),
-            values: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, s: &str) -> &mut Self {
-        self.text.push_str(s);
-        self
-    }
-
-    /// Appends a placeholder bound to `v`.
-    fn bind(&mut self, v: impl Into<Value>) -> &mut Self {
-        self.values.push(v.into());
-        match self.backend {
-            DbBackend::Postgres => {
-                let n = self.values.len();
-                self.text.push_str(&format!("${n}"));
-            }
-            _ => self.text.push('?'),
-        }
-        self
-    }
-
-    /// Appends `(?, ?, …)` bound to `items`.
-    fn list<T: Into<Value> + Clone>(&mut self, items: &[T]) -> &mut Self {
-        self.push("(");
-        for (i, v) in items.iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.bind(v.clone());
-        }
-        self.push(")")
-    }
-
-    fn build(self) -> Statement {
-        Statement::from_sql_and_values(self.backend, self.text, self.values)
-    }
-}
 
 fn published() -> &'static str {
     ArticleStatus::Published.as_str()
@@ -101,11 +51,7 @@ async fn adjust_df(db: &impl ConnectionTrait, terms: &[String], delta: i32) -> R
     for chunk in terms.chunks(400) {
         let mut q = Sql::new(b, "INSERT INTO term_df (term, df) VALUES ");
         for (i, t) in chunk.iter().enumerate() {
-            q.push(if i > 0 { ", (" } else { "(" })
-                .bind(t.clone())
-                .push(", ")
-                .bind(delta)
-                .push(")");
+            q.row(i, [t.clone().into(), delta.into()]);
         }
         q.push(" ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df");
         db.execute(q.build()).await?;
@@ -148,13 +94,7 @@ async fn write_signature(db: &impl ConnectionTrait, id: i32, sig: &[(String, f64
         "INSERT INTO article_terms (article_id, term, weight) VALUES ",
     );
     for (i, (t, w)) in sig.iter().enumerate() {
-        q.push(if i > 0 { ", (" } else { "(" })
-            .bind(id)
-            .push(", ")
-            .bind(t.clone())
-            .push(", ")
-            .bind(*w)
-            .push(")");
+        q.row(i, [id.into(), t.clone().into(), (*w).into()]);
     }
     db.execute(q.build()).await?;
     Ok(())
@@ -184,7 +124,7 @@ pub async fn refresh(db: &impl ConnectionTrait, s: &Settings, a: &article::Model
     let df = df_of(db, &distinct).await?;
     let sig = text::signature(&counts, &s.shape, n, |t| df.get(t).copied().unwrap_or(1));
     write_signature(db, a.id, &sig).await?;
-    relate(db, s, a.id, &sig, true).await
+    relate(db, s, n, a.id, &sig, true).await
 }
 
 /// Takes an article that is leaving `PUBLISHED` (or being deleted) out of the counts and
@@ -226,11 +166,17 @@ pub async fn remove(
     for r in db.query_all(q.build()).await? {
         sizes.insert(r.try_get("", "article_id")?, r.try_get("", "n")?);
     }
-    for y in holders {
-        if sizes.get(&y).copied().unwrap_or(0) < MAX_LIMIT as i64 {
-            let sig = stored_signature(db, y).await?;
-            relate(db, s, y, &sig, false).await?;
-        }
+    let short: Vec<i32> = holders
+        .into_iter()
+        .filter(|y| sizes.get(y).copied().unwrap_or(0) < MAX_LIMIT as i64)
+        .collect();
+    if short.is_empty() {
+        return Ok(());
+    }
+    let n = published_count(db).await?;
+    for y in short {
+        let sig = stored_signature(db, y).await?;
+        relate(db, s, n, y, &sig, false).await?;
     }
     Ok(())
 }
@@ -247,11 +193,7 @@ async fn by_wording(
     let b = db.get_database_backend();
     let mut q = Sql::new(b, "WITH q (term, w) AS (VALUES ");
     for (i, (t, w)) in sig.iter().enumerate() {
-        q.push(if i > 0 { ", (" } else { "(" })
-            .bind(t.clone())
-            .push(", ")
-            .bind(*w)
-            .push(")");
+        q.row(i, [t.clone().into(), (*w).into()]);
     }
     q.push(
         ") SELECT t.article_id AS id, SUM(t.weight * q.w) AS dot \
@@ -391,16 +333,16 @@ async fn names(db: &impl ConnectionTrait, authors: &[i32], tags: &[i32]) -> Resu
     Ok(look)
 }
 
-/// Scores article `id` (signature `sig`) against its candidates and writes its list; with
-/// `push`, also offers it to the lists of the articles it scored.
+/// Scores article `id` (signature `sig`) against its candidates among the `n` published
+/// articles and writes its list; with `push`, also offers it to the lists it scored.
 async fn relate(
     db: &impl ConnectionTrait,
     s: &Settings,
+    n: u64,
     id: i32,
     sig: &[(String, f64)],
     push: bool,
 ) -> Result<()> {
-    let n = published_count(db).await?;
     let me = profiles(db, &[id]).await?;
     let Some(me) = me.get(&id).cloned() else {
         return Ok(());
@@ -519,15 +461,15 @@ async fn insert_rows(db: &impl ConnectionTrait, rows: &[(i32, i32, &Scored)]) ->
             "INSERT INTO related_articles (article_id, related_id, score, reasons) VALUES ",
         );
         for (i, (a, r, sc)) in chunk.iter().enumerate() {
-            q.push(if i > 0 { ", (" } else { "(" })
-                .bind(*a)
-                .push(", ")
-                .bind(*r)
-                .push(", ")
-                .bind(sc.score)
-                .push(", ")
-                .bind(reasons_json(sc))
-                .push(")");
+            q.row(
+                i,
+                [
+                    (*a).into(),
+                    (*r).into(),
+                    sc.score.into(),
+                    reasons_json(sc).into(),
+                ],
+            );
         }
         q.push(
             " ON CONFLICT (article_id, related_id) DO UPDATE SET score = excluded.score, \
@@ -803,11 +745,13 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
     for chunk in df_rows.chunks(500) {
         let mut q = Sql::new(b, "INSERT INTO term_df (term, df) VALUES ");
         for (i, (t, n)) in chunk.iter().enumerate() {
-            q.push(if i > 0 { ", (" } else { "(" })
-                .bind((*t).clone())
-                .push(", ")
-                .bind(i32::try_from(**n).unwrap_or(i32::MAX))
-                .push(")");
+            q.row(
+                i,
+                [
+                    (*t).clone().into(),
+                    i32::try_from(**n).unwrap_or(i32::MAX).into(),
+                ],
+            );
         }
         db.execute(q.build()).await?;
     }
@@ -821,13 +765,7 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
             "INSERT INTO article_terms (article_id, term, weight) VALUES ",
         );
         for (i, (a, t, w)) in chunk.iter().enumerate() {
-            q.push(if i > 0 { ", (" } else { "(" })
-                .bind(*a)
-                .push(", ")
-                .bind((*t).clone())
-                .push(", ")
-                .bind(*w)
-                .push(")");
+            q.row(i, [(*a).into(), (*t).clone().into(), (*w).into()]);
         }
         db.execute(q.build()).await?;
     }

@@ -1,5 +1,7 @@
 //! `/api/v1/articles`: listings, single reads, and the writes that mirror the mutations.
 
+use std::collections::BTreeSet;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
@@ -101,19 +103,33 @@ pub fn limit(l: Option<i32>) -> Result<Option<i32>> {
     }
 }
 
-/// The `Link: <…>; rel="next"` of a page.
-pub fn next_link(uri: &OriginalUri, cursor: &str) -> Option<HeaderValue> {
-    let path = uri.0.path();
-    let mut query: Vec<&str> = uri
-        .0
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|kv| !kv.is_empty() && !kv.starts_with("cursor="))
-        .collect();
-    let c = format!("cursor={cursor}");
-    query.push(&c);
-    HeaderValue::from_str(&format!("<{path}?{}>; rel=\"next\"", query.join("&"))).ok()
+/// A page of a listing as JSON, with caching headers and, when another page follows, its
+/// `Link: <…>; rel="next"` (this request's URL with `cursor` replaced).
+pub fn paged<T: Serialize + ToSchema>(
+    cx: &cache::Caching<'_>,
+    uri: &OriginalUri,
+    data: Vec<T>,
+    next_cursor: Option<String>,
+    keys: &BTreeSet<String>,
+) -> Response {
+    let link = next_cursor.as_deref().and_then(|cursor| {
+        let mut query: Vec<&str> = uri
+            .0
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("cursor="))
+            .collect();
+        let c = format!("cursor={cursor}");
+        query.push(&c);
+        let path = uri.0.path();
+        HeaderValue::from_str(&format!("<{path}?{}>; rel=\"next\"", query.join("&"))).ok()
+    });
+    let mut res = cache::json(cx, StatusCode::OK, &Page { data, next_cursor }, keys, None);
+    if let Some(link) = link {
+        res.headers_mut().insert(header::LINK, link);
+    }
+    res
 }
 
 /// Lists articles, newest first.
@@ -145,20 +161,13 @@ pub async fn list(
     let data = views::articles(&s.db, page.items, false).await?;
     let mut keys = Keys::default();
     data.iter().for_each(|v| keys.article(v));
-    let mut res = cache::json(
+    Ok(paged(
         &cache::Caching::of(&s, &c, &headers),
-        StatusCode::OK,
-        &Page {
-            data,
-            next_cursor: next.clone(),
-        },
+        &uri,
+        data,
+        next,
         &keys.0,
-        None,
-    );
-    if let Some(link) = next.as_deref().and_then(|n| next_link(&uri, n)) {
-        res.headers_mut().insert(header::LINK, link);
-    }
-    Ok(res)
+    ))
 }
 
 /// `preview_token` of a single read.

@@ -2,17 +2,18 @@
 //! `relatedArticles`.
 
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
-use super::articles::{ListParams, limit, next_link};
+use super::articles::{ListParams, limit, paged};
 use super::extract::{Body, Params, Who};
 use super::views::{self, ArticleView, Keys, Page};
 use crate::domain::related;
 use crate::domain::search::{self, SearchRequest};
+use crate::entities::article;
 use crate::error::Result;
 use crate::http::cache;
 use crate::state::AppState;
@@ -58,38 +59,40 @@ pub async fn search(
         .hits
         .has_next
         .then(|| req.cursor(found.hits.items.len().saturating_sub(1)));
-    let (rows, rest): (Vec<_>, Vec<_>) = found
+    let hits = found
         .hits
         .items
         .into_iter()
-        .map(|h| (h.article, (h.score, h.highlight)))
-        .unzip();
-    let articles = views::articles(&s.db, rows, false).await?;
-    let mut keys = Keys::default();
-    articles.iter().for_each(|v| keys.article(v));
-    let data = articles
+        .map(|h| (h.article, (h.score, h.highlight)));
+    let (views, keys) = viewed(&s, hits).await?;
+    let data: Vec<SearchHit> = views
         .into_iter()
-        .zip(rest)
         .map(|(article, (score, highlight))| SearchHit {
             article,
             score,
             highlight,
         })
         .collect();
-    let mut res = cache::json(
+    Ok(paged(
         &cache::Caching::of(&s, &c, &headers),
-        StatusCode::OK,
-        &Page {
-            data,
-            next_cursor: next.clone(),
-        },
+        &uri,
+        data,
+        next,
         &keys.0,
-        None,
-    );
-    if let Some(link) = next.as_deref().and_then(|n| next_link(&uri, n)) {
-        res.headers_mut().insert(header::LINK, link);
-    }
-    Ok(res)
+    ))
+}
+
+/// Views of articles that travel with something of their own (a score, a highlight), in
+/// order, and the surrogate keys of what they show.
+async fn viewed<X>(
+    s: &AppState,
+    items: impl Iterator<Item = (article::Model, X)>,
+) -> Result<(Vec<(ArticleView, X)>, Keys)> {
+    let (rows, extras): (Vec<_>, Vec<_>) = items.unzip();
+    let views = views::articles(&s.db, rows, false).await?;
+    let mut keys = Keys::default();
+    views.iter().for_each(|v| keys.article(v));
+    Ok((views.into_iter().zip(extras).collect(), keys))
 }
 
 /// How many related articles to return.
@@ -132,21 +135,18 @@ async fn related_response(
     id: i32,
     limit: usize,
 ) -> Result<Response> {
-    let mut found = related::of_articles(&s.db, &[id], limit)
+    let found = related::of_articles(&s.db, &[id], limit)
         .await?
         .remove(&id)
         .unwrap_or_default();
-    let (rows, rest): (Vec<_>, Vec<_>) = found
-        .drain(..)
-        .map(|r| (r.article, (r.score, r.reasons)))
-        .unzip();
-    let articles = views::articles(&s.db, rows, false).await?;
-    let mut keys = Keys::default();
+    let (views, mut keys) = viewed(
+        s,
+        found.into_iter().map(|r| (r.article, (r.score, r.reasons))),
+    )
+    .await?;
     keys.0.insert(format!("a{id}"));
-    articles.iter().for_each(|v| keys.article(v));
-    let data = articles
+    let data = views
         .into_iter()
-        .zip(rest)
         .map(|(article, (score, reasons))| RelatedView {
             article,
             score,

@@ -3,13 +3,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
-use super::articles::{limit, next_link};
+use super::articles::{limit, paged};
 use super::extract::{Body, Params, Who};
 use super::views::{AuthorView, Page, SectionTree, SectionView, TagView};
 use crate::domain::authors::{self, AuthorFields};
@@ -249,20 +249,13 @@ pub async fn list_authors(
     };
     let keys: BTreeSet<String> = page.items.iter().map(|a| format!("u{}", a.id)).collect();
     let data: Vec<AuthorView> = page.items.into_iter().map(Into::into).collect();
-    let mut res = cache::json(
+    Ok(paged(
         &cache::Caching::of(&s, &c, &headers),
-        StatusCode::OK,
-        &Page {
-            data,
-            next_cursor: next.clone(),
-        },
+        &uri,
+        data,
+        next,
         &keys,
-        None,
-    );
-    if let Some(link) = next.as_deref().and_then(|n| next_link(&uri, n)) {
-        res.headers_mut().insert(header::LINK, link);
-    }
-    Ok(res)
+    ))
 }
 
 /// An author by slug. Their articles are at `/api/v1/articles?author=…`.
