@@ -32,6 +32,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The GraphQL schema, with `db` and `auth` in its data.
     pub schema: GazetteSchema,
+    /// What a GraphQL request passes before it runs, with the persisted queries.
+    pub prepare: Arc<graphql::prepare::Prepare>,
     /// HTTP behaviour: CORS origins, cache lifetimes, time and concurrency limits.
     pub http: Arc<HttpSettings>,
     /// False until the database is migrated and reachable at start-up; requests are 503 until then.
@@ -102,6 +104,7 @@ impl AppState {
         Self {
             auth,
             schema,
+            prepare: Arc::new(graphql::prepare::Prepare::new(&graphql::Limits::default())),
             http: Arc::new(HttpSettings::default()),
             ready: Arc::new(AtomicBool::new(true)),
             inflight: Arc::new(Semaphore::new(HttpSettings::default().max_concurrency)),
@@ -128,7 +131,11 @@ impl AppState {
     /// The same state with these GraphQL limits.
     pub fn with_limits(self, limits: &graphql::Limits) -> Self {
         let schema = graphql::schema_with(self.db.clone(), self.auth.clone(), limits);
-        Self { schema, ..self }
+        Self {
+            schema,
+            prepare: Arc::new(graphql::prepare::Prepare::new(limits)),
+            ..self
+        }
     }
 
     /// The same state with these HTTP settings.

@@ -10,6 +10,7 @@ mod m20261126_000001_create_newsroom;
 mod m20261126_000002_create_secrets;
 mod m20261126_000003_create_discovery;
 mod m20261126_000004_add_search_titles;
+mod m20261126_000005_index_bylines_by_time;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_create_secrets::Migration),
             Box::new(m20261126_000003_create_discovery::Migration),
             Box::new(m20261126_000004_add_search_titles::Migration),
+            Box::new(m20261126_000005_index_bylines_by_time::Migration),
         ]
     }
 }

@@ -227,7 +227,7 @@ fn never() -> SimpleExpr {
 
 /// The WHERE clause of a listing.
 pub(crate) fn filter_condition(f: &ArticleFilter) -> Condition {
-    condition(f, None)
+    condition(f, None, false)
 }
 
 /// The sections a section path covers (it and its descendants), as resolved beforehand by
@@ -275,7 +275,8 @@ async fn section_ids(db: &impl ConnectionTrait, paths: &[&str]) -> Result<Sectio
 /// The WHERE clause of a listing; with `sections`, a section filter is the list of ids it
 /// covers rather than a subquery on paths, which PostgreSQL plans several times faster
 /// and answers from the per-section index.
-fn condition(f: &ArticleFilter, sections: Option<&SectionIds>) -> Condition {
+/// With `author_joined`, the author filter is the listing's join to the bylines instead.
+fn condition(f: &ArticleFilter, sections: Option<&SectionIds>, author_joined: bool) -> Condition {
     let mut cond = Condition::all();
     let published = || col(article::Column::Status).eq(ArticleStatus::Published.as_str());
     match &f.visibility {
@@ -317,7 +318,7 @@ fn condition(f: &ArticleFilter, sections: Option<&SectionIds>) -> Condition {
             never()
         });
     }
-    if let Some(a) = &f.author {
+    if let Some(a) = f.author.as_ref().filter(|_| !author_joined) {
         let mut sub = Query::select();
         sub.column((article_author::Entity, article_author::Column::ArticleId))
             .from(article_author::Entity);
@@ -427,20 +428,45 @@ fn page_select(
             q.column((article::Entity, c));
         }
     }
-    q.from(article::Entity)
-        .cond_where(condition(&req.filter, Some(sections)));
-    let sort = req.filter.sort_expr();
+    q.from(article::Entity);
+    // An author's published stories are read from the bylines' index by time (see
+    // `index_bylines`), newest first, rather than by walking every newer article.
+    let by_author = match &req.filter.author {
+        Some(AuthorRef::Id(id)) if req.filter.published_only() => Some(*id),
+        _ => None,
+    };
+    let byline = |c: article_author::Column| Expr::col((article_author::Entity, c));
+    let (sort, tie): (SimpleExpr, SimpleExpr) = match by_author {
+        Some(author) => {
+            q.inner_join(
+                article_author::Entity,
+                Condition::all()
+                    .add(
+                        byline(article_author::Column::ArticleId)
+                            .equals((article::Entity, article::Column::Id)),
+                    )
+                    .add(byline(article_author::Column::AuthorId).eq(author)),
+            )
+            .and_where(byline(article_author::Column::PublishedAt).is_not_null());
+            (
+                byline(article_author::Column::PublishedAt).into(),
+                byline(article_author::Column::ArticleId).into(),
+            )
+        }
+        None => (req.filter.sort_expr(), col(article::Column::Id).into()),
+    };
+    q.cond_where(condition(&req.filter, Some(sections), by_author.is_some()));
     if let Some((at, id)) = req.after {
         q.cond_where(
             Condition::any().add(Expr::expr(sort.clone()).lt(at)).add(
                 Condition::all()
                     .add(Expr::expr(sort.clone()).eq(at))
-                    .add(col(article::Column::Id).lt(id)),
+                    .add(Expr::expr(tie.clone()).lt(id)),
             ),
         );
     }
     q.order_by_expr(sort, Order::Desc)
-        .order_by((article::Entity, article::Column::Id), Order::Desc)
+        .order_by_expr(tie, Order::Desc)
         .limit(req.first + 1);
     q
 }
@@ -489,22 +515,73 @@ pub async fn pages(
     db: &impl ConnectionTrait,
     reqs: &[PageRequest],
 ) -> Result<Vec<Page<article::Model>>> {
-    let backend = db.get_database_backend();
+    let paths = section_paths(reqs);
+    let sections = if paths.is_empty() {
+        SectionIds::new()
+    } else {
+        section_ids(db, &paths).await?
+    };
+    pages_with(db, reqs, &sections).await
+}
+
+/// [`pages`], with the sections' subtrees from the directory when it is in use (then one
+/// statement in every case).
+pub async fn pages_in(
+    db: &sea_orm::DatabaseConnection,
+    directory: &super::directory::Directory,
+    reqs: &[PageRequest],
+) -> Result<Vec<Page<article::Model>>> {
+    // An author named by slug is read by id, through the bylines' index by time.
+    let mut resolved: Vec<PageRequest> = Vec::new();
+    let reqs = if reqs
+        .iter()
+        .any(|r| matches!(r.filter.author, Some(AuthorRef::Slug(_))))
+    {
+        for r in reqs {
+            let mut r = r.clone();
+            if let Some(AuthorRef::Slug(slug)) = &r.filter.author
+                && let Some(a) = directory.author_by_slug(db, slug).await?
+            {
+                r.filter.author = Some(AuthorRef::Id(a.id));
+            }
+            resolved.push(r);
+        }
+        resolved.as_slice()
+    } else {
+        reqs
+    };
+    let paths = section_paths(reqs);
+    if paths.is_empty() {
+        return pages_with(db, reqs, &SectionIds::new()).await;
+    }
+    let sections = match directory.subtrees(db, &paths).await {
+        Some(s) => s,
+        None => section_ids(db, &paths).await?,
+    };
+    pages_with(db, reqs, &sections).await
+}
+
+/// The distinct section paths the listings are narrowed to.
+fn section_paths(reqs: &[PageRequest]) -> Vec<&str> {
     let mut paths: Vec<&str> = reqs
         .iter()
         .filter_map(|r| r.filter.section.as_deref())
         .collect();
     paths.sort_unstable();
     paths.dedup();
-    let sections = if paths.is_empty() {
-        SectionIds::new()
-    } else {
-        section_ids(db, &paths).await?
-    };
+    paths
+}
+
+async fn pages_with(
+    db: &impl ConnectionTrait,
+    reqs: &[PageRequest],
+    sections: &SectionIds,
+) -> Result<Vec<Page<article::Model>>> {
+    let backend = db.get_database_backend();
     let stmts = reqs
         .iter()
         .enumerate()
-        .map(|(k, r)| page_select(r, k, backend, &sections))
+        .map(|(k, r)| page_select(r, k, backend, sections))
         .collect();
     let grouped = group_by_key::<article::Model>(union_all(db, stmts).await?, reqs.len())?;
     Ok(paginate(grouped, reqs.iter().map(|r| r.first)))
@@ -563,4 +640,57 @@ pub async fn counts(db: &impl ConnectionTrait, filters: &[ArticleFilter]) -> Res
         }
     }
     Ok(out)
+}
+
+/// The author ids of each article's byline and its tag ids, in order, in one statement
+/// (the rows themselves come from [`crate::domain::directory`]).
+pub async fn relation_ids(
+    db: &impl ConnectionTrait,
+    article_ids: &[i32],
+) -> Result<HashMap<i32, super::directory::RelationIds>> {
+    let mut out: HashMap<i32, super::directory::RelationIds> = HashMap::new();
+    if article_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = super::sql::Sql::new(
+        db.get_database_backend(),
+        "SELECT 0 AS kind, article_id, author_id AS id, position FROM article_authors WHERE article_id IN ",
+    );
+    q.list(article_ids).push(
+        " UNION ALL SELECT 1, article_id, tag_id, position FROM article_tags WHERE article_id IN ",
+    );
+    q.list(article_ids).push(" ORDER BY 1, 2, 4");
+    for row in db.query_all(q.build()).await? {
+        let kind: i32 = row.try_get_by_index(0)?;
+        let article: i32 = row.try_get_by_index(1)?;
+        let id: i32 = row.try_get_by_index(2)?;
+        let entry = out.entry(article).or_default();
+        if kind == 0 {
+            entry.authors.push(id);
+        } else {
+            entry.tags.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Copies each article's publication time onto its bylines while it is published (NULL
+/// otherwise), which is what an author's listing reads through its index. Every write that
+/// changes bylines, status or publication time calls this, in its transaction.
+pub(crate) async fn index_bylines(db: &impl ConnectionTrait, article_ids: &[i32]) -> Result<()> {
+    for ids in article_ids.chunks(1000) {
+        let mut q = super::sql::Sql::new(
+            db.get_database_backend(),
+            "UPDATE article_authors SET published_at = (
+                SELECT CASE WHEN articles.status = ",
+        );
+        q.bind(ArticleStatus::Published.as_str()).push(
+            " THEN articles.published_at END
+                FROM articles WHERE articles.id = article_authors.article_id)
+             WHERE article_id IN ",
+        );
+        q.list(ids);
+        db.execute(q.build()).await?;
+    }
+    Ok(())
 }

@@ -179,8 +179,15 @@ pub async fn create(
     .map_err(|e| AppError::from_write(e, "that author slug"))?;
     super::revisions::log_change(&txn, "author", res.last_insert_id, "create", caller.sub())
         .await?;
-    // A new author is listed and found by slug.
-    super::changes::touch(&txn, [super::changes::LISTS.to_owned()]).await?;
+    // A new author is listed and found by slug (its own key tells the directory).
+    super::changes::touch(
+        &txn,
+        [
+            super::changes::LISTS.to_owned(),
+            format!("u{}", res.last_insert_id),
+        ],
+    )
+    .await?;
     let created = author::Entity::find_by_id(res.last_insert_id)
         .one(&txn)
         .await?

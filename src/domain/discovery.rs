@@ -1,6 +1,7 @@
-//! Keeps what discovery reads in step with the articles: the search index and the related
-//! articles. Every article write calls [`saved`] or [`deleted`] inside its own transaction,
-//! so a search or a related list never disagrees with a committed article.
+//! Keeps what discovery reads in step with the articles: the search index, the related
+//! articles, and the bylines' copy of the publication time that author pages are listed by.
+//! Every article write calls [`saved`] or [`deleted`] inside its own transaction, so a
+//! search, a related list or an author's page never disagrees with a committed article.
 
 use sea_orm::ConnectionTrait;
 
@@ -25,6 +26,10 @@ pub async fn saved(
 ) -> Result<()> {
     if before.is_none_or(|b| text_changed(b, after)) {
         search::index(txn, &[SearchDoc::of(after)]).await?;
+    }
+    let listed = |a: &article::Model| (a.status.clone(), a.published_at);
+    if content || before.is_none_or(|b| listed(b) != listed(after)) {
+        super::articles::index_bylines(txn, &[after.id]).await?;
     }
     related::saved(txn, before, after, content).await
 }

@@ -706,6 +706,7 @@ async fn write_articles(
                 article_id: Set(id),
                 author_id: Set(*author_id),
                 position: Set(pos as i32),
+                published_at: Set(None),
             });
         }
         let mut tag_names = Vec::with_capacity(p.tags.len());
@@ -757,6 +758,7 @@ async fn write_articles(
             .exec_without_returning(txn)
             .await?;
     }
+    super::articles::index_bylines(txn, &ids).await?;
     for chunk in taggings.chunks(5000) {
         article_tag::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(txn)

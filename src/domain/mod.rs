@@ -25,6 +25,7 @@ pub mod blocks;
 pub mod changes;
 pub mod comments;
 pub mod cursor;
+pub mod directory;
 pub mod discovery;
 pub mod html;
 pub mod import;

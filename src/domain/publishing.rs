@@ -286,6 +286,8 @@ async fn write_relations(txn: &impl ConnectionTrait, id: i32, c: &Content) -> Re
             article_id: Set(id),
             author_id: Set(*a),
             position: Set(pos as i32),
+            // Set by `discovery::saved`, which every write calls after this.
+            published_at: Set(None),
         }
     }))
     .exec_without_returning(txn)

@@ -192,8 +192,12 @@ pub async fn create(
     .map_err(|e| AppError::from_write(e, &format!("the section path {path:?}")))?;
     super::revisions::log_change(&txn, "section", res.last_insert_id, "create", caller.sub())
         .await?;
-    // A new section is in the tree, in its parent's children and found by its path.
-    let mut touched = vec![super::changes::LISTS.to_owned()];
+    // A new section is in the tree, in its parent's children and found by its path (its
+    // own key tells the directory).
+    let mut touched = vec![
+        super::changes::LISTS.to_owned(),
+        format!("s{}", res.last_insert_id),
+    ];
     touched.extend(parent_id.map(|p| format!("s{p}")));
     super::changes::touch(&txn, touched).await?;
     let created = section::Entity::find_by_id(res.last_insert_id)

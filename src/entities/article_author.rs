@@ -10,6 +10,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub author_id: i32,
     pub position: i32,
+    /// The article's publication time while it is published, NULL otherwise: a copy kept by
+    /// `domain::articles::index_bylines` on every article write, so that an author's page
+    /// reads their latest stories from one index.
+    pub published_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

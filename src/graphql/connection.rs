@@ -4,9 +4,7 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 
 use super::http_cache::{note, note_lists};
-use super::loaders::{
-    self, ArticleCount, ArticleTags, Bylines, CommentCount, Loaders, SectionById,
-};
+use super::loaders::{self, ArticleCount, ArticleRelations, CommentCount, Loaders, SectionById};
 use super::types::{Article, Author, Comment};
 use crate::domain::articles::{ArticleFilter, Page, PageRequest};
 use crate::domain::cursor::Cursor;
@@ -56,15 +54,9 @@ pub(super) async fn prefetch(
         }
         Ok(())
     };
-    let bylines = async {
-        if wants("authors") {
-            loader.load_many(ids().map(Bylines)).await?;
-        }
-        Ok(())
-    };
-    let tags = async {
-        if wants("tags") {
-            loader.load_many(ids().map(ArticleTags)).await?;
+    let relations = async {
+        if wants("authors") || wants("tags") {
+            loader.load_many(ids().map(ArticleRelations)).await?;
         }
         Ok(())
     };
@@ -74,9 +66,9 @@ pub(super) async fn prefetch(
         }
         Ok(())
     };
-    let results: [Result<(), loaders::LoadError>; 4] = {
-        let (a, b, c, d) = tokio::join!(sections, bylines, tags, counts);
-        [a, b, c, d]
+    let results: [Result<(), loaders::LoadError>; 3] = {
+        let (a, b, c) = tokio::join!(sections, relations, counts);
+        [a, b, c]
     };
     results
         .into_iter()

@@ -1,7 +1,6 @@
 //! What GraphQL needs to be cacheable: the surrogate keys of everything a response shows
-//! (plus the listings key, see `crate::response_cache`), and an extension that refuses
-//! mutations sent over GET even when they arrive as a persisted-query hash (which only
-//! resolves to text inside the executor).
+//! (plus the listings key, see `crate::response_cache`), the fields those keys cover, a
+//! per-process memo of parsed documents, and the canonical order of a response's fields.
 
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
@@ -9,12 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use async_graphql::Positioned;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
-};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition};
 use async_graphql::parser::types::{Selection, SelectionSet};
-use async_graphql::{Context, ServerError, ServerResult, Value, Variables};
+use async_graphql::{Context, Value};
 use indexmap::IndexMap;
 
 /// The cache keys a response depends on: `a12` article, `s3` section, `u4` author, `t5` tag.
@@ -22,9 +18,9 @@ use indexmap::IndexMap;
 pub struct SurrogateKeys {
     keys: Mutex<BTreeSet<String>>,
     /// The response lists or counts, or missed a lookup: it carries the listings key.
-    lists: AtomicBool,
+    pub(crate) lists: AtomicBool,
     /// The response must not be shared (a preview).
-    private: AtomicBool,
+    pub(crate) private: AtomicBool,
 }
 
 impl SurrogateKeys {
@@ -142,7 +138,9 @@ const COVERED_FIELDS: &[&str] = &[
     "wordCount",
 ];
 
-fn uncovered(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> bool {
+/// Whether `set` selects a field outside `COVERED_FIELDS` (the response then carries the
+/// listings key).
+pub(crate) fn uncovered(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> bool {
     depth > 32
         || set.items.iter().any(|item| match &item.node {
             Selection::Field(f) => {
@@ -158,145 +156,6 @@ fn uncovered(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> bool
                 .get(&s.node.fragment_name.node)
                 .is_some_and(|f| uncovered(&f.node.selection_set.node, doc, depth + 1)),
         })
-}
-
-/// Gives the listings key to a document that selects a field outside `COVERED_FIELDS`, and
-/// keeps any document with a mutation out of the response cache.
-pub struct ListingFields;
-
-impl ExtensionFactory for ListingFields {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ListingFields)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ListingFields {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        if let Some(keys) = ctx.data_opt::<Arc<SurrogateKeys>>() {
-            let ops = || doc.operations.iter().map(|(_, op)| &op.node);
-            if ops().any(|op| uncovered(&op.selection_set.node, &doc, 0)) {
-                keys.lists.store(true, Ordering::Relaxed);
-            }
-            // A mutation only known once a persisted-query hash resolved: never replayed.
-            if ops().any(|op| op.ty != OperationType::Query) {
-                keys.private.store(true, Ordering::Relaxed);
-            }
-        }
-        Ok(doc)
-    }
-}
-
-/// Marks a request that came over GET.
-pub struct ViaGet;
-
-/// Refuses any document with a mutation or subscription when the request came over GET.
-pub struct ReadOnlyGet;
-
-impl ExtensionFactory for ReadOnlyGet {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ReadOnlyGet)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ReadOnlyGet {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        if ctx.data_opt::<ViaGet>().is_some() {
-            let writes = match &doc.operations {
-                DocumentOperations::Single(op) => op.node.ty != OperationType::Query,
-                DocumentOperations::Multiple(ops) => {
-                    ops.values().any(|op| op.node.ty != OperationType::Query)
-                }
-            };
-            if writes {
-                return Err(ServerError::new("mutations must be sent with POST", None));
-            }
-        }
-        Ok(doc)
-    }
-}
-
-/// Caps aliases and root fields, which the schema's own limits do not count.
-pub struct DocumentLimits {
-    pub aliases: usize,
-    pub root_fields: usize,
-}
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimits {
-            aliases: self.aliases,
-            root_fields: self.root_fields,
-        })
-    }
-}
-
-fn count_aliases(set: &SelectionSet, n: &mut usize) {
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(f) => {
-                *n += usize::from(f.node.alias.is_some());
-                count_aliases(&f.node.selection_set.node, n);
-            }
-            Selection::InlineFragment(i) => count_aliases(&i.node.selection_set.node, n),
-            Selection::FragmentSpread(_) => {}
-        }
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let mut aliases = 0;
-        for (_, op) in doc.operations.iter() {
-            count_aliases(&op.node.selection_set.node, &mut aliases);
-            let roots = op.node.selection_set.node.items.len();
-            if roots > self.root_fields {
-                return Err(ServerError::new(
-                    format!(
-                        "the operation selects {roots} root fields; the limit is {}",
-                        self.root_fields
-                    ),
-                    None,
-                ));
-            }
-        }
-        for frag in doc.fragments.values() {
-            count_aliases(&frag.node.selection_set.node, &mut aliases);
-        }
-        if aliases > self.aliases {
-            return Err(ServerError::new(
-                format!(
-                    "the document uses {aliases} aliases; the limit is {}",
-                    self.aliases
-                ),
-                None,
-            ));
-        }
-        Ok(doc)
-    }
 }
 
 /// Most documents [`parsed`] remembers; when full it starts over.
@@ -325,16 +184,6 @@ pub fn parsed(query: &str) -> Option<Arc<ExecutableDocument>> {
         m.insert(query.into(), doc.clone());
     }
     Some(doc)
-}
-
-/// Hands the executor the memo's parse of the request's text, so it does not parse again.
-pub fn with_parsed(mut req: async_graphql::Request) -> async_graphql::Request {
-    if !req.query.is_empty()
-        && let Some(doc) = parsed(&req.query)
-    {
-        req.set_parsed_query((*doc).clone());
-    }
-    req
 }
 
 /// The operation of `doc` that runs for `operation`.

@@ -9,8 +9,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::domain::articles::{self, ArticleFilter, Page, PageRequest};
 use crate::domain::comments::{self, CommentPageRequest};
-use crate::domain::{authors, related, sections, tags};
-use crate::entities::{article, author, comment, section, tag};
+use crate::domain::directory::{Directory, Relations};
+use crate::domain::related;
+use crate::entities::{article, comment, section};
 use crate::error::AppError;
 
 /// Most keys of one kind fetched in one statement.
@@ -19,15 +20,21 @@ pub const MAX_BATCH: usize = 100;
 /// Loads everything a resolver needs, in batches.
 pub struct DbLoader {
     db: DatabaseConnection,
+    /// Sections, authors and tags come from here when it is in use.
+    directory: Directory,
 }
 
 /// The per-request loader handed to resolvers.
 pub type Loaders = DataLoader<DbLoader, HashMapCache>;
 
 /// A fresh set of loaders for one request.
-pub fn new(db: DatabaseConnection) -> Loaders {
-    DataLoader::with_cache(DbLoader { db }, tokio::spawn, HashMapCache::default())
-        .max_batch_size(MAX_BATCH)
+pub fn new(db: DatabaseConnection, directory: Directory) -> Loaders {
+    DataLoader::with_cache(
+        DbLoader { db, directory },
+        tokio::spawn,
+        HashMapCache::default(),
+    )
+    .max_batch_size(MAX_BATCH)
 }
 
 /// Loader errors are shared between every resolver waiting on the batch.
@@ -67,12 +74,9 @@ pub struct SectionChildren(pub i32);
 /// An article's body, for an article read without it (a listing's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ArticleBody(pub i32);
-/// An article's byline authors.
+/// An article's byline and tags (asked for together, so one statement answers both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Bylines(pub i32);
-/// An article's tags.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ArticleTags(pub i32);
+pub struct ArticleRelations(pub i32);
 /// An article's approved comment count, replies included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommentCount(pub i32);
@@ -95,7 +99,7 @@ impl Loader<SectionById> for DbLoader {
         keys: &[SectionById],
     ) -> Result<HashMap<SectionById, Self::Value>, Self::Error> {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let found = sections::by_ids(&self.db, &ids).await?;
+        let found = self.directory.sections_by_ids(&self.db, &ids).await?;
         Ok(found
             .into_iter()
             .map(|(id, s)| (SectionById(id), s))
@@ -112,7 +116,7 @@ impl Loader<SectionByPath> for DbLoader {
         keys: &[SectionByPath],
     ) -> Result<HashMap<SectionByPath, Self::Value>, Self::Error> {
         let paths: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let found = sections::by_paths(&self.db, &paths).await?;
+        let found = self.directory.sections_by_paths(&self.db, &paths).await?;
         Ok(found
             .into_iter()
             .map(|(p, s)| (SectionByPath(p), s))
@@ -129,7 +133,7 @@ impl Loader<SectionChildren> for DbLoader {
         keys: &[SectionChildren],
     ) -> Result<HashMap<SectionChildren, Self::Value>, Self::Error> {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let found = sections::children_of(&self.db, &ids).await?;
+        let found = self.directory.children_of(&self.db, &ids).await?;
         Ok(found
             .into_iter()
             .map(|(id, s)| (SectionChildren(id), s))
@@ -154,31 +158,17 @@ impl Loader<ArticleBody> for DbLoader {
     }
 }
 
-impl Loader<Bylines> for DbLoader {
-    type Value = Vec<author::Model>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[Bylines]) -> Result<HashMap<Bylines, Self::Value>, Self::Error> {
-        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let mut found = authors::bylines(&self.db, &ids).await?;
-        Ok(every_key(&ids, &mut found, Bylines))
-    }
-}
-
-impl Loader<ArticleTags> for DbLoader {
-    type Value = Vec<tag::Model>;
+impl Loader<ArticleRelations> for DbLoader {
+    type Value = Relations;
     type Error = LoadError;
 
     async fn load(
         &self,
-        keys: &[ArticleTags],
-    ) -> Result<HashMap<ArticleTags, Self::Value>, Self::Error> {
+        keys: &[ArticleRelations],
+    ) -> Result<HashMap<ArticleRelations, Self::Value>, Self::Error> {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let found = tags::of_articles(&self.db, &ids).await?;
-        Ok(found
-            .into_iter()
-            .map(|(id, t)| (ArticleTags(id), t))
-            .collect())
+        let mut found = self.directory.relations(&self.db, &ids).await?;
+        Ok(every_key(&ids, &mut found, ArticleRelations))
     }
 }
 
@@ -232,7 +222,7 @@ impl Loader<PageRequest> for DbLoader {
         &self,
         keys: &[PageRequest],
     ) -> Result<HashMap<PageRequest, Self::Value>, Self::Error> {
-        let pages = articles::pages(&self.db, keys).await?;
+        let pages = articles::pages_in(&self.db, &self.directory, keys).await?;
         Ok(keys.iter().cloned().zip(pages).collect())
     }
 }

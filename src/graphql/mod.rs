@@ -10,15 +10,13 @@ pub mod http_cache;
 mod inputs;
 pub mod loaders;
 mod mutation;
+pub mod prepare;
 mod query;
 mod search;
 mod types;
 
 use std::sync::Arc;
 
-use async_graphql::extensions::apollo_persisted_queries::{
-    ApolloPersistedQueries, LruCacheStorage,
-};
 use async_graphql::{Context, EmptySubscription, Schema};
 use sea_orm::DatabaseConnection;
 
@@ -36,13 +34,17 @@ pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
     ctx.data_opt::<Caller>().unwrap_or(&Caller::Anonymous)
 }
 
+/// The newsroom directory (sections, authors and tags in memory), given with each request.
+pub(crate) fn directory<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<&'a crate::domain::directory::Directory> {
+    ctx.data::<crate::domain::directory::Directory>()
+}
+
 /// The database pool.
 pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseConnection> {
     ctx.data::<DatabaseConnection>()
 }
-
-/// Persisted queries remembered per process (a miss makes the client resend the text).
-pub const APQ_CACHE: usize = 1024;
 
 /// What a single GraphQL request may ask for; anything beyond is refused at validation,
 /// before a resolver or a database statement runs, with a message naming the limit.
@@ -86,18 +88,13 @@ pub fn schema(db: DatabaseConnection, auth: Arc<Auth>) -> GazetteSchema {
     schema_with(db, auth, &Limits::default())
 }
 
-/// Builds the schema over `db` with `limits`.
+/// Builds the schema over `db` with `limits` (those of a document's shape are checked by
+/// [`prepare::Prepare`] before execution). It has no executor extension, on purpose: see
+/// [`prepare`].
 pub fn schema_with(db: DatabaseConnection, auth: Arc<Auth>, limits: &Limits) -> GazetteSchema {
     let mut b = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .data(db)
         .data(auth)
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
-        .extension(http_cache::ReadOnlyGet)
-        .extension(http_cache::ListingFields)
-        .extension(http_cache::DocumentLimits {
-            aliases: limits.aliases,
-            root_fields: limits.root_fields,
-        })
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_directives(limits.directives);

@@ -4,10 +4,10 @@ use super::connection::{ArticleConnection, AuthorConnection};
 use super::http_cache::{no_store, note, note_lists};
 use super::search::SearchConnection;
 use super::types::{Article, Author, RelatedArticle, Section, Tag, author, section, tag};
-use super::{caller, db};
+use super::{caller, db, directory};
 use crate::domain::articles::{self, FilterInput, TagMatch};
 use crate::domain::search::SearchRequest;
-use crate::domain::{ArticleStatus, access, authors, preview, related, sections, tags};
+use crate::domain::{ArticleStatus, access, authors, preview, related};
 use crate::error::{AppError, GqlResultExt as _};
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
@@ -163,7 +163,10 @@ impl QueryRoot {
 
     /// A section by its full path: `world` or `world/middle-east`.
     async fn section(&self, ctx: &Context<'_>, path: String) -> Result<Option<Section>> {
-        let found = sections::by_path(db(ctx)?, &path).await.gql()?;
+        let found = directory(ctx)?
+            .section_by_path(db(ctx)?, &path)
+            .await
+            .gql()?;
         if found.is_none() {
             note_lists(ctx);
         }
@@ -174,7 +177,8 @@ impl QueryRoot {
     #[graphql(complexity = "20 * child_complexity")]
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         note_lists(ctx);
-        Ok(sections::top_level(db(ctx)?)
+        Ok(directory(ctx)?
+            .top_sections(db(ctx)?)
             .await
             .gql()?
             .into_iter()
@@ -184,7 +188,10 @@ impl QueryRoot {
 
     /// An author by slug.
     async fn author(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Author>> {
-        let found = authors::by_slug(db(ctx)?, &slug).await.gql()?;
+        let found = directory(ctx)?
+            .author_by_slug(db(ctx)?, &slug)
+            .await
+            .gql()?;
         if found.is_none() {
             note_lists(ctx);
         }
@@ -211,7 +218,7 @@ impl QueryRoot {
 
     /// A tag by slug.
     async fn tag(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Tag>> {
-        let found = tags::by_slug(db(ctx)?, &slug).await.gql()?;
+        let found = directory(ctx)?.tag_by_slug(db(ctx)?, &slug).await.gql()?;
         if found.is_none() {
             note_lists(ctx);
         }

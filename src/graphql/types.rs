@@ -9,8 +9,8 @@ use super::blocks::Block;
 use super::connection::{ArticleConnection, CommentConnection};
 use super::http_cache::note;
 use super::loaders::{
-    self, ArticleBody, ArticleTags, Bylines, CommentCount, Loaders, RelatedOf, Replies,
-    SectionById, SectionByPath, SectionChildren,
+    self, ArticleBody, ArticleRelations, CommentCount, Loaders, RelatedOf, Replies, SectionById,
+    SectionByPath, SectionChildren,
 };
 use crate::domain::articles::{self, ArticleFilter, AuthorRef, TagRef};
 use crate::domain::blocks::{self as body, Image as StoredImage};
@@ -127,11 +127,12 @@ impl Article {
     #[graphql(complexity = "5 * child_complexity")]
     async fn authors(&self, ctx: &Context<'_>) -> Result<Vec<Author>> {
         let found = loader(ctx)?
-            .load_one(Bylines(self.0.id))
+            .load_one(ArticleRelations(self.0.id))
             .await
             .map_err(loaders::load_err)?;
         Ok(found
             .unwrap_or_default()
+            .authors
             .into_iter()
             .map(|m| author(ctx, m))
             .collect())
@@ -141,11 +142,12 @@ impl Article {
     #[graphql(complexity = "10 * child_complexity")]
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
         let found = loader(ctx)?
-            .load_one(ArticleTags(self.0.id))
+            .load_one(ArticleRelations(self.0.id))
             .await
             .map_err(loaders::load_err)?;
         Ok(found
             .unwrap_or_default()
+            .tags
             .into_iter()
             .map(|m| tag(ctx, m))
             .collect())

@@ -16,8 +16,9 @@ use std::sync::Arc;
 use crate::domain::access::Caller;
 use crate::domain::changes::LISTS;
 use crate::error::AppError;
-use crate::graphql::http_cache::{self, SurrogateKeys, ViaGet, canonical_order};
+use crate::graphql::http_cache::{self, SurrogateKeys, canonical_order};
 use crate::graphql::loaders;
+use crate::graphql::prepare::Transport;
 use crate::http::Verified;
 use crate::http::cache;
 use crate::response_cache::Cacheable;
@@ -150,29 +151,41 @@ pub async fn post(
     let keys =
         (matches!(caller, Caller::Anonymous) && !mutates && matches!(req, BatchRequest::Single(_)))
             .then(|| Arc::new(SurrogateKeys::default()));
-    // Each operation of a batch gets its own loaders, as it would alone.
-    let with_loaders = |r: async_graphql::Request| {
-        let r = http_cache::with_parsed(r)
-            .data(loaders::new(state.db.clone()))
-            .data(caller.clone());
-        match &keys {
-            Some(k) => r.data(k.clone()),
-            None => r,
+    let batch = matches!(req, BatchRequest::Batch(_));
+    let ops = match req {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(rs) => rs,
+    };
+    // Each operation of a batch is prepared and gets its own loaders, as it would alone,
+    // and they run one after another.
+    let mut texts: Vec<(String, Option<String>)> = Vec::with_capacity(ops.len());
+    let mut answers = Vec::with_capacity(ops.len());
+    let started = std::time::Instant::now();
+    for r in ops {
+        let answer = match state.prepare.request(r, Transport::Post, keys.as_deref()) {
+            Ok(r) => {
+                texts.push((r.query.clone(), r.operation_name.clone()));
+                let r = with_data(&state, &caller, r);
+                let r = match &keys {
+                    Some(k) => r.data(k.clone()),
+                    None => r,
+                };
+                state.schema.execute(r).await
+            }
+            Err(e) => {
+                texts.push((String::new(), None));
+                async_graphql::Response::from_errors(vec![e])
+            }
+        };
+        answers.push(answer);
+    }
+    let mut resp = match answers.pop() {
+        Some(only) if !batch => async_graphql::BatchResponse::Single(only),
+        last => {
+            answers.extend(last);
+            async_graphql::BatchResponse::Batch(answers)
         }
     };
-    let texts: Vec<(String, Option<String>)> = match &req {
-        BatchRequest::Single(r) => vec![(r.query.clone(), r.operation_name.clone())],
-        BatchRequest::Batch(rs) => rs
-            .iter()
-            .map(|r| (r.query.clone(), r.operation_name.clone()))
-            .collect(),
-    };
-    let req = match req {
-        BatchRequest::Single(r) => BatchRequest::Single(with_loaders(r)),
-        BatchRequest::Batch(rs) => BatchRequest::Batch(rs.into_iter().map(with_loaders).collect()),
-    };
-    let started = std::time::Instant::now();
-    let mut resp = state.schema.execute_batch(req).await;
     let seconds = started.elapsed().as_secs_f64();
     match &resp {
         async_graphql::BatchResponse::Single(r) => {
@@ -262,14 +275,20 @@ pub async fn get(
         return res;
     }
     let keys = Arc::new(SurrogateKeys::default());
-    let (query, operation) = (req.query.clone(), req.operation_name.clone());
-    let req = http_cache::with_parsed(req)
-        .data(loaders::new(state.db.clone()))
-        .data(caller.clone())
-        .data(keys.clone())
-        .data(ViaGet);
     let started = std::time::Instant::now();
-    let mut resp = state.schema.execute(req).await;
+    let (mut resp, query, operation) = match state.prepare.request(req, Transport::Get, Some(&keys))
+    {
+        Ok(req) => {
+            let (query, operation) = (req.query.clone(), req.operation_name.clone());
+            let req = with_data(&state, &caller, req).data(keys.clone());
+            (state.schema.execute(req).await, query, operation)
+        }
+        Err(e) => (
+            async_graphql::Response::from_errors(vec![e]),
+            String::new(),
+            None,
+        ),
+    };
     crate::http::metrics::graphql_operation(
         operation.as_deref(),
         started.elapsed().as_secs_f64(),
@@ -310,6 +329,18 @@ pub async fn get(
         }
         Err(e) => AppError::Internal(e.into()).into_response(),
     }
+}
+
+/// The request's handles for resolvers: fresh loaders, the directory, the caller.
+fn with_data(
+    state: &AppState,
+    caller: &Caller,
+    req: async_graphql::Request,
+) -> async_graphql::Request {
+    let directory = state.response_cache.directory().clone();
+    req.data(loaders::new(state.db.clone(), directory.clone()))
+        .data(directory)
+        .data(caller.clone())
 }
 
 /// What the response cache needs to keep an answer: the keys it showed, and the listings

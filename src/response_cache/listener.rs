@@ -21,13 +21,14 @@ use crate::domain::changes;
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(5);
 
-/// Starts listening for `cache` when `db` is PostgreSQL (and the cache is on, and a tokio
-/// runtime is running); the returned task runs until the cache or the pool goes away.
+/// Starts listening for `cache` (and its directory, so even when the cache is off) when `db`
+/// is PostgreSQL and a tokio runtime is running; the task runs until the cache or the pool
+/// goes away.
 pub fn spawn(
     cache: &ResponseCache,
     db: &DatabaseConnection,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    if !cache.enabled() || !matches!(db, DatabaseConnection::SqlxPostgresPoolConnection(_)) {
+    if !matches!(db, DatabaseConnection::SqlxPostgresPoolConnection(_)) {
         return None;
     }
     let runtime = tokio::runtime::Handle::try_current().ok()?;

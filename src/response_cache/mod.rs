@@ -57,6 +57,8 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use axum::body::Bytes;
+
+use crate::domain::directory::Directory;
 use axum::http::{HeaderMap, StatusCode};
 
 /// Size and lifetime of the response cache.
@@ -125,6 +127,8 @@ type Store = moka::sync::Cache<Box<[u8]>, Arc<Entry>>;
 
 struct Inner {
     store: Option<Store>,
+    /// The newsroom directory, which hears the same invalidations.
+    directory: Directory,
     /// Tells this process's own notifications from others'.
     origin: u64,
     /// Whether invalidations from other processes are being heard (always on SQLite).
@@ -165,6 +169,7 @@ impl ResponseCache {
         getrandom::fill(&mut origin).ok();
         Self(Arc::new(Inner {
             store,
+            directory: Directory::new(shared),
             origin: u64::from_le_bytes(origin).max(1),
             live: AtomicBool::new(!shared),
             generation: AtomicU64::new(0),
@@ -183,7 +188,18 @@ impl ResponseCache {
 
     /// Whether the cache serves and stores now (on, and hearing other processes' writes).
     pub fn is_live(&self) -> bool {
-        self.enabled() && self.0.live.load(Ordering::Acquire)
+        self.enabled() && self.hears_others()
+    }
+
+    /// Whether other processes' writes are heard (always on SQLite), whether or not the
+    /// cache is on: the directory depends on it too.
+    pub fn hears_others(&self) -> bool {
+        self.0.live.load(Ordering::Acquire)
+    }
+
+    /// The newsroom directory, invalidated with the cache.
+    pub fn directory(&self) -> &Directory {
+        &self.0.directory
     }
 
     /// This process's id in notifications.
@@ -255,6 +271,8 @@ impl ResponseCache {
 
     /// Invalidates every entry that carries one of `keys` (`*` is everything).
     pub fn invalidate<K: AsRef<str>>(&self, keys: impl IntoIterator<Item = K>) {
+        let keys: Vec<K> = keys.into_iter().collect();
+        self.0.directory.invalidate(keys.iter());
         if self.0.store.is_none() {
             return;
         }
@@ -314,6 +332,7 @@ impl ResponseCache {
     }
 
     fn set_live(&self, live: bool) {
+        self.0.directory.set_live(live);
         self.0.live.store(live, Ordering::Release);
     }
 

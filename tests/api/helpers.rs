@@ -237,6 +237,17 @@ impl TestApp {
         (router, cache)
     }
 
+    /// This process's database behind a router of its own with the response cache off
+    /// (every read executes; sections, authors and tags come from its directory).
+    pub async fn uncached(&self) -> Router {
+        uncached_router(self.db.clone()).await
+    }
+
+    /// Another gazette process on the same database, with the response cache off.
+    pub async fn uncached_second_process(&self) -> Router {
+        uncached_router(self.second_connection().await).await
+    }
+
     /// Sends a request and returns status, headers and the body as JSON (or a string).
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, HeaderMap, Value) {
         let res = self
@@ -377,11 +388,23 @@ impl TestApp {
     }
 }
 
+async fn uncached_router(db: DatabaseConnection) -> Router {
+    let off = gazette::response_cache::Settings {
+        max_bytes: 0,
+        ..Default::default()
+    };
+    let state = gazette::AppState::new(db, test_auth()).with_response_cache(&off);
+    let cache = state.response_cache.clone();
+    let router = gazette::app(state);
+    wait_until_live(&cache).await;
+    router
+}
+
 /// Waits (up to 5 s) until a response cache hears other processes' writes: at once on
 /// SQLite, once the listener has connected on PostgreSQL.
 pub async fn wait_until_live(cache: &gazette::response_cache::ResponseCache) {
     for _ in 0..500 {
-        if cache.is_live() || !cache.enabled() {
+        if cache.hears_others() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;

@@ -10,6 +10,7 @@ mod helpers;
 mod articles;
 mod comments;
 mod contract;
+mod directory;
 mod graphql_http;
 mod hostile;
 mod import;

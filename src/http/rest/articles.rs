@@ -148,17 +148,21 @@ pub async fn list(
 ) -> Result<Response> {
     let filter = p.filter().into_filter(c.visibility())?;
     let req = PageRequest::new(filter, limit(p.limit)?, p.cursor.as_deref())?;
-    let page = articles::pages(&s.db, std::slice::from_ref(&req))
-        .await?
-        .pop()
-        .unwrap_or_default();
+    let page = articles::pages_in(
+        &s.db,
+        s.response_cache.directory(),
+        std::slice::from_ref(&req),
+    )
+    .await?
+    .pop()
+    .unwrap_or_default();
     let next = match (page.has_next, page.items.last()) {
         (true, Some(last)) => {
             Some(Cursor::Published(req.filter.sort_time(last).timestamp_micros(), last.id).encode())
         }
         _ => None,
     };
-    let data = views::articles(&s.db, page.items, false).await?;
+    let data = views::articles(&s.db, s.response_cache.directory(), page.items, false).await?;
     let mut keys = Keys::default();
     data.iter().for_each(|v| keys.article(v));
     Ok(paged(
@@ -205,7 +209,7 @@ async fn respond(
     status: StatusCode,
 ) -> Result<Response> {
     let version = a.version;
-    let view = views::articles(&s.db, vec![a], true)
+    let view = views::articles(&s.db, s.response_cache.directory(), vec![a], true)
         .await?
         .pop()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("article view vanished")))?;

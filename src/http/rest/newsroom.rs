@@ -15,7 +15,6 @@ use super::views::{AuthorView, Page, SectionTree, SectionView, TagView};
 use crate::domain::authors::{self, AuthorFields};
 use crate::domain::cursor::Cursor;
 use crate::domain::sections::{self, NewSection, SectionPatch};
-use crate::domain::tags;
 use crate::entities::section;
 use crate::error::{AppError, Result};
 use crate::http::cache;
@@ -194,7 +193,10 @@ pub async fn patch_section(
     Body(b): Body<SectionPatchBody>,
 ) -> Result<Response> {
     c.require_account()?;
-    let id = sections::by_path(&s.db, &path)
+    let id = s
+        .response_cache
+        .directory()
+        .section_by_path(&s.db, &path)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no section {path:?}")))?
         .id;
@@ -268,7 +270,10 @@ pub async fn get_author(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response> {
-    let a = authors::by_slug(&s.db, &slug)
+    let a = s
+        .response_cache
+        .directory()
+        .author_by_slug(&s.db, &slug)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no author {slug:?}")))?;
     let keys = BTreeSet::from([format!("u{}", a.id)]);
@@ -342,7 +347,10 @@ pub async fn patch_author(
     Body(b): Body<AuthorBody>,
 ) -> Result<Response> {
     c.require_account()?;
-    let id = authors::by_slug(&s.db, &slug)
+    let id = s
+        .response_cache
+        .directory()
+        .author_by_slug(&s.db, &slug)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no author {slug:?}")))?
         .id;
@@ -367,7 +375,10 @@ pub async fn get_tag(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response> {
-    let t = tags::by_slug(&s.db, &slug)
+    let t = s
+        .response_cache
+        .directory()
+        .tag_by_slug(&s.db, &slug)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no tag {slug:?}")))?;
     let keys = BTreeSet::from([format!("t{}", t.id)]);

@@ -4,13 +4,14 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::domain::blocks::{self, Block};
-use crate::domain::{ArticleStatus, articles, authors, comments, sections, tags};
+use crate::domain::directory::Directory;
+use crate::domain::{ArticleStatus, articles, comments, sections};
 use crate::entities::{article, author, section, tag};
 use crate::error::{AppError, Result};
 
@@ -166,15 +167,15 @@ impl Keys {
 
 /// Builds views of `rows` with their relations, a statement per kind for the whole set.
 pub async fn articles(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    directory: &Directory,
     rows: Vec<article::Model>,
     full: bool,
 ) -> Result<Vec<ArticleView>> {
     let ids: Vec<i32> = rows.iter().map(|a| a.id).collect();
     let section_ids: Vec<i32> = rows.iter().map(|a| a.section_id).collect();
-    let sections = sections::by_ids(db, &section_ids).await?;
-    let mut bylines = authors::bylines(db, &ids).await?;
-    let mut taggings = tags::of_articles(db, &ids).await?;
+    let sections = directory.sections_by_ids(db, &section_ids).await?;
+    let mut relations = directory.relations(db, &ids).await?;
     let counts = comments::approved_counts(db, &ids).await?;
     // Only a full view shows the body; rows read by a listing come without it.
     let missing: Vec<i32> = if full {
@@ -191,7 +192,7 @@ pub async fn articles(
             .values()
             .flat_map(|s| sections::lineage(&s.path))
             .collect();
-        sections::by_paths(db, &paths).await?
+        directory.sections_by_paths(db, &paths).await?
     } else {
         HashMap::new()
     };
@@ -214,23 +215,14 @@ pub async fn articles(
                     .filter_map(|p| crumbs.get(&p).cloned().map(SectionView::from))
                     .collect()
             });
+            let rel = relations.remove(&a.id).unwrap_or_default();
             Ok(ArticleView {
                 id: a.id,
                 status: ArticleStatus::parse(&a.status)
                     .ok_or_else(|| internal("unknown status"))?,
                 section: section.into(),
-                authors: bylines
-                    .remove(&a.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-                tags: taggings
-                    .remove(&a.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
+                authors: rel.authors.into_iter().map(Into::into).collect(),
+                tags: rel.tags.into_iter().map(Into::into).collect(),
                 body_html: body.as_deref().map(blocks::render_html),
                 body,
                 breadcrumb,
