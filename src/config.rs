@@ -50,7 +50,8 @@ pub struct DbArgs {
     #[arg(long, env = "GAZETTE_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
 
-    /// Most database connections this process opens.
+    /// Most database connections this process opens (on SQLite at most twice the cores,
+    /// and at least 4).
     #[arg(long, env = "GAZETTE_DB_POOL", default_value_t = 16, global = true)]
     pub db_pool: u32,
 }

@@ -295,12 +295,15 @@ impl<'a> Reorder<'a> {
             Value::Object(map) => {
                 let plan = self.plan(sets);
                 let mut old = std::mem::take(map);
+                map.reserve(old.len());
                 for (key, subsets) in plan.iter() {
-                    if let Some((name, mut value)) = old.shift_remove_entry(*key) {
+                    // `swap_remove`: O(1), and what is left over is sorted below anyway.
+                    if let Some((name, mut value)) = old.swap_remove_entry(*key) {
                         self.value(&mut value, subsets);
                         map.insert(name, value);
                     }
                 }
+                old.sort_keys();
                 map.extend(old);
             }
             _ => {}
