@@ -116,12 +116,14 @@ pub async fn layer(State(cache): State<ResponseCache>, req: Request, next: Next)
                 return AppError::Internal(anyhow::anyhow!("response body: {e}")).into_response();
             }
         };
+        // An exact copy: the serialised body's buffer grew by doubling, and keeping it
+        // would hold up to twice the answer's bytes for as long as the entry lives.
         cache.insert(
             key.into_boxed_slice(),
             born,
             parts.status,
             parts.headers.clone(),
-            bytes.clone(),
+            Bytes::copy_from_slice(&bytes),
             keys,
         );
         res = Response::from_parts(parts, Body::from(bytes));

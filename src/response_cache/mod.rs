@@ -48,6 +48,10 @@
 //! listener is not connected (start-up, a lost connection) the cache neither serves nor
 //! stores, and it is emptied when the listener connects, since notifications may have been
 //! missed in between.
+//!
+//! The newsroom directory (`crate::domain::directory`) hears the same invalidations and
+//! follows the same rule, so the cache owns it and the listener runs on PostgreSQL even
+//! when the cache is switched off.
 
 pub mod listener;
 
