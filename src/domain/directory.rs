@@ -42,7 +42,7 @@ pub const MAX_AGE: Duration = Duration::from_secs(300);
 
 /// Most tags a snapshot holds: it loads them all up to this many, and when tags met later
 /// would pass it, it forgets them and starts again.
-const MAX_TAGS: usize = 100_000;
+pub const MAX_TAGS: usize = 100_000;
 
 /// The process's directory (cheap to clone).
 #[derive(Clone)]
