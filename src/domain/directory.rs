@@ -56,7 +56,13 @@ struct Inner {
     current: RwLock<Option<Arc<Snapshot>>>,
     /// One load at a time; the others wait for it.
     loading: tokio::sync::Mutex<()>,
+    /// When the last load failed: for [`RETRY_AFTER`] readers go to the database instead of
+    /// queueing one by one behind loads that wait out the pool's timeout.
+    failed: std::sync::Mutex<Option<Instant>>,
 }
+
+/// How long after a failed load the directory is bypassed before it tries again.
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Whether a touched key names something the directory holds: a section, an author or a
 /// tag (`s12`, `u3`, `t40`), or everything (`*`).
@@ -79,6 +85,7 @@ impl Directory {
             generation: AtomicU64::new(0),
             current: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
+            failed: std::sync::Mutex::new(None),
         }))
     }
 
@@ -114,7 +121,20 @@ impl Directory {
         if let Some(s) = self.fresh() {
             return Some(s);
         }
+        let recently_failed = |d: &Self| {
+            d.0.failed
+                .lock()
+                .ok()
+                .and_then(|f| *f)
+                .is_some_and(|at| at.elapsed() < RETRY_AFTER)
+        };
+        if recently_failed(self) {
+            return None;
+        }
         let _one = self.0.loading.lock().await;
+        if recently_failed(self) {
+            return None;
+        }
         if let Some(s) = self.fresh() {
             return Some(s);
         }
@@ -128,6 +148,9 @@ impl Directory {
                 Some(s)
             }
             Err(e) => {
+                if let Ok(mut f) = self.0.failed.lock() {
+                    *f = Some(Instant::now());
+                }
                 tracing::warn!(error = %e, "cannot load the newsroom directory; reading the database");
                 None
             }
