@@ -162,7 +162,9 @@ impl Loader<ArticleBody> for DbLoader {
 }
 
 impl Loader<ArticleRelations> for DbLoader {
-    type Value = Relations;
+    /// Shared: the byline and the tags resolvers each take the value from the request's
+    /// cache, which hands out clones.
+    type Value = Arc<Relations>;
     type Error = LoadError;
 
     async fn load(
@@ -170,7 +172,13 @@ impl Loader<ArticleRelations> for DbLoader {
         keys: &[ArticleRelations],
     ) -> Result<HashMap<ArticleRelations, Self::Value>, Self::Error> {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let mut found = self.directory.relations(&self.db, &ids).await?;
+        let mut found: HashMap<i32, Arc<Relations>> = self
+            .directory
+            .relations(&self.db, &ids)
+            .await?
+            .into_iter()
+            .map(|(id, r)| (id, Arc::new(r)))
+            .collect();
         Ok(every_key(&ids, &mut found, ArticleRelations))
     }
 }

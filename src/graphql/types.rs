@@ -131,11 +131,8 @@ impl Article {
             .await
             .map_err(loaders::load_err)?;
         Ok(found
-            .unwrap_or_default()
-            .authors
-            .into_iter()
-            .map(|m| author(ctx, m))
-            .collect())
+            .map(|r| r.authors.iter().map(|m| author(ctx, m.clone())).collect())
+            .unwrap_or_default())
     }
 
     /// Key terms, in the editor's order.
@@ -146,11 +143,8 @@ impl Article {
             .await
             .map_err(loaders::load_err)?;
         Ok(found
-            .unwrap_or_default()
-            .tags
-            .into_iter()
-            .map(|m| tag(ctx, m))
-            .collect())
+            .map(|r| r.tags.iter().map(|m| tag(ctx, m.clone())).collect())
+            .unwrap_or_default())
     }
 
     /// Where it is in the workflow.
