@@ -508,57 +508,55 @@ pub(crate) fn group_by_key<T: FromQueryResult>(
     Ok(out)
 }
 
-/// Loads many pages in one statement (two when a listing is narrowed to a section: its
-/// subtree is resolved first), in the order asked. The articles come without
-/// their bodies (JSON `null`, see [`lacks_body`]); [`bodies`] reads those that are shown.
+/// Loads many pages in one statement, in the order asked. Sections' subtrees and authors
+/// named by slug come from the directory (when it is bypassed, a section subtree costs one
+/// statement more and an author slug is matched in the listing's own statement). The
+/// articles come without their bodies (JSON `null`, see [`lacks_body`]); [`bodies`] reads
+/// those that are shown.
 pub async fn pages(
-    db: &impl ConnectionTrait,
-    reqs: &[PageRequest],
-) -> Result<Vec<Page<article::Model>>> {
-    let paths = section_paths(reqs);
-    let sections = if paths.is_empty() {
-        SectionIds::new()
-    } else {
-        section_ids(db, &paths).await?
-    };
-    pages_with(db, reqs, &sections).await
-}
-
-/// [`pages`], with the sections' subtrees from the directory when it is in use (then one
-/// statement in every case).
-pub async fn pages_in(
     db: &sea_orm::DatabaseConnection,
     directory: &super::directory::Directory,
     reqs: &[PageRequest],
 ) -> Result<Vec<Page<article::Model>>> {
+    let snapshot = directory.snapshot(db).await;
     // An author named by slug is read by id, through the bylines' index by time.
     let mut resolved: Vec<PageRequest> = Vec::new();
-    let reqs = if reqs
-        .iter()
-        .any(|r| matches!(r.filter.author, Some(AuthorRef::Slug(_))))
-    {
-        for r in reqs {
-            let mut r = r.clone();
-            if let Some(AuthorRef::Slug(slug)) = &r.filter.author
-                && let Some(a) = directory.author_by_slug(db, slug).await?
-            {
-                r.filter.author = Some(AuthorRef::Id(a.id));
+    let reqs = match &snapshot {
+        Some(s)
+            if reqs
+                .iter()
+                .any(|r| matches!(r.filter.author, Some(AuthorRef::Slug(_)))) =>
+        {
+            for r in reqs {
+                let mut r = r.clone();
+                if let Some(AuthorRef::Slug(slug)) = &r.filter.author
+                    && let Some(a) = s.author_by_slug(slug)
+                {
+                    r.filter.author = Some(AuthorRef::Id(a.id));
+                }
+                resolved.push(r);
             }
-            resolved.push(r);
+            resolved.as_slice()
         }
-        resolved.as_slice()
-    } else {
-        reqs
+        _ => reqs,
     };
     let paths = section_paths(reqs);
-    if paths.is_empty() {
-        return pages_with(db, reqs, &SectionIds::new()).await;
-    }
-    let sections = match directory.subtrees(db, &paths).await {
-        Some(s) => s,
-        None => section_ids(db, &paths).await?,
+    let sections = match (&snapshot, paths.is_empty()) {
+        (_, true) => SectionIds::new(),
+        (Some(s), false) => paths
+            .iter()
+            .map(|p| (p.to_string(), s.subtree(p)))
+            .collect(),
+        (None, false) => section_ids(db, &paths).await?,
     };
-    pages_with(db, reqs, &sections).await
+    let backend = db.get_database_backend();
+    let stmts = reqs
+        .iter()
+        .enumerate()
+        .map(|(k, r)| page_select(r, k, backend, &sections))
+        .collect();
+    let grouped = group_by_key::<article::Model>(union_all(db, stmts).await?, reqs.len())?;
+    Ok(paginate(grouped, reqs.iter().map(|r| r.first)))
 }
 
 /// The distinct section paths the listings are narrowed to.
@@ -570,21 +568,6 @@ fn section_paths(reqs: &[PageRequest]) -> Vec<&str> {
     paths.sort_unstable();
     paths.dedup();
     paths
-}
-
-async fn pages_with(
-    db: &impl ConnectionTrait,
-    reqs: &[PageRequest],
-    sections: &SectionIds,
-) -> Result<Vec<Page<article::Model>>> {
-    let backend = db.get_database_backend();
-    let stmts = reqs
-        .iter()
-        .enumerate()
-        .map(|(k, r)| page_select(r, k, backend, sections))
-        .collect();
-    let grouped = group_by_key::<article::Model>(union_all(db, stmts).await?, reqs.len())?;
-    Ok(paginate(grouped, reqs.iter().map(|r| r.first)))
 }
 
 /// The bodies of these articles, by id, in one statement.

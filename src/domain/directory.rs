@@ -166,7 +166,7 @@ impl Directory {
         match self.snapshot(db).await {
             Some(s) => Ok(ids
                 .iter()
-                .filter_map(|id| s.sections.get(id).map(|m| (*id, m.clone())))
+                .filter_map(|id| s.section(*id).map(|m| (*id, m.clone())))
                 .collect()),
             None => sections::by_ids(db, ids).await,
         }
@@ -205,7 +205,7 @@ impl Directory {
             Some(s) => Ok(s
                 .top
                 .iter()
-                .filter_map(|id| s.sections.get(id).cloned())
+                .filter_map(|id| s.section(*id).cloned())
                 .collect()),
             None => sections::top_level(db).await,
         }
@@ -225,29 +225,13 @@ impl Directory {
                     Some((
                         *p,
                         kids.iter()
-                            .filter_map(|id| s.sections.get(id).cloned())
+                            .filter_map(|id| s.section(*id).cloned())
                             .collect(),
                     ))
                 })
                 .collect()),
             None => sections::children_of(db, parents).await,
         }
-    }
-
-    /// The ids of the sections each path covers (it and its descendants); `None` when the
-    /// directory is bypassed.
-    pub async fn subtrees(
-        &self,
-        db: &DatabaseConnection,
-        paths: &[&str],
-    ) -> Option<HashMap<String, Vec<i32>>> {
-        let s = self.snapshot(db).await?;
-        Some(
-            paths
-                .iter()
-                .map(|p| (p.to_string(), s.subtree(p)))
-                .collect(),
-        )
     }
 
     /// The author with this slug.
@@ -257,11 +241,7 @@ impl Directory {
         slug: &str,
     ) -> Result<Option<author::Model>> {
         match self.snapshot(db).await {
-            Some(s) => Ok(s
-                .author_slugs
-                .get(slug)
-                .and_then(|id| s.authors.get(id))
-                .cloned()),
+            Some(s) => Ok(s.author_by_slug(slug).cloned()),
             None => authors::by_slug(db, slug).await,
         }
     }
@@ -310,12 +290,9 @@ impl Directory {
         let ids = super::articles::relation_ids(db, article_ids).await?;
         // Authors created since the snapshot (heard of only after this read started) and
         // tags not met yet are read once.
-        let missing_authors: Vec<i32> = ids
-            .values()
-            .flat_map(|r| r.authors.iter())
-            .filter(|id| !s.authors.contains_key(id))
-            .copied()
-            .collect();
+        let missing_authors = unknown(ids.values().flat_map(|r| &r.authors), |id| {
+            s.authors.contains_key(id)
+        });
         let late_authors: HashMap<i32, author::Model> = if missing_authors.is_empty() {
             HashMap::new()
         } else {
@@ -327,17 +304,11 @@ impl Directory {
                 .map(|a| (a.id, a))
                 .collect()
         };
-        let missing_tags: Vec<i32> = {
+        let missing_tags = {
             let known = s.tags.read().map_err(|_| poisoned())?;
-            let mut m: Vec<i32> = ids
-                .values()
-                .flat_map(|r| r.tags.iter())
-                .filter(|id| !known.by_id.contains_key(id))
-                .copied()
-                .collect();
-            m.sort_unstable();
-            m.dedup();
-            m
+            unknown(ids.values().flat_map(|r| &r.tags), |id| {
+                known.by_id.contains_key(id)
+            })
         };
         if !missing_tags.is_empty() {
             let found = tag::Entity::find()
@@ -363,6 +334,14 @@ impl Directory {
         }
         Ok(out)
     }
+}
+
+/// The distinct ids of `ids` that `known` does not hold, ascending.
+fn unknown<'a>(ids: impl Iterator<Item = &'a i32>, known: impl Fn(&i32) -> bool) -> Vec<i32> {
+    let mut out: Vec<i32> = ids.filter(|id| !known(id)).copied().collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn poisoned() -> crate::error::AppError {
@@ -449,12 +428,23 @@ impl Snapshot {
         })
     }
 
+    fn section(&self, id: i32) -> Option<&section::Model> {
+        self.sections.get(&id)
+    }
+
+    /// The author with this slug, as loaded.
+    pub fn author_by_slug(&self, slug: &str) -> Option<&author::Model> {
+        self.author_slugs
+            .get(slug)
+            .and_then(|id| self.authors.get(id))
+    }
+
     fn section_by_path(&self, path: &str) -> Option<&section::Model> {
         self.paths.get(path).and_then(|id| self.sections.get(id))
     }
 
     /// The ids of the section at `path` and of all below it, ascending; none for no section.
-    fn subtree(&self, path: &str) -> Vec<i32> {
+    pub fn subtree(&self, path: &str) -> Vec<i32> {
         let Some(&root) = self.paths.get(path) else {
             return Vec::new();
         };

@@ -233,7 +233,7 @@ impl Loader<PageRequest> for DbLoader {
         &self,
         keys: &[PageRequest],
     ) -> Result<HashMap<PageRequest, Self::Value>, Self::Error> {
-        let pages = articles::pages_in(&self.db, &self.directory, keys).await?;
+        let pages = articles::pages(&self.db, &self.directory, keys).await?;
         Ok(keys.iter().cloned().zip(pages).collect())
     }
 }

@@ -70,7 +70,9 @@ impl Prepare {
             return Ok(req);
         };
         let ops = || doc.operations.iter().map(|(_, op)| &op.node);
-        let writes = ops().any(|op| op.ty != OperationType::Query);
+        // Any operation of the document, not only the one that runs: a GET never carries a
+        // write, and a document with one is never replayed from the cache.
+        let writes = writes(&doc, None);
         if writes && transport == Transport::Get {
             return Err(ServerError::new("mutations must be sent with POST", None));
         }
@@ -159,6 +161,21 @@ impl Prepare {
     }
 }
 
+/// Whether the operation that would run is a mutation or subscription (the rate limit of
+/// writes, and 405 for a write over GET). Unparseable text is left for the executor, which
+/// answers with the parse error.
+pub fn is_mutation(query: &str, operation: Option<&str>) -> bool {
+    parsed(query).is_some_and(|doc| writes(&doc, operation))
+}
+
+/// Whether the operation named `operation` writes; with `None`, whether any operation does.
+fn writes(doc: &ExecutableDocument, operation: Option<&str>) -> bool {
+    doc.operations.iter().any(|(name, op)| {
+        op.node.ty != OperationType::Query
+            && operation.is_none_or(|wanted| name.is_some_and(|n| n.as_str() == wanted))
+    })
+}
+
 fn count_aliases(set: &SelectionSet, n: &mut usize) {
     for item in &set.items {
         match &item.node {
@@ -169,5 +186,20 @@ fn count_aliases(set: &SelectionSet, n: &mut usize) {
             Selection::InlineFragment(i) => count_aliases(&i.node.selection_set.node, n),
             Selection::FragmentSpread(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_mutation;
+
+    #[test]
+    fn is_mutation_finds_the_operation_that_would_run() {
+        assert!(is_mutation("mutation { x }", None));
+        assert!(!is_mutation("{ x }", None));
+        assert!(!is_mutation("query A { x } mutation B { y }", Some("A")));
+        assert!(is_mutation("query A { x } mutation B { y }", Some("B")));
+        assert!(is_mutation("subscription { x }", None));
+        assert!(!is_mutation("not graphql {", None));
     }
 }

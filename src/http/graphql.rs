@@ -3,7 +3,6 @@
 
 use async_graphql::BatchRequest;
 use async_graphql::http::{GraphiQLSource, parse_query_string};
-use async_graphql::parser::types::OperationType;
 use async_graphql_axum::GraphQLResponse;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -16,9 +15,9 @@ use std::sync::Arc;
 use crate::domain::access::Caller;
 use crate::domain::changes::LISTS;
 use crate::error::AppError;
-use crate::graphql::http_cache::{self, SurrogateKeys, canonical_order};
+use crate::graphql::http_cache::{SurrogateKeys, canonical_order};
 use crate::graphql::loaders;
-use crate::graphql::prepare::Transport;
+use crate::graphql::prepare::{Transport, is_mutation};
 use crate::http::Verified;
 use crate::http::cache;
 use crate::response_cache::Cacheable;
@@ -363,36 +362,5 @@ fn status_of(resp: &async_graphql::Response) -> StatusCode {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
-    }
-}
-
-/// Whether the operation that would run is a mutation or subscription. Unparseable text is
-/// left for the executor, which answers with the parse error.
-fn is_mutation(query: &str, operation: Option<&str>) -> bool {
-    let Some(doc) = http_cache::parsed(query) else {
-        return false;
-    };
-    let not_query = |t: OperationType| t != OperationType::Query;
-    match operation {
-        Some(name) => doc
-            .operations
-            .iter()
-            .any(|(n, op)| n.is_some_and(|n| n.as_str() == name) && not_query(op.node.ty)),
-        None => doc.operations.iter().any(|(_, op)| not_query(op.node.ty)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_mutation;
-
-    #[test]
-    fn is_mutation_finds_the_operation_that_would_run() {
-        assert!(is_mutation("mutation { x }", None));
-        assert!(!is_mutation("{ x }", None));
-        assert!(!is_mutation("query A { x } mutation B { y }", Some("A")));
-        assert!(is_mutation("query A { x } mutation B { y }", Some("B")));
-        assert!(is_mutation("subscription { x }", None));
-        assert!(!is_mutation("not graphql {", None));
     }
 }

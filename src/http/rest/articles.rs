@@ -148,7 +148,7 @@ pub async fn list(
 ) -> Result<Response> {
     let filter = p.filter().into_filter(c.visibility())?;
     let req = PageRequest::new(filter, limit(p.limit)?, p.cursor.as_deref())?;
-    let page = articles::pages_in(
+    let page = articles::pages(
         &s.db,
         s.response_cache.directory(),
         std::slice::from_ref(&req),
