@@ -8,6 +8,7 @@ use crate::storage_tests;
 storage_tests!(
     sections_form_a_tree_with_parents_children_and_breadcrumbs,
     a_section_page_lists_its_articles_and_those_of_its_subsections,
+    a_subtree_listing_pages_newest_first_across_its_sections,
     an_author_page_lists_the_authors_published_articles,
     authors_are_listed_alphabetically_in_pages,
     a_tag_page_lists_the_tags_published_articles,
@@ -54,6 +55,147 @@ async fn a_section_page_lists_its_articles_and_those_of_its_subsections(app: &Te
         ])
     );
     assert_eq!(s["articles"]["pageInfo"]["hasNextPage"], true);
+}
+
+/// Four sections under `news` (two levels deep) and one beside it; published articles
+/// spread unevenly over them, with drafts, and several published at the same second.
+fn subtree_newsroom() -> Value {
+    let sections = [
+        "news",
+        "news/politics",
+        "news/politics/local",
+        "news/sport",
+        "other",
+    ];
+    let articles: Vec<Value> = (0..41)
+        .map(|i: usize| {
+            // Uneven: politics/local gets most, sport few; every fifth is at an earlier,
+            // shared second (ties broken by id); every seventh is a draft.
+            let section = sections[[0, 1, 2, 2, 2, 3, 4][i % 7]];
+            let at = if i % 5 == 0 {
+                "2026-02-01T00:00:00Z".to_owned()
+            } else {
+                format!("2026-02-{:02}T{:02}:00:00Z", 2 + i % 20, i % 24)
+            };
+            let status = if i % 7 == 1 && i % 2 == 0 {
+                "DRAFT"
+            } else {
+                "PUBLISHED"
+            };
+            json!({
+                "slug": format!("s-{i}"),
+                "headline": format!("Story {i}"),
+                "section": section,
+                "authors": ["desk"],
+                "status": status,
+                "publishedAt": if status == "PUBLISHED" { json!(at) } else { Value::Null },
+                "body": [{ "paragraph": { "html": "Text." } }]
+            })
+        })
+        .collect();
+    json!({
+        "sections": [
+            { "slug": "news", "name": "News" },
+            { "slug": "politics", "name": "Politics", "parent": "news" },
+            { "slug": "local", "name": "Local", "parent": "news/politics" },
+            { "slug": "sport", "name": "Sport", "parent": "news" },
+            { "slug": "other", "name": "Other" }
+        ],
+        "authors": [{ "slug": "desk", "name": "Desk" }],
+        "articles": articles
+    })
+}
+
+/// The published articles of a section and its descendants, newest first, straight from
+/// the tables: the order every listing must give.
+async fn subtree_order(app: &TestApp, path: &str) -> Vec<String> {
+    use sea_orm::ConnectionTrait as _;
+    let rows = app
+        .db
+        .query_all(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!(
+                "SELECT a.slug FROM articles a JOIN sections s ON s.id = a.section_id \
+                 WHERE a.status = 'PUBLISHED' AND (s.path = '{path}' OR s.path LIKE '{path}/%') \
+                 ORDER BY a.published_at DESC, a.id DESC"
+            ),
+        ))
+        .await
+        .expect("oracle");
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "slug").expect("slug"))
+        .collect()
+}
+
+fn slugs(page: &Value) -> Vec<String> {
+    page["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["slug"].as_str().expect("slug").to_owned())
+        .collect()
+}
+
+async fn a_subtree_listing_pages_newest_first_across_its_sections(app: &TestApp) {
+    app.import(subtree_newsroom()).await;
+    for path in ["news", "news/politics", "news/sport", "other"] {
+        let expected = subtree_order(app, path).await;
+        assert!(
+            expected.len() > 3,
+            "{path}: the data gives two pages or more"
+        );
+        // Page by page, three at a time, following the cursors.
+        let mut seen: Vec<String> = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let data = app
+                .query(
+                    "query($p: String!, $after: String) { section(path: $p) { articles(first: 3, after: $after) { totalCount edges { node { slug } } pageInfo { hasNextPage endCursor } } } }",
+                    json!({ "p": path, "after": after }),
+                )
+                .await;
+            let page = &data["section"]["articles"];
+            assert_eq!(page["totalCount"], expected.len(), "{path}: count");
+            seen.extend(slugs(page));
+            if page["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            assert!(
+                seen.len() < expected.len(),
+                "{path}: more pages than articles"
+            );
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(
+            seen, expected,
+            "{path}: every published article once, newest first"
+        );
+    }
+    // Several subtree listings in one request (as a front page asks for them).
+    let data = app
+        .query(
+            "{ sections { path articles(first: 4) { edges { node { slug } } pageInfo { hasNextPage } } } }",
+            json!({}),
+        )
+        .await;
+    let fronts = data["sections"].as_array().expect("sections");
+    assert_eq!(fronts.len(), 2, "top-level sections");
+    for s in fronts {
+        let path = s["path"].as_str().expect("path");
+        let expected = subtree_order(app, path).await;
+        assert_eq!(slugs(&s["articles"]), expected[..4], "{path}: front page");
+        assert_eq!(s["articles"]["pageInfo"]["hasNextPage"], true);
+    }
+    // REST reads the same listing.
+    let (status, _, body) = app.get("/api/v1/articles?section=news&limit=5").await;
+    assert_eq!(status, 200);
+    let rest: Vec<&str> = body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|a| a["slug"].as_str().expect("slug"))
+        .collect();
+    assert_eq!(rest, subtree_order(app, "news").await[..5]);
 }
 
 async fn an_author_page_lists_the_authors_published_articles(app: &TestApp) {
