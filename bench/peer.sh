@@ -13,7 +13,8 @@
 # (both reused by later runs while the file and gazette's migrations are unchanged); times
 # start-up to ready on the SQLite file; then per database starts `gazette serve`, runs
 # peer_bench.sh with GAZETTE_URL and STATIC=1 (Q1-Q4: peer, gazette, back to back per
-# query, then the static limit), runs the gazette-only queries (bench/queries/*.graphql) at
+# query, then the static limit), measures the limit again with gazette's own answer to each
+# query (same bytes, see same_bytes_limits), runs the gazette-only queries (bench/queries/*.graphql) at
 # GZ_CONC connections, samples the server's resident memory throughout, and prints one
 # table per database.
 #
@@ -22,7 +23,7 @@
 # peer_bench.sh), N (50000), DATA ($BENCH_DIR/data/news_$N.json), DUR (15), WARM (3),
 # CONC (32), THREADS (1), DBS ("postgres sqlite"), STATIC (1), GZ_QUERIES (bench/queries/
 # *.graphql), GZ_CONC (8), GZ_DUR ($DUR), STARTUP_TRIES (5), PORT (18180, gazette),
-# PGPORT (55432), GZ_PGDB (gazette), REIMPORT (0; 1 imports again), SKIP_BUILD (0),
+# PGPORT (55432), STATIC_PORT (55680), GZ_PGDB (gazette), REIMPORT (0; 1 imports again), SKIP_BUILD (0),
 # PEER (1; 0 skips peer_bench.sh: the gazette-only queries alone, e.g. while tuning Q5/Q6).
 # Every GAZETTE_* variable of the environment reaches the server (e.g. a cache switch);
 # the rate limits are lifted so that one load generator is not throttled.
@@ -218,6 +219,49 @@ run_gz_query() {  # db query-file [conc]: measure one gazette-only query, append
   say "gazette $name ($db, $conc connections): $line"
 }
 
+# ---- the limit for gazette's own bytes: nginx answering a captured gazette response ----------
+# peer_bench.sh's limit answers the peer's Q1 response (7.5 kB); gazette's answers are other
+# sizes (its Q1 asks each paragraph as HTML and as text: 14.5 kB), so each query also gets a
+# limit of the same bytes: nginx, with the peer kit's configuration, answering the median-
+# sized of gazette's answers to the first 21 bodies of that query, under the same load.
+STATIC_PORT=${STATIC_PORT:-55680}
+same_bytes_limits() {  # db: appends one row per query to $OUT/<db>.limit.tsv
+  local db=$1 q i body bodies n line vals ngx=$BENCH_DIR/nginx-gazette tsv=$OUT/$1.limit.tsv
+  local nginx; nginx=$(command -v nginx || echo /usr/sbin/nginx)
+  [ -x "$nginx" ] || { say "no nginx: the same-bytes limits are not measured"; return 0; }
+  echo -e "$COLS" > "$tsv"
+  mkdir -p "$ngx/www" "$ngx/tmp"
+  sed "s/127\.0\.0\.1:55680/127.0.0.1:$STATIC_PORT/" "$PEER_DIR/peer/nginx-static.conf" > "$ngx/nginx.conf"
+  for q in q1 q2 q3 q4; do
+    bodies=$BENCH_DIR/bodies/$(basename "$DATA" .json)/gazette_$q.jsonl
+    [ -s "$bodies" ] || continue
+    rm -rf "$ngx/capture"; mkdir -p "$ngx/capture"
+    i=0
+    while IFS= read -r body; do
+      i=$((i + 1))
+      curl -sS -XPOST "$GZ_URL/graphql" -H 'content-type: application/json' --data-binary "$body" \
+        -o "$ngx/capture/$i.json"
+    done < <(head -21 "$bodies")
+    n=$(ls "$ngx/capture" | wc -l)
+    cp "$(ls -S "$ngx"/capture/*.json | sed -n "$(( (n + 1) / 2 ))p")" "$ngx/www/static.json"
+    if port_busy "$STATIC_PORT"; then echo "port $STATIC_PORT is in use; set STATIC_PORT" >&2; exit 1; fi
+    "$nginx" -p "$ngx/" -c "$ngx/nginx.conf" -e "$ngx/error.log"
+    for _ in $(seq 1 50); do port_busy "$STATIC_PORT" && break; sleep 0.1; done
+    BODIES=$bodies wrk -t"$THREADS" -c"$CONC" -d"${WARM}s" --timeout 10s -s "$PEER_DIR/peer/rotate.lua" \
+      "http://127.0.0.1:$STATIC_PORT/graphql" >/dev/null 2>&1 || true
+    line=$(BODIES=$bodies wrk -t"$THREADS" -c"$CONC" -d"${DUR}s" --timeout 10s --latency \
+             -s "$PEER_DIR/peer/rotate.lua" "http://127.0.0.1:$STATIC_PORT/graphql" 2>&1 \
+             | tee -a "$LOGS/wrk_gazette_$RUN.log" | grep '^RESULT' || true)
+    stop "$(cat "$ngx/nginx.pid" 2>/dev/null)"
+    if [ -z "$line" ]; then
+      echo -e "nginx-static\t$q\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t\twrk_failed" >> "$tsv"; continue
+    fi
+    vals=$(echo "$line" | sed 's/^RESULT //; s/[a-z0-9_]*=//g' | tr ' ' '\t')
+    echo -e "nginx-static-$(wc -c < "$ngx/www/static.json")B\t$q\t$vals\t$(cut -d' ' -f1 /proc/loadavg)\t" >> "$tsv"
+    say "limit for gazette's $q bytes ($db): $line"
+  done
+}
+
 # ---- per database: serve, peer_bench.sh, gazette-only queries, memory --------------------------
 rss_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || true; }
 for db in $DBS; do
@@ -251,6 +295,7 @@ for db in $DBS; do
     tsv=$(sed -n 's/^results: \([^ ]*\).*/\1/p' "$OUT/$db.peer.out")
     [ -s "$tsv" ] || { echo "peer_bench.sh gave no results; see $OUT/$db.peer.out" >&2; exit 1; }
     cp "$tsv" "$OUT/$db.peer.tsv"
+    [ "$STATIC" = 1 ] && same_bytes_limits "$db"
   fi
   for qf in $GZ_QUERIES; do run_gz_query "$db" "$qf"; done
   rss_end=$(rss_kb "$SERVER" VmRSS); hwm=$(rss_kb "$SERVER" VmHWM)
@@ -279,7 +324,8 @@ CMD=
 [ "$N" = 50000 ] || CMD+="N=$N "
 [ "$PEER" = 1 ] || CMD+="PEER=$PEER "
 CMD+="bash bench/peer.sh"
-python3 bench/peer_report.py "$OUT" --dbs "$DBS" --command "$CMD" --load-start "$LOAD_START" \
+CACHE=on; [ "${GAZETTE_RESPONSE_CACHE_BYTES:-}" = 0 ] && CACHE=off && CMD="GAZETTE_RESPONSE_CACHE_BYTES=0 $CMD"
+python3 bench/peer_report.py "$OUT" --dbs "$DBS" --command "$CMD" --load-start "$LOAD_START" --cache "$CACHE" \
   --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src migrations Cargo.toml 2>/dev/null || echo '+local changes')" \
   > "$OUT/report.md"
 cat "$OUT/report.md"

@@ -4,14 +4,19 @@
     python3 bench/peer_report.py RUN_DIR --dbs "postgres sqlite" [--command C] [--load-start L]
 
 RUN_DIR holds, per database DB: DB.peer.tsv (peer_bench.sh's results: peer, gazette, the
-static limit), DB.gz.tsv (gazette-only queries, optional), DB.mem (key=value, KiB); and
-startup.txt (milliseconds to /readyz 200 per try, SQLite). Prints markdown.
+static limit with the peer's Q1 answer), DB.limit.tsv (the static limit with gazette's own
+answer to each query, optional), DB.gz.tsv (gazette-only queries, optional), DB.mem
+(key=value, KiB); and startup.txt (milliseconds to /readyz 200 per try, SQLite). Prints
+markdown. With --cache off the run is judged against the uncached targets (5x the peer,
+p99 20 ms on PostgreSQL), with --cache on against the cached one (60% of the limit of the
+same bytes); memory and start-up always.
 """
 import argparse, csv, os, statistics, sys
 from datetime import datetime, timezone
 
 NAMES = {"q1": "Q1 article", "q2": "Q2 section", "q3": "Q3 author", "q4": "Q4 front page"}
-TARGETS = {"rps_vs_peer": 5.0, "p99_ms": 20.0, "rss_mb": 150.0, "startup_ms": 1000.0}
+TARGETS = {"rps_vs_peer": 5.0, "p99_ms": 20.0, "rps_vs_limit": 0.60, "rss_mb": 150.0,
+           "startup_ms": 1000.0}
 
 
 def read_tsv(path):
@@ -52,14 +57,15 @@ def main():
     ap.add_argument("--command", default="bash bench/peer.sh")
     ap.add_argument("--load-start", default="")
     ap.add_argument("--commit", default="")
+    ap.add_argument("--cache", choices=("on", "off"), default="on")
     a = ap.parse_args()
     out = []
     p = out.append
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     p(f"## Peer benchmark, {now}")
     p("")
-    p(f"`{a.command}` (gazette {a.commit}; load average at start {a.load_start}; "
-      f"{os.cpu_count()} CPUs: server, database, peer and wrk share them)")
+    p(f"`{a.command}` (gazette {a.commit}; response cache {a.cache}; load average at start "
+      f"{a.load_start}; {os.cpu_count()} CPUs: server, database, peer and wrk share them)")
     startup = []
     sp = os.path.join(a.run_dir, "startup.txt")
     if os.path.exists(sp):
@@ -68,6 +74,8 @@ def main():
     for db in a.dbs.split():
         head, rows = read_tsv(os.path.join(a.run_dir, f"{db}.peer.tsv"))
         _, gz_rows = read_tsv(os.path.join(a.run_dir, f"{db}.gz.tsv"))
+        _, limit_rows = read_tsv(os.path.join(a.run_dir, f"{db}.limit.tsv"))
+        same_bytes = {r["query"]: r for r in limit_rows}
         mem = {}
         mp = os.path.join(a.run_dir, f"{db}.mem")
         if os.path.exists(mp):
@@ -81,7 +89,7 @@ def main():
             p(f"- {h}")
         p("")
         if rows:
-            p("| query | target | req/s | p50 ms | p99 ms | errors | bytes/resp | gazette/peer req/s | gazette/limit req/s | gazette/peer p99 |")
+            p("| query | target | req/s | p50 ms | p99 ms | errors | bytes/resp | gazette/peer req/s | gazette/limit req/s (same bytes) | gazette/peer p99 |")
             p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for q in ("q1", "q2", "q3", "q4") if rows else ():
             for t in ("postgraphile", "gazette"):
@@ -95,20 +103,34 @@ def main():
                 cells = [NAMES[q], t, f0(r["rps"]), r["p50_ms"], r["p99_ms"], r["errors"], r["bytes_per_req"]]
                 if t == "gazette":
                     peer = by.get(("postgraphile", q))
-                    rp, rl = ratio(r, peer), ratio(r, limit)
-                    cells += [f"**{rp}**", rl, ratio(r, peer, "p99_ms")]
-                    if db == "postgres" and (rp == "NA" or float(rp) < TARGETS["rps_vs_peer"]):
-                        misses.append(f"{db} {NAMES[q]}: gazette/peer req/s {rp} < 5")
-                    if db == "postgres" and float(r["p99_ms"]) > TARGETS["p99_ms"]:
-                        misses.append(f"{db} {NAMES[q]}: p99 {r['p99_ms']} ms > 20 ms")
+                    own = same_bytes.get(q)
+                    rp, rl = ratio(r, peer), ratio(r, own if ok(own) else limit)
+                    if not ok(own) and rl != "NA":
+                        rl += " (peer's Q1 bytes)"
+                    cells += [f"**{rp}**" if a.cache == "off" else rp,
+                              f"**{rl}**" if a.cache == "on" else rl, ratio(r, peer, "p99_ms")]
+                    if a.cache == "off" and db == "postgres":
+                        if rp == "NA" or float(rp) < TARGETS["rps_vs_peer"]:
+                            misses.append(f"{db} {NAMES[q]}: gazette/peer req/s {rp} < 5")
+                        if float(r["p99_ms"]) > TARGETS["p99_ms"]:
+                            misses.append(f"{db} {NAMES[q]}: p99 {r['p99_ms']} ms > 20 ms")
+                    if a.cache == "on":
+                        val = rl.split()[0]
+                        if val == "NA" or float(val) < TARGETS["rps_vs_limit"]:
+                            misses.append(f"{db} {NAMES[q]}: gazette/limit req/s {rl} < 0.60")
                     if int(r["errors"]):
                         misses.append(f"{db} {NAMES[q]}: {r['errors']} errors")
                 else:
                     cells += ["", "", ""]
                 p("| " + " | ".join(cells) + " |")
         if ok(limit):
-            p(f"| limit (Q1 body) | {limit['target']} | {f0(limit['rps'])} | {limit['p50_ms']} | "
+            p(f"| limit (peer's Q1 body) | {limit['target']} | {f0(limit['rps'])} | {limit['p50_ms']} | "
               f"{limit['p99_ms']} | {limit['errors']} | {limit['bytes_per_req']} | | | |")
+        for r in limit_rows:
+            if ok(r):
+                p(f"| limit ({NAMES.get(r['query'], r['query'])}, gazette's bytes) | {r['target']} | "
+                  f"{f0(r['rps'])} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} | "
+                  f"{r['bytes_per_req']} | | | |")
         if gz_rows:
             p("")
             p("gazette-only queries (`bench/queries/`):")
@@ -149,8 +171,9 @@ def main():
             if med is None or med > TARGETS["startup_ms"]:
                 misses.append(f"sqlite: start-up to ready {med} ms > 1000 ms")
     p("")
-    p("Targets of issue #7 (uncached on PostgreSQL: ≥5× the peer's req/s and p99 ≤ 20 ms at 32 "
-      "connections; resident memory ≤ 150 MB; start-up ≤ 1 s): "
+    judged = ("uncached on PostgreSQL: ≥5× the peer's req/s and p99 ≤ 20 ms at 32 connections"
+              if a.cache == "off" else "with the response cache: ≥60% of the static limit of the same bytes")
+    p(f"Targets of issue #7 ({judged}; resident memory ≤ 150 MB; start-up ≤ 1 s): "
       + ("all met." if not misses else "not met: " + "; ".join(misses) + "."))
     print("\n".join(out))
 
