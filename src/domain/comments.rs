@@ -12,7 +12,9 @@ use sea_orm::{
 };
 
 use super::CommentStatus;
-use super::articles::{Page, group_by_key, page_size, paginate, union_all};
+use super::articles::{
+    Page, group_by_key, page_size, paginate, statement_order, union_all, unpermute,
+};
 use super::cursor::{Cursor, micros_to_time};
 use crate::entities::comment;
 use crate::error::{AppError, Result};
@@ -80,12 +82,14 @@ pub async fn pages(
     db: &impl ConnectionTrait,
     reqs: &[CommentPageRequest],
 ) -> Result<Vec<Page<comment::Model>>> {
-    let stmts = reqs
+    let order = statement_order(reqs);
+    let stmts = order
         .iter()
         .enumerate()
-        .map(|(k, r)| page_select(r, k))
+        .map(|(k, &i)| page_select(&reqs[i], k))
         .collect();
     let grouped = group_by_key::<comment::Model>(union_all(db, stmts).await?, reqs.len())?;
+    let grouped = unpermute(grouped, &order);
     Ok(paginate(grouped, reqs.iter().map(|r| r.first)))
 }
 
