@@ -12,6 +12,33 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `arena_eager_commit` option (its place in mimalloc's `mi_option_t`).
+#[cfg(target_os = "linux")]
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+/// Arenas committed on demand. By default mimalloc commits a whole arena on Linux and, when
+/// it frees pages there, only marks them reusable (`MADV_FREE`), so the kernel leaves them
+/// in the process's resident memory until it runs short: 17-20 MB under load on the
+/// 50,000-article SQLite file, for nothing. Committed on demand, freed pages are decommitted
+/// (`MADV_DONTNEED`) and leave at once. The option must be set before the first arena is
+/// made, that is before the first Rust allocation: hence a constructor, which runs after
+/// mimalloc's own (which reads `MIMALLOC_*` variables: one naming another value wins) and
+/// before `main`.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static COMMIT_ON_DEMAND: extern "C" fn() = commit_on_demand;
+
+#[cfg(target_os = "linux")]
+extern "C" fn commit_on_demand() {
+    // SAFETY: plain reads and writes of mimalloc's option table, before any other thread.
+    unsafe {
+        if libmimalloc_sys::mi_option_get(MI_OPTION_ARENA_EAGER_COMMIT) == 2 {
+            libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
