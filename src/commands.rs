@@ -130,6 +130,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
             crate::scheduler::run(conn, every, Some(cache)).await;
         })
     };
+    let upkeep = crate::http::metrics::spawn_upkeep();
     let served = axum::serve(
         listener,
         crate::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -138,6 +139,9 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
     .await
     .context("server failed");
     background.abort();
+    if let Some(upkeep) = upkeep {
+        upkeep.abort();
+    }
     served?;
     conn.close().await.ok();
     tracing::info!("stopped");

@@ -30,6 +30,25 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// How often histogram samples are folded into their buckets (the exporter's own default).
+pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the histograms' samples into their buckets every [`UPKEEP_EVERY`]. The recorder
+/// keeps every sample recorded between two folds, and only a scrape or this upkeep folds
+/// them: a server nobody scraped grew by ~20 bytes a request (12 MB in ten seconds at
+/// 60,000 requests a second) for as long as it ran.
+pub fn spawn_upkeep() -> Option<tokio::task::JoinHandle<()>> {
+    let h = handle()?;
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(UPKEEP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            h.run_upkeep();
+        }
+    }))
+}
+
 /// Counts and times every request by its route template (never the raw path, so the label
 /// set stays bounded), and errors by their problem `code`.
 pub async fn track(req: Request, next: Next) -> Response {
