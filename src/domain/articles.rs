@@ -441,13 +441,7 @@ fn page_select(
     };
     let mut parts = ids.iter().enumerate().map(|(j, id)| {
         let one: SectionIds = [(path.clone(), vec![*id])].into();
-        Query::select()
-            .column(Asterisk)
-            .from_subquery(
-                page_select_one(req, k, backend, &one),
-                Alias::new(format!("s{j}")),
-            )
-            .to_owned()
+        wrapped(page_select_one(req, k, backend, &one), &format!("s{j}"))
     });
     let Some(mut merged) = parts.next() else {
         return page_select_one(req, k, backend, sections);
@@ -455,13 +449,19 @@ fn page_select(
     for part in parts {
         merged.union(UnionType::All, part);
     }
-    Query::select()
-        .column(Asterisk)
-        .from_subquery(merged, Alias::new("subtree"))
-        .order_by(article::Column::PublishedAt, Order::Desc)
+    let mut q = wrapped(merged, "subtree");
+    q.order_by(article::Column::PublishedAt, Order::Desc)
         .order_by(article::Column::Id, Order::Desc)
-        .limit(req.first + 1)
-        .to_owned()
+        .limit(req.first + 1);
+    q
+}
+
+/// `SELECT * FROM (inner) AS alias`. (Built in place: a builder chain ending in
+/// `.to_owned()` would copy the whole statement, subqueries and all.)
+fn wrapped(inner: SelectStatement, alias: &str) -> SelectStatement {
+    let mut q = Query::select();
+    q.column(Asterisk).from_subquery(inner, Alias::new(alias));
+    q
 }
 
 fn page_select_one(
@@ -529,13 +529,11 @@ pub(crate) async fn union_all(
     db: &impl ConnectionTrait,
     stmts: Vec<SelectStatement>,
 ) -> Result<Vec<QueryResult>> {
-    let mut parts = stmts.into_iter().enumerate().map(|(i, s)| {
-        // Each part is wrapped so its own ORDER BY and LIMIT stay legal on SQLite.
-        Query::select()
-            .column(Asterisk)
-            .from_subquery(s, Alias::new(format!("p{i}")))
-            .to_owned()
-    });
+    // Each part is wrapped so its own ORDER BY and LIMIT stay legal on SQLite.
+    let mut parts = stmts
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| wrapped(s, &format!("p{i}")));
     let Some(mut top) = parts.next() else {
         return Ok(Vec::new());
     };
