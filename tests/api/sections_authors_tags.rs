@@ -72,12 +72,12 @@ fn subtree_newsroom() -> Value {
             // Uneven: politics/local gets most, sport few; every fifth is at an earlier,
             // shared second (ties broken by id); every seventh is a draft.
             let section = sections[[0, 1, 2, 2, 2, 3, 4][i % 7]];
-            let at = if i % 5 == 0 {
+            let at = if i.is_multiple_of(5) {
                 "2026-02-01T00:00:00Z".to_owned()
             } else {
                 format!("2026-02-{:02}T{:02}:00:00Z", 2 + i % 20, i % 24)
             };
-            let status = if i % 7 == 1 && i % 2 == 0 {
+            let status = if i % 7 == 1 && i.is_multiple_of(2) {
                 "DRAFT"
             } else {
                 "PUBLISHED"
