@@ -244,6 +244,8 @@ same_bytes_limits() {  # db: appends one row per query to $OUT/<db>.limit.tsv
     done < <(head -21 "$bodies")
     n=$(ls "$ngx/capture" | wc -l)
     cp "$(ls -S "$ngx"/capture/*.json | sed -n "$(( (n + 1) / 2 ))p")" "$ngx/www/static.json"
+    # (peer_bench.sh's nginx may still be exiting: give the port a few seconds)
+    for _ in $(seq 1 50); do port_busy "$STATIC_PORT" || break; sleep 0.1; done
     if port_busy "$STATIC_PORT"; then echo "port $STATIC_PORT is in use; set STATIC_PORT" >&2; exit 1; fi
     "$nginx" -p "$ngx/" -c "$ngx/nginx.conf" -e "$ngx/error.log"
     for _ in $(seq 1 50); do port_busy "$STATIC_PORT" && break; sleep 0.1; done
@@ -282,7 +284,7 @@ for db in $DBS; do
   curl -fs "$GZ_URL/readyz" >/dev/null || { echo "gazette not ready after 60 s; see $LOGS/gazette_serve_$db.log" >&2; exit 1; }
   rss_ready=$(rss_kb "$SERVER" VmRSS)
   # VmRSS; its anonymous and file-backed parts; and Pss, which counts a page mapped several
-  # times once (VmRSS counts SQLite's mmap of the file once per connection that touched it)
+  # times once
   ( while kill -0 "$SERVER" 2>/dev/null; do
       echo "$(rss_kb "$SERVER" VmRSS) $(rss_kb "$SERVER" RssAnon) $(rss_kb "$SERVER" RssFile)" \
            "$(awk '$1 == "Pss:" {print $2}' "/proc/$SERVER/smaps_rollup" 2>/dev/null)"; sleep 0.5

@@ -150,8 +150,7 @@ def main():
         p("")
         p(f"Resident memory of gazette (sampled every 0.5 s): {mb(mem.get('rss_ready_kb'))} when ready; "
           f"under load at most {mb(mem.get('rss_max_kb'))} VmRSS ({mb(mem.get('anon_at_max_kb'))} anonymous, "
-          f"{mb(mem.get('file_at_max_kb'))} file-backed"
-          + (": SQLite's mmap, counted once per connection" if db == "sqlite" else "") + ") and "
+          f"{mb(mem.get('file_at_max_kb'))} file-backed) and "
           f"**{mb(mem.get('pss_max_kb'))} PSS** (each page once); {mb(mem.get('rss_end_kb'))} VmRSS at the end, "
           f"VmHWM {mb(mem.get('hwm_kb'))}.")
         if mem.get("server_errors", "0") not in ("0", ""):
