@@ -23,7 +23,7 @@
 # peer_bench.sh), N (50000), DATA ($BENCH_DIR/data/news_$N.json), DUR (15), WARM (3),
 # CONC (32), THREADS (1), DBS ("postgres sqlite"), STATIC (1), GZ_QUERIES (bench/queries/
 # *.graphql), GZ_CONC (8), GZ_DUR ($DUR), STARTUP_TRIES (5), PORT (18180, gazette),
-# PGPORT (55432), STATIC_PORT (55680), GZ_PGDB (gazette), REIMPORT (0; 1 imports again), SKIP_BUILD (0),
+# PGPORT (55432), LIMIT_PORT (55681, nginx of the same-bytes limits), GZ_PGDB (gazette), REIMPORT (0; 1 imports again), SKIP_BUILD (0),
 # PEER (1; 0 skips peer_bench.sh: the gazette-only queries alone, e.g. while tuning Q5/Q6).
 # Every GAZETTE_* variable of the environment reaches the server (e.g. a cache switch);
 # the rate limits are lifted so that one load generator is not throttled.
@@ -224,14 +224,14 @@ run_gz_query() {  # db query-file [conc]: measure one gazette-only query, append
 # sizes (its Q1 asks each paragraph as HTML and as text: 14.5 kB), so each query also gets a
 # limit of the same bytes: nginx, with the peer kit's configuration, answering the median-
 # sized of gazette's answers to the first 21 bodies of that query, under the same load.
-STATIC_PORT=${STATIC_PORT:-55680}
+LIMIT_PORT=${LIMIT_PORT:-55681}   # not peer_bench.sh's port: its nginx may still be exiting
 same_bytes_limits() {  # db: appends one row per query to $OUT/<db>.limit.tsv
   local db=$1 q i body bodies n line vals ngx=$BENCH_DIR/nginx-gazette tsv=$OUT/$1.limit.tsv
   local nginx; nginx=$(command -v nginx || echo /usr/sbin/nginx)
   [ -x "$nginx" ] || { say "no nginx: the same-bytes limits are not measured"; return 0; }
   echo -e "$COLS" > "$tsv"
   mkdir -p "$ngx/www" "$ngx/tmp"
-  sed "s/127\.0\.0\.1:55680/127.0.0.1:$STATIC_PORT/" "$PEER_DIR/peer/nginx-static.conf" > "$ngx/nginx.conf"
+  sed "s/127\.0\.0\.1:55680/127.0.0.1:$LIMIT_PORT/" "$PEER_DIR/peer/nginx-static.conf" > "$ngx/nginx.conf"
   for q in q1 q2 q3 q4; do
     bodies=$BENCH_DIR/bodies/$(basename "$DATA" .json)/gazette_$q.jsonl
     [ -s "$bodies" ] || continue
@@ -244,15 +244,14 @@ same_bytes_limits() {  # db: appends one row per query to $OUT/<db>.limit.tsv
     done < <(head -21 "$bodies")
     n=$(ls "$ngx/capture" | wc -l)
     cp "$(ls -S "$ngx"/capture/*.json | sed -n "$(( (n + 1) / 2 ))p")" "$ngx/www/static.json"
-    # (peer_bench.sh's nginx may still be exiting: give the port a few seconds)
-    for _ in $(seq 1 50); do port_busy "$STATIC_PORT" || break; sleep 0.1; done
-    if port_busy "$STATIC_PORT"; then echo "port $STATIC_PORT is in use; set STATIC_PORT" >&2; exit 1; fi
+    for _ in $(seq 1 50); do port_busy "$LIMIT_PORT" || break; sleep 0.1; done
+    if port_busy "$LIMIT_PORT"; then echo "port $LIMIT_PORT is in use; set LIMIT_PORT" >&2; exit 1; fi
     "$nginx" -p "$ngx/" -c "$ngx/nginx.conf" -e "$ngx/error.log"
-    for _ in $(seq 1 50); do port_busy "$STATIC_PORT" && break; sleep 0.1; done
+    for _ in $(seq 1 50); do port_busy "$LIMIT_PORT" && break; sleep 0.1; done
     BODIES=$bodies wrk -t"$THREADS" -c"$CONC" -d"${WARM}s" --timeout 10s -s "$PEER_DIR/peer/rotate.lua" \
-      "http://127.0.0.1:$STATIC_PORT/graphql" >/dev/null 2>&1 || true
+      "http://127.0.0.1:$LIMIT_PORT/graphql" >/dev/null 2>&1 || true
     line=$(BODIES=$bodies wrk -t"$THREADS" -c"$CONC" -d"${DUR}s" --timeout 10s --latency \
-             -s "$PEER_DIR/peer/rotate.lua" "http://127.0.0.1:$STATIC_PORT/graphql" 2>&1 \
+             -s "$PEER_DIR/peer/rotate.lua" "http://127.0.0.1:$LIMIT_PORT/graphql" 2>&1 \
              | tee -a "$LOGS/wrk_gazette_$RUN.log" | grep '^RESULT' || true)
     stop "$(cat "$ngx/nginx.pid" 2>/dev/null)"
     if [ -z "$line" ]; then
