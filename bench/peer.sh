@@ -194,29 +194,34 @@ if not isinstance(d, dict) or j.get("errors") or not d or any(v in (None, []) fo
 ' || { echo "  (variables: $(printf '%s' "$body" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("variables"))'))" >&2; return 1; }
   done
 }
+na_row() {  # target query note: a row for a query that was not measured
+  echo -e "$1\t$2\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t$(cut -d' ' -f1 /proc/loadavg)\t$3"
+}
+measure() {  # target query url bodies conc dur tsv note: wrk warm-up, then one measured run
+  local line vals
+  BODIES=$4 wrk -t"$THREADS" -c"$5" -d"${WARM}s" --timeout 10s -s "$PEER_DIR/peer/rotate.lua" "$3" >/dev/null 2>&1 || true
+  line=$(BODIES=$4 wrk -t"$THREADS" -c"$5" -d"${6}s" --timeout 10s --latency -s "$PEER_DIR/peer/rotate.lua" "$3" 2>&1 \
+           | tee -a "$LOGS/wrk_gazette_$RUN.log" | grep '^RESULT' || true)
+  if [ -z "$line" ]; then na_row "$1" "$2" wrk_failed >> "$7"; return 0; fi
+  vals=$(echo "$line" | sed 's/^RESULT //; s/[a-z0-9_]*=//g' | tr ' ' '\t')
+  echo -e "$1\t$2\t$vals\t$(cut -d' ' -f1 /proc/loadavg)\t$8" >> "$7"
+  say "$1 $2: $line"
+}
 run_gz_query() {  # db query-file [conc]: measure one gazette-only query, append to $OUT/<db>.gz.tsv
-  local db=$1 qf=$2 conc=${3:-$GZ_CONC} name bodies line vals tsv=$OUT/$1.gz.tsv
+  local db=$1 qf=$2 conc=${3:-$GZ_CONC} name bodies tsv=$OUT/$1.gz.tsv
   name=$(basename "$qf" .graphql)
   bodies=$BENCH_DIR/bodies/$(basename "$DATA" .json)/gz_$name.jsonl
   [ -s "$tsv" ] || echo -e "$COLS" > "$tsv"
   mkdir -p "$(dirname "$bodies")"
   if [ ! -s "$bodies" ] || [ "$DATA" -nt "$bodies" ] || [ "$qf" -nt "$bodies" ] || [ bench/gz_bodies.py -nt "$bodies" ]; then
     python3 bench/gz_bodies.py "$qf" "$DATA" "$bodies" --peer-dir "$PEER_DIR" || {
-      echo -e "gazette\t$name\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t\tno_bodies" >> "$tsv"; return 0; }
+      na_row gazette "$name" no_bodies >> "$tsv"; return 0; }
   fi
   if ! check_bodies "$GZ_URL/graphql" "$bodies"; then
     echo "  gazette $name ($db): check failed, not measured" >&2
-    echo -e "gazette\t$name\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t\tcheck_failed" >> "$tsv"; return 0
+    na_row gazette "$name" check_failed >> "$tsv"; return 0
   fi
-  BODIES=$bodies wrk -t"$THREADS" -c"$conc" -d"${WARM}s" --timeout 10s -s "$PEER_DIR/peer/rotate.lua" "$GZ_URL/graphql" >/dev/null 2>&1 || true
-  line=$(BODIES=$bodies wrk -t"$THREADS" -c"$conc" -d"${GZ_DUR}s" --timeout 10s --latency \
-           -s "$PEER_DIR/peer/rotate.lua" "$GZ_URL/graphql" 2>&1 | tee -a "$LOGS/wrk_gazette_$RUN.log" | grep '^RESULT' || true)
-  if [ -z "$line" ]; then
-    echo -e "gazette\t$name\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t$(cut -d' ' -f1 /proc/loadavg)\twrk_failed" >> "$tsv"; return 0
-  fi
-  vals=$(echo "$line" | sed 's/^RESULT //; s/[a-z0-9_]*=//g' | tr ' ' '\t')
-  echo -e "gazette\t$name\t$vals\t$(cut -d' ' -f1 /proc/loadavg)\tc=$conc" >> "$tsv"
-  say "gazette $name ($db, $conc connections): $line"
+  measure gazette "$name" "$GZ_URL/graphql" "$bodies" "$conc" "$GZ_DUR" "$tsv" "c=$conc"
 }
 
 # ---- the limit for gazette's own bytes: nginx answering a captured gazette response ----------
@@ -226,7 +231,7 @@ run_gz_query() {  # db query-file [conc]: measure one gazette-only query, append
 # sized of gazette's answers to the first 21 bodies of that query, under the same load.
 LIMIT_PORT=${LIMIT_PORT:-55681}   # not peer_bench.sh's port: its nginx may still be exiting
 same_bytes_limits() {  # db: appends one row per query to $OUT/<db>.limit.tsv
-  local db=$1 q i body bodies n line vals ngx=$BENCH_DIR/nginx-gazette tsv=$OUT/$1.limit.tsv
+  local q i body bodies n ngx=$BENCH_DIR/nginx-gazette tsv=$OUT/$1.limit.tsv
   local nginx; nginx=$(command -v nginx || echo /usr/sbin/nginx)
   [ -x "$nginx" ] || { say "no nginx: the same-bytes limits are not measured"; return 0; }
   echo -e "$COLS" > "$tsv"
@@ -248,18 +253,9 @@ same_bytes_limits() {  # db: appends one row per query to $OUT/<db>.limit.tsv
     if port_busy "$LIMIT_PORT"; then echo "port $LIMIT_PORT is in use; set LIMIT_PORT" >&2; exit 1; fi
     "$nginx" -p "$ngx/" -c "$ngx/nginx.conf" -e "$ngx/error.log"
     for _ in $(seq 1 50); do port_busy "$LIMIT_PORT" && break; sleep 0.1; done
-    BODIES=$bodies wrk -t"$THREADS" -c"$CONC" -d"${WARM}s" --timeout 10s -s "$PEER_DIR/peer/rotate.lua" \
-      "http://127.0.0.1:$LIMIT_PORT/graphql" >/dev/null 2>&1 || true
-    line=$(BODIES=$bodies wrk -t"$THREADS" -c"$CONC" -d"${DUR}s" --timeout 10s --latency \
-             -s "$PEER_DIR/peer/rotate.lua" "http://127.0.0.1:$LIMIT_PORT/graphql" 2>&1 \
-             | tee -a "$LOGS/wrk_gazette_$RUN.log" | grep '^RESULT' || true)
+    measure "nginx-static-$(wc -c < "$ngx/www/static.json")B" "$q" "http://127.0.0.1:$LIMIT_PORT/graphql" \
+      "$bodies" "$CONC" "$DUR" "$tsv" ""
     stop "$(cat "$ngx/nginx.pid" 2>/dev/null)"
-    if [ -z "$line" ]; then
-      echo -e "nginx-static\t$q\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t\twrk_failed" >> "$tsv"; continue
-    fi
-    vals=$(echo "$line" | sed 's/^RESULT //; s/[a-z0-9_]*=//g' | tr ' ' '\t')
-    echo -e "nginx-static-$(wc -c < "$ngx/www/static.json")B\t$q\t$vals\t$(cut -d' ' -f1 /proc/loadavg)\t" >> "$tsv"
-    say "limit for gazette's $q bytes ($db): $line"
   done
 }
 

@@ -415,7 +415,7 @@ pub fn lacks_body(a: &article::Model) -> bool {
 /// [`page_select`]); a larger subtree is read in one pass over all of its sections.
 const MAX_SPLIT_SECTIONS: usize = 64;
 
-/// The SELECT of one keyed page (`k` is its key in [`union_all`]).
+/// The SELECT of one keyed page (`k` is its key in [`keyed`]).
 ///
 /// A published listing of a section with descendants reads each section's newest rows
 /// from the (section, status, time) index and merges them: `LIMIT first + 1` per section,
@@ -439,16 +439,13 @@ fn page_select(
     let Some((path, ids)) = split else {
         return page_select_one(req, k, backend, sections);
     };
-    let mut parts = ids.iter().enumerate().map(|(j, id)| {
+    let parts = ids.iter().enumerate().map(|(j, id)| {
         let one: SectionIds = [(path.clone(), vec![*id])].into();
         wrapped(page_select_one(req, k, backend, &one), &format!("s{j}"))
     });
-    let Some(mut merged) = parts.next() else {
+    let Some(merged) = union_of(parts) else {
         return page_select_one(req, k, backend, sections);
     };
-    for part in parts {
-        merged.union(UnionType::All, part);
-    }
     let mut q = wrapped(merged, "subtree");
     q.order_by(article::Column::PublishedAt, Order::Desc)
         .order_by(article::Column::Id, Order::Desc)
@@ -524,25 +521,62 @@ fn page_select_one(
     q
 }
 
-/// Runs several keyed SELECTs (each with a leading `k` column) as one UNION ALL statement.
-pub(crate) async fn union_all(
+/// Runs one keyed SELECT per request (`select(request, k)`, with a leading `k` column) as
+/// one UNION ALL statement, and gives each request its rows (`decode`d), in the order asked.
+///
+/// The parts go in a sorted order ([`statement_order`]), so the same requests make the same
+/// SQL text whatever order a DataLoader handed them in (its batches come in hash order):
+/// the database reuses the prepared statement and its plan instead of parsing and planning
+/// a new text for every request, and a connection's statement cache is not flooded with
+/// permutations of one listing.
+pub(crate) async fn keyed<R: std::fmt::Debug, T>(
     db: &impl ConnectionTrait,
-    stmts: Vec<SelectStatement>,
-) -> Result<Vec<QueryResult>> {
+    reqs: &[R],
+    select: impl Fn(&R, usize) -> SelectStatement,
+    decode: impl Fn(&QueryResult) -> Result<T>,
+) -> Result<Vec<Vec<T>>> {
+    let order = statement_order(reqs);
     // Each part is wrapped so its own ORDER BY and LIMIT stay legal on SQLite.
-    let mut parts = stmts
-        .into_iter()
+    let parts = order
+        .iter()
         .enumerate()
-        .map(|(i, s)| wrapped(s, &format!("p{i}")));
-    let Some(mut top) = parts.next() else {
-        return Ok(Vec::new());
+        .map(|(k, &i)| wrapped(select(&reqs[i], k), &format!("p{k}")));
+    let mut out: Vec<Vec<T>> = (0..reqs.len()).map(|_| Vec::new()).collect();
+    let Some(all) = union_of(parts) else {
+        return Ok(out);
     };
-    for part in parts {
-        top.union(UnionType::All, part);
+    let stmt = inline_limits(db.get_database_backend().build(&all));
+    for row in db.query_all(stmt).await? {
+        let k: i32 = row.try_get("", "k")?;
+        let asked = usize::try_from(k).ok().and_then(|k| order.get(k));
+        if let Some(slot) = asked.and_then(|&i| out.get_mut(i)) {
+            slot.push(decode(&row)?);
+        }
     }
-    Ok(db
-        .query_all(inline_limits(db.get_database_backend().build(&top)))
-        .await?)
+    Ok(out)
+}
+
+/// The parts as one UNION ALL; `None` for none.
+fn union_of(mut parts: impl Iterator<Item = SelectStatement>) -> Option<SelectStatement> {
+    let mut all = parts.next()?;
+    for part in parts {
+        all.union(UnionType::All, part);
+    }
+    Some(all)
+}
+
+/// The order of a batch's requests in its statement: sorted by their description, which
+/// fixes the statement's text for a given set of requests.
+fn statement_order<T: std::fmt::Debug>(reqs: &[T]) -> Vec<usize> {
+    let keys: Vec<String> = reqs.iter().map(|r| format!("{r:?}")).collect();
+    let mut order: Vec<usize> = (0..reqs.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    order
+}
+
+/// A row of a keyed statement as `T`.
+pub(crate) fn model<T: FromQueryResult>(row: &QueryResult) -> Result<T> {
+    Ok(T::from_query_result(row, "")?)
 }
 
 /// On PostgreSQL, writes a statement's page sizes (its `LIMIT`s, the only unsigned 64-bit
@@ -554,7 +588,7 @@ pub(crate) async fn union_all(
 /// took ~3 ms of its ~3.5. With the limits written in it settles on one generic plan per
 /// connection after five executions (0.3 ms in all). A page size takes one of few values
 /// (1-101), so the statement cache holds few texts per shape.
-pub(crate) fn inline_limits(mut stmt: Statement) -> Statement {
+fn inline_limits(mut stmt: Statement) -> Statement {
     if stmt.db_backend != DbBackend::Postgres {
         return stmt;
     }
@@ -616,22 +650,6 @@ pub(crate) fn inline_limits(mut stmt: Statement) -> Statement {
     stmt
 }
 
-/// Rows of a keyed union, grouped by key, in order.
-pub(crate) fn group_by_key<T: FromQueryResult>(
-    rows: Vec<QueryResult>,
-    keys: usize,
-) -> Result<Vec<Vec<T>>> {
-    let mut out: Vec<Vec<T>> = (0..keys).map(|_| Vec::new()).collect();
-    for row in rows {
-        let k: i32 = row.try_get("", "k")?;
-        let item = T::from_query_result(&row, "")?;
-        if let Some(slot) = usize::try_from(k).ok().and_then(|k| out.get_mut(k)) {
-            slot.push(item);
-        }
-    }
-    Ok(out)
-}
-
 /// Loads many pages in one statement, in the order asked. Sections' subtrees and authors
 /// named by slug come from the directory (when it is bypassed, a section subtree costs one
 /// statement more and an author slug is matched in the listing's own statement). The
@@ -674,38 +692,9 @@ pub async fn pages(
         (None, false) => section_ids(db, &paths).await?,
     };
     let backend = db.get_database_backend();
-    let order = statement_order(reqs);
-    let stmts = order
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| page_select(&reqs[i], k, backend, &sections))
-        .collect();
-    let grouped = group_by_key::<article::Model>(union_all(db, stmts).await?, reqs.len())?;
-    let grouped = unpermute(grouped, &order);
+    let select = |r: &PageRequest, k| page_select(r, k, backend, &sections);
+    let grouped = keyed(db, reqs, select, model::<article::Model>).await?;
     Ok(paginate(grouped, reqs.iter().map(|r| r.first)))
-}
-
-/// The order in which keyed requests go into one statement: sorted, so that the same
-/// requests make the same SQL text whatever order a DataLoader handed them in (its batches
-/// come in hash order). The database then reuses the prepared statement and its plan
-/// instead of parsing and planning a new text for every request, and a connection's
-/// statement cache is not flooded with permutations of one listing.
-pub(crate) fn statement_order<T: std::fmt::Debug>(reqs: &[T]) -> Vec<usize> {
-    let keys: Vec<String> = reqs.iter().map(|r| format!("{r:?}")).collect();
-    let mut order: Vec<usize> = (0..reqs.len()).collect();
-    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-    order
-}
-
-/// Puts results computed in `order` (see [`statement_order`]) back in the order asked.
-pub(crate) fn unpermute<T: Default>(mut sorted: Vec<T>, order: &[usize]) -> Vec<T> {
-    let mut out: Vec<T> = (0..sorted.len()).map(|_| T::default()).collect();
-    for (j, &i) in order.iter().enumerate() {
-        if let (Some(slot), Some(item)) = (out.get_mut(i), sorted.get_mut(j)) {
-            *slot = std::mem::take(item);
-        }
-    }
-    out
 }
 
 /// The distinct section paths the listings are narrowed to.
@@ -751,27 +740,20 @@ pub(crate) fn paginate<T>(grouped: Vec<Vec<T>>, firsts: impl Iterator<Item = u64
 
 /// Counts many listings in one statement, in the order asked.
 pub async fn counts(db: &impl ConnectionTrait, filters: &[ArticleFilter]) -> Result<Vec<i64>> {
-    let stmts = filters
-        .iter()
-        .enumerate()
-        .map(|(k, f)| {
-            Query::select()
-                .expr_as(Expr::cust(k.to_string()), Alias::new("k"))
-                .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-                .from(article::Entity)
-                .cond_where(filter_condition(f))
-                .to_owned()
-        })
-        .collect();
-    let mut out = vec![0; filters.len()];
-    for row in union_all(db, stmts).await? {
-        let k: i32 = row.try_get("", "k")?;
-        let n: i64 = row.try_get("", "n")?;
-        if let Some(slot) = usize::try_from(k).ok().and_then(|k| out.get_mut(k)) {
-            *slot = n;
-        }
-    }
-    Ok(out)
+    let select = |f: &ArticleFilter, k: usize| {
+        let mut q = Query::select();
+        q.expr_as(Expr::cust(k.to_string()), Alias::new("k"))
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .from(article::Entity)
+            .cond_where(filter_condition(f));
+        q
+    };
+    let n = |row: &QueryResult| Ok(row.try_get::<i64>("", "n")?);
+    let counted = keyed(db, filters, select, n).await?;
+    Ok(counted
+        .into_iter()
+        .map(|n| n.first().copied().unwrap_or(0))
+        .collect())
 }
 
 /// The author ids of each article's byline and its tag ids, in order, in one statement
@@ -829,10 +811,10 @@ pub(crate) async fn index_bylines(db: &impl ConnectionTrait, article_ids: &[i32]
 
 #[cfg(test)]
 mod tests {
-    use super::{DbBackend, Statement, Value, Values, inline_limits, statement_order, unpermute};
+    use super::{DbBackend, Statement, Value, Values, inline_limits, statement_order};
 
     #[test]
-    fn keyed_requests_go_into_a_statement_in_one_order_and_come_back_in_theirs() {
+    fn a_batch_makes_one_statement_order_whatever_order_it_came_in() {
         let asked = ["world", "business", "sport", "business/markets"];
         let shuffled = ["sport", "business/markets", "world", "business"];
         let sorted = |reqs: &[&str]| -> Vec<String> {
@@ -845,15 +827,6 @@ mod tests {
             sorted(&asked),
             sorted(&shuffled),
             "the same text either way"
-        );
-        let order = statement_order(&asked);
-        let results: Vec<String> = order
-            .iter()
-            .map(|&i| format!("rows of {}", asked[i]))
-            .collect();
-        assert_eq!(
-            unpermute(results, &order),
-            asked.map(|a| format!("rows of {a}")).to_vec()
         );
     }
 

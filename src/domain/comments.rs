@@ -12,9 +12,7 @@ use sea_orm::{
 };
 
 use super::CommentStatus;
-use super::articles::{
-    Page, group_by_key, page_size, paginate, statement_order, union_all, unpermute,
-};
+use super::articles::{Page, keyed, model, page_size, paginate};
 use super::cursor::{Cursor, micros_to_time};
 use crate::entities::comment;
 use crate::error::{AppError, Result};
@@ -82,14 +80,7 @@ pub async fn pages(
     db: &impl ConnectionTrait,
     reqs: &[CommentPageRequest],
 ) -> Result<Vec<Page<comment::Model>>> {
-    let order = statement_order(reqs);
-    let stmts = order
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| page_select(&reqs[i], k))
-        .collect();
-    let grouped = group_by_key::<comment::Model>(union_all(db, stmts).await?, reqs.len())?;
-    let grouped = unpermute(grouped, &order);
+    let grouped = keyed(db, reqs, page_select, model::<comment::Model>).await?;
     Ok(paginate(grouped, reqs.iter().map(|r| r.first)))
 }
 

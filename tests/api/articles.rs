@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, newsroom};
+use crate::helpers::{TestApp, newsroom, slugs};
 use crate::storage_tests;
 
 storage_tests!(
@@ -22,15 +22,6 @@ const LIST: &str = "query($first: Int, $after: String, $filter: ArticleFilter) {
     pageInfo { hasNextPage hasPreviousPage endCursor }
   }
 }";
-
-fn slugs(conn: &Value) -> Vec<String> {
-    conn["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"]["slug"].as_str().expect("slug").to_owned())
-        .collect()
-}
 
 async fn list(app: &TestApp, filter: Value) -> (Vec<String>, i64) {
     let data = app

@@ -427,6 +427,28 @@ pub fn request(method: &str, uri: &str, token: Option<&str>, body: Option<Value>
     .expect("request")
 }
 
+/// The slugs of a connection's nodes, in order (`{ edges { node { slug } } }`).
+pub fn slugs(connection: &Value) -> Vec<String> {
+    connection["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["slug"].as_str().expect("slug").to_owned())
+        .collect()
+}
+
+/// The slugs of a REST listing's `data`, in order.
+pub fn rest_slugs(body: &Value) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|a| a["slug"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A small newsroom: nested sections, two authors, six published articles over six days
 /// (one with two bylines), one draft, one in review, comments approved, pending and threaded.
 pub fn newsroom() -> Value {

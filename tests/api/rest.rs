@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, newsroom, request as req, token};
+use crate::helpers::{TestApp, newsroom, request as req, rest_slugs, token};
 use crate::storage_tests;
 
 storage_tests!(
@@ -17,17 +17,6 @@ storage_tests!(
     rest_serves_sections_authors_and_tags,
     a_database_failure_is_a_500_problem_that_names_only_the_request,
 );
-
-fn slugs(body: &Value) -> Vec<String> {
-    body["data"]
-        .as_array()
-        .map(|d| {
-            d.iter()
-                .map(|a| a["slug"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn assert_problem(
     what: &str,
@@ -56,7 +45,7 @@ async fn rest_lists_and_reads_published_articles_only(app: &TestApp) {
     let (status, _, body) = app.get("/api/v1/articles?limit=3").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
-        slugs(&body),
+        rest_slugs(&body),
         ["aid-arrives", "port-profits", "markets-rally"]
     );
     assert!(body["next_cursor"].is_string());
@@ -95,11 +84,11 @@ async fn rest_lists_and_reads_published_articles_only(app: &TestApp) {
         );
     }
     let (_, _, body) = app.get("/api/v1/articles?status=DRAFT").await;
-    assert_eq!(slugs(&body), Vec::<String>::new());
+    assert_eq!(rest_slugs(&body), Vec::<String>::new());
     let (_, _, body) = app
         .get("/api/v1/articles?tag=ceasefire-talks&author=omar-haddad")
         .await;
-    assert_eq!(slugs(&body), ["border-reopens", "talks-resume"]);
+    assert_eq!(rest_slugs(&body), ["border-reopens", "talks-resume"]);
     let (_, _, body) = app
         .send(req(
             "GET",
@@ -109,7 +98,7 @@ async fn rest_lists_and_reads_published_articles_only(app: &TestApp) {
         ))
         .await;
     assert_eq!(
-        slugs(&body),
+        rest_slugs(&body),
         ["secret-draft"],
         "editors read drafts through the same route"
     );
@@ -122,7 +111,7 @@ async fn rest_pages_follow_link_headers_through_a_whole_section(app: &TestApp) {
     loop {
         let (status, headers, body) = app.get(&uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
-        seen.extend(slugs(&body));
+        seen.extend(rest_slugs(&body));
         match headers.get(header::LINK) {
             Some(link) => {
                 let link = link.to_str().expect("ascii");
@@ -220,7 +209,7 @@ async fn rest_reads_are_cacheable_and_revalidate_with_etags(app: &TestApp) {
     let (_, after, body) = app.get("/api/v1/articles?section=world").await;
     assert_ne!(after[header::ETAG], list_headers[header::ETAG]);
     assert_eq!(
-        slugs(&body)[0],
+        rest_slugs(&body)[0],
         "secret-draft",
         "the published draft leads the listing"
     );

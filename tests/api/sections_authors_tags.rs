@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, newsroom};
+use crate::helpers::{TestApp, newsroom, rest_slugs, slugs};
 use crate::storage_tests;
 
 storage_tests!(
@@ -127,15 +127,6 @@ async fn subtree_order(app: &TestApp, path: &str) -> Vec<String> {
         .collect()
 }
 
-fn slugs(page: &Value) -> Vec<String> {
-    page["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"]["slug"].as_str().expect("slug").to_owned())
-        .collect()
-}
-
 async fn a_subtree_listing_pages_newest_first_across_its_sections(app: &TestApp) {
     app.import(subtree_newsroom()).await;
     for path in ["news", "news/politics", "news/sport", "other"] {
@@ -189,13 +180,7 @@ async fn a_subtree_listing_pages_newest_first_across_its_sections(app: &TestApp)
     // REST reads the same listing.
     let (status, _, body) = app.get("/api/v1/articles?section=news&limit=5").await;
     assert_eq!(status, 200);
-    let rest: Vec<&str> = body["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|a| a["slug"].as_str().expect("slug"))
-        .collect();
-    assert_eq!(rest, subtree_order(app, "news").await[..5]);
+    assert_eq!(rest_slugs(&body), subtree_order(app, "news").await[..5]);
 }
 
 async fn an_author_page_lists_the_authors_published_articles(app: &TestApp) {
