@@ -130,7 +130,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
             crate::scheduler::run(conn, every, Some(cache)).await;
         })
     };
-    let upkeep = crate::http::metrics::spawn_upkeep();
+    let upkeep = crate::telemetry::spawn_upkeep();
     let served = axum::serve(
         listener,
         crate::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -1,24 +1,129 @@
-//! One error type for the whole service, and the one table that maps it to an HTTP status,
-//! an RFC 9457 problem document, and a GraphQL `extensions.code`.
+//! The domain's one error type, and the one table of error codes.
+//!
+//! [`AppError`] is what a rule of the newsroom can fail with. It knows nothing of HTTP or
+//! GraphQL: each transport renders it at its own edge (`crate::http::error` as an RFC 9457
+//! problem with a status, `crate::graphql::error` as an error with `extensions.code`), and
+//! both read the same [`Code`] table, so a code and its HTTP status are written down once.
 //!
 //! User errors carry a sentence a client can show. Database and internal errors are logged
-//! here, with their context, and reach the client only as a generic `INTERNAL`.
+//! by the transport that renders them, with their context, and reach the client only as a
+//! generic `INTERNAL` naming the request id.
 
-use async_graphql::ErrorExtensions as _;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use crate::telemetry;
 
-tokio::task_local! {
-    /// The request id of the request being served (set by the HTTP layer), so internal
-    /// errors can name it to the client while their detail stays in the log.
-    pub static REQUEST_ID: String;
+/// Every kind of refusal a client can see: its stable code (REST `code`, GraphQL
+/// `extensions.code`) and the HTTP status a REST answer carries. The one table both
+/// transports read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// The input breaks a rule (422).
+    BadUserInput,
+    /// The request is malformed before any rule is read: bad JSON, a bad batch (400).
+    MalformedRequest,
+    /// The route does not take this method (405).
+    MethodNotAllowed,
+    /// No representation the client accepts (406).
+    NotAcceptable,
+    /// The body is too large (413).
+    PayloadTooLarge,
+    /// The body is not in a media type the route reads (415).
+    UnsupportedMediaType,
+    /// The request's headers are too large (431).
+    HeadersTooLarge,
+    /// Nothing there, or nothing the caller may see (404).
+    NotFound,
+    /// A stale version or a taken name (409).
+    Conflict,
+    /// A stale `If-Match` (412); the same code as any other lost race.
+    PreconditionFailed,
+    /// A write that names no version to base it on (428).
+    PreconditionRequired,
+    /// No valid credentials where they are needed, or a bad token (401).
+    Unauthenticated,
+    /// Valid credentials, not allowed (403).
+    Forbidden,
+    /// Too many requests from this client (429).
+    RateLimited,
+    /// The database (or the process) cannot answer now; retry (503).
+    Unavailable,
+    /// Anything else; never shown in detail (500).
+    Internal,
 }
 
-fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+impl Code {
+    /// The machine-readable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BadUserInput
+            | Self::MalformedRequest
+            | Self::MethodNotAllowed
+            | Self::NotAcceptable
+            | Self::PayloadTooLarge
+            | Self::UnsupportedMediaType
+            | Self::HeadersTooLarge
+            | Self::PreconditionRequired => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict | Self::PreconditionFailed => "CONFLICT",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status number of a REST answer (and of a GraphQL refusal before execution).
+    pub const fn status(self) -> u16 {
+        match self {
+            Self::BadUserInput => 422,
+            Self::MalformedRequest => 400,
+            Self::MethodNotAllowed => 405,
+            Self::NotAcceptable => 406,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::HeadersTooLarge => 431,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::PreconditionFailed => 412,
+            Self::PreconditionRequired => 428,
+            Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
+            Self::RateLimited => 429,
+            Self::Unavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+
+    /// The entry for an HTTP status a framework refused a request with (a client error
+    /// without an entry of its own is a malformed request; a server error is internal).
+    pub fn of_status(status: u16) -> Self {
+        const ALL: [Code; 16] = [
+            Code::BadUserInput,
+            Code::MalformedRequest,
+            Code::MethodNotAllowed,
+            Code::NotAcceptable,
+            Code::PayloadTooLarge,
+            Code::UnsupportedMediaType,
+            Code::HeadersTooLarge,
+            Code::NotFound,
+            Code::Conflict,
+            Code::PreconditionFailed,
+            Code::PreconditionRequired,
+            Code::Unauthenticated,
+            Code::Forbidden,
+            Code::RateLimited,
+            Code::Unavailable,
+            Code::Internal,
+        ];
+        match ALL.into_iter().find(|c| c.status() == status) {
+            Some(c) => c,
+            None if status >= 500 => Self::Internal,
+            None => Self::MalformedRequest,
+        }
+    }
 }
 
-/// Everything a request can fail with.
+/// Everything a rule of the newsroom can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The input is malformed or breaks a rule; the message says which.
@@ -40,20 +145,10 @@ pub enum AppError {
     /// Valid credentials, but not allowed.
     #[error("{0}")]
     Forbidden(String),
-    /// Too many requests from this client; `retry_after` seconds until the next is allowed.
-    #[error("{message}")]
-    RateLimited { message: String, retry_after: u64 },
-    /// The HTTP request itself is unacceptable (malformed JSON 400, wrong method 405,
-    /// too large 413, wrong content type 415), before any rule is looked at.
-    #[error("{message}")]
-    Http { status: StatusCode, message: String },
     /// The database cannot be reached right now (starting, cut off, pool exhausted, or the
     /// request ran out of time); the client may retry.
     #[error("{0}")]
     Unavailable(String),
-    /// A conditional write (`If-Match`) whose precondition no longer holds.
-    #[error("{0}")]
-    PreconditionFailed(String),
     /// Anything the client cannot act on. Never shown verbatim.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -63,36 +158,37 @@ pub enum AppError {
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
 impl AppError {
-    /// The stable machine-readable code shared by REST (`code`) and GraphQL (`extensions.code`).
-    pub fn code(&self) -> &'static str {
+    /// The error's entry in the [`Code`] table.
+    pub fn kind(&self) -> Code {
         match self {
-            Self::BadInput(_) => "BAD_USER_INPUT",
-            Self::NotFound(_) => "NOT_FOUND",
-            Self::Conflict { .. } => "CONFLICT",
-            Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden(_) => "FORBIDDEN",
-            Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::Http { .. } => "BAD_USER_INPUT",
-            Self::PreconditionFailed(_) => "CONFLICT",
-            Self::Unavailable(_) => "UNAVAILABLE",
-            Self::Internal(_) => "INTERNAL",
+            Self::BadInput(_) => Code::BadUserInput,
+            Self::NotFound(_) => Code::NotFound,
+            Self::Conflict { .. } => Code::Conflict,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Forbidden(_) => Code::Forbidden,
+            Self::Unavailable(_) => Code::Unavailable,
+            Self::Internal(_) => Code::Internal,
         }
     }
 
-    /// The HTTP status of the REST answer.
-    pub fn status(&self) -> StatusCode {
+    /// The stable machine-readable code shared by REST (`code`) and GraphQL (`extensions.code`).
+    pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The version a client should re-read, on a stale `expectedVersion`.
+    pub fn current_version(&self) -> Option<i32> {
         match self {
-            Self::BadInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Http { status, .. } => *status,
-            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Conflict {
+                current_version, ..
+            } => *current_version,
+            _ => None,
         }
+    }
+
+    /// Seconds a client should wait before trying again, where waiting helps.
+    pub fn retry_after(&self) -> Option<u64> {
+        matches!(self, Self::Unavailable(_)).then_some(2)
     }
 
     /// Shorthand for [`AppError::BadInput`].
@@ -100,55 +196,35 @@ impl AppError {
         Self::BadInput(msg.into())
     }
 
-    /// Shorthand for [`AppError::Http`].
-    pub fn http(status: StatusCode, msg: impl Into<String>) -> Self {
-        Self::Http {
-            status,
-            message: msg.into(),
-        }
-    }
-
     /// Shorthand for [`AppError::NotFound`].
     pub fn not_found(msg: impl Into<String>) -> Self {
         Self::NotFound(msg.into())
     }
 
-    /// Logs internal errors once, at the edge, with their whole cause chain.
-    fn log(&self) {
-        crate::http::metrics::error(self.code());
+    /// Shorthand for [`AppError::Internal`] from a sentence for the log.
+    pub fn internal(msg: impl std::fmt::Display) -> Self {
+        Self::Internal(anyhow::anyhow!("{msg}"))
+    }
+
+    /// Counts the error by code and logs internal ones with their whole cause chain: what
+    /// each transport calls once, when it renders the error.
+    pub fn log(&self) {
+        telemetry::error(self.code());
         if let Self::Internal(err) = self {
             tracing::error!(
                 error = format!("{err:#}"),
-                request_id = request_id().unwrap_or_default(),
+                request_id = telemetry::request_id().unwrap_or_default(),
                 "internal error"
             );
         }
     }
 
     /// What the client is told: internal errors only say which request to look up.
-    fn client_message(&self) -> String {
-        match (self, request_id()) {
+    pub fn client_message(&self) -> String {
+        match (self, telemetry::request_id()) {
             (Self::Internal(_), Some(id)) => format!("internal error (request id {id})"),
             _ => self.to_string(),
         }
-    }
-
-    /// The GraphQL error a resolver returns: the message plus `extensions.code`.
-    pub fn into_graphql(self) -> async_graphql::Error {
-        self.log();
-        let code = self.code();
-        let current_version = match &self {
-            Self::Conflict {
-                current_version, ..
-            } => *current_version,
-            _ => None,
-        };
-        async_graphql::Error::new(self.client_message()).extend_with(|_, ext| {
-            ext.set("code", code);
-            if let Some(v) = current_version {
-                ext.set("currentVersion", v);
-            }
-        })
     }
 }
 
@@ -206,120 +282,18 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
-/// `Result<T, AppError>` → `async_graphql::Result<T>` with the error's code attached.
-pub trait GqlResultExt<T> {
-    /// Converts the error with [`AppError::into_graphql`].
-    fn gql(self) -> async_graphql::Result<T>;
-}
-
-impl<T> GqlResultExt<T> for Result<T> {
-    fn gql(self) -> async_graphql::Result<T> {
-        self.map_err(AppError::into_graphql)
-    }
-}
-
-/// An RFC 9457 problem+json response with gazette's `code` member.
-pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail,
-        "code": code,
-    });
-    let mut res = (status, axum::Json(body)).into_response();
-    res.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/problem+json"),
-    );
-    res
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        self.log();
-        let mut res = problem(self.status(), self.code(), &self.client_message());
-        if let Self::Unauthenticated(_) = self {
-            res.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
-        }
-        let retry_after = match &self {
-            Self::Unavailable(_) => Some(2),
-            Self::RateLimited { retry_after, .. } => Some(*retry_after),
-            _ => None,
-        };
-        if let Some(secs) = retry_after {
-            res.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(secs),
-            );
-        }
-        res
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn every_error_is_problem_json_with_its_status_and_code() {
-        let cases = [
-            (AppError::bad_input("x"), 422, "BAD_USER_INPUT"),
-            (AppError::not_found("x"), 404, "NOT_FOUND"),
-            (
-                AppError::Conflict {
-                    message: "x".into(),
-                    current_version: Some(2),
-                },
-                409,
-                "CONFLICT",
-            ),
-            (
-                AppError::Unauthenticated("x".into()),
-                401,
-                "UNAUTHENTICATED",
-            ),
-            (AppError::Forbidden("x".into()), 403, "FORBIDDEN"),
-            (
-                AppError::RateLimited {
-                    message: "x".into(),
-                    retry_after: 3,
-                },
-                429,
-                "RATE_LIMITED",
-            ),
-            (
-                AppError::http(StatusCode::PAYLOAD_TOO_LARGE, "x"),
-                413,
-                "BAD_USER_INPUT",
-            ),
-            (AppError::PreconditionFailed("x".into()), 412, "CONFLICT"),
-            (
-                AppError::Internal(anyhow::anyhow!("secret detail")),
-                500,
-                "INTERNAL",
-            ),
-        ];
-        for (err, status, code) in cases {
-            let res = err.into_response();
-            assert_eq!(res.status().as_u16(), status, "{code}");
-            assert_eq!(
-                res.headers()[axum::http::header::CONTENT_TYPE],
-                "application/problem+json"
-            );
-            let bytes = axum::body::to_bytes(res.into_body(), 4096)
-                .await
-                .unwrap_or_default();
-            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-            assert_eq!(body["status"], status);
-            assert_eq!(body["code"], code);
-            assert!(
-                !body.to_string().contains("secret detail"),
-                "internal detail never reaches the client"
-            );
+    #[test]
+    fn every_status_maps_back_to_its_entry() {
+        for status in [
+            400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 428, 429, 431, 500, 503,
+        ] {
+            assert_eq!(Code::of_status(status).status(), status, "{status}");
         }
+        assert_eq!(Code::of_status(418), Code::MalformedRequest);
+        assert_eq!(Code::of_status(502), Code::Internal);
     }
 }

@@ -31,6 +31,7 @@ pub mod http;
 pub mod response_cache;
 pub mod scheduler;
 pub mod state;
+pub mod telemetry;
 
 pub use state::AppState;
 

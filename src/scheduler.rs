@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::domain::{changes, publishing};
+use crate::domain::{invalidation, publishing};
 use crate::response_cache::ResponseCache;
 
 /// Runs until the returned handle is aborted, checking every `every`.
@@ -22,8 +22,8 @@ pub async fn run(db: DatabaseConnection, every: Duration, cache: Option<Response
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let touched = changes::Touched::new(cache.as_ref().map_or(0, ResponseCache::origin));
-        let result = changes::collect(touched.clone(), publishing::publish_due(&db)).await;
+        let touched = invalidation::Touched::new(cache.as_ref().map_or(0, ResponseCache::origin));
+        let result = invalidation::collect(touched.clone(), publishing::publish_due(&db)).await;
         if let Some(c) = &cache {
             let keys = touched.take();
             if !keys.is_empty() {

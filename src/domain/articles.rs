@@ -62,7 +62,7 @@ pub struct ArticleFilter {
 pub const MAX_FILTER_TAGS: usize = 20;
 
 /// How the tags of a filter combine.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TagMatch {
     /// At least one of the tags.

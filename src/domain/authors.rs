@@ -1,5 +1,6 @@
 //! Reading authors: by slug, alphabetical pages, and the ordered bylines of articles.
 
+use super::invalidation::Key;
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Alias, Condition, Expr, Order, Query};
@@ -11,6 +12,7 @@ use sea_orm::{
 use super::articles::{Page, page_size};
 use super::cursor::Cursor;
 use crate::entities::{article_author, author};
+use crate::entities::change_log::EntityKind;
 use crate::error::{AppError, Result};
 
 /// The author with this slug.
@@ -119,7 +121,7 @@ pub struct AuthorFields {
 }
 
 fn optional(field: &str, v: String, max: usize) -> Result<Option<String>> {
-    let v = super::publishing::plain_text(field, &v, max)?;
+    let v = super::content::plain_text(field, &v, max)?;
     Ok(Some(v).filter(|v| !v.is_empty()))
 }
 
@@ -177,14 +179,14 @@ pub async fn create(
     .exec(&txn)
     .await
     .map_err(|e| AppError::from_write(e, "that author slug"))?;
-    super::revisions::log_change(&txn, "author", res.last_insert_id, "create", caller.sub())
+    super::revisions::log_change(&txn, EntityKind::Author, res.last_insert_id, "create", caller.sub())
         .await?;
     // A new author is listed and found by slug (its own key tells the directory).
-    super::changes::touch(
+    super::invalidation::touch(
         &txn,
         [
-            super::changes::LISTS.to_owned(),
-            format!("u{}", res.last_insert_id),
+            Key::Lists,
+            Key::Author(res.last_insert_id),
         ],
     )
     .await?;
@@ -239,14 +241,14 @@ pub async fn update(
         .update(&txn)
         .await
         .map_err(|e| AppError::from_write(e, "that author slug"))?;
-    super::revisions::log_change(&txn, "author", id, "update", caller.sub()).await?;
+    super::revisions::log_change(&txn, EntityKind::Author, id, "update", caller.sub()).await?;
     // Everything that shows the author carries its key; a new name or slug also moves it in
     // the alphabetical listing and in lookups by slug.
-    let mut touched = vec![format!("u{id}")];
+    let mut touched = vec![Key::Author(id)];
     if renamed {
-        touched.push(super::changes::LISTS.to_owned());
+        touched.push(Key::Lists);
     }
-    super::changes::touch(&txn, touched).await?;
+    super::invalidation::touch(&txn, touched).await?;
     txn.commit().await?;
     Ok(saved)
 }

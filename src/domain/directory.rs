@@ -23,6 +23,7 @@
 //!
 //! Writes never read through the directory: they read inside their own transaction.
 
+use super::invalidation::Key;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -65,15 +66,12 @@ struct Inner {
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Whether a touched key names something the directory holds: a section, an author or a
-/// tag (`s12`, `u3`, `t40`), or everything (`*`).
-pub fn is_directory_key(key: &str) -> bool {
-    if key == super::changes::ALL {
-        return true;
-    }
-    let mut chars = key.chars();
-    matches!(chars.next(), Some('s' | 'u' | 't'))
-        && !chars.as_str().is_empty()
-        && chars.all(|c| c.is_ascii_digit())
+/// tag, or everything.
+pub fn is_directory_key(key: Key) -> bool {
+    matches!(
+        key,
+        Key::Section(_) | Key::Author(_) | Key::Tag(_) | Key::All
+    )
 }
 
 impl Directory {
@@ -99,8 +97,8 @@ impl Directory {
     }
 
     /// Applies the keys a write touched: the snapshot goes when one of them is its own.
-    pub fn invalidate<K: AsRef<str>>(&self, keys: impl IntoIterator<Item = K>) {
-        if keys.into_iter().any(|k| is_directory_key(k.as_ref())) {
+    pub fn invalidate<'a>(&self, keys: impl IntoIterator<Item = &'a Key>) {
+        if keys.into_iter().any(|k| is_directory_key(*k)) {
             self.0.generation.fetch_add(1, Ordering::AcqRel);
         }
     }
@@ -474,14 +472,14 @@ impl Snapshot {
 
 #[cfg(test)]
 mod tests {
-    use super::is_directory_key;
+    use super::{Key, is_directory_key};
 
     #[test]
     fn sections_authors_tags_and_everything_are_directory_keys() {
-        for k in ["s1", "u23", "t456", "*"] {
+        for k in [Key::Section(1), Key::Author(23), Key::Tag(456), Key::All] {
             assert!(is_directory_key(k), "{k}");
         }
-        for k in ["a1", "l", "s", "sx", "u1a", ""] {
+        for k in [Key::Article(1), Key::Lists] {
             assert!(!is_directory_key(k), "{k}");
         }
     }

@@ -7,6 +7,7 @@
 //! names the record and field, and rolls back its batch (earlier batches stay imported, and
 //! running the fixed file again completes the rest).
 
+use super::invalidation::Key;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound as _, Utc};
@@ -18,13 +19,15 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::blocks::{self, Block, Image};
+use super::blocks::{Block, Image};
+use super::content::{self, ArticleContent, Source, Valid};
 use super::search::{self, SearchDoc};
 use super::{ArticleStatus, CommentStatus, now, slug};
 use crate::entities::{
     article, article_author, article_revision, article_tag, author, change_log, comment, section,
     tag,
 };
+use crate::entities::change_log::EntityKind;
 use crate::error::{AppError, Result};
 
 /// A whole import file. Every key is optional.
@@ -77,14 +80,6 @@ pub struct TagIn {
     #[serde(default)]
     pub slug: Option<String>,
     pub name: String,
-}
-
-/// Where a story draws on another outlet: `Insights from <name>`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Source {
-    pub name: String,
-    #[serde(default)]
-    pub url: Option<String>,
 }
 
 /// An article. `section` is a full path; `authors` are slugs; `tags` are names.
@@ -226,7 +221,7 @@ pub async fn import(
     let done = import_stages(db, file, batch, progress).await;
     // An import touches too much to name: every cached response goes, in every process,
     // even after a failure (the stages before it committed).
-    let touched = super::changes::touch(db, [super::changes::ALL.to_owned()]).await;
+    let touched = super::invalidation::touch(db, [Key::All]).await;
     let summary = done?;
     touched?;
     Ok(summary)
@@ -510,12 +505,11 @@ struct Refs<'a> {
 struct Prepared<'a> {
     input: &'a ArticleIn,
     model: article::ActiveModel,
-    body: Vec<Block>,
-    author_ids: Vec<i32>,
-    /// (slug, name), in the editor's order, without repeats.
-    tags: Vec<(String, String)>,
+    valid: Valid,
 }
 
+/// Applies the same rules as every other way in ([`content`]), then the import's own: a
+/// valid slug, a time for a scheduled article.
 fn prepare_article<'a>(i: usize, a: &'a ArticleIn, refs: &Refs<'_>) -> Result<Prepared<'a>> {
     let err = |msg: &str| record_err("articles", i, &a.slug, msg);
     if !slug::is_valid(&a.slug) {
@@ -523,60 +517,26 @@ fn prepare_article<'a>(i: usize, a: &'a ArticleIn, refs: &Refs<'_>) -> Result<Pr
             "slug must be lowercase letters, digits and hyphens, at most 120",
         ));
     }
-    let headline = &clean_text(&a.headline);
-    if headline.is_empty() || headline.chars().count() > 300 {
-        return Err(err("headline must be 1 to 300 characters"));
+    if a.status == ArticleStatus::Scheduled && a.scheduled_at.is_none() {
+        return Err(err("scheduledAt is required for a SCHEDULED article"));
     }
-    let dek = blocks::plain("dek", a.dek.clone()).map_err(|e| err(&e))?;
-    let section_id = *refs
-        .sections
-        .get(&a.section)
-        .ok_or_else(|| err(&format!("section: {:?} is not a section", a.section)))?;
-    if a.authors.is_empty() {
-        return Err(err("authors: an article needs at least one author"));
-    }
-    let mut author_ids = Vec::with_capacity(a.authors.len());
-    for slug in &a.authors {
-        let id = *refs
-            .authors
-            .get(slug)
-            .ok_or_else(|| err(&format!("authors: {slug:?} is not an author")))?;
-        if !author_ids.contains(&id) {
-            author_ids.push(id);
-        }
-    }
-    let mut tags: Vec<(String, String)> = Vec::with_capacity(a.tags.len());
-    for name in &a.tags {
-        let name = &clean_text(name);
-        let slug = slug::slugify(name);
-        if slug.is_empty() {
-            return Err(err(&format!("tags: {name:?} has no letters or digits")));
-        }
-        if !tags.iter().any(|(s, _)| *s == slug) {
-            tags.push((slug, name.to_owned()));
-        }
-    }
-    let body = blocks::clean_body(a.body.clone()).map_err(|e| err(&e))?;
-    let featured = a
-        .featured_image
-        .clone()
-        .map(blocks::clean_image)
-        .transpose()
-        .map_err(|e| err(&format!("featuredImage: {e}")))?;
-    let (source_name, source_url) = match &a.source {
-        None => (None, None),
-        Some(s) => {
-            let name = &clean_text(&s.name);
-            if name.is_empty() {
-                return Err(err("source.name is empty"));
-            }
-            let url = trimmed(s.url.clone());
-            if url.as_deref().is_some_and(|u| !super::html::is_web_url(u)) {
-                return Err(err("source.url must be an absolute http(s) URL"));
-            }
-            (Some(name.to_owned()), url)
-        }
+    let input = ArticleContent {
+        headline: a.headline.clone(),
+        dek: a.dek.clone(),
+        body: a.body.clone(),
+        section: a.section.clone(),
+        authors: a.authors.clone(),
+        tags: a.tags.clone(),
+        source: a.source.clone(),
+        featured_image: a.featured_image.clone(),
     };
+    let valid = content::check(input)
+        .and_then(|c| {
+            let section = refs.sections.get(&c.section).copied();
+            c.resolve(section, |s| refs.authors.get(s).copied())
+        })
+        .map_err(|e| err(&e.to_string()))?;
+    let c = &valid.content;
     let at = now();
     let created = a.created_at.map_or(at, secs);
     let updated = a.updated_at.map_or(created, secs);
@@ -584,24 +544,18 @@ fn prepare_article<'a>(i: usize, a: &'a ArticleIn, refs: &Refs<'_>) -> Result<Pr
         (ArticleStatus::Published, None) => Some(updated),
         (_, p) => p.map(secs),
     };
-    if a.status == ArticleStatus::Scheduled && a.scheduled_at.is_none() {
-        return Err(err("scheduledAt is required for a SCHEDULED article"));
-    }
     let model = article::ActiveModel {
         id: NotSet,
         slug: Set(a.slug.clone()),
-        headline: Set(headline.to_owned()),
-        dek: Set(dek),
-        body: Set(serde_json::to_value(&body).map_err(anyhow::Error::from)?),
-        word_count: Set(blocks::word_count(&body)),
-        section_id: Set(section_id),
-        status: Set(a.status.as_str().to_owned()),
-        source_name: Set(source_name),
-        source_url: Set(source_url),
-        featured_image: Set(featured
-            .map(serde_json::to_value)
-            .transpose()
-            .map_err(anyhow::Error::from)?),
+        headline: Set(c.headline.clone()),
+        dek: Set(c.dek.clone()),
+        body: Set(c.body_json()?),
+        word_count: Set(c.word_count),
+        section_id: Set(valid.section_id),
+        status: Set(a.status),
+        source_name: Set(c.source.as_ref().map(|s| s.name.clone())),
+        source_url: Set(c.source.as_ref().and_then(|s| s.url.clone())),
+        featured_image: Set(c.featured_image_json()?),
         created_at: Set(created),
         updated_at: Set(updated),
         published_at: Set(published),
@@ -611,9 +565,7 @@ fn prepare_article<'a>(i: usize, a: &'a ArticleIn, refs: &Refs<'_>) -> Result<Pr
     Ok(Prepared {
         input: a,
         model,
-        body,
-        author_ids,
-        tags,
+        valid,
     })
 }
 
@@ -626,7 +578,7 @@ async fn write_articles(
     let mut all_tags: Vec<(String, String)> = Vec::new();
     let mut seen = HashSet::new();
     for p in batch {
-        for (slug, name) in &p.tags {
+        for (slug, name) in &p.valid.content.tags {
             if seen.insert(slug.as_str()) {
                 all_tags.push((slug.clone(), name.clone()));
             }
@@ -694,14 +646,9 @@ async fn write_articles(
             ))
         })?;
         article_ids.insert(p.input.slug.clone(), id);
-        let (headline, dek) = (p.model.headline.clone(), p.model.dek.clone());
-        docs.push(SearchDoc::new(
-            id,
-            &headline.unwrap(),
-            dek.unwrap().as_deref(),
-            &p.body,
-        ));
-        for (pos, author_id) in p.author_ids.iter().enumerate() {
+        let c = &p.valid.content;
+        docs.push(SearchDoc::new(id, &c.headline, c.dek.as_deref(), &c.body));
+        for (pos, author_id) in p.valid.author_ids.iter().enumerate() {
             bylines.push(article_author::ActiveModel {
                 article_id: Set(id),
                 author_id: Set(*author_id),
@@ -709,8 +656,8 @@ async fn write_articles(
                 published_at: Set(None),
             });
         }
-        let mut tag_names = Vec::with_capacity(p.tags.len());
-        for (pos, (slug, name)) in p.tags.iter().enumerate() {
+        let mut tag_names = Vec::with_capacity(c.tags.len());
+        for (pos, (slug, name)) in c.tags.iter().enumerate() {
             let tag_id = *tag_ids.get(slug).ok_or_else(|| {
                 AppError::Internal(anyhow::anyhow!("tag {slug} vanished mid-import"))
             })?;
@@ -723,17 +670,17 @@ async fn write_articles(
         }
         let snapshot = ArticleSnapshot {
             slug: &p.input.slug,
-            headline: p.input.headline.trim(),
-            dek: p.input.dek.as_deref(),
-            section: &p.input.section,
-            authors: &p.input.authors,
+            headline: &c.headline,
+            dek: c.dek.as_deref(),
+            section: &c.section,
+            authors: &c.authors,
             tags: &tag_names,
             status: p.input.status,
             published_at: p.model.published_at.clone().unwrap(),
             scheduled_at: p.model.scheduled_at.clone().unwrap(),
-            source: p.input.source.as_ref(),
-            featured_image: p.input.featured_image.as_ref(),
-            body: &p.body,
+            source: c.source.as_ref(),
+            featured_image: c.featured_image.as_ref(),
+            body: &c.body,
         };
         revisions.push(article_revision::ActiveModel {
             id: NotSet,
@@ -746,7 +693,7 @@ async fn write_articles(
         });
         changes.push(change_log::ActiveModel {
             seq: NotSet,
-            entity: Set("article".into()),
+            entity: Set(EntityKind::Article),
             entity_id: Set(id),
             action: Set(if version == 1 { "created" } else { "updated" }.into()),
             actor: Set(None),
@@ -864,7 +811,7 @@ async fn import_comments(
                     .and_then(|p| known.get(&(*a, p.clone())).copied())),
                 author_name: Set(clean_text(&c.author_name)),
                 body: Set(clean_text(&c.body)),
-                status: Set(c.status.as_str().to_owned()),
+                status: Set(c.status),
                 import_key: Set(Some(c.key.clone())),
                 created_at: Set(c.created_at.map_or(at, secs)),
                 updated_at: Set(at),

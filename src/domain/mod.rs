@@ -22,8 +22,9 @@ pub mod access;
 pub mod articles;
 pub mod authors;
 pub mod blocks;
-pub mod changes;
+pub mod invalidation;
 pub mod comments;
+pub mod content;
 pub mod cursor;
 pub mod directory;
 pub mod discovery;
@@ -44,97 +45,8 @@ pub mod workflow;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 
-/// Where an article is in the newsroom's workflow. Only `Published` is public.
-#[derive(
-    async_graphql::Enum,
-    Copy,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ArticleStatus {
-    Draft,
-    InReview,
-    Scheduled,
-    Published,
-    Unpublished,
-    Archived,
-}
-
-impl ArticleStatus {
-    /// The stored (and GraphQL) name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "DRAFT",
-            Self::InReview => "IN_REVIEW",
-            Self::Scheduled => "SCHEDULED",
-            Self::Published => "PUBLISHED",
-            Self::Unpublished => "UNPUBLISHED",
-            Self::Archived => "ARCHIVED",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "DRAFT" => Self::Draft,
-            "IN_REVIEW" => Self::InReview,
-            "SCHEDULED" => Self::Scheduled,
-            "PUBLISHED" => Self::Published,
-            "UNPUBLISHED" => Self::Unpublished,
-            "ARCHIVED" => Self::Archived,
-            _ => return None,
-        })
-    }
-}
-
-/// A comment's moderation state. Only `Approved` comments are public.
-#[derive(
-    async_graphql::Enum,
-    Copy,
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum CommentStatus {
-    Pending,
-    Approved,
-    Spam,
-    Rejected,
-}
-
-impl CommentStatus {
-    /// The stored (and GraphQL) name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Approved => "APPROVED",
-            Self::Spam => "SPAM",
-            Self::Rejected => "REJECTED",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "PENDING" => Self::Pending,
-            "APPROVED" => Self::Approved,
-            "SPAM" => Self::Spam,
-            "REJECTED" => Self::Rejected,
-            _ => return None,
-        })
-    }
-}
+pub use crate::entities::article::ArticleStatus;
+pub use crate::entities::comment::CommentStatus;
 
 /// The current time at the precision both databases store (microseconds), so a value
 /// read back compares equal to the one written and cursors round-trip exactly.

@@ -14,25 +14,20 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, Func, OnConflict, SimpleExpr};
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, TransactionTrait as _,
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait as _,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _, TransactionTrait as _, UpdateMany,
 };
 
 use super::access::{self, Caller, Role};
-use super::blocks::{self, Block, Image};
-use super::import::Source;
+use super::invalidation::Key;
+use super::blocks::{Block, Image};
+use super::content::{self, ArticleContent, Source, Valid};
 use super::revisions::{self, Snapshot};
 use super::workflow::Transition;
-use super::{ArticleStatus, discovery, html, now, slug};
+use super::{ArticleStatus, discovery, now, slug};
+use crate::entities::change_log::EntityKind;
 use crate::entities::{article, article_author, article_tag, author, tag};
 use crate::error::{AppError, Result};
-
-/// Longest headline, in characters.
-pub const MAX_HEADLINE: usize = 300;
-/// Longest dek, in characters.
-pub const MAX_DEK: usize = 1000;
-/// Most authors on one byline, and most tags on one article.
-pub const MAX_REFS: usize = 50;
 
 /// A new article as a client sends it.
 #[derive(Clone, Debug, Default)]
@@ -65,139 +60,40 @@ pub struct ArticlePatch {
     pub featured_image: Option<Option<Image>>,
 }
 
-/// Content validated and cleaned, ready to write.
-struct Content {
-    headline: String,
-    dek: Option<String>,
-    body: serde_json::Value,
-    word_count: i32,
-    section_id: i32,
-    author_ids: Vec<i32>,
-    tags: Vec<(String, String)>,
-    source: Option<Source>,
-    featured_image: Option<serde_json::Value>,
-}
-
-/// Plain text from a field that should hold no markup: tags are dropped, entities decoded.
-pub fn plain_text(field: &str, text: &str, max: usize) -> Result<String> {
-    let text = &html::strip_controls(text);
-    let cleaned = if text.contains(['<', '&']) {
-        html::to_text(&html::strip_all(text))
-    } else {
-        text.to_string()
-    };
-    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-    if cleaned.chars().count() > max {
-        return Err(AppError::bad_input(format!(
-            "{field} is longer than the limit of {max} characters"
-        )));
-    }
-    Ok(cleaned)
-}
-
-fn bad(e: String) -> AppError {
-    AppError::BadInput(e)
-}
-
-/// Validates, cleans and resolves content. HTML cleaning runs off the async runtime.
-async fn prepare(db: &impl ConnectionTrait, input: NewArticle) -> Result<Content> {
-    let headline = plain_text("headline", &input.headline, MAX_HEADLINE)?;
-    if headline.is_empty() {
-        return Err(AppError::bad_input("headline is empty"));
-    }
-    let dek = match input.dek {
-        Some(d) => Some(plain_text("dek", &d, MAX_DEK)?).filter(|d| !d.is_empty()),
-        None => None,
-    };
-    let body = input.body;
-    let featured = input.featured_image;
-    let (body, featured) =
-        tokio::task::spawn_blocking(move || -> std::result::Result<_, String> {
-            let body = blocks::clean_body(body)?;
-            let featured = featured
-                .map(blocks::clean_image)
-                .transpose()
-                .map_err(|e| format!("featuredImage: {e}"))?;
-            Ok((body, featured))
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(bad)?;
-    let source = match input.source {
-        None => None,
-        Some(s) => {
-            let name = plain_text("source.name", &s.name, 200)?;
-            if name.is_empty() {
-                return Err(AppError::bad_input("source.name is empty"));
-            }
-            let url = s.url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
-            if url.as_deref().is_some_and(|u| !html::is_web_url(u)) {
-                return Err(AppError::bad_input(
-                    "source.url must be an absolute http(s) URL",
-                ));
-            }
-            Some(Source { name, url })
+impl NewArticle {
+    /// The content, for the rules of [`content`].
+    fn content(self) -> ArticleContent {
+        ArticleContent {
+            headline: self.headline,
+            dek: self.dek,
+            body: self.body,
+            section: self.section,
+            authors: self.authors,
+            tags: self.tags,
+            source: self.source,
+            featured_image: self.featured_image,
         }
-    };
-    let section_id = super::sections::by_path(db, &input.section)
-        .await?
-        .ok_or_else(|| {
-            AppError::bad_input(format!("section: {:?} is not a section", input.section))
-        })?
-        .id;
-    if input.authors.is_empty() || input.authors.len() > MAX_REFS {
-        return Err(AppError::bad_input(format!(
-            "authors: an article needs 1 to {MAX_REFS} authors"
-        )));
     }
+}
+
+/// Applies [`content`]'s rules (HTML cleaning off the async runtime) and resolves the
+/// section and authors.
+async fn prepare(db: &impl ConnectionTrait, input: NewArticle) -> Result<Valid> {
+    let input = input.content();
+    let checked = tokio::task::spawn_blocking(move || content::check(input))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))??;
+    let section_id = super::sections::by_path(db, &checked.section)
+        .await?
+        .map(|s| s.id);
     let found: HashMap<String, i32> = author::Entity::find()
-        .filter(author::Column::Slug.is_in(input.authors.iter().map(String::as_str)))
+        .filter(author::Column::Slug.is_in(checked.authors.iter().map(String::as_str)))
         .all(db)
         .await?
         .into_iter()
         .map(|a| (a.slug, a.id))
         .collect();
-    let mut author_ids = Vec::with_capacity(input.authors.len());
-    for s in &input.authors {
-        let id = *found
-            .get(s)
-            .ok_or_else(|| AppError::bad_input(format!("authors: {s:?} is not an author")))?;
-        if !author_ids.contains(&id) {
-            author_ids.push(id);
-        }
-    }
-    if input.tags.len() > MAX_REFS {
-        return Err(AppError::bad_input(format!(
-            "tags: at most {MAX_REFS} tags"
-        )));
-    }
-    let mut tags: Vec<(String, String)> = Vec::new();
-    for name in &input.tags {
-        let name = plain_text("tags", name, 100)?;
-        let slug = slug::slugify(&name);
-        if slug.is_empty() {
-            return Err(AppError::bad_input(format!(
-                "tags: {name:?} has no letters or digits"
-            )));
-        }
-        if !tags.iter().any(|(s, _)| *s == slug) {
-            tags.push((slug, name));
-        }
-    }
-    Ok(Content {
-        word_count: blocks::word_count(&body),
-        body: serde_json::to_value(&body).map_err(anyhow::Error::from)?,
-        headline,
-        dek,
-        section_id,
-        author_ids,
-        tags,
-        source,
-        featured_image: featured
-            .map(serde_json::to_value)
-            .transpose()
-            .map_err(anyhow::Error::from)?,
-    })
+    checked.resolve(section_id, |s| found.get(s).copied())
 }
 
 /// A writer's article must carry their own byline, or they could not edit it afterwards.
@@ -272,7 +168,7 @@ async fn new_slug(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no free slug")))
 }
 
-async fn write_relations(txn: &impl ConnectionTrait, id: i32, c: &Content) -> Result<()> {
+async fn write_relations(txn: &impl ConnectionTrait, id: i32, v: &Valid) -> Result<()> {
     article_author::Entity::delete_many()
         .filter(article_author::Column::ArticleId.eq(id))
         .exec(txn)
@@ -281,7 +177,7 @@ async fn write_relations(txn: &impl ConnectionTrait, id: i32, c: &Content) -> Re
         .filter(article_tag::Column::ArticleId.eq(id))
         .exec(txn)
         .await?;
-    article_author::Entity::insert_many(c.author_ids.iter().enumerate().map(|(pos, a)| {
+    article_author::Entity::insert_many(v.author_ids.iter().enumerate().map(|(pos, a)| {
         article_author::ActiveModel {
             article_id: Set(id),
             author_id: Set(*a),
@@ -292,6 +188,7 @@ async fn write_relations(txn: &impl ConnectionTrait, id: i32, c: &Content) -> Re
     }))
     .exec_without_returning(txn)
     .await?;
+    let c = &v.content;
     if !c.tags.is_empty() {
         let at = now();
         let created =
@@ -310,7 +207,7 @@ async fn write_relations(txn: &impl ConnectionTrait, id: i32, c: &Content) -> Re
             .await?;
         if created > 0 {
             // `tag(slug:)` finds a tag from its first use on: a cached miss must go.
-            super::changes::touch(txn, [super::changes::LISTS.to_owned()]).await?;
+            super::invalidation::touch(txn, [Key::Lists]).await?;
         }
         let ids: HashMap<String, i32> = tag::Entity::find()
             .filter(tag::Column::Slug.is_in(c.tags.iter().map(|(s, _)| s.as_str())))
@@ -334,10 +231,9 @@ async fn write_relations(txn: &impl ConnectionTrait, id: i32, c: &Content) -> Re
     Ok(())
 }
 
-/// Reads an article for a write; missing is `NOT_FOUND`.
+/// Reads an article for a write; missing (or unreadable) is `NOT_FOUND`.
 async fn load(db: &impl ConnectionTrait, id: i32) -> Result<article::Model> {
-    article::Entity::find_by_id(id)
-        .one(db)
+    super::articles::find_by_id(db, id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no article with id {id}")))
 }
@@ -345,7 +241,7 @@ async fn load(db: &impl ConnectionTrait, id: i32) -> Result<article::Model> {
 /// After a conditional write matched nothing: `CONFLICT` with the current version, or
 /// `NOT_FOUND` if the article is gone.
 async fn stale(db: &impl ConnectionTrait, id: i32, expected: i32) -> AppError {
-    match article::Entity::find_by_id(id).one(db).await {
+    match super::articles::find_by_id(db, id).await {
         Ok(Some(a)) => AppError::Conflict {
             message: format!(
                 "the article changed since version {expected}: it is at version {}; reload it and apply your change again",
@@ -354,8 +250,71 @@ async fn stale(db: &impl ConnectionTrait, id: i32, expected: i32) -> AppError {
             current_version: Some(a.version),
         },
         Ok(None) => AppError::not_found(format!("no article with id {id}")),
-        Err(e) => e.into(),
+        Err(e) => e,
     }
+}
+
+/// The one conditional write. In one transaction: `update` (the caller's columns, plus
+/// `version = version + 1`) runs only `WHERE id = ? AND version = expected` — the statement
+/// is the transaction's first, so on SQLite it takes the write lock before anything is read —
+/// then `after` writes what goes with it, and the transaction commits. `Ok(None)` when the
+/// version had moved on (nothing written); any error rolls everything back.
+async fn claim<T>(
+    db: &DatabaseConnection,
+    id: i32,
+    expected: i32,
+    update: UpdateMany<article::Entity>,
+    after: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
+) -> Result<Option<T>> {
+    let txn = db.begin().await?;
+    let done = update
+        .col_expr(
+            article::Column::Version,
+            Expr::col(article::Column::Version).add(1),
+        )
+        .filter(article::Column::Id.eq(id))
+        .filter(article::Column::Version.eq(expected))
+        .exec(&txn)
+        .await
+        .map_err(|e| AppError::from_write(e, "the slug"))?;
+    if done.rows_affected == 0 {
+        txn.rollback().await.ok();
+        return Ok(None);
+    }
+    let out = after(&txn).await?;
+    txn.commit().await?;
+    Ok(Some(out))
+}
+
+/// [`claim`], where a moved version is the caller's mistake: `CONFLICT` (or `NOT_FOUND`).
+async fn conditional<T>(
+    db: &DatabaseConnection,
+    id: i32,
+    expected: i32,
+    update: UpdateMany<article::Entity>,
+    after: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
+) -> Result<T> {
+    match claim(db, id, expected, update, after).await? {
+        Some(out) => Ok(out),
+        None => Err(stale(db, id, expected).await),
+    }
+}
+
+/// What follows every saved version of an article, in its transaction: the row read back,
+/// discovery brought up to date, a revision and a change-log entry recorded (which touch its
+/// cache keys).
+async fn record_version(
+    txn: &DatabaseTransaction,
+    id: i32,
+    before: Option<&article::Model>,
+    content: bool,
+    action: &str,
+    actor: Option<&str>,
+) -> Result<article::Model> {
+    let a = load(txn, id).await?;
+    discovery::saved(txn, before, &a, content).await?;
+    revisions::record(txn, &a, action, actor).await?;
+    Ok(a)
 }
 
 /// The article a content change (edit, restore) applies to, once the caller may change it.
@@ -366,14 +325,10 @@ async fn load_for_edit(
 ) -> Result<article::Model> {
     let current = load(db, id).await?;
     access::check_can_edit(db, caller, &current).await?;
-    if status_of(&current) == ArticleStatus::Archived {
+    if current.status == ArticleStatus::Archived {
         return Err(AppError::bad_input("an ARCHIVED article cannot be edited"));
     }
     Ok(current)
-}
-
-fn status_of(a: &article::Model) -> ArticleStatus {
-    ArticleStatus::parse(&a.status).unwrap_or(ArticleStatus::Draft)
 }
 
 /// Creates a draft.
@@ -384,23 +339,24 @@ pub async fn create(
 ) -> Result<article::Model> {
     caller.require(Role::Writer, "creating an article")?;
     let given_slug = input.slug.clone();
-    let content = prepare(db, input).await?;
-    check_own_byline(db, caller, &content.author_ids).await?;
-    let slug = new_slug(db, given_slug, &content.headline).await?;
+    let valid = prepare(db, input).await?;
+    check_own_byline(db, caller, &valid.author_ids).await?;
+    let c = &valid.content;
+    let slug = new_slug(db, given_slug, &c.headline).await?;
     let at = now();
     let txn = db.begin().await?;
     let res = article::Entity::insert(article::ActiveModel {
         id: NotSet,
         slug: Set(slug.clone()),
-        headline: Set(content.headline.clone()),
-        dek: Set(content.dek.clone()),
-        body: Set(content.body.clone()),
-        word_count: Set(content.word_count),
-        section_id: Set(content.section_id),
-        status: Set(ArticleStatus::Draft.as_str().to_owned()),
-        source_name: Set(content.source.as_ref().map(|s| s.name.clone())),
-        source_url: Set(content.source.as_ref().and_then(|s| s.url.clone())),
-        featured_image: Set(content.featured_image.clone()),
+        headline: Set(c.headline.clone()),
+        dek: Set(c.dek.clone()),
+        body: Set(c.body_json()?),
+        word_count: Set(c.word_count),
+        section_id: Set(valid.section_id),
+        status: Set(ArticleStatus::Draft),
+        source_name: Set(c.source.as_ref().map(|s| s.name.clone())),
+        source_url: Set(c.source.as_ref().and_then(|s| s.url.clone())),
+        featured_image: Set(c.featured_image_json()?),
         created_at: Set(at),
         updated_at: Set(at),
         published_at: Set(None),
@@ -411,10 +367,8 @@ pub async fn create(
     .await
     .map_err(|e| AppError::from_write(e, &format!("slug {slug:?}")))?;
     let id = res.last_insert_id;
-    write_relations(&txn, id, &content).await?;
-    let a = load(&txn, id).await?;
-    discovery::saved(&txn, None, &a, true).await?;
-    revisions::record(&txn, &a, "create", caller.sub()).await?;
+    write_relations(&txn, id, &valid).await?;
+    let a = record_version(&txn, id, None, true, "create", caller.sub()).await?;
     txn.commit().await?;
     Ok(a)
 }
@@ -471,57 +425,39 @@ async fn save_content(
     new_slug: Option<String>,
     action: &str,
 ) -> Result<article::Model> {
-    let content = prepare(db, merged).await?;
+    let valid = prepare(db, merged).await?;
     if !caller.is_editor() {
-        check_own_byline(db, caller, &content.author_ids).await?;
+        check_own_byline(db, caller, &valid.author_ids).await?;
     }
-    let id = current.id;
-    let txn = db.begin().await?;
+    let c = &valid.content;
     let mut q = article::Entity::update_many()
-        .col_expr(
-            article::Column::Headline,
-            Expr::value(content.headline.clone()),
-        )
-        .col_expr(article::Column::Dek, Expr::value(content.dek.clone()))
-        .col_expr(article::Column::Body, Expr::value(content.body.clone()))
-        .col_expr(article::Column::WordCount, Expr::value(content.word_count))
-        .col_expr(article::Column::SectionId, Expr::value(content.section_id))
+        .col_expr(article::Column::Headline, Expr::value(c.headline.clone()))
+        .col_expr(article::Column::Dek, Expr::value(c.dek.clone()))
+        .col_expr(article::Column::Body, Expr::value(c.body_json()?))
+        .col_expr(article::Column::WordCount, Expr::value(c.word_count))
+        .col_expr(article::Column::SectionId, Expr::value(valid.section_id))
         .col_expr(
             article::Column::SourceName,
-            Expr::value(content.source.as_ref().map(|s| s.name.clone())),
+            Expr::value(c.source.as_ref().map(|s| s.name.clone())),
         )
         .col_expr(
             article::Column::SourceUrl,
-            Expr::value(content.source.as_ref().and_then(|s| s.url.clone())),
+            Expr::value(c.source.as_ref().and_then(|s| s.url.clone())),
         )
         .col_expr(
             article::Column::FeaturedImage,
-            Expr::value(content.featured_image.clone()),
+            Expr::value(c.featured_image_json()?),
         )
-        .col_expr(article::Column::UpdatedAt, Expr::value(now()))
-        .col_expr(
-            article::Column::Version,
-            Expr::col(article::Column::Version).add(1),
-        );
+        .col_expr(article::Column::UpdatedAt, Expr::value(now()));
     if let Some(s) = &new_slug {
         q = q.col_expr(article::Column::Slug, Expr::value(s.clone()));
     }
-    let done = q
-        .filter(article::Column::Id.eq(id))
-        .filter(article::Column::Version.eq(expected))
-        .exec(&txn)
-        .await
-        .map_err(|e| AppError::from_write(e, "the slug"))?;
-    if done.rows_affected == 0 {
-        txn.rollback().await.ok();
-        return Err(stale(db, id, expected).await);
-    }
-    write_relations(&txn, id, &content).await?;
-    let a = load(&txn, id).await?;
-    discovery::saved(&txn, Some(current), &a, true).await?;
-    revisions::record(&txn, &a, action, caller.sub()).await?;
-    txn.commit().await?;
-    Ok(a)
+    let id = current.id;
+    conditional(db, id, expected, q, async |txn| {
+        write_relations(txn, id, &valid).await?;
+        record_version(txn, id, Some(current), true, action, caller.sub()).await
+    })
+    .await
 }
 
 /// A workflow step: submit, publish (or schedule with a future `at`), unpublish, archive.
@@ -537,9 +473,7 @@ pub async fn transition(
     match step {
         Transition::Submit => access::check_can_edit(db, caller, &current).await?,
         Transition::PublishDue => {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "the scheduler's step is not for callers"
-            )));
+            return Err(AppError::internal("the scheduler's step is not for callers"));
         }
         _ => caller.require(Role::Editor, &format!("{} an article", step.name()))?,
     }
@@ -548,49 +482,29 @@ pub async fn transition(
         (Transition::Publish, Some(at)) if at > t => Transition::Schedule,
         (s, _) => s,
     };
-    let to = step.apply(status_of(&current))?;
-    let txn = db.begin().await?;
-    let mut q = article::Entity::update_many()
-        .col_expr(article::Column::Status, Expr::value(to.as_str()))
-        .col_expr(article::Column::UpdatedAt, Expr::value(t))
-        .col_expr(
-            article::Column::Version,
-            Expr::col(article::Column::Version).add(1),
-        );
-    q = match step {
+    let to = step.apply(current.status)?;
+    let no_time = Expr::value(Option::<DateTime<Utc>>::None);
+    let q = article::Entity::update_many()
+        .col_expr(article::Column::Status, Expr::value(to))
+        .col_expr(article::Column::UpdatedAt, Expr::value(t));
+    let q = match step {
         Transition::Publish => q
             .col_expr(
                 article::Column::PublishedAt,
                 Expr::value(current.published_at.unwrap_or(t)),
             )
-            .col_expr(
-                article::Column::ScheduledAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            ),
+            .col_expr(article::Column::ScheduledAt, no_time),
         Transition::Schedule => q.col_expr(
             article::Column::ScheduledAt,
             Expr::value(at.map(|a| a.max(t))),
         ),
-        Transition::Unpublish => q.col_expr(
-            article::Column::ScheduledAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        ),
+        Transition::Unpublish => q.col_expr(article::Column::ScheduledAt, no_time),
         _ => q,
     };
-    let done = q
-        .filter(article::Column::Id.eq(id))
-        .filter(article::Column::Version.eq(expected))
-        .exec(&txn)
-        .await?;
-    if done.rows_affected == 0 {
-        txn.rollback().await.ok();
-        return Err(stale(db, id, expected).await);
-    }
-    let a = load(&txn, id).await?;
-    discovery::saved(&txn, Some(&current), &a, false).await?;
-    revisions::record(&txn, &a, step.name(), caller.sub()).await?;
-    txn.commit().await?;
-    Ok(a)
+    conditional(db, id, expected, q, async |txn| {
+        record_version(txn, id, Some(&current), false, step.name(), caller.sub()).await
+    })
+    .await
 }
 
 /// Deletes an article (admins only); the change log keeps a tombstone.
@@ -602,28 +516,15 @@ pub async fn delete(
 ) -> Result<()> {
     caller.require(Role::Admin, "deleting an article")?;
     let current = load(db, id).await?;
-    let txn = db.begin().await?;
-    // The version check is a write, so it takes SQLite's write lock before anything is read.
-    let claimed = article::Entity::update_many()
-        .col_expr(
-            article::Column::Version,
-            Expr::col(article::Column::Version).add(1),
-        )
-        .filter(article::Column::Id.eq(id))
-        .filter(article::Column::Version.eq(expected))
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected == 0 {
-        txn.rollback().await.ok();
-        return Err(stale(db, id, expected).await);
-    }
-    discovery::deleted(&txn, &current).await?;
-    article::Entity::delete_by_id(id).exec(&txn).await?;
-    revisions::log_change(&txn, "article", id, "delete", caller.sub()).await?;
-    // It may have been published: its page and every listing it could be on.
-    super::changes::touch(&txn, [format!("a{id}"), super::changes::LISTS.to_owned()]).await?;
-    txn.commit().await?;
-    Ok(())
+    // The version check is the claim; the row goes right after it.
+    conditional(db, id, expected, article::Entity::update_many(), async |txn| {
+        discovery::deleted(txn, &current).await?;
+        article::Entity::delete_by_id(id).exec(txn).await?;
+        revisions::log_change(txn, EntityKind::Article, id, "delete", caller.sub()).await?;
+        // It may have been published: its page and every listing it could be on.
+        super::invalidation::touch(txn, [Key::Article(id), Key::Lists]).await
+    })
+    .await
 }
 
 /// Brings back the content of an earlier revision as a new version (the slug and the
@@ -677,7 +578,7 @@ pub async fn publish_due(db: &DatabaseConnection) -> Result<usize> {
     let due: Vec<(i32, i32)> = article::Entity::find()
         .select_only()
         .columns([article::Column::Id, article::Column::Version])
-        .filter(article::Column::Status.eq(ArticleStatus::Scheduled.as_str()))
+        .filter(article::Column::Status.eq(ArticleStatus::Scheduled))
         .filter(article::Column::ScheduledAt.lte(t))
         .order_by_asc(article::Column::ScheduledAt)
         .limit(100)
@@ -686,11 +587,10 @@ pub async fn publish_due(db: &DatabaseConnection) -> Result<usize> {
         .await?;
     let mut published = 0;
     for (id, version) in due {
-        let txn = db.begin().await?;
-        let done = article::Entity::update_many()
+        let q = article::Entity::update_many()
             .col_expr(
                 article::Column::Status,
-                Expr::value(ArticleStatus::Published.as_str()),
+                Expr::value(ArticleStatus::Published),
             )
             .col_expr(
                 article::Column::PublishedAt,
@@ -700,25 +600,14 @@ pub async fn publish_due(db: &DatabaseConnection) -> Result<usize> {
                 ])),
             )
             .col_expr(article::Column::UpdatedAt, Expr::value(t))
-            .col_expr(
-                article::Column::Version,
-                Expr::col(article::Column::Version).add(1),
-            )
-            .filter(article::Column::Id.eq(id))
-            .filter(article::Column::Version.eq(version))
-            .filter(article::Column::Status.eq(ArticleStatus::Scheduled.as_str()))
-            .exec(&txn)
-            .await?;
-        if done.rows_affected == 0 {
-            // Another process published it, or an editor changed it meanwhile.
-            txn.rollback().await.ok();
-            continue;
-        }
-        let a = load(&txn, id).await?;
-        discovery::saved(&txn, None, &a, false).await?;
-        revisions::record(&txn, &a, Transition::PublishDue.name(), None).await?;
-        txn.commit().await?;
-        published += 1;
+            .filter(article::Column::Status.eq(ArticleStatus::Scheduled));
+        let step = Transition::PublishDue.name();
+        // None: another process published it, or an editor changed it meanwhile.
+        let done = claim(db, id, version, q, async |txn| {
+            record_version(txn, id, None, false, step, None).await
+        })
+        .await?;
+        published += usize::from(done.is_some());
     }
     Ok(published)
 }

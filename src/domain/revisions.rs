@@ -9,8 +9,9 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{Block, Image};
-use super::import::Source;
+use super::content::Source;
 use super::{ArticleStatus, authors, now, sections, tags};
+use crate::entities::change_log::EntityKind;
 use crate::entities::{article, article_revision, change_log};
 use crate::error::{AppError, Result};
 
@@ -54,7 +55,7 @@ pub async fn snapshot(db: &impl ConnectionTrait, a: &article::Model) -> Result<S
         section: section.path,
         authors: authors.into_iter().map(|x| x.slug).collect(),
         tags: tags.into_iter().map(|t| t.name).collect(),
-        status: ArticleStatus::parse(&a.status).ok_or_else(|| internal("unknown status"))?,
+        status: a.status,
         published_at: a.published_at,
         scheduled_at: a.scheduled_at,
         source: a.source_name.clone().map(|name| Source {
@@ -90,10 +91,10 @@ pub async fn record(
     })
     .exec_without_returning(txn)
     .await?;
-    log_change(txn, "article", a.id, action, actor).await?;
-    super::changes::touch(
+    log_change(txn, EntityKind::Article, a.id, action, actor).await?;
+    super::invalidation::touch(
         txn,
-        super::changes::article_keys(a.id, &a.status, a.published_at.is_some()),
+        super::invalidation::article_keys(a.id, a.status, a.published_at.is_some()),
     )
     .await
 }
@@ -101,14 +102,14 @@ pub async fn record(
 /// Appends to the change log.
 pub async fn log_change(
     txn: &impl ConnectionTrait,
-    entity: &str,
+    entity: EntityKind,
     id: i32,
     action: &str,
     actor: Option<&str>,
 ) -> Result<()> {
     change_log::Entity::insert(change_log::ActiveModel {
         seq: NotSet,
-        entity: Set(entity.to_owned()),
+        entity: Set(entity),
         entity_id: Set(id),
         action: Set(action.to_owned()),
         actor: Set(actor.map(str::to_owned)),

@@ -1,6 +1,7 @@
 //! The section tree: reads (a section is addressed by its full path; its ancestors are the
 //! prefixes of that path, so a breadcrumb is one lookup) and editors' writes.
 
+use super::invalidation::Key;
 use std::collections::HashMap;
 
 use sea_orm::{
@@ -9,6 +10,7 @@ use sea_orm::{
 };
 
 use crate::entities::section;
+use crate::entities::change_log::EntityKind;
 use crate::error::Result;
 
 /// The top-level sections, in navigation order.
@@ -127,7 +129,7 @@ pub struct SectionPatch {
 }
 
 fn section_name(name: &str) -> Result<String> {
-    let name = super::publishing::plain_text("name", name, 200)?;
+    let name = super::content::plain_text("name", name, 200)?;
     if name.is_empty() {
         return Err(crate::error::AppError::bad_input("name is empty"));
     }
@@ -135,7 +137,7 @@ fn section_name(name: &str) -> Result<String> {
 }
 
 fn description(d: Option<String>) -> Result<Option<String>> {
-    d.map(|d| super::publishing::plain_text("description", &d, 2000))
+    d.map(|d| super::content::plain_text("description", &d, 2000))
         .transpose()
         .map(|d| d.filter(|d| !d.is_empty()))
 }
@@ -190,16 +192,16 @@ pub async fn create(
     .exec(&txn)
     .await
     .map_err(|e| AppError::from_write(e, &format!("the section path {path:?}")))?;
-    super::revisions::log_change(&txn, "section", res.last_insert_id, "create", caller.sub())
+    super::revisions::log_change(&txn, EntityKind::Section, res.last_insert_id, "create", caller.sub())
         .await?;
     // A new section is in the tree, in its parent's children and found by its path (its
     // own key tells the directory).
     let mut touched = vec![
-        super::changes::LISTS.to_owned(),
-        format!("s{}", res.last_insert_id),
+        Key::Lists,
+        Key::Section(res.last_insert_id),
     ];
-    touched.extend(parent_id.map(|p| format!("s{p}")));
-    super::changes::touch(&txn, touched).await?;
+    touched.extend(parent_id.map(Key::Section));
+    super::invalidation::touch(&txn, touched).await?;
     let created = section::Entity::find_by_id(res.last_insert_id)
         .one(&txn)
         .await?
@@ -237,10 +239,10 @@ pub async fn update(
     m.updated_at = Set(super::now());
     let txn = db.begin().await?;
     let saved = m.update(&txn).await?;
-    super::revisions::log_change(&txn, "section", id, "update", caller.sub()).await?;
+    super::revisions::log_change(&txn, EntityKind::Section, id, "update", caller.sub()).await?;
     // Paths never change, so only what shows this section (its pages, breadcrumbs, bylines'
     // sections, its parent's children in their order) carries its key.
-    super::changes::touch(&txn, [format!("s{id}")]).await?;
+    super::invalidation::touch(&txn, [Key::Section(id)]).await?;
     txn.commit().await?;
     Ok(saved)
 }

@@ -15,8 +15,8 @@ pub struct Model {
     pub body: Json,
     pub word_count: i32,
     pub section_id: i32,
-    /// One of `domain::ArticleStatus`, stored as its GraphQL name.
-    pub status: String,
+    /// Where the article is in the workflow, stored as its GraphQL name.
+    pub status: ArticleStatus,
     pub source_name: Option<String>,
     pub source_url: Option<String>,
     /// `{"url", "alt", "caption", "credit"}`, see `domain::blocks::Image`.
@@ -27,6 +27,59 @@ pub struct Model {
     pub scheduled_at: Option<DateTimeUtc>,
     /// Bumped by every write; writes are conditional on it (optimistic concurrency).
     pub version: i32,
+}
+
+/// Where an article is in the newsroom's workflow. Only `Published` is public.
+///
+/// Stored as text (`PUBLISHED`), which a CHECK constraint keeps to these names. A row that
+/// holds another name anyway (written by a newer gazette, or by hand) fails to decode; the
+/// readers in `domain::articles` skip such a row with a warning instead of failing the read.
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ArticleStatus {
+    #[sea_orm(string_value = "DRAFT")]
+    Draft,
+    #[sea_orm(string_value = "IN_REVIEW")]
+    InReview,
+    #[sea_orm(string_value = "SCHEDULED")]
+    Scheduled,
+    #[sea_orm(string_value = "PUBLISHED")]
+    Published,
+    #[sea_orm(string_value = "UNPUBLISHED")]
+    Unpublished,
+    #[sea_orm(string_value = "ARCHIVED")]
+    Archived,
+}
+
+impl ArticleStatus {
+    /// The stored (and GraphQL) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "DRAFT",
+            Self::InReview => "IN_REVIEW",
+            Self::Scheduled => "SCHEDULED",
+            Self::Published => "PUBLISHED",
+            Self::Unpublished => "UNPUBLISHED",
+            Self::Archived => "ARCHIVED",
+        }
+    }
+
+    /// Parses a stored name; another name is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        <Self as sea_orm::Iterable>::iter().find(|v| v.as_str() == s)
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

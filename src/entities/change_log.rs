@@ -7,13 +7,29 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub seq: i32,
-    /// `article`, `section`, `author`, `comment`, …
-    pub entity: String,
+    /// What kind of record changed.
+    pub entity: EntityKind,
     pub entity_id: i32,
     /// `created`, `updated`, `published`, `unpublished`, `deleted`, …
     pub action: String,
     pub actor: Option<String>,
     pub at: DateTimeUtc,
+}
+
+/// The kinds of record the change log names, stored in lowercase.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum EntityKind {
+    #[sea_orm(string_value = "article")]
+    Article,
+    #[sea_orm(string_value = "section")]
+    Section,
+    #[sea_orm(string_value = "author")]
+    Author,
+    #[sea_orm(string_value = "tag")]
+    Tag,
+    #[sea_orm(string_value = "comment")]
+    Comment,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

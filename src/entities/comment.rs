@@ -12,12 +12,50 @@ pub struct Model {
     pub author_name: String,
     /// Plain text as the reader wrote it; clients escape it.
     pub body: String,
-    /// One of `domain::CommentStatus`, stored as its GraphQL name.
-    pub status: String,
+    /// The moderation state, stored as its GraphQL name.
+    pub status: CommentStatus,
     /// The comment's `key` in an import file, so re-imports update instead of duplicating.
     pub import_key: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+}
+
+/// A comment's moderation state. Only `Approved` comments are public.
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CommentStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "APPROVED")]
+    Approved,
+    #[sea_orm(string_value = "SPAM")]
+    Spam,
+    #[sea_orm(string_value = "REJECTED")]
+    Rejected,
+}
+
+impl CommentStatus {
+    /// The stored (and GraphQL) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Approved => "APPROVED",
+            Self::Spam => "SPAM",
+            Self::Rejected => "REJECTED",
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

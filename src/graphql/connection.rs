@@ -1,6 +1,7 @@
 //! Relay-style connections: `edges { cursor node }`, `pageInfo`, `totalCount`. The count is
 //! computed only when asked for, through a loader, so a page alone costs no COUNT.
 
+use crate::domain::invalidation::Key;
 use async_graphql::{Context, Object, Result, SimpleObject};
 
 use super::http_cache::{note, note_lists};
@@ -9,7 +10,7 @@ use super::types::{Article, Author, Comment};
 use crate::domain::articles::{ArticleFilter, Page, PageRequest};
 use crate::domain::cursor::Cursor;
 use crate::entities::{article, author, comment};
-use crate::error::GqlResultExt as _;
+use crate::graphql::error::GqlResultExt as _;
 
 /// Where a page sits in its listing.
 #[derive(SimpleObject, Default)]
@@ -102,8 +103,8 @@ impl ArticleConnection {
         prefetch(ctx, loader, &page.items).await?;
         note_lists(ctx);
         for a in &page.items {
-            note(ctx, || format!("a{}", a.id));
-            note(ctx, || format!("s{}", a.section_id));
+            note(ctx, || Key::Article(a.id));
+            note(ctx, || Key::Section(a.section_id));
         }
         let edges: Vec<ArticleEdge> = page
             .items

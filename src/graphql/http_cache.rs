@@ -13,10 +13,12 @@ use async_graphql::parser::types::{Selection, SelectionSet};
 use async_graphql::{Context, Value};
 use indexmap::IndexMap;
 
-/// The cache keys a response depends on: `a12` article, `s3` section, `u4` author, `t5` tag.
+use crate::domain::invalidation::Key;
+
+/// The cache keys a response depends on: articles, sections, authors and tags it shows.
 #[derive(Default)]
 pub struct SurrogateKeys {
-    keys: Mutex<BTreeSet<String>>,
+    keys: Mutex<BTreeSet<Key>>,
     /// The response lists or counts, or missed a lookup: it carries the listings key.
     pub(crate) lists: AtomicBool,
     /// The response must not be shared (a preview).
@@ -25,7 +27,7 @@ pub struct SurrogateKeys {
 
 impl SurrogateKeys {
     /// The keys seen so far.
-    pub fn take(&self) -> BTreeSet<String> {
+    pub fn take(&self) -> BTreeSet<Key> {
         self.keys
             .lock()
             .map(|mut k| std::mem::take(&mut *k))
@@ -44,7 +46,7 @@ impl SurrogateKeys {
 }
 
 /// Records that the response shows `key`.
-pub(crate) fn note(ctx: &Context<'_>, key: impl FnOnce() -> String) {
+pub(crate) fn note(ctx: &Context<'_>, key: impl FnOnce() -> Key) {
     if let Some(keys) = ctx.data_opt::<Arc<SurrogateKeys>>()
         && let Ok(mut k) = keys.keys.lock()
     {

@@ -3,7 +3,7 @@
 use async_graphql::{InputObject, MaybeUndefined, OneofObject};
 
 use crate::domain::blocks as body;
-use crate::domain::import::Source;
+use crate::domain::content::Source;
 use crate::domain::publishing::{ArticlePatch, NewArticle};
 use crate::domain::{authors, sections};
 

@@ -13,6 +13,7 @@ use crate::domain::directory::{Directory, Relations};
 use crate::domain::related;
 use crate::entities::{article, comment, section};
 use crate::error::AppError;
+use crate::graphql::error::IntoGraphql as _;
 
 /// Most keys of one kind fetched in one statement.
 pub const MAX_BATCH: usize = 100;

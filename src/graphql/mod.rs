@@ -6,6 +6,8 @@
 
 mod blocks;
 mod connection;
+mod enums;
+pub mod error;
 pub mod http_cache;
 mod inputs;
 pub mod loaders;

@@ -15,7 +15,8 @@ use crate::auth::Auth;
 use crate::domain::access::Caller;
 use crate::domain::workflow::Transition;
 use crate::domain::{articles, authors, preview, publishing, related, sections};
-use crate::error::{AppError, GqlResultExt as _};
+use crate::error::AppError;
+use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
 
 /// Everything writable. Each mutation needs a newsroom token.
 pub struct MutationRoot;

@@ -1,14 +1,16 @@
 //! The query root: what readers, front ends and partners can ask for.
 
+use crate::domain::invalidation::Key;
 use super::connection::{ArticleConnection, AuthorConnection};
 use super::http_cache::{no_store, note, note_lists};
 use super::search::SearchConnection;
 use super::types::{Article, Author, RelatedArticle, Section, Tag, author, section, tag};
 use super::{caller, db, directory};
-use crate::domain::articles::{self, FilterInput, TagMatch};
+use crate::domain::articles::{self, FilterInput};
 use crate::domain::search::SearchRequest;
-use crate::domain::{ArticleStatus, access, authors, preview, related};
-use crate::error::{AppError, GqlResultExt as _};
+use crate::domain::{access, authors, preview, related};
+use crate::error::AppError;
+use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
@@ -25,10 +27,10 @@ pub struct ArticleFilterInput {
     /// Tags' slugs (at most 20), combined as `tagsMatch` says.
     pub tags: Option<Vec<String>>,
     /// Whether `tags` needs any one of them (the default) or all of them.
-    pub tags_match: Option<TagMatch>,
+    pub tags_match: Option<super::enums::TagMatch>,
     /// A workflow status. Readers without a token only ever see `PUBLISHED`; writers see
     /// their own articles in every status, editors everything.
-    pub status: Option<ArticleStatus>,
+    pub status: Option<super::enums::ArticleStatus>,
     /// Published strictly after this time.
     pub published_after: Option<DateTime<Utc>>,
     /// Published strictly before this time.
@@ -43,8 +45,8 @@ impl ArticleFilterInput {
             author: self.author,
             tag: self.tag,
             tags: self.tags.unwrap_or_default(),
-            tags_match: self.tags_match.unwrap_or_default(),
-            status: self.status,
+            tags_match: self.tags_match.map(Into::into).unwrap_or_default(),
+            status: self.status.map(Into::into),
             published_after: self.published_after,
             published_before: self.published_before,
         }
@@ -81,8 +83,8 @@ impl QueryRoot {
             note_lists(ctx);
             return Ok(None);
         };
-        note(ctx, || format!("a{}", a.id));
-        note(ctx, || format!("s{}", a.section_id));
+        note(ctx, || Key::Article(a.id));
+        note(ctx, || Key::Section(a.section_id));
         if access::can_read(db, caller(ctx), &a).await.gql()? {
             return Ok(Some(Article(a)));
         }
@@ -157,7 +159,7 @@ impl QueryRoot {
         if !access::can_read(db, caller(ctx), &a).await.gql()? {
             return Ok(Vec::new());
         }
-        note(ctx, || format!("a{}", a.id));
+        note(ctx, || Key::Article(a.id));
         Article(a).related(ctx, Some(n as i32)).await
     }
 
@@ -211,7 +213,7 @@ impl QueryRoot {
             .gql()?;
         note_lists(ctx);
         for a in &page.items {
-            note(ctx, || format!("u{}", a.id));
+            note(ctx, || Key::Author(a.id));
         }
         Ok(AuthorConnection::new(page, after.is_some()))
     }

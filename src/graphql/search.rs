@@ -1,6 +1,7 @@
 //! `search`: a page of articles ranked by relevance, each edge with its score and a
 //! highlighted snippet.
 
+use crate::domain::invalidation::Key;
 use async_graphql::{Context, Object, Result, SimpleObject};
 
 use super::connection::{PageInfo, prefetch};
@@ -8,7 +9,7 @@ use super::http_cache::note;
 use super::loaders::Loaders;
 use super::types::Article;
 use crate::domain::search::{self, SearchRequest};
-use crate::error::GqlResultExt as _;
+use crate::graphql::error::GqlResultExt as _;
 
 /// A search result.
 #[derive(SimpleObject)]
@@ -37,8 +38,8 @@ impl SearchConnection {
         let models: Vec<_> = page.hits.items.iter().map(|h| h.article.clone()).collect();
         prefetch(ctx, ctx.data::<Loaders>()?, &models).await?;
         for a in &models {
-            note(ctx, || format!("a{}", a.id));
-            note(ctx, || format!("s{}", a.section_id));
+            note(ctx, || Key::Article(a.id));
+            note(ctx, || Key::Section(a.section_id));
         }
         let edges: Vec<SearchEdge> = page
             .hits

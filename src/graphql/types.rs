@@ -1,6 +1,7 @@
 //! GraphQL object types. Each wraps one stored row and resolves its relations through the
 //! request's loaders; none exposes an entity directly.
 
+use crate::domain::invalidation::Key;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::Deserialize as _;
@@ -15,25 +16,26 @@ use super::loaders::{
 use crate::domain::articles::{self, ArticleFilter, AuthorRef, TagRef};
 use crate::domain::blocks::{self as body, Image as StoredImage};
 use crate::domain::comments::CommentPageRequest;
-use crate::domain::{ArticleStatus, CommentStatus, access, related, revisions, sections};
+use crate::domain::{access, related, revisions, sections};
 use crate::entities::{article, article_revision, author, comment, section, tag};
-use crate::error::{AppError, GqlResultExt as _};
+use crate::error::AppError;
+use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
 
 /// A section the response shows (noted for its surrogate keys).
 pub(crate) fn section(ctx: &Context<'_>, m: section::Model) -> Section {
-    note(ctx, || format!("s{}", m.id));
+    note(ctx, || Key::Section(m.id));
     Section(m)
 }
 
 /// An author the response shows.
 pub(crate) fn author(ctx: &Context<'_>, m: author::Model) -> Author {
-    note(ctx, || format!("u{}", m.id));
+    note(ctx, || Key::Author(m.id));
     Author(m)
 }
 
 /// A tag the response shows.
 pub(crate) fn tag(ctx: &Context<'_>, m: tag::Model) -> Tag {
-    note(ctx, || format!("t{}", m.id));
+    note(ctx, || Key::Tag(m.id));
     Tag(m)
 }
 
@@ -148,10 +150,8 @@ impl Article {
     }
 
     /// Where it is in the workflow.
-    async fn status(&self) -> Result<ArticleStatus> {
-        ArticleStatus::parse(&self.0.status).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("unknown status {:?}", self.0.status)).into_graphql()
-        })
+    async fn status(&self) -> super::enums::ArticleStatus {
+        self.0.status.into()
     }
 
     /// When it was (first) published.
@@ -281,7 +281,7 @@ impl Article {
             .into_iter()
             .take(n)
             .map(|r| {
-                note(ctx, || format!("a{}", r.article.id));
+                note(ctx, || Key::Article(r.article.id));
                 RelatedArticle(r)
             })
             .collect())
@@ -561,14 +561,8 @@ impl Comment {
     }
 
     /// Its moderation state.
-    async fn status(&self) -> Result<CommentStatus> {
-        CommentStatus::parse(&self.0.status).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "unknown comment status {:?}",
-                self.0.status
-            ))
-            .into_graphql()
-        })
+    async fn status(&self) -> super::enums::CommentStatus {
+        self.0.status.into()
     }
 
     /// Approved replies, oldest first.
@@ -626,8 +620,8 @@ impl ArticleRevision {
     }
 
     /// The status at this revision.
-    async fn status(&self) -> Result<ArticleStatus> {
-        Ok(self.snapshot()?.status)
+    async fn status(&self) -> Result<super::enums::ArticleStatus> {
+        Ok(self.snapshot()?.status.into())
     }
 
     /// The body at this revision.

@@ -11,7 +11,9 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::domain::access::Caller;
+use crate::domain::invalidation::Key;
 use crate::error::AppError;
+use crate::http::error::HttpError;
 
 /// `Cache-Control` of anything read with a token, and of answers with errors.
 pub const PRIVATE: &str = "private, no-store";
@@ -27,7 +29,7 @@ pub fn etag(bytes: &[u8], version: Option<i32>) -> String {
 }
 
 /// The article version an `If-Match` names, if it is one of ours.
-pub fn if_match_version(headers: &HeaderMap) -> Result<Option<i32>, AppError> {
+pub fn if_match_version(headers: &HeaderMap) -> Result<Option<i32>, HttpError> {
     let Some(v) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -42,7 +44,7 @@ pub fn if_match_version(headers: &HeaderMap) -> Result<Option<i32>, AppError> {
         .and_then(|n| n.parse().ok())
         .map(Some)
         .ok_or_else(|| {
-            AppError::PreconditionFailed("If-Match does not name a version of this article".into())
+            HttpError::PreconditionFailed("If-Match does not name a version of this article".into())
         })
 }
 
@@ -91,7 +93,7 @@ pub fn json(
     cx: &Caching<'_>,
     status: StatusCode,
     body: &impl Serialize,
-    keys: &BTreeSet<String>,
+    keys: &BTreeSet<Key>,
     version: Option<i32>,
 ) -> Response {
     match serde_json::to_vec(body) {
@@ -106,7 +108,7 @@ pub fn bytes_response(
     status: StatusCode,
     bytes: Vec<u8>,
     content_type: &'static str,
-    keys: &BTreeSet<String>,
+    keys: &BTreeSet<Key>,
     version: Option<i32>,
 ) -> Response {
     let tag = etag(&bytes, version);
@@ -132,7 +134,7 @@ pub fn bytes_response(
     {
         res.extensions_mut()
             .insert(crate::response_cache::Cacheable(
-                keys.iter().cloned().collect(),
+                keys.iter().copied().collect(),
             ));
     }
     let h = res.headers_mut();
@@ -145,7 +147,7 @@ pub fn bytes_response(
         HeaderValue::from_static("Authorization, Accept-Encoding"),
     );
     if !keys.is_empty() {
-        let list: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let list: Vec<String> = keys.iter().map(Key::to_string).collect();
         if let Ok(v) = HeaderValue::from_str(&list.join(" ")) {
             h.insert("surrogate-key", v);
         }

@@ -13,8 +13,9 @@ use axum::response::{Html, IntoResponse, Response};
 use std::sync::Arc;
 
 use crate::domain::access::Caller;
-use crate::domain::changes::LISTS;
-use crate::error::AppError;
+use crate::domain::invalidation::Key;
+use crate::error::{AppError, Code};
+use crate::http::error::HttpError;
 use crate::graphql::http_cache::{SurrogateKeys, canonical_order};
 use crate::graphql::loaders;
 use crate::graphql::prepare::{Transport, is_mutation};
@@ -71,23 +72,26 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
 fn parse_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<BatchRequest, AppError> {
+) -> Result<BatchRequest, HttpError> {
     if !is_json(headers) {
-        return Err(AppError::http(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        return Err(HttpError::refused(
+            Code::UnsupportedMediaType,
             "send GraphQL requests as Content-Type: application/json",
         ));
     }
     let bytes = body.map_err(|rej| match rej.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::http(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        StatusCode::PAYLOAD_TOO_LARGE => HttpError::refused(
+            Code::PayloadTooLarge,
             format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
         ),
-        status => AppError::http(status, "the request body could not be read"),
+        status => HttpError::refused(
+            Code::of_status(status.as_u16()),
+            "the request body could not be read",
+        ),
     })?;
     let malformed = |e: serde_json::Error| {
-        AppError::http(
-            StatusCode::BAD_REQUEST,
+        HttpError::refused(
+            Code::MalformedRequest,
             format!("malformed GraphQL request: {e}"),
         )
     };
@@ -101,8 +105,8 @@ fn parse_body(
     if let BatchRequest::Batch(ops) = &req
         && (ops.is_empty() || ops.len() > MAX_BATCH)
     {
-        return Err(AppError::http(
-            StatusCode::BAD_REQUEST,
+        return Err(HttpError::refused(
+            Code::MalformedRequest,
             format!(
                 "a batch holds 1 to {MAX_BATCH} operations, not {}",
                 ops.len()
@@ -188,7 +192,7 @@ pub async fn post(
     let seconds = started.elapsed().as_secs_f64();
     match &resp {
         async_graphql::BatchResponse::Single(r) => {
-            crate::http::metrics::graphql_operation(
+            crate::telemetry::graphql_operation(
                 texts.first().and_then(|t| t.1.as_deref()),
                 seconds,
                 r.errors.len(),
@@ -196,7 +200,7 @@ pub async fn post(
         }
         async_graphql::BatchResponse::Batch(rs) => {
             for (r, t) in rs.iter().zip(&texts) {
-                crate::http::metrics::graphql_operation(t.1.as_deref(), seconds, r.errors.len());
+                crate::telemetry::graphql_operation(t.1.as_deref(), seconds, r.errors.len());
             }
         }
     }
@@ -288,7 +292,7 @@ pub async fn get(
             None,
         ),
     };
-    crate::http::metrics::graphql_operation(
+    crate::telemetry::graphql_operation(
         operation.as_deref(),
         started.elapsed().as_secs_f64(),
         resp.errors.len(),
@@ -322,7 +326,7 @@ pub async fn get(
             if keys.lists()
                 && let Some(c) = res.extensions_mut().get_mut::<Cacheable>()
             {
-                c.0.push(LISTS.to_owned());
+                c.0.push(Key::Lists);
             }
             res
         }
@@ -345,9 +349,9 @@ fn with_data(
 /// What the response cache needs to keep an answer: the keys it showed, and the listings
 /// key when it listed, counted or missed.
 fn cacheable(keys: &SurrogateKeys) -> Cacheable {
-    let mut all: Vec<String> = keys.take().into_iter().collect();
+    let mut all: Vec<Key> = keys.take().into_iter().collect();
     if keys.lists() {
-        all.push(LISTS.to_owned());
+        all.push(Key::Lists);
     }
     Cacheable(all)
 }

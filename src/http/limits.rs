@@ -13,7 +13,7 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::domain::access::Caller;
-use crate::error::AppError;
+use crate::http::error::HttpError;
 
 /// Requests per second and burst, per client.
 #[derive(Clone, Copy, Debug)]
@@ -65,12 +65,12 @@ impl RateLimits {
     }
 
     /// Spends one read from `client`'s budget.
-    pub fn read(&self, client: &str) -> Result<(), AppError> {
+    pub fn read(&self, client: &str) -> Result<(), HttpError> {
         check(&self.reads, client, "requests")
     }
 
     /// Spends one write from `client`'s budget.
-    pub fn write(&self, client: &str) -> Result<(), AppError> {
+    pub fn write(&self, client: &str) -> Result<(), HttpError> {
         check(&self.writes, client, "writes")
     }
 }
@@ -88,14 +88,14 @@ fn forwarded_for(headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
     all.into_iter().rev().find(|ip| !trusted.contains(ip))
 }
 
-fn check(l: &DefaultKeyedRateLimiter<String>, client: &str, what: &str) -> Result<(), AppError> {
+fn check(l: &DefaultKeyedRateLimiter<String>, client: &str, what: &str) -> Result<(), HttpError> {
     if l.len() > 100_000 {
         l.retain_recent();
     }
     let key = client.to_owned();
     l.check_key(&key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
-        AppError::RateLimited {
+        HttpError::RateLimited {
             message: format!(
                 "too many {what} from this client; retry in {} s",
                 wait.as_secs().max(1)

@@ -4,6 +4,7 @@
 //! response cache (`response_cache`) and probes.
 
 pub(crate) mod cache;
+pub mod error;
 pub(crate) mod graphql;
 pub(crate) mod health;
 pub mod limits;
@@ -15,7 +16,7 @@ use axum::Router;
 use std::sync::atomic::Ordering;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use axum::middleware::Next;
 use axum::response::IntoResponse as _;
 use axum::response::Response;
@@ -28,7 +29,8 @@ use tower_http::request_id::{
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::error::{AppError, problem};
+use crate::error::{AppError, Code};
+use error::{HttpError, problem};
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -118,8 +120,8 @@ async fn gate(
         .map(|(k, v)| k.as_str().len() + v.len())
         .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return AppError::http(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        return HttpError::refused(
+            Code::HeadersTooLarge,
             format!("request headers are larger than {MAX_HEADER_BYTES} bytes"),
         )
         .into_response();
@@ -178,7 +180,7 @@ async fn gate(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();
-    match crate::error::REQUEST_ID
+    match crate::telemetry::REQUEST_ID
         .scope(id, tokio::time::timeout(limit, next.run(req)))
         .await
     {
@@ -244,18 +246,16 @@ async fn problem_json(res: Response) -> Response {
         Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
         _ => status.canonical_reason().unwrap_or("error").to_owned(),
     };
-    let mut out = match status {
-        StatusCode::NOT_FOUND => problem(status, "NOT_FOUND", &detail),
-        StatusCode::METHOD_NOT_ALLOWED => problem(
-            status,
-            "BAD_USER_INPUT",
+    let mut out = match Code::of_status(status.as_u16()) {
+        Code::MethodNotAllowed => problem(
+            Code::MethodNotAllowed,
             "this route does not take that method; see Allow",
         ),
-        s if s.is_server_error() => {
-            tracing::error!(status = s.as_u16(), detail, "server error");
-            problem(s, "INTERNAL", "the server could not answer")
+        Code::Internal => {
+            tracing::error!(status = status.as_u16(), detail, "server error");
+            problem(Code::Internal, "the server could not answer")
         }
-        s => problem(s, "BAD_USER_INPUT", &detail),
+        code => problem(code, &detail),
     };
     if let Some(allow) = allow {
         out.headers_mut().insert(header::ALLOW, allow);

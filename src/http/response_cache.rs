@@ -14,8 +14,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 
-use crate::domain::changes::{self, LISTS, Touched};
-use crate::error::AppError;
+use crate::domain::invalidation::{self, Key, Touched};
+use crate::error::{AppError, Code};
+use crate::http::error::HttpError;
 use crate::response_cache::{Cacheable, ResponseCache};
 
 /// The response header that says where an answer came from.
@@ -107,7 +108,7 @@ pub async fn layer(State(cache): State<ResponseCache>, req: Request, next: Next)
         && res.status() == StatusCode::OK
     {
         if lists {
-            keys.push(LISTS.to_owned());
+            keys.push(Key::Lists);
         }
         let (parts, body) = res.into_parts();
         let bytes = match axum::body::to_bytes(body, usize::MAX).await {
@@ -162,7 +163,7 @@ async fn with_writes(cache: &ResponseCache, work: impl Future<Output = Response>
     }
     let touched = Touched::new(cache.origin());
     let _apply = Apply(cache.clone(), touched.clone());
-    changes::collect(touched, work).await
+    invalidation::collect(touched, work).await
 }
 
 /// `304 Not Modified` for a matching `If-None-Match`, with the headers the handler would
@@ -199,8 +200,8 @@ fn unreadable(e: &axum::Error) -> Response {
         .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
         || e.to_string().contains("length limit");
     if too_large {
-        AppError::http(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        HttpError::refused(
+            Code::PayloadTooLarge,
             format!(
                 "the request body is larger than {} bytes",
                 crate::http::graphql::MAX_BODY_BYTES
@@ -208,8 +209,8 @@ fn unreadable(e: &axum::Error) -> Response {
         )
         .into_response()
     } else {
-        AppError::http(
-            StatusCode::BAD_REQUEST,
+        HttpError::refused(
+            Code::MalformedRequest,
             "the request body could not be read",
         )
         .into_response()

@@ -1,5 +1,5 @@
 //! Hearing other processes' writes: a PostgreSQL `LISTEN` on the schema's cache channel
-//! (`crate::domain::changes` sends the notifications at each write's commit).
+//! (`crate::domain::invalidation` sends the notifications at each write's commit).
 //!
 //! The listener holds one connection of the pool. While it is not connected the cache
 //! neither serves nor stores (a write elsewhere would go unheard), and every time it
@@ -16,7 +16,7 @@ use sea_orm::sqlx::PgPool;
 use sea_orm::sqlx::postgres::PgListener;
 
 use super::{Inner, ResponseCache};
-use crate::domain::changes;
+use crate::domain::invalidation;
 
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(5);
@@ -67,7 +67,7 @@ async fn run(pool: PgPool, cache: Weak<Inner>) {
 /// Connects, subscribes, empties the cache and applies notifications until the connection
 /// fails (`Err`) or the cache is gone (`Ok`).
 async fn listen(pool: &PgPool, cache: &Weak<Inner>, retry: &mut Duration) -> anyhow::Result<()> {
-    let channel: String = sea_orm::sqlx::query_scalar(&format!("SELECT {}", changes::CHANNEL_SQL))
+    let channel: String = sea_orm::sqlx::query_scalar(&format!("SELECT {}", invalidation::CHANNEL_SQL))
         .fetch_one(pool)
         .await
         .context("naming the cache channel")?;
@@ -91,7 +91,7 @@ async fn listen(pool: &PgPool, cache: &Weak<Inner>, retry: &mut Duration) -> any
         let Some(c) = upgrade(cache) else {
             return Ok(());
         };
-        match changes::parse_payload(n.payload()) {
+        match invalidation::parse_payload(n.payload()) {
             Some((origin, _)) if origin == c.origin() => {}
             Some((_, keys)) => c.invalidate(keys),
             None => c.clear(),

@@ -21,7 +21,7 @@
 //! not yet used). A new article does not carry a key those answers already hold, so the
 //! listings key is what reaches them.
 //!
-//! A write touches (see `crate::domain::changes`):
+//! A write touches (see `crate::domain::invalidation`):
 //! - an article: `a<id>`, plus `l` when the article is or ever was published (creating,
 //!   publishing, editing, unpublishing, archiving, deleting a public article; the scheduler's
 //!   publishing), or when the write created a tag;
@@ -55,6 +55,7 @@
 
 pub mod listener;
 
+use crate::domain::invalidation::Key;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
@@ -86,7 +87,7 @@ impl Default for Settings {
 /// The surrogate keys a handler attaches (as a response extension) to an answer that may be
 /// cached. Answers without it are never stored.
 #[derive(Clone, Debug, Default)]
-pub struct Cacheable(pub Vec<String>);
+pub struct Cacheable(pub Vec<Key>);
 
 /// One cached answer.
 pub struct Entry {
@@ -96,7 +97,7 @@ pub struct Entry {
     pub headers: HeaderMap,
     /// Its uncompressed body.
     pub body: Bytes,
-    keys: Box<[Box<str>]>,
+    keys: Box<[Key]>,
     /// The generation when its request started.
     born: u64,
     /// The newest generation it is known to be valid at.
@@ -110,7 +111,7 @@ impl Entry {
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 32)
             .sum();
-        let keys: usize = self.keys.iter().map(|k| k.len() + 16).sum();
+        let keys = self.keys.len() * std::mem::size_of::<Key>();
         u32::try_from(key.len() + self.body.len() + headers + keys + 128).unwrap_or(u32::MAX)
     }
 }
@@ -121,7 +122,7 @@ struct Generations {
     /// Entries born before this are invalid (the last time everything went).
     floor: u64,
     /// The generation of each key's last invalidation.
-    by_key: HashMap<Box<str>, u64>,
+    by_key: HashMap<Key, u64>,
 }
 
 /// Keys remembered before the bookkeeping is folded into one whole-cache clear.
@@ -154,7 +155,7 @@ impl ResponseCache {
     /// A cache of `settings`; `shared` says the database is shared with other processes, so
     /// the cache waits for [`listener`] before it serves anything.
     pub fn new(settings: &Settings, shared: bool) -> Self {
-        crate::http::metrics::handle();
+        crate::telemetry::handle();
         let store = (settings.max_bytes > 0).then(|| {
             let evictions = metrics::counter!("gazette_response_cache_evictions_total");
             Store::builder()
@@ -256,7 +257,7 @@ impl ResponseCache {
         status: StatusCode,
         headers: HeaderMap,
         body: Bytes,
-        keys: Vec<String>,
+        keys: Vec<Key>,
     ) {
         let Some(store) = &self.0.store else { return };
         if !self.is_live() {
@@ -266,16 +267,16 @@ impl ResponseCache {
             status,
             headers,
             body,
-            keys: keys.into_iter().map(String::into_boxed_str).collect(),
+            keys: keys.into_boxed_slice(),
             born,
             checked: AtomicU64::new(born),
         };
         store.insert(key, Arc::new(entry));
     }
 
-    /// Invalidates every entry that carries one of `keys` (`*` is everything).
-    pub fn invalidate<K: AsRef<str>>(&self, keys: impl IntoIterator<Item = K>) {
-        let keys: Vec<K> = keys.into_iter().collect();
+    /// Invalidates every entry that carries one of `keys` ([`Key::All`] is everything).
+    pub fn invalidate(&self, keys: impl IntoIterator<Item = Key>) {
+        let keys: Vec<Key> = keys.into_iter().collect();
         self.0.directory.invalidate(keys.iter());
         if self.0.store.is_none() {
             return;
@@ -287,11 +288,10 @@ impl ResponseCache {
             };
             let n = self.0.generation.load(Ordering::Acquire) + 1;
             for k in keys {
-                let k = k.as_ref();
-                if k == crate::domain::changes::ALL {
+                if k == Key::All {
                     clear = true;
                 } else {
-                    g.by_key.insert(k.into(), n);
+                    g.by_key.insert(k, n);
                 }
             }
             if clear || g.by_key.len() > MAX_TRACKED_KEYS {
@@ -309,7 +309,7 @@ impl ResponseCache {
 
     /// Invalidates everything.
     pub fn clear(&self) {
-        self.invalidate([crate::domain::changes::ALL]);
+        self.invalidate([Key::All]);
     }
 
     /// Counts an answer served from the cache.
@@ -353,26 +353,26 @@ mod tests {
         ResponseCache::new(&Settings::default(), false)
     }
 
-    fn put(c: &ResponseCache, key: &[u8], born: u64, keys: &[&str]) {
+    fn put(c: &ResponseCache, key: &[u8], born: u64, keys: &[Key]) {
         c.insert(
             key.into(),
             born,
             StatusCode::OK,
             HeaderMap::new(),
             Bytes::from_static(b"{}"),
-            keys.iter().map(|k| (*k).to_owned()).collect(),
+            keys.to_vec(),
         );
     }
 
     #[test]
     fn an_invalidation_removes_exactly_the_entries_with_its_keys() {
         let c = cache();
-        put(&c, b"one", c.generation(), &["a1", "s1"]);
-        put(&c, b"two", c.generation(), &["a2", "s1"]);
-        c.invalidate(["a1"]);
+        put(&c, b"one", c.generation(), &[Key::Article(1), Key::Section(1)]);
+        put(&c, b"two", c.generation(), &[Key::Article(2), Key::Section(1)]);
+        c.invalidate([Key::Article(1)]);
         assert!(c.get(b"one").is_none());
         assert!(c.get(b"two").is_some());
-        c.invalidate(["s1"]);
+        c.invalidate([Key::Section(1)]);
         assert!(c.get(b"two").is_none());
     }
 
@@ -381,24 +381,24 @@ mod tests {
         let c = cache();
         let born = c.generation();
         // The write commits and invalidates while the read is still running...
-        c.invalidate(["a1"]);
+        c.invalidate([Key::Article(1)]);
         // ...then the read stores what it read before the commit.
-        put(&c, b"one", born, &["a1"]);
+        put(&c, b"one", born, &[Key::Article(1)]);
         assert!(c.get(b"one").is_none());
         // A read that starts after the invalidation is fine.
-        put(&c, b"one", c.generation(), &["a1"]);
+        put(&c, b"one", c.generation(), &[Key::Article(1)]);
         assert!(c.get(b"one").is_some());
     }
 
     #[test]
     fn clearing_removes_everything_and_a_cache_not_hearing_others_is_bypassed() {
         let c = cache();
-        put(&c, b"one", c.generation(), &["a1"]);
+        put(&c, b"one", c.generation(), &[Key::Article(1)]);
         c.clear();
         assert!(c.get(b"one").is_none());
         let shared = ResponseCache::new(&Settings::default(), true);
         assert!(!shared.is_live());
-        put(&shared, b"one", shared.generation(), &["a1"]);
+        put(&shared, b"one", shared.generation(), &[Key::Article(1)]);
         assert!(shared.get(b"one").is_none());
     }
 
@@ -412,7 +412,7 @@ mod tests {
             false,
         );
         assert!(!c.is_live());
-        put(&c, b"one", c.generation(), &["a1"]);
+        put(&c, b"one", c.generation(), &[Key::Article(1)]);
         assert!(c.get(b"one").is_none());
     }
 }

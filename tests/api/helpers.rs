@@ -218,8 +218,8 @@ impl TestApp {
         let bytes = serde_json::to_vec(&file).expect("json");
         let parsed = import::parse(&bytes)?;
         // As this process's own write: applied at once, and its notification ignored.
-        let touched = gazette::domain::changes::Touched::new(self.cache.origin());
-        let done = gazette::domain::changes::collect(
+        let touched = gazette::domain::invalidation::Touched::new(self.cache.origin());
+        let done = gazette::domain::invalidation::collect(
             touched.clone(),
             import::import(&self.db, parsed, 3, &|_, _, _| {}),
         )

@@ -14,6 +14,7 @@ mod directory;
 mod graphql_http;
 mod hostile;
 mod import;
+mod layering;
 mod postgres_failures;
 mod publishing;
 mod related;

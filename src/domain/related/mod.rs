@@ -16,6 +16,7 @@ pub mod score;
 pub mod store;
 pub mod text;
 
+use crate::domain::invalidation::Key;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -23,8 +24,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, T
 
 use super::access::{Caller, Role};
 use super::sql::Sql;
-use super::{ArticleStatus, articles, changes, revisions};
+use super::{ArticleStatus, articles, invalidation, revisions};
 use crate::entities::article;
+use crate::entities::change_log::EntityKind;
 use crate::error::{AppError, Result};
 pub use score::Weights;
 pub use text::SignatureShape;
@@ -209,15 +211,15 @@ pub async fn set_pins(
         }
         txn.execute(q.build()).await?;
     }
-    revisions::log_change(&txn, "article", id, "choose related", caller.sub()).await?;
+    revisions::log_change(&txn, EntityKind::Article, id, "choose related", caller.sub()).await?;
     // Pins show on this article's page and on any list of related articles.
-    changes::touch(&txn, [format!("a{id}"), changes::LISTS.to_owned()]).await?;
+    invalidation::touch(&txn, [Key::Article(id), Key::Lists]).await?;
     txn.commit().await?;
     Ok(a)
 }
 
 fn is_published(a: &article::Model) -> bool {
-    a.status == ArticleStatus::Published.as_str()
+    a.status == ArticleStatus::Published
 }
 
 /// Keeps the lists in step after `after` was written; `before` is the article as it was

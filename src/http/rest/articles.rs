@@ -19,12 +19,14 @@ use crate::domain::access::{self, Caller};
 use crate::domain::articles::{self, FilterInput, PageRequest, TagMatch};
 use crate::domain::blocks::{Block, Image};
 use crate::domain::cursor::Cursor;
-use crate::domain::import::Source;
+use crate::domain::content::Source;
+use crate::domain::invalidation::Key;
 use crate::domain::publishing::{self, ArticlePatch, NewArticle};
 use crate::domain::workflow::Transition;
 use crate::domain::{ArticleStatus, preview, revisions};
 use crate::entities::article;
-use crate::error::{AppError, Result};
+use crate::error::{AppError, Code};
+use crate::http::error::{HttpError, Result};
 use crate::http::cache;
 use crate::state::AppState;
 
@@ -98,7 +100,8 @@ pub fn limit(l: Option<i32>) -> Result<Option<i32>> {
     match l {
         Some(n) if !(1..=100).contains(&n) => Err(AppError::bad_input(format!(
             "limit must be between 1 and 100, not {n}"
-        ))),
+        ))
+        .into()),
         l => Ok(l),
     }
 }
@@ -110,7 +113,7 @@ pub fn paged<T: Serialize + ToSchema>(
     uri: &OriginalUri,
     data: Vec<T>,
     next_cursor: Option<String>,
-    keys: &BTreeSet<String>,
+    keys: &BTreeSet<Key>,
 ) -> Response {
     let link = next_cursor.as_deref().and_then(|cursor| {
         let mut query: Vec<&str> = uri
@@ -197,7 +200,7 @@ pub(super) async fn visible(
     }
     match preview_token {
         Some(t) if preview::allows(&s.db, t, a.id).await? => Ok(a),
-        _ => Err(missing()),
+        _ => Err(missing().into()),
     }
 }
 
@@ -333,21 +336,21 @@ fn expected(headers: &HeaderMap, body: Option<i32>) -> Result<(i32, bool)> {
     match (cache::if_match_version(headers)?, body) {
         (Some(v), _) => Ok((v, true)),
         (None, Some(v)) => Ok((v, false)),
-        (None, None) => Err(AppError::http(
-            StatusCode::PRECONDITION_REQUIRED,
+        (None, None) => Err(HttpError::refused(
+            Code::PreconditionRequired,
             "send the version the change is based on: expected_version, or If-Match with the article's ETag",
         )),
     }
 }
 
 /// A stale `If-Match` is 412; a stale `expected_version` stays 409.
-fn precondition(via_if_match: bool) -> impl FnOnce(AppError) -> AppError {
+fn precondition(via_if_match: bool) -> impl FnOnce(AppError) -> HttpError {
     move |e| match e {
         AppError::Conflict {
             message,
             current_version: Some(_),
-        } if via_if_match => AppError::PreconditionFailed(message),
-        e => e,
+        } if via_if_match => HttpError::PreconditionFailed(message),
+        e => e.into(),
     }
 }
 
@@ -428,14 +431,14 @@ pub fn optional_json<T: Default + DeserializeOwned>(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !json {
-        return Err(AppError::http(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        return Err(HttpError::refused(
+            Code::UnsupportedMediaType,
             "send the body as Content-Type: application/json",
         ));
     }
     let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| AppError::http(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?;
-    serde_json::from_value(value).map_err(|e| AppError::bad_input(e.to_string()))
+        .map_err(|e| HttpError::refused(Code::MalformedRequest, format!("malformed JSON: {e}")))?;
+    serde_json::from_value(value).map_err(|e| HttpError::refused(Code::BadUserInput, e.to_string()))
 }
 
 async fn step(
@@ -551,7 +554,8 @@ pub async fn list_revisions(
     if !c.is_editor() && !access::owns(&s.db, sub, a.id).await? {
         return Err(AppError::Forbidden(
             "revisions are for editors and the article's own writers".into(),
-        ));
+        )
+        .into());
     }
     let mut out = Vec::new();
     for r in revisions::list(&s.db, a.id).await? {

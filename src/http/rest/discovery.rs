@@ -1,6 +1,7 @@
 //! `/api/v1/search` and `/api/v1/articles/{slug}/related`: the REST mirror of `search` and
 //! `relatedArticles`.
 
+use crate::domain::invalidation::Key;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -14,7 +15,7 @@ use super::views::{self, ArticleView, Keys, Page};
 use crate::domain::related;
 use crate::domain::search::{self, SearchRequest};
 use crate::entities::article;
-use crate::error::Result;
+use crate::http::error::Result;
 use crate::http::cache;
 use crate::state::AppState;
 
@@ -144,7 +145,7 @@ async fn related_response(
         found.into_iter().map(|r| (r.article, (r.score, r.reasons))),
     )
     .await?;
-    keys.0.insert(format!("a{id}"));
+    keys.0.insert(Key::Article(id));
     let data = views
         .into_iter()
         .map(|(article, (score, reasons))| RelatedView {

@@ -8,16 +8,17 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::domain::access::Caller;
-use crate::error::AppError;
+use crate::error::Code;
+use crate::http::error::HttpError;
 use crate::state::AppState;
 
 /// The verified caller; a bad token is refused, never anonymous.
 pub struct Who(pub Caller);
 
 impl FromRequestParts<AppState> for Who {
-    type Rejection = AppError;
+    type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
         if let Some(crate::http::Verified(c)) = parts.extensions.get() {
             return Ok(Who(c.clone()));
         }
@@ -30,6 +31,7 @@ impl FromRequestParts<AppState> for Who {
                     .map(|v| v.as_bytes()),
             )
             .map(Who)
+            .map_err(HttpError::from)
     }
 }
 
@@ -37,26 +39,26 @@ impl FromRequestParts<AppState> for Who {
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
-    type Rejection = AppError;
+    type Rejection = HttpError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, HttpError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Body(v)),
             Err(rej) => Err(match rej {
-                JsonRejection::MissingJsonContentType(_) => AppError::http(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                JsonRejection::MissingJsonContentType(_) => HttpError::refused(
+                    Code::UnsupportedMediaType,
                     "send the body as Content-Type: application/json",
                 ),
-                JsonRejection::JsonSyntaxError(e) => AppError::http(
-                    StatusCode::BAD_REQUEST,
+                JsonRejection::JsonSyntaxError(e) => HttpError::refused(
+                    Code::MalformedRequest,
                     format!("malformed JSON: {}", e.body_text()),
                 ),
-                JsonRejection::JsonDataError(e) => AppError::bad_input(e.body_text()),
-                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::http(
-                    StatusCode::PAYLOAD_TOO_LARGE,
+                JsonRejection::JsonDataError(e) => HttpError::refused(Code::BadUserInput, e.body_text()),
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => HttpError::refused(
+                    Code::PayloadTooLarge,
                     "the request body is too large",
                 ),
-                other => AppError::http(other.status(), other.body_text()),
+                other => HttpError::refused(Code::of_status(other.status().as_u16()), other.body_text()),
             }),
         }
     }
@@ -66,12 +68,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 pub struct Params<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Params<T> {
-    type Rejection = AppError;
+    type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| Params(v))
-            .map_err(|e: QueryRejection| AppError::bad_input(e.body_text()))
+            .map_err(|e: QueryRejection| HttpError::refused(Code::BadUserInput, e.body_text()))
     }
 }

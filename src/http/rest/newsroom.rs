@@ -1,5 +1,6 @@
 //! `/api/v1/sections`, `/api/v1/authors` and `/api/v1/tags`.
 
+use crate::domain::invalidation::Key;
 use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{OriginalUri, Path, State};
@@ -16,7 +17,8 @@ use crate::domain::authors::{self, AuthorFields};
 use crate::domain::cursor::Cursor;
 use crate::domain::sections::{self, NewSection, SectionPatch};
 use crate::entities::section;
-use crate::error::{AppError, Result};
+use crate::error::AppError;
+use crate::http::error::Result;
 use crate::http::cache;
 use crate::state::AppState;
 
@@ -54,8 +56,8 @@ fn tree(all: &[section::Model]) -> Vec<SectionTree> {
         .unwrap_or_default()
 }
 
-fn section_keys(t: &SectionTree, keys: &mut BTreeSet<String>) {
-    keys.insert(format!("s{}", t.section.id));
+fn section_keys(t: &SectionTree, keys: &mut BTreeSet<Key>) {
+    keys.insert(Key::Section(t.section.id));
     t.children.iter().for_each(|c| section_keys(c, keys));
 }
 
@@ -94,7 +96,8 @@ async fn one_section(s: &AppState, path: &str) -> Result<SectionTree> {
         }
         None
     }
-    find(tree(&all), path).ok_or_else(|| AppError::not_found(format!("no section {path:?}")))
+    find(tree(&all), path)
+        .ok_or_else(|| AppError::not_found(format!("no section {path:?}")).into())
 }
 
 /// A section by its full path (`world` or `world/middle-east`), with children and breadcrumb.
@@ -153,7 +156,7 @@ pub async fn create_section(
         },
     )
     .await?;
-    let keys = BTreeSet::from([format!("s{}", created.id)]);
+    let keys = BTreeSet::from([Key::Section(created.id)]);
     Ok(cache::json(
         &cache::Caching::of(&s, &c, &headers),
         StatusCode::CREATED,
@@ -211,7 +214,7 @@ pub async fn patch_section(
         },
     )
     .await?;
-    let keys = BTreeSet::from([format!("s{}", saved.id)]);
+    let keys = BTreeSet::from([Key::Section(saved.id)]);
     Ok(cache::json(
         &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
@@ -249,7 +252,7 @@ pub async fn list_authors(
         (true, Some(a)) => Some(Cursor::Name(a.name.clone(), a.id).encode()),
         _ => None,
     };
-    let keys: BTreeSet<String> = page.items.iter().map(|a| format!("u{}", a.id)).collect();
+    let keys: BTreeSet<Key> = page.items.iter().map(|a| Key::Author(a.id)).collect();
     let data: Vec<AuthorView> = page.items.into_iter().map(Into::into).collect();
     Ok(paged(
         &cache::Caching::of(&s, &c, &headers),
@@ -276,7 +279,7 @@ pub async fn get_author(
         .author_by_slug(&s.db, &slug)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no author {slug:?}")))?;
-    let keys = BTreeSet::from([format!("u{}", a.id)]);
+    let keys = BTreeSet::from([Key::Author(a.id)]);
     Ok(cache::json(
         &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
@@ -324,7 +327,7 @@ pub async fn create_author(
     Body(b): Body<AuthorBody>,
 ) -> Result<Response> {
     let a = authors::create(&s.db, &c, b.into()).await?;
-    let keys = BTreeSet::from([format!("u{}", a.id)]);
+    let keys = BTreeSet::from([Key::Author(a.id)]);
     Ok(cache::json(
         &cache::Caching::of(&s, &c, &headers),
         StatusCode::CREATED,
@@ -355,7 +358,7 @@ pub async fn patch_author(
         .ok_or_else(|| AppError::not_found(format!("no author {slug:?}")))?
         .id;
     let a = authors::update(&s.db, &c, id, b.into()).await?;
-    let keys = BTreeSet::from([format!("u{}", a.id)]);
+    let keys = BTreeSet::from([Key::Author(a.id)]);
     Ok(cache::json(
         &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,
@@ -381,7 +384,7 @@ pub async fn get_tag(
         .tag_by_slug(&s.db, &slug)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no tag {slug:?}")))?;
-    let keys = BTreeSet::from([format!("t{}", t.id)]);
+    let keys = BTreeSet::from([Key::Tag(t.id)]);
     Ok(cache::json(
         &cache::Caching::of(&s, &c, &headers),
         StatusCode::OK,

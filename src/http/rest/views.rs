@@ -1,6 +1,7 @@
 //! The JSON shapes of the REST API (snake_case), built from stored rows with every relation
 //! loaded in one statement per kind for a whole page.
 
+use crate::domain::invalidation::Key;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -13,7 +14,8 @@ use crate::domain::blocks::{self, Block};
 use crate::domain::directory::Directory;
 use crate::domain::{ArticleStatus, articles, comments, sections};
 use crate::entities::{article, author, section, tag};
-use crate::error::{AppError, Result};
+use crate::error::AppError;
+use crate::http::error::Result;
 
 /// A section, with its place in the tree.
 #[derive(Serialize, ToSchema)]
@@ -146,21 +148,21 @@ impl From<tag::Model> for TagView {
 
 /// Cache keys a CDN can purge by: `a12`, `s3`, `u4` (author), `t5`.
 #[derive(Default)]
-pub struct Keys(pub BTreeSet<String>);
+pub struct Keys(pub BTreeSet<Key>);
 
 impl Keys {
     pub fn article(&mut self, v: &ArticleView) {
-        self.0.insert(format!("a{}", v.id));
-        self.0.insert(format!("s{}", v.section.id));
+        self.0.insert(Key::Article(v.id));
+        self.0.insert(Key::Section(v.section.id));
         // The breadcrumb shows the ancestors' names.
         for s in v.breadcrumb.iter().flatten() {
-            self.0.insert(format!("s{}", s.id));
+            self.0.insert(Key::Section(s.id));
         }
         for a in &v.authors {
-            self.0.insert(format!("u{}", a.id));
+            self.0.insert(Key::Author(a.id));
         }
         for t in &v.tags {
-            self.0.insert(format!("t{}", t.id));
+            self.0.insert(Key::Tag(t.id));
         }
     }
 }
@@ -218,8 +220,7 @@ pub async fn articles(
             let rel = relations.remove(&a.id).unwrap_or_default();
             Ok(ArticleView {
                 id: a.id,
-                status: ArticleStatus::parse(&a.status)
-                    .ok_or_else(|| internal("unknown status"))?,
+                status: a.status,
                 section: section.into(),
                 authors: rel.authors.into_iter().map(Into::into).collect(),
                 tags: rel.tags.into_iter().map(Into::into).collect(),
