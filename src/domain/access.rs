@@ -169,6 +169,29 @@ pub async fn owns(db: &impl ConnectionTrait, sub: &str, article_id: i32) -> Resu
     Ok(n > 0)
 }
 
+/// The one rule for reading a single article, whatever the way in (GraphQL, REST, feeds,
+/// ninjs): `Some` when `caller` may read it, or when `preview_token` is a live preview of
+/// exactly this article; `None` when it is not visible (the caller answers "not found",
+/// never a hint that it exists). A preview token that is bad, expired or for another article
+/// is a bad credential: `UNAUTHENTICATED`, on every transport alike.
+pub async fn read_article(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    a: article::Model,
+    preview_token: Option<&str>,
+) -> Result<Option<article::Model>> {
+    if can_read(db, caller, &a).await? {
+        return Ok(Some(a));
+    }
+    match preview_token {
+        None => Ok(None),
+        Some(t) if super::preview::allows(db, t, a.id).await? => Ok(Some(a)),
+        Some(_) => Err(AppError::Unauthenticated(
+            "the preview token is invalid, expired, or for another article".into(),
+        )),
+    }
+}
+
 /// Whether `caller` may read this article.
 pub async fn can_read(
     db: &impl ConnectionTrait,

@@ -200,21 +200,47 @@ impl ArticleFilter {
 }
 
 /// The article with this slug, whatever its status: callers decide whether it is visible
-/// ([`crate::domain::access::can_read`]).
+/// ([`crate::domain::access::read_article`]).
 pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<article::Model>> {
     // No stored slug is invalid, so an invalid one (NUL bytes, 10 kB, SQL) is not looked up.
     if !super::slug::is_valid(slug) {
         return Ok(None);
     }
-    Ok(article::Entity::find()
-        .filter(article::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    find_one(db, article::Entity::find().filter(article::Column::Slug.eq(slug))).await
 }
 
 /// The article with this id, whatever its status (see [`find_by_slug`]).
 pub async fn find_by_id(db: &impl ConnectionTrait, id: i32) -> Result<Option<article::Model>> {
-    Ok(article::Entity::find_by_id(id).one(db).await?)
+    find_one(db, article::Entity::find_by_id(id)).await
+}
+
+/// The one article `select` finds, read through [`article_row`].
+async fn find_one(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Select<article::Entity>,
+) -> Result<Option<article::Model>> {
+    let stmt = sea_orm::QueryTrait::build(&select.limit(1), db.get_database_backend());
+    match db.query_one(stmt).await? {
+        Some(row) => article_row(&row),
+        None => Ok(None),
+    }
+}
+
+/// An article row as its model; `None`, with a warning in the log, when the row's stored
+/// status is not one this gazette knows (written by a newer version, or by hand). Such an
+/// article is not visible to anyone, and a listing that meets it skips it instead of failing.
+pub(crate) fn article_row(row: &QueryResult) -> Result<Option<article::Model>> {
+    match article::Model::from_query_result(row, "") {
+        Ok(a) => Ok(Some(a)),
+        Err(e) => match row.try_get::<String>("", "status") {
+            Ok(status) if super::ArticleStatus::parse(&status).is_none() => {
+                let id = row.try_get::<i32>("", "id").unwrap_or_default();
+                tracing::warn!(article = id, status, "skipped an article whose stored status is unknown");
+                Ok(None)
+            }
+            _ => Err(e.into()),
+        },
+    }
 }
 
 fn col(c: article::Column) -> Expr {
@@ -533,7 +559,7 @@ pub(crate) async fn keyed<R: std::fmt::Debug, T>(
     db: &impl ConnectionTrait,
     reqs: &[R],
     select: impl Fn(&R, usize) -> SelectStatement,
-    decode: impl Fn(&QueryResult) -> Result<T>,
+    decode: impl Fn(&QueryResult) -> Result<Option<T>>,
 ) -> Result<Vec<Vec<T>>> {
     let order = statement_order(reqs);
     // Each part is wrapped so its own ORDER BY and LIMIT stay legal on SQLite.
@@ -549,8 +575,10 @@ pub(crate) async fn keyed<R: std::fmt::Debug, T>(
     for row in db.query_all(stmt).await? {
         let k: i32 = row.try_get("", "k")?;
         let asked = usize::try_from(k).ok().and_then(|k| order.get(k));
-        if let Some(slot) = asked.and_then(|&i| out.get_mut(i)) {
-            slot.push(decode(&row)?);
+        if let Some(slot) = asked.and_then(|&i| out.get_mut(i))
+            && let Some(item) = decode(&row)?
+        {
+            slot.push(item);
         }
     }
     Ok(out)
@@ -575,8 +603,8 @@ fn statement_order<T: std::fmt::Debug>(reqs: &[T]) -> Vec<usize> {
 }
 
 /// A row of a keyed statement as `T`.
-pub(crate) fn model<T: FromQueryResult>(row: &QueryResult) -> Result<T> {
-    Ok(T::from_query_result(row, "")?)
+pub(crate) fn model<T: FromQueryResult>(row: &QueryResult) -> Result<Option<T>> {
+    Ok(Some(T::from_query_result(row, "")?))
 }
 
 /// On PostgreSQL, writes a statement's page sizes (its `LIMIT`s, the only unsigned 64-bit
@@ -693,7 +721,7 @@ pub async fn pages(
     };
     let backend = db.get_database_backend();
     let select = |r: &PageRequest, k| page_select(r, k, backend, &sections);
-    let grouped = keyed(db, reqs, select, model::<article::Model>).await?;
+    let grouped = keyed(db, reqs, select, article_row).await?;
     Ok(paginate(grouped, reqs.iter().map(|r| r.first)))
 }
 
@@ -748,7 +776,7 @@ pub async fn counts(db: &impl ConnectionTrait, filters: &[ArticleFilter]) -> Res
             .cond_where(filter_condition(f));
         q
     };
-    let n = |row: &QueryResult| Ok(row.try_get::<i64>("", "n")?);
+    let n = |row: &QueryResult| Ok(Some(row.try_get::<i64>("", "n")?));
     let counted = keyed(db, filters, select, n).await?;
     Ok(counted
         .into_iter()

@@ -8,9 +8,9 @@ use super::types::{Article, Author, RelatedArticle, Section, Tag, author, sectio
 use super::{caller, db, directory};
 use crate::domain::articles::{self, FilterInput};
 use crate::domain::search::SearchRequest;
-use crate::domain::{access, authors, preview, related};
+use crate::domain::{access, authors, related};
 use crate::error::AppError;
-use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
+use crate::graphql::error::GqlResultExt as _;
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
@@ -85,22 +85,15 @@ impl QueryRoot {
         };
         note(ctx, || Key::Article(a.id));
         note(ctx, || Key::Section(a.section_id));
-        if access::can_read(db, caller(ctx), &a).await.gql()? {
-            return Ok(Some(Article(a)));
+        let visible = access::read_article(db, caller(ctx), a, preview_token.as_deref())
+            .await
+            .gql()?;
+        if visible.is_none() {
+            // Not visible yet: publishing it touches its key, and the listings key covers
+            // a slug that a later article takes.
+            note_lists(ctx);
         }
-        match preview_token {
-            Some(t) if preview::allows(db, &t, a.id).await.gql()? => Ok(Some(Article(a))),
-            Some(_) => Err(AppError::Unauthenticated(
-                "the preview token is invalid, expired, or for another article".into(),
-            )
-            .into_graphql()),
-            None => {
-                // Not visible yet: publishing it touches its key, and the listings key
-                // covers a slug that a later article takes.
-                note_lists(ctx);
-                Ok(None)
-            }
-        }
+        Ok(visible.map(Article))
     }
 
     /// Articles, newest first. At most 100 a page.

@@ -23,7 +23,7 @@ use crate::domain::content::Source;
 use crate::domain::invalidation::Key;
 use crate::domain::publishing::{self, ArticlePatch, NewArticle};
 use crate::domain::workflow::Transition;
-use crate::domain::{ArticleStatus, preview, revisions};
+use crate::domain::{ArticleStatus, revisions};
 use crate::entities::article;
 use crate::error::{AppError, Code};
 use crate::http::error::{HttpError, Result};
@@ -195,13 +195,9 @@ pub(super) async fn visible(
     let a = articles::find_by_slug(&s.db, slug)
         .await?
         .ok_or_else(missing)?;
-    if access::can_read(&s.db, c, &a).await? {
-        return Ok(a);
-    }
-    match preview_token {
-        Some(t) if preview::allows(&s.db, t, a.id).await? => Ok(a),
-        _ => Err(missing().into()),
-    }
+    Ok(access::read_article(&s.db, c, a, preview_token)
+        .await?
+        .ok_or_else(missing)?)
 }
 
 async fn respond(
