@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, newsroom, slugs};
+use crate::fixtures::newsroom;
+use crate::helpers::{TestApp, slugs};
 use crate::storage_tests;
 
 storage_tests!(
@@ -273,7 +274,9 @@ async fn drafts_are_invisible_on_every_read_path(app: &TestApp) {
             .await;
         assert_eq!(data["article"], Value::Null, "{slug} by slug");
     }
-    // By id: the draft's id is the 7th imported article's; try every id near it.
+    // By id: the draft's id is the 7th imported article's; try every id near it. Exactly
+    // the six published articles are found, so lookups by id work and hide the others.
+    let mut found = 0;
     for id in 1..=20 {
         let data = app
             .query(
@@ -283,8 +286,10 @@ async fn drafts_are_invisible_on_every_read_path(app: &TestApp) {
             .await;
         if !data["article"].is_null() {
             assert_eq!(data["article"]["status"], "PUBLISHED", "id {id}: {data}");
+            found += 1;
         }
     }
+    assert_eq!(found, 6, "the published articles are found by id");
     for status in ["DRAFT", "IN_REVIEW", "SCHEDULED", "UNPUBLISHED", "ARCHIVED"] {
         assert_eq!(
             list(app, json!({ "status": status })).await,

@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, newsroom};
+use crate::fixtures::newsroom;
+use crate::helpers::TestApp;
 use crate::storage_tests;
 
 storage_tests!(

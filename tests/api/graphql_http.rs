@@ -5,7 +5,11 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 
-use crate::helpers::{TestApp, newsroom};
+use crate::fixtures::newsroom;
+use crate::helpers::{
+    TestApp, WithHeader as _, assert_problem, editor, graphql_request, rate_limits, raw_request,
+    request, send_raw, send_to, test_auth, token, urlencode as enc,
+};
 use crate::storage_tests;
 
 storage_tests!(
@@ -42,11 +46,9 @@ async fn a_batch_of_operations_answers_each(app: &TestApp) {
         { "query": "{ article(slug: \"summit-ends\") { slug } }" },
         { "query": "{ author(slug: \"lena-berg\") { name } }" }
     ]);
-    let req = Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(batch.to_string()))
-        .expect("request");
-    let (status, _, body) = app.send(req).await;
+    let (status, _, body) = app
+        .send(request("POST", "/graphql", None, Some(batch)))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
@@ -67,10 +69,8 @@ async fn health_and_readiness_answer(app: &TestApp) {
 #[tokio::test]
 async fn a_browser_get_without_a_query_gets_graphiql() {
     let app = TestApp::sqlite().await;
-    let req = Request::get("/graphql")
-        .header(header::ACCEPT, "text/html,application/xhtml+xml")
-        .body(Body::empty())
-        .expect("req");
+    let req = request("GET", "/graphql", None, None)
+        .with_header(header::ACCEPT, "text/html,application/xhtml+xml");
     let (status, headers, body) = app.send(req).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -143,10 +143,7 @@ async fn unknown_routes_are_problem_json_404_and_requests_carry_an_id() {
         "a request id is generated"
     );
 
-    let req = Request::get("/healthz")
-        .header("x-request-id", "abc-123")
-        .body(Body::empty())
-        .expect("req");
+    let req = request("GET", "/healthz", None, None).with_header("x-request-id", "abc-123");
     let (_, headers, _) = app.send(req).await;
     assert_eq!(
         headers["x-request-id"], "abc-123",
@@ -178,16 +175,12 @@ async fn malformed_graphql_is_an_error_not_a_crash() {
 #[tokio::test]
 async fn graphql_posts_must_be_json_bounded_and_small_batches() {
     let app = TestApp::sqlite().await;
-    let editor = crate::helpers::token("ed", "editor");
+    let editor = editor();
     let mutation =
         json!({ "query": "mutation { createSection(input: { name: \"Sport\" }) { path } }" })
             .to_string();
     let post = |ct: &str, body: String| {
-        Request::post("/graphql")
-            .header(header::CONTENT_TYPE, ct)
-            .header(header::AUTHORIZATION, format!("Bearer {editor}"))
-            .body(Body::from(body))
-            .expect("request")
+        raw_request("POST", "/graphql", Some(editor.as_str()), Some(ct), body)
     };
     let cases: Vec<(&str, Request<Body>, StatusCode)> = vec![
         (
@@ -205,9 +198,7 @@ async fn graphql_posts_must_be_json_bounded_and_small_batches() {
         ),
         (
             "no content type",
-            Request::post("/graphql")
-                .body(Body::from(mutation.clone()))
-                .expect("req"),
+            raw_request("POST", "/graphql", None, None, mutation.clone()),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
         (
@@ -247,14 +238,7 @@ async fn graphql_posts_must_be_json_bounded_and_small_batches() {
     ];
     for (what, req, want) in cases {
         let (status, headers, body) = app.send(req).await;
-        assert_eq!(status, want, "{what}: {body}");
-        assert_eq!(
-            headers[header::CONTENT_TYPE],
-            "application/problem+json",
-            "{what}"
-        );
-        assert_eq!(body["status"], want.as_u16(), "{what}");
-        assert_eq!(body["code"], "BAD_USER_INPUT", "{what}");
+        assert_problem(what, status, &headers, &body, want, "BAD_USER_INPUT");
     }
     assert_eq!(app.count_rows("sections").await, 0, "no mutation ran");
     // JSON with a charset parameter is fine.
@@ -270,17 +254,6 @@ storage_tests!(
     graphql_gets_are_cacheable_with_etags_and_surrogate_keys,
     persisted_queries_travel_as_a_hash_over_get_and_never_mutate,
 );
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 async fn graphql_gets_are_cacheable_with_etags_and_surrogate_keys(app: &TestApp) {
     app.import(newsroom()).await;
@@ -317,36 +290,24 @@ async fn graphql_gets_are_cacheable_with_etags_and_surrogate_keys(app: &TestApp)
         "the listed articles are keys too: {keys:?}"
     );
 
-    let revalidate = Request::get(&uri)
-        .header(header::IF_NONE_MATCH, &etag)
-        .body(Body::empty())
-        .expect("req");
+    let revalidate = request("GET", &uri, None, None).with_header(header::IF_NONE_MATCH, &etag);
     let (status, _, body) = app.send(revalidate).await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
     assert_eq!(body, serde_json::Value::String(String::new()));
 
-    let with_token = Request::get(&uri)
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {}", crate::helpers::token("ed", "editor")),
-        )
-        .body(Body::empty())
-        .expect("req");
+    let with_token = request("GET", &uri, Some(&editor()), None);
     let (_, headers, _) = app.send(with_token).await;
     assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
 
     // An edit changes the answer, so the ETag.
     let (id, v) = app.id_version("border-reopens").await;
     app.ok_as(
-        &crate::helpers::token("ed", "editor"),
+        &editor(),
         "mutation($id: ID!, $v: Int!) { updateArticle(id: $id, expectedVersion: $v, input: { headline: \"Border reopens fully\" }) { version } }",
         json!({ "id": id, "v": v }),
     )
     .await;
-    let stale = Request::get(&uri)
-        .header(header::IF_NONE_MATCH, &etag)
-        .body(Body::empty())
-        .expect("req");
+    let stale = request("GET", &uri, None, None).with_header(header::IF_NONE_MATCH, &etag);
     let (status, headers, body) = app.send(stale).await;
     assert_eq!(status, StatusCode::OK);
     assert_ne!(headers[header::ETAG].to_str().ok(), Some(etag.as_str()));
@@ -407,19 +368,24 @@ async fn persisted_queries_travel_as_a_hash_over_get_and_never_mutate(app: &Test
 
     // A mutation registered over POST cannot be replayed over GET by its hash.
     let mutation = "mutation { createSection(input: { name: \"Sneaky\" }) { path } }";
-    let ed = crate::helpers::token("ed", "editor");
-    let post = Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::AUTHORIZATION, format!("Bearer {ed}"))
-        .body(Body::from(json!({ "query": mutation, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(mutation) } } }).to_string()))
-        .expect("req");
+    let ed = editor();
+    let post = request(
+        "POST",
+        "/graphql",
+        Some(&ed),
+        Some(
+            json!({ "query": mutation, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(mutation) } } }),
+        ),
+    );
     let (_, _, body) = app.send(post).await;
     assert_eq!(body["data"]["createSection"]["path"], "sneaky");
     let sections = app.count_rows("sections").await;
-    let replay = Request::get(format!("/graphql?extensions={}", ext(&hash(mutation))))
-        .header(header::AUTHORIZATION, format!("Bearer {ed}"))
-        .body(Body::empty())
-        .expect("req");
+    let replay = request(
+        "GET",
+        &format!("/graphql?extensions={}", ext(&hash(mutation))),
+        Some(&ed),
+        None,
+    );
     let (_, headers, body) = app.send(replay).await;
     assert_eq!(
         body["errors"][0]["message"], "mutations must be sent with POST",
@@ -442,31 +408,22 @@ async fn responses_are_compressed_sniff_proof_and_cors_ready() {
         enc("{ articles(first: 20) { edges { node { headline dek } } } }")
     );
     for (enc_name, want) in [("gzip", "gzip"), ("br", "br")] {
-        let req = Request::get(&uri)
-            .header(header::ACCEPT_ENCODING, enc_name)
-            .body(Body::empty())
-            .expect("req");
-        let res = tower::ServiceExt::oneshot(app.router.clone(), req)
-            .await
-            .expect("response");
-        assert_eq!(res.status(), StatusCode::OK);
-        assert_eq!(res.headers()[header::CONTENT_ENCODING], want);
+        let req = request("GET", &uri, None, None).with_header(header::ACCEPT_ENCODING, enc_name);
+        let (status, headers, _) = send_raw(&app.router, req).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_ENCODING], want);
     }
     let (_, headers, _) = app.get("/api/v1/sections").await;
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert!(headers.get("x-request-id").is_some());
 
-    let preflight = Request::builder()
-        .method("OPTIONS")
-        .uri("/graphql")
-        .header(header::ORIGIN, "https://front.example")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .header(
+    let preflight = request("OPTIONS", "/graphql", None, None)
+        .with_header(header::ORIGIN, "https://front.example")
+        .with_header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .with_header(
             header::ACCESS_CONTROL_REQUEST_HEADERS,
             "authorization,content-type",
-        )
-        .body(Body::empty())
-        .expect("req");
+        );
     let (status, headers, _) = app.send(preflight).await;
     assert!(status.is_success(), "{status}");
     assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
@@ -478,7 +435,7 @@ async fn responses_are_compressed_sniff_proof_and_cors_ready() {
     );
 
     // A configured list: only those origins, with credentials.
-    let state = gazette::AppState::new(app.db.clone(), crate::helpers::test_auth()).with_http(
+    let state = gazette::AppState::new(app.db.clone(), test_auth()).with_http(
         gazette::state::HttpSettings {
             cors_origins: Some(vec!["https://front.example".into()]),
             ..Default::default()
@@ -489,25 +446,16 @@ async fn responses_are_compressed_sniff_proof_and_cors_ready() {
         ("https://front.example", true),
         ("https://evil.example", false),
     ] {
-        let req = Request::get("/healthz")
-            .header(header::ORIGIN, origin)
-            .body(Body::empty())
-            .expect("req");
-        let res = tower::ServiceExt::oneshot(router.clone(), req)
-            .await
-            .expect("response");
+        let req = request("GET", "/healthz", None, None).with_header(header::ORIGIN, origin);
+        let (status, headers, _) = send_raw(&router, req).await;
+        assert_eq!(status, StatusCode::OK, "{origin}");
         assert_eq!(
-            res.headers()
-                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-                .is_some(),
+            headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_some(),
             allowed,
             "{origin}"
         );
         if allowed {
-            assert_eq!(
-                res.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
-                "true"
-            );
+            assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
         }
     }
     app.cleanup().await;
@@ -520,17 +468,8 @@ async fn responses_follow_the_selection_order_byte_for_byte() {
     let q = "{ z: sections { path name } a: article(slug: \"border-reopens\") { tags { slug } authors { slug } headline } m: articles(first: 1) { totalCount edges { cursor } } }";
     let mut bodies = Vec::new();
     for _ in 0..5 {
-        let req = Request::post("/graphql")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({ "query": q }).to_string()))
-            .expect("req");
-        let res = tower::ServiceExt::oneshot(app.router.clone(), req)
-            .await
-            .expect("response");
-        let bytes = http_body_util::BodyExt::collect(res.into_body())
-            .await
-            .expect("body")
-            .to_bytes();
+        let req = request("POST", "/graphql", None, Some(json!({ "query": q })));
+        let (_, _, bytes) = send_raw(&app.router, req).await;
         bodies.push(String::from_utf8_lossy(&bytes).into_owned());
     }
     assert!(
@@ -611,21 +550,17 @@ async fn introspection_can_be_switched_off() {
         introspection: false,
         ..Default::default()
     };
-    let state =
-        gazette::AppState::new(app.db.clone(), crate::helpers::test_auth()).with_limits(&limits);
+    let state = gazette::AppState::new(app.db.clone(), test_auth()).with_limits(&limits);
     let router = gazette::app(state);
-    let req = Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(
-            json!({ "query": "{ __schema { queryType { name } } }" }).to_string(),
-        ))
-        .expect("req");
-    let res = tower::ServiceExt::oneshot(router, req).await.expect("res");
-    let bytes = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .expect("body")
-        .to_bytes();
-    let body: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    // Asked beside an ordinary field, so that a null is the switch, not a failed request.
+    let req = graphql_request(
+        None,
+        "{ __typename __schema { queryType { name } } }",
+        &json!({}),
+    );
+    let (status, _, body) = send_to(&router, req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["__typename"], "QueryRoot", "{body}");
     assert!(body["data"]["__schema"].is_null(), "{body}");
     app.cleanup().await;
 }
@@ -639,58 +574,47 @@ async fn slow_requests_time_out_and_overload_is_shed_with_503() {
     gazette::db::migrate(&db).await.expect("migrate");
 
     // A request that outlives the time limit is answered 503, not left hanging.
-    let hurried = gazette::AppState::new(db.clone(), crate::helpers::test_auth()).with_http(
-        gazette::state::HttpSettings {
+    let hurried =
+        gazette::AppState::new(db.clone(), test_auth()).with_http(gazette::state::HttpSettings {
             request_timeout: std::time::Duration::from_nanos(1),
             ..Default::default()
-        },
-    );
-    let req = Request::get("/api/v1/articles")
-        .body(Body::empty())
-        .expect("req");
-    let res = tower::ServiceExt::oneshot(gazette::app(hurried), req)
-        .await
-        .expect("res");
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        res.headers()[header::CONTENT_TYPE],
-        "application/problem+json"
-    );
-    assert_eq!(res.headers()[header::RETRY_AFTER], "2");
+        });
+    let (status, headers, _) = send_raw(
+        &gazette::app(hurried),
+        request("GET", "/api/v1/articles", None, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(headers[header::RETRY_AFTER], "2");
 
     // One request at a time: while one waits for the (held) only connection, the next is shed.
-    let narrow = gazette::AppState::new(db.clone(), crate::helpers::test_auth()).with_http(
-        gazette::state::HttpSettings {
+    let narrow =
+        gazette::AppState::new(db.clone(), test_auth()).with_http(gazette::state::HttpSettings {
             max_concurrency: 1,
             ..Default::default()
-        },
-    );
+        });
     let router = gazette::app(narrow);
     let held = db.begin().await.expect("hold the connection");
-    let slow = tokio::spawn(tower::ServiceExt::oneshot(
-        router.clone(),
-        Request::get("/api/v1/sections")
-            .body(Body::empty())
-            .expect("req"),
-    ));
+    let slow = {
+        let router = router.clone();
+        tokio::spawn(async move {
+            send_raw(&router, request("GET", "/api/v1/sections", None, None)).await
+        })
+    };
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let started = std::time::Instant::now();
-    let res = tower::ServiceExt::oneshot(
-        router.clone(),
-        Request::get("/healthz").body(Body::empty()).expect("req"),
-    )
-    .await
-    .expect("res");
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "shed");
-    assert_eq!(res.headers()[header::RETRY_AFTER], "2");
+    let (status, headers, _) = send_raw(&router, request("GET", "/healthz", None, None)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "shed");
+    assert_eq!(headers[header::RETRY_AFTER], "2");
     assert!(
         started.elapsed() < std::time::Duration::from_millis(500),
         "shed at once, not queued"
     );
     held.rollback().await.ok();
-    let first = slow.await.expect("join").expect("res");
+    let (status, _, _) = slow.await.expect("join");
     assert_eq!(
-        first.status(),
+        status,
         StatusCode::OK,
         "the waiting request completes once the connection is free"
     );
@@ -700,99 +624,54 @@ async fn slow_requests_time_out_and_overload_is_shed_with_503() {
 async fn clients_over_their_rate_get_429_with_retry_after_and_nothing_written() {
     let app = TestApp::sqlite().await;
     app.import(newsroom()).await;
-    let settings = gazette::state::HttpSettings {
-        read_rate: gazette::http::limits::Rate {
-            per_second: 1,
-            burst: 3,
-        },
-        write_rate: gazette::http::limits::Rate {
-            per_second: 1,
-            burst: 1,
-        },
-        ..Default::default()
-    };
     let router = gazette::app(
-        gazette::AppState::new(app.db.clone(), crate::helpers::test_auth()).with_http(settings),
+        gazette::AppState::new(app.db.clone(), test_auth()).with_http(rate_limits((1, 3), (1, 1))),
     );
-    let from = |ip: [u8; 4], uri: &str| {
-        let mut r = Request::get(uri).body(Body::empty()).expect("req");
+    // A request as it arrives from the client at `ip`.
+    let from = |ip: [u8; 4], mut r: Request<Body>| {
         r.extensions_mut()
             .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
                 ip, 5000,
             ))));
         r
     };
+    let get = |ip: [u8; 4], uri: &str| from(ip, request("GET", uri, None, None));
     for i in 0..3 {
-        let res =
-            tower::ServiceExt::oneshot(router.clone(), from([198, 51, 100, 1], "/api/v1/sections"))
-                .await
-                .expect("res");
-        assert_eq!(
-            res.status(),
-            StatusCode::OK,
-            "request {i} is within the burst"
-        );
+        let (status, _, _) = send_raw(&router, get([198, 51, 100, 1], "/api/v1/sections")).await;
+        assert_eq!(status, StatusCode::OK, "request {i} is within the burst");
     }
-    let res =
-        tower::ServiceExt::oneshot(router.clone(), from([198, 51, 100, 1], "/api/v1/sections"))
-            .await
-            .expect("res");
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(
-        res.headers()[header::CONTENT_TYPE],
-        "application/problem+json"
-    );
+    let (status, headers, body) =
+        send_to(&router, get([198, 51, 100, 1], "/api/v1/sections")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
     assert!(
-        res.headers()[header::RETRY_AFTER]
+        headers[header::RETRY_AFTER]
             .to_str()
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
             .is_some_and(|s| s >= 1)
     );
-    let bytes = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .expect("body")
-        .to_bytes();
-    let body: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(body["code"], "RATE_LIMITED");
-    let other =
-        tower::ServiceExt::oneshot(router.clone(), from([198, 51, 100, 2], "/api/v1/sections"))
-            .await
-            .expect("res");
-    assert_eq!(
-        other.status(),
-        StatusCode::OK,
-        "another client has its own budget"
-    );
-    let health = tower::ServiceExt::oneshot(router.clone(), from([198, 51, 100, 1], "/healthz"))
-        .await
-        .expect("res");
-    assert_eq!(health.status(), StatusCode::OK, "probes are never limited");
+    let (status, _, _) = send_raw(&router, get([198, 51, 100, 2], "/api/v1/sections")).await;
+    assert_eq!(status, StatusCode::OK, "another client has its own budget");
+    let (status, _, _) = send_raw(&router, get([198, 51, 100, 1], "/healthz")).await;
+    assert_eq!(status, StatusCode::OK, "probes are never limited");
 
     // Writes are stricter: one mutation, then 429, and the second is not applied.
-    let editor = crate::helpers::token("rate-ed", "editor");
+    let editor = token("rate-ed", "editor");
     let mutation = |name: &str| {
-        let mut r = Request::post("/graphql")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::AUTHORIZATION, format!("Bearer {editor}"))
-            .body(Body::from(json!({ "query": format!("mutation {{ createSection(input: {{ name: \"{name}\" }}) {{ path }} }}") }).to_string()))
-            .expect("req");
-        r.extensions_mut()
-            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
-                [198, 51, 100, 3],
-                5000,
-            ))));
-        r
+        let query =
+            format!("mutation {{ createSection(input: {{ name: \"{name}\" }}) {{ path }} }}");
+        from(
+            [198, 51, 100, 3],
+            graphql_request(Some(&editor), &query, &json!({})),
+        )
     };
     let sections = app.count_rows("sections").await;
-    let first = tower::ServiceExt::oneshot(router.clone(), mutation("Rates one"))
-        .await
-        .expect("res");
-    assert_eq!(first.status(), StatusCode::OK);
-    let second = tower::ServiceExt::oneshot(router.clone(), mutation("Rates two"))
-        .await
-        .expect("res");
-    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (status, _, body) = send_to(&router, mutation("Rates one")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = send_to(&router, mutation("Rates two")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(
         app.count_rows("sections").await,
         sections + 1,
@@ -807,27 +686,23 @@ async fn metrics_count_requests_operations_errors_and_the_pool() {
     app.import(newsroom()).await;
     app.get("/api/v1/sections").await;
     app.get("/api/v1/articles/no-such-story").await;
-    let req = Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({ "query": "query FrontPage { sections { path } }", "operationName": "FrontPage" }).to_string()))
-        .expect("req");
+    let req = request(
+        "POST",
+        "/graphql",
+        None,
+        Some(
+            json!({ "query": "query FrontPage { sections { path } }", "operationName": "FrontPage" }),
+        ),
+    );
     app.send(req).await;
-    let res = tower::ServiceExt::oneshot(
-        app.router.clone(),
-        Request::get("/metrics").body(Body::empty()).expect("req"),
-    )
-    .await
-    .expect("res");
-    assert_eq!(res.status(), StatusCode::OK);
+    let (status, headers, bytes) =
+        send_raw(&app.router, request("GET", "/metrics", None, None)).await;
+    assert_eq!(status, StatusCode::OK);
     assert!(
-        res.headers()[header::CONTENT_TYPE]
+        headers[header::CONTENT_TYPE]
             .to_str()
             .is_ok_and(|c| c.starts_with("text/plain"))
     );
-    let bytes = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .expect("body")
-        .to_bytes();
     let text = String::from_utf8_lossy(&bytes);
     for want in [
         "gazette_http_requests_total{route=\"/api/v1/sections\",method=\"GET\",status=\"200\"}",

@@ -4,11 +4,13 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, newsroom, now, request as rest, sign, token};
+use crate::fixtures::newsroom;
+use crate::helpers::{
+    TestApp, WithHeader as _, editor, graphql_request, now, raw_request, raw_token,
+    request as rest, sign, sign_with, writer,
+};
 use crate::storage_tests;
 
 storage_tests!(hostile_input_is_refused_exactly_and_writes_nothing);
@@ -17,75 +19,33 @@ storage_tests!(hostile_input_is_refused_exactly_and_writes_nothing);
 enum Expect {
     /// This status, and this `code` (problem+json `code` or GraphQL `extensions.code`).
     Refused(StatusCode, &'static str),
-    /// A GraphQL answer whose value at the pointer is null or empty: nothing revealed.
+    /// A GraphQL answer that has the pointer, with null or empty there: nothing revealed.
     Nothing(&'static str),
     /// A GraphQL request error (400) whose message contains this.
     RequestError(&'static str),
 }
 
-fn gql(token: Option<&str>, query: &str, variables: Value) -> Request<Body> {
-    let mut r = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
-    if let Some(t) = token {
-        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    r.body(Body::from(
-        json!({ "query": query, "variables": variables }).to_string(),
-    ))
-    .expect("request")
-}
-
-fn raw(
-    method: &str,
-    uri: &str,
-    content_type: &str,
-    body: Vec<u8>,
-    token: Option<&str>,
-) -> Request<Body> {
-    let mut r = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::CONTENT_TYPE, content_type);
-    if let Some(t) = token {
-        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    r.body(Body::from(body)).expect("request")
-}
-
-async fn written(app: &TestApp) -> Vec<i64> {
-    let mut out = Vec::new();
-    for t in [
-        "articles",
-        "article_revisions",
-        "sections",
-        "authors",
-        "tags",
-        "comments",
-        "change_log",
-    ] {
-        out.push(app.count_rows(t).await);
-    }
-    out
-}
+/// The tables a hostile request could write to.
+const WRITABLE: [&str; 7] = [
+    "articles",
+    "article_revisions",
+    "sections",
+    "authors",
+    "tags",
+    "comments",
+    "change_log",
+];
 
 async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
     app.import(newsroom()).await;
     let (draft_id, draft_v) = app.id_version("secret-draft").await;
     let (pub_id, pub_v) = app.id_version("talks-resume").await;
-    let writer = token("omar", "writer");
-    let other = token("lena", "writer");
-    let editor = token("ed", "editor");
+    let other = writer("lena");
+    let writer = writer("omar");
+    let editor = editor();
     let good = json!({ "sub": "a", "role": "admin", "exp": now() + 600 });
-    let none_alg = format!(
-        "{}.{}.",
-        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
-        URL_SAFE_NO_PAD.encode(good.to_string())
-    );
-    let wrong_key = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &good,
-        &jsonwebtoken::EncodingKey::from_secret(b"not-the-server-secret-but-32-bytes-long!"),
-    )
-    .expect("sign");
+    let none_alg = raw_token(json!({ "alg": "none", "typ": "JWT" }), good.clone(), "");
+    let wrong_key = sign_with(good, b"not-the-server-secret-but-32-bytes-long!");
     let expired = sign(json!({ "sub": "a", "role": "admin", "exp": now() - 600 }));
     let no_exp = sign(json!({ "sub": "a", "role": "admin" }));
     let superuser = sign(json!({ "sub": "a", "role": "superuser", "exp": now() + 600 }));
@@ -107,12 +67,12 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         // Token attacks, on a public query.
         (
             "alg none",
-            gql(Some(&none_alg), "{ sections { path } }", json!({})),
+            graphql_request(Some(&none_alg), "{ sections { path } }", &json!({})),
             Refused(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
         ),
         (
             "wrong key",
-            gql(Some(&wrong_key), "{ sections { path } }", json!({})),
+            graphql_request(Some(&wrong_key), "{ sections { path } }", &json!({})),
             Refused(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
         ),
         (
@@ -127,35 +87,41 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         ),
         (
             "unknown role",
-            gql(
+            graphql_request(
                 Some(&superuser),
                 "mutation { createSection(input: { name: \"X\" }) { path } }",
-                json!({}),
+                &json!({}),
             ),
             Refused(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
         ),
         (
             "malformed header",
-            raw("GET", "/api/v1/sections", "application/json", vec![], None)
-                .map_header("Basic Zm9vOmJhcg=="),
+            raw_request(
+                "GET",
+                "/api/v1/sections",
+                None,
+                Some("application/json"),
+                Body::empty(),
+            )
+            .with_header(header::AUTHORIZATION, "Basic Zm9vOmJhcg=="),
             Refused(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
         ),
         // Role escalation.
         (
             "anonymous mutation",
-            gql(
+            graphql_request(
                 None,
                 "mutation { createSection(input: { name: \"X\" }) { path } }",
-                json!({}),
+                &json!({}),
             ),
             Refused(StatusCode::OK, "UNAUTHENTICATED"),
         ),
         (
             "writer publishes",
-            gql(
+            graphql_request(
                 Some(&writer),
                 "mutation($id: ID!, $v: Int!) { publishArticle(id: $id, expectedVersion: $v) { status } }",
-                json!({ "id": draft_id, "v": draft_v }),
+                &json!({ "id": draft_id, "v": draft_v }),
             ),
             Refused(StatusCode::OK, "FORBIDDEN"),
         ),
@@ -171,19 +137,19 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         ),
         (
             "editor deletes",
-            gql(
+            graphql_request(
                 Some(&editor),
                 "mutation($id: ID!, $v: Int!) { deleteArticle(id: $id, expectedVersion: $v) }",
-                json!({ "id": pub_id, "v": pub_v }),
+                &json!({ "id": pub_id, "v": pub_v }),
             ),
             Refused(StatusCode::OK, "FORBIDDEN"),
         ),
         (
             "writer edits another's draft",
-            gql(
+            graphql_request(
                 Some(&other),
                 "mutation($id: ID!, $v: Int!) { updateArticle(id: $id, expectedVersion: $v, input: { headline: \"Mine now\" }) { id } }",
-                json!({ "id": draft_id, "v": draft_v }),
+                &json!({ "id": draft_id, "v": draft_v }),
             ),
             Refused(StatusCode::OK, "FORBIDDEN"),
         ),
@@ -210,28 +176,28 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         // Drafts through every read path.
         (
             "draft by slug",
-            gql(
+            graphql_request(
                 None,
                 "{ article(slug: \"secret-draft\") { headline } }",
-                json!({}),
+                &json!({}),
             ),
             Nothing("/data/article"),
         ),
         (
             "draft by id",
-            gql(
+            graphql_request(
                 None,
                 "query($id: ID) { article(id: $id) { headline } }",
-                json!({ "id": draft_id }),
+                &json!({ "id": draft_id }),
             ),
             Nothing("/data/article"),
         ),
         (
             "drafts by status",
-            gql(
+            graphql_request(
                 None,
                 "{ articles(filter: { status: DRAFT }) { edges { node { slug } } } }",
-                json!({}),
+                &json!({}),
             ),
             Nothing("/data/articles/edges"),
         ),
@@ -252,57 +218,57 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         ),
         (
             "draft preview with a forged token",
-            gql(
+            graphql_request(
                 None,
                 "{ article(slug: \"secret-draft\", previewToken: \"eyJhbGciOiJIUzI1NiJ9.e30.x\") { headline } }",
-                json!({}),
+                &json!({}),
             ),
             Refused(StatusCode::OK, "UNAUTHENTICATED"),
         ),
         // Query abuse.
         (
             "depth",
-            gql(None, &deep, json!({})),
+            graphql_request(None, &deep, &json!({})),
             RequestError("nested too deep"),
         ),
         (
             "aliases",
-            gql(None, &format!("{{ sections {{ {aliases} }} }}"), json!({})),
+            graphql_request(None, &format!("{{ sections {{ {aliases} }} }}"), &json!({})),
             RequestError("aliases"),
         ),
         (
             "complexity",
-            gql(None, fanout, json!({})),
+            graphql_request(None, fanout, &json!({})),
             RequestError("complex"),
         ),
         (
             "fragment cycle",
-            gql(None, cycle, json!({})),
+            graphql_request(None, cycle, &json!({})),
             RequestError("recursion"),
         ),
         (
             "batch of 11",
-            raw(
+            raw_request(
                 "POST",
                 "/graphql",
-                "application/json",
-                serde_json::to_vec(&batch).unwrap_or_default(),
                 None,
+                Some("application/json"),
+                serde_json::to_vec(&batch).expect("json"),
             ),
             Refused(StatusCode::BAD_REQUEST, "BAD_USER_INPUT"),
         ),
         // Page sizes and cursors.
         (
             "first -1",
-            gql(None, "{ articles(first: -1) { totalCount } }", json!({})),
+            graphql_request(None, "{ articles(first: -1) { totalCount } }", &json!({})),
             Refused(StatusCode::OK, "BAD_USER_INPUT"),
         ),
         (
             "first 100000",
-            gql(
+            graphql_request(
                 None,
                 "{ articles(first: 100000) { totalCount } }",
-                json!({}),
+                &json!({}),
             ),
             Refused(StatusCode::OK, "BAD_USER_INPUT"),
         ),
@@ -323,10 +289,10 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         ),
         (
             "garbage cursor",
-            gql(
+            graphql_request(
                 None,
                 "{ articles(after: \"' OR 1=1 --\") { totalCount } }",
-                json!({}),
+                &json!({}),
             ),
             Refused(StatusCode::OK, "BAD_USER_INPUT"),
         ),
@@ -338,10 +304,10 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         // Metacharacters, NUL bytes, huge and invalid text.
         (
             "SQL in a slug",
-            gql(
+            graphql_request(
                 None,
                 "query($s: String) { article(slug: $s) { id } }",
-                json!({ "s": "' OR '1'='1' --" }),
+                &json!({ "s": "' OR '1'='1' --" }),
             ),
             Nothing("/data/article"),
         ),
@@ -357,10 +323,10 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         ),
         (
             "NUL in a slug",
-            gql(
+            graphql_request(
                 None,
                 "query($s: String) { article(slug: $s) { id } }",
-                json!({ "s": "talks\u{0}resume" }),
+                &json!({ "s": "talks\u{0}resume" }),
             ),
             Nothing("/data/article"),
         ),
@@ -371,19 +337,19 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         ),
         (
             "NUL in a filter",
-            gql(
+            graphql_request(
                 None,
                 "query($a: String) { articles(filter: { author: $a, tag: $a }) { totalCount } }",
-                json!({ "a": "x\u{0}y" }),
+                &json!({ "a": "x\u{0}y" }),
             ),
             Nothing("/data/articles/totalCount"),
         ),
         (
             "10 kB slug",
-            gql(
+            graphql_request(
                 None,
                 "query($s: String) { tag(slug: $s) { id } }",
-                json!({ "s": "a".repeat(10_000) }),
+                &json!({ "s": "a".repeat(10_000) }),
             ),
             Nothing("/data/tag"),
         ),
@@ -394,22 +360,22 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         ),
         (
             "invalid UTF-8 in a body",
-            raw(
+            raw_request(
                 "POST",
                 "/graphql",
-                "application/json",
-                b"{\"query\": \"\xff\xfe\"}".to_vec(),
                 None,
+                Some("application/json"),
+                b"{\"query\": \"\xff\xfe\"}".to_vec(),
             ),
             Refused(StatusCode::BAD_REQUEST, "BAD_USER_INPUT"),
         ),
         // Bodies that must not be stored.
         (
             "javascript: image",
-            gql(
+            graphql_request(
                 Some(&editor),
                 create_op,
-                json!({ "i": create("world", json!([{ "image": { "url": "javascript:alert(1)" } }])) }),
+                &json!({ "i": create("world", json!([{ "image": { "url": "javascript:alert(1)" } }])) }),
             ),
             Refused(StatusCode::OK, "BAD_USER_INPUT"),
         ),
@@ -455,65 +421,65 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         // Transport.
         (
             "malformed JSON",
-            raw(
+            raw_request(
                 "POST",
                 "/graphql",
-                "application/json",
-                b"{\"query\":".to_vec(),
                 None,
+                Some("application/json"),
+                b"{\"query\":".to_vec(),
             ),
             Refused(StatusCode::BAD_REQUEST, "BAD_USER_INPUT"),
         ),
         (
             "text/plain mutation",
-            raw(
+            raw_request(
                 "POST",
                 "/graphql",
-                "text/plain",
+                Some(&editor),
+                Some("text/plain"),
                 json!({ "query": "mutation { createSection(input: { name: \"X\" }) { path } }" })
                     .to_string()
                     .into_bytes(),
-                Some(&editor),
             ),
             Refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_USER_INPUT"),
         ),
         (
             "form post",
-            raw(
+            raw_request(
                 "POST",
                 "/api/v1/sections",
-                "application/x-www-form-urlencoded",
-                b"name=X".to_vec(),
                 Some(&editor),
+                Some("application/x-www-form-urlencoded"),
+                b"name=X".to_vec(),
             ),
             Refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_USER_INPUT"),
         ),
         (
             "8 MiB GraphQL body",
-            raw(
+            raw_request(
                 "POST",
                 "/graphql",
-                "application/json",
-                vec![b' '; 8 << 20],
                 None,
+                Some("application/json"),
+                vec![b' '; 8 << 20],
             ),
             Refused(StatusCode::PAYLOAD_TOO_LARGE, "BAD_USER_INPUT"),
         ),
         (
             "8 MiB REST body",
-            raw(
+            raw_request(
                 "POST",
                 "/api/v1/articles",
-                "application/json",
-                vec![b' '; 8 << 20],
                 Some(&editor),
+                Some("application/json"),
+                vec![b' '; 8 << 20],
             ),
             Refused(StatusCode::PAYLOAD_TOO_LARGE, "BAD_USER_INPUT"),
         ),
         (
             "64 KiB of headers",
             rest("GET", "/api/v1/sections", None, None)
-                .map_header_named("x-padding", &"p".repeat(64 << 10)),
+                .with_header("x-padding", &"p".repeat(64 << 10)),
             Refused(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "BAD_USER_INPUT",
@@ -531,7 +497,7 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
         ),
     ];
     assert!(cases.len() >= 40, "{} cases", cases.len());
-    let before = written(app).await;
+    let before = app.row_counts(&WRITABLE).await;
     for (what, req, expect) in cases {
         let (status, headers, body) = app.send(req).await;
         assert!(!status.is_server_error(), "{what}: 5xx {body}");
@@ -551,7 +517,9 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
             Nothing(pointer) => {
                 assert_eq!(status, StatusCode::OK, "{what}: {body}");
                 assert!(body.get("errors").is_none(), "{what}: {body}");
-                let v = body.pointer(pointer).unwrap_or(&Value::Null);
+                let v = body
+                    .pointer(pointer)
+                    .unwrap_or_else(|| panic!("{what}: the answer has {pointer}: {body}"));
                 let empty =
                     v.is_null() || v.as_array().is_some_and(Vec::is_empty) || *v == json!(0);
                 assert!(empty, "{what}: nothing is revealed at {pointer}: {body}");
@@ -562,25 +530,10 @@ async fn hostile_input_is_refused_exactly_and_writes_nothing(app: &TestApp) {
                 assert!(m.contains(msg), "{what}: {m:?} should mention {msg:?}");
             }
         }
-        assert_eq!(written(app).await, before, "{what}: nothing was written");
-    }
-}
-
-trait MapHeader {
-    fn map_header(self, authorization: &str) -> Self;
-    fn map_header_named(self, name: &'static str, value: &str) -> Self;
-}
-
-impl MapHeader for Request<Body> {
-    fn map_header(mut self, authorization: &str) -> Self {
-        self.headers_mut()
-            .insert(header::AUTHORIZATION, authorization.parse().expect("value"));
-        self
-    }
-
-    fn map_header_named(mut self, name: &'static str, value: &str) -> Self {
-        self.headers_mut()
-            .insert(name, value.parse().expect("value"));
-        self
+        assert_eq!(
+            app.row_counts(&WRITABLE).await,
+            before,
+            "{what}: nothing was written"
+        );
     }
 }

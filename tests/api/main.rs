@@ -1,10 +1,23 @@
 //! gazette's integration tests: one binary, driving the real router in-process with real
-//! queries, against a fresh SQLite file per test and, when `GAZETTE_TEST_POSTGRES_URL` is
-//! set, the same tests again in a fresh PostgreSQL schema per test.
+//! queries, against a fresh SQLite file per test and, on request, the same tests again in a
+//! fresh PostgreSQL schema per test.
 //!
 //! Storage tests are plain `async fn name(app: &TestApp)` listed in `storage_tests!`, which
-//! makes `name::sqlite` and `name::postgres` of each (`cargo test postgres` runs the latter).
+//! makes `name::sqlite` and `name::postgres` of each. Every test that needs PostgreSQL (those
+//! variants, and the few PostgreSQL-only tests, which say `postgres` in their path) is
+//! ignored by a plain `cargo test`, and fails rather than passes when run without a server:
+//!
+//! ```text
+//! cargo test                                   # everything on SQLite; PostgreSQL ignored
+//! GAZETTE_TEST_POSTGRES_URL=postgres://user@host:port/db \
+//!     cargo test --test api postgres -- --include-ignored   # everything on PostgreSQL
+//! ```
+//!
+//! Shared code has one home: `helpers` (the harness, requests, tokens, PostgreSQL set-up)
+//! and `fixtures` (files in the import format). A file per area holds only its tests and
+//! what no other file needs.
 
+mod fixtures;
 mod helpers;
 
 mod articles;

@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, newsroom, token};
+use crate::fixtures::{april_article, newsroom_with};
+use crate::helpers::{TestApp, editor, request, token, writer};
 use crate::storage_tests;
 
 storage_tests!(
@@ -16,6 +17,11 @@ storage_tests!(
 
 /// An article about the Kabul talks (or about markets when `kabul` is false).
 fn story(slug: &str, kabul: bool, status: &str, day: u32, tags: &[&str]) -> Value {
+    let headline = if kabul {
+        format!("Kabul talks, day {day}")
+    } else {
+        format!("Markets, day {day}")
+    };
     let text = if kabul {
         format!(
             "Talks resumed as Kwame Tanaka met envoys at the Kabul Ministry on day {day}. \
@@ -26,25 +32,15 @@ fn story(slug: &str, kabul: bool, status: &str, day: u32, tags: &[&str]) -> Valu
             "Shares climbed as the Lagos Exchange opened on day {day}; Ada Obi of Harbour Capital expects more."
         )
     };
-    json!({
-        "slug": slug,
-        "headline": if kabul { format!("Kabul talks, day {day}") } else { format!("Markets, day {day}") },
-        "dek": "",
-        "section": if kabul { "world/middle-east" } else { "business" },
-        "authors": [if kabul { "omar-haddad" } else { "lena-berg" }],
-        "tags": tags,
-        "status": status,
-        "publishedAt": if status == "PUBLISHED" { json!(format!("2026-04-{day:02}T09:00:00Z")) } else { Value::Null },
-        "createdAt": format!("2026-04-{day:02}T08:00:00Z"),
-        "body": [{ "paragraph": { "html": text } }]
-    })
-}
-
-async fn newsroom_with(app: &TestApp, stories: Vec<Value>) {
-    let mut file = newsroom();
-    file["articles"] = json!(stories);
-    file["comments"] = json!([]);
-    app.import(file).await;
+    let mut a = april_article(slug, &headline, &text, status, day);
+    a["section"] = json!(if kabul {
+        "world/middle-east"
+    } else {
+        "business"
+    });
+    a["authors"] = json!([if kabul { "omar-haddad" } else { "lena-berg" }]);
+    a["tags"] = json!(tags);
+    a
 }
 
 fn four() -> Vec<Value> {
@@ -78,25 +74,29 @@ fn four() -> Vec<Value> {
 const RELATED: &str = "query($s: String!, $n: Int) { relatedArticles(slug: $s, limit: $n) {
     score reasons article { slug status } } }";
 
+/// The related list of `slug` as `tok` sees it; panics unless the answer holds a list, so
+/// that an empty list is one the server gave.
 async fn related_as(app: &TestApp, tok: Option<&str>, slug: &str) -> Vec<Value> {
-    let (_, body) = app
+    let (status, body) = app
         .graphql_as(tok, RELATED, json!({ "s": slug, "n": 10 }))
         .await;
+    assert_eq!(status, 200, "{body}");
     assert!(body["errors"].is_null(), "{body}");
     body["data"]["relatedArticles"]
         .as_array()
         .cloned()
-        .unwrap_or_default()
+        .unwrap_or_else(|| panic!("a list of related articles: {body}"))
 }
 
+/// The related articles' slugs; panics on an entry without one.
 fn slugs(list: &[Value]) -> Vec<&str> {
     list.iter()
-        .filter_map(|r| r["article"]["slug"].as_str())
+        .map(|r| r["article"]["slug"].as_str().expect("article.slug"))
         .collect()
 }
 
 async fn related_lists_hold_published_articles_only_with_reasons(app: &TestApp) {
-    newsroom_with(app, four()).await;
+    app.import(newsroom_with(four())).await;
     let list = related_as(app, None, "talks-1").await;
     let got = slugs(&list);
     assert_eq!(got.first(), Some(&"talks-2"), "{list:?}");
@@ -108,8 +108,10 @@ async fn related_lists_hold_published_articles_only_with_reasons(app: &TestApp) 
     assert_eq!(unique.len(), got.len(), "no duplicates: {got:?}");
     let reasons: Vec<&str> = list[0]["reasons"]
         .as_array()
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+        .expect("reasons")
+        .iter()
+        .map(|r| r.as_str().expect("a reason"))
+        .collect();
     assert!(
         reasons.iter().any(|r| r.starts_with("2 shared tags: ")),
         "{reasons:?}"
@@ -126,12 +128,17 @@ async fn related_lists_hold_published_articles_only_with_reasons(app: &TestApp) 
         "{reasons:?}"
     );
     // Scores fall down the list.
-    let scores: Vec<f64> = list.iter().filter_map(|r| r["score"].as_f64()).collect();
+    let scores: Vec<f64> = list
+        .iter()
+        .map(|r| r["score"].as_f64().expect("score"))
+        .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     assert!(scores[0] > 0.0);
     // Editors see drafts elsewhere, but related lists are published articles only.
-    let editor = token("ed", "editor");
-    assert!(!slugs(&related_as(app, Some(&editor), "talks-1").await).contains(&"talks-draft"));
+    let editor = editor();
+    let editors = related_as(app, Some(&editor), "talks-1").await;
+    assert!(!editors.is_empty(), "editors get a list");
+    assert!(!slugs(&editors).contains(&"talks-draft"), "{editors:?}");
     // A draft's own list is not shown to anonymous readers; the limit is checked.
     assert!(related_as(app, None, "talks-draft").await.is_empty());
     assert!(related_as(app, None, "no-such-article").await.is_empty());
@@ -151,35 +158,31 @@ async fn related_lists_hold_published_articles_only_with_reasons(app: &TestApp) 
         .await;
     let edges = body["data"]["articles"]["edges"]
         .as_array()
-        .cloned()
-        .unwrap_or_default();
+        .unwrap_or_else(|| panic!("edges: {body}"));
     assert_eq!(edges.len(), 2, "{body}");
     for e in edges {
-        let me = e["node"]["slug"].as_str().unwrap_or("");
+        let me = e["node"]["slug"].as_str().expect("slug");
         let other = e["node"]["related"][0]["article"]["slug"]
             .as_str()
-            .unwrap_or("");
+            .unwrap_or_else(|| panic!("{me} has a related article: {body}"));
         assert!(other.starts_with("talks-") && other != me, "{me} → {other}");
     }
 }
 
-async fn step(app: &TestApp, tok: &str, op: &str, slug: &str) {
-    let (id, v) = app.id_version(slug).await;
-    let q =
-        format!("mutation($id: ID!, $v: Int!) {{ {op}(id: $id, expectedVersion: $v) {{ id }} }}");
-    app.ok_as(tok, &q, json!({ "id": id, "v": v })).await;
-}
-
 async fn related_lists_follow_publish_unpublish_and_delete(app: &TestApp) {
-    newsroom_with(app, four()).await;
-    let editor = token("ed", "editor");
-    step(app, &editor, "publishArticle", "talks-draft").await;
+    app.import(newsroom_with(four())).await;
+    let editor = editor();
+    app.step_as(&editor, "publishArticle", "talks-draft").await;
     assert!(slugs(&related_as(app, None, "talks-1").await).contains(&"talks-draft"));
     let own = related_as(app, None, "talks-draft").await;
     assert!(slugs(&own).contains(&"talks-1"), "{own:?}");
-    step(app, &editor, "unpublishArticle", "talks-2").await;
+    assert!(!related_as(app, None, "talks-2").await.is_empty());
+    app.step_as(&editor, "unpublishArticle", "talks-2").await;
     let after = related_as(app, None, "talks-1").await;
-    assert!(!slugs(&after).contains(&"talks-2"), "{after:?}");
+    assert!(
+        !after.is_empty() && !slugs(&after).contains(&"talks-2"),
+        "{after:?}"
+    );
     assert!(related_as(app, None, "talks-2").await.is_empty());
     // An edit of a published article is rescored: without its names and tags it drops.
     let (id, v) = app.id_version("talks-draft").await;
@@ -201,10 +204,9 @@ async fn related_lists_follow_publish_unpublish_and_delete(app: &TestApp) {
     )
     .await;
     for slug in ["talks-1", "talks-draft", "markets-2"] {
-        assert!(
-            !slugs(&related_as(app, None, slug).await).contains(&"markets-1"),
-            "{slug}"
-        );
+        let list = related_as(app, None, slug).await;
+        assert!(!list.is_empty(), "{slug} has a list");
+        assert!(!slugs(&list).contains(&"markets-1"), "{slug}: {list:?}");
     }
     // A new article is related as soon as it is published.
     let (_, body) = app
@@ -218,10 +220,10 @@ async fn related_lists_follow_publish_unpublish_and_delete(app: &TestApp) {
         .await;
     let slug = body["data"]["createArticle"]["slug"]
         .as_str()
-        .unwrap_or("")
+        .unwrap_or_else(|| panic!("created: {body}"))
         .to_owned();
     assert!(!slugs(&related_as(app, None, "talks-1").await).contains(&slug.as_str()));
-    step(app, &editor, "publishArticle", &slug).await;
+    app.step_as(&editor, "publishArticle", &slug).await;
     assert_eq!(slugs(&related_as(app, None, "talks-1").await)[0], slug);
 }
 
@@ -229,12 +231,12 @@ const PIN: &str =
     "mutation($id: ID!, $s: [String!]!) { setRelatedArticles(id: $id, slugs: $s) { slug } }";
 
 async fn pinned_articles_come_first_and_only_editors_pin(app: &TestApp) {
-    newsroom_with(app, four()).await;
+    app.import(newsroom_with(four())).await;
     let (id, _) = app.id_version("talks-1").await;
     let before = related_as(app, None, "talks-1").await;
     for (who, code) in [
         (None, "UNAUTHENTICATED"),
-        (Some(token("omar", "writer")), "FORBIDDEN"),
+        (Some(writer("omar")), "FORBIDDEN"),
     ] {
         assert_eq!(
             app.code_as(who.as_deref(), PIN, json!({ "id": id, "s": ["markets-2"] }))
@@ -242,7 +244,7 @@ async fn pinned_articles_come_first_and_only_editors_pin(app: &TestApp) {
             code
         );
     }
-    let editor = token("ed", "editor");
+    let editor = editor();
     for bad in [
         json!(["no-such-slug"]),
         json!(["talks-1"]),
@@ -277,7 +279,7 @@ async fn pinned_articles_come_first_and_only_editors_pin(app: &TestApp) {
         1
     );
     assert_eq!(slugs(&list)[2], "talks-2", "computed ones follow: {list:?}");
-    step(app, &editor, "publishArticle", "talks-draft").await;
+    app.step_as(&editor, "publishArticle", "talks-draft").await;
     assert_eq!(
         slugs(&related_as(app, None, "talks-1").await)[..3],
         ["markets-2", "talks-draft", "markets-1"]
@@ -290,12 +292,12 @@ async fn pinned_articles_come_first_and_only_editors_pin(app: &TestApp) {
 }
 
 async fn rest_related_mirrors_graphql(app: &TestApp) {
-    newsroom_with(app, four()).await;
+    app.import(newsroom_with(four())).await;
     let (s, h, body) = app.get("/api/v1/articles/talks-1/related?limit=1").await;
     assert_eq!(s, 200, "{body}");
     assert!(h.get("etag").is_some());
-    let data = body["data"].as_array().cloned().unwrap_or_default();
-    assert_eq!(data.len(), 1);
+    let data = body["data"].as_array().expect("data");
+    assert_eq!(data.len(), 1, "{body}");
     assert_eq!(data[0]["article"]["slug"], "talks-2");
     assert!(data[0]["reasons"].as_array().is_some_and(|r| !r.is_empty()));
     assert!(data[0]["score"].as_f64().is_some_and(|x| x > 0.0));
@@ -304,7 +306,7 @@ async fn rest_related_mirrors_graphql(app: &TestApp) {
     let (s, _, _) = app.get("/api/v1/articles/talks-draft/related").await;
     assert_eq!(s, 404, "a draft is not there for anonymous readers");
     let pin = |tok: Option<String>, body: Value| {
-        crate::helpers::request(
+        request(
             "PUT",
             "/api/v1/articles/talks-1/related",
             tok.as_deref(),
@@ -314,17 +316,11 @@ async fn rest_related_mirrors_graphql(app: &TestApp) {
     let (s, _, _) = app.send(pin(None, json!({ "slugs": ["markets-1"] }))).await;
     assert_eq!(s, 401);
     let (s, _, body) = app
-        .send(pin(
-            Some(token("omar", "writer")),
-            json!({ "slugs": ["markets-1"] }),
-        ))
+        .send(pin(Some(writer("omar")), json!({ "slugs": ["markets-1"] })))
         .await;
     assert_eq!(s, 403, "{body}");
     let (s, _, body) = app
-        .send(pin(
-            Some(token("ed", "editor")),
-            json!({ "slugs": ["markets-1"] }),
-        ))
+        .send(pin(Some(editor()), json!({ "slugs": ["markets-1"] })))
         .await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["data"][0]["article"]["slug"], "markets-1");
@@ -332,10 +328,7 @@ async fn rest_related_mirrors_graphql(app: &TestApp) {
     let (_, _, body) = app.get("/api/v1/articles/talks-1/related").await;
     assert_eq!(body["data"][0]["article"]["slug"], "markets-1", "{body}");
     let (s, _, body) = app
-        .send(pin(
-            Some(token("ed", "editor")),
-            json!({ "slugs": "markets-1" }),
-        ))
+        .send(pin(Some(editor()), json!({ "slugs": "markets-1" })))
         .await;
     assert_eq!(s, 422, "{body}");
     assert_eq!(body["code"], "BAD_USER_INPUT");

@@ -3,7 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, newsroom, token};
+use crate::fixtures::{april_article, newsroom, newsroom_with};
+use crate::helpers::{
+    TestApp, editor, rest_slugs, slugs as connection_slugs, token, urlencode, writer,
+};
 use crate::storage_tests;
 
 storage_tests!(
@@ -19,27 +22,19 @@ storage_tests!(
     a_broad_search_ranks_old_headline_matches_and_pages_through_every_match,
 );
 
-/// An article about `text`, with `headline`, in `status`.
+/// An article about `text`, with `headline`, in `status`: on even days Lena's, in business
+/// and tagged markets; on odd days Omar's, in the Middle East and tagged diplomacy.
 fn story(slug: &str, headline: &str, text: &str, status: &str, day: u32) -> Value {
-    json!({
-        "slug": slug,
-        "headline": headline,
-        "dek": "",
-        "section": if day.is_multiple_of(2) { "business" } else { "world/middle-east" },
-        "authors": [if day.is_multiple_of(2) { "lena-berg" } else { "omar-haddad" }],
-        "tags": [if day.is_multiple_of(2) { "markets" } else { "diplomacy" }],
-        "status": status,
-        "publishedAt": if status == "PUBLISHED" { json!(format!("2026-04-{day:02}T09:00:00Z")) } else { Value::Null },
-        "createdAt": format!("2026-04-{day:02}T08:00:00Z"),
-        "body": [{ "paragraph": { "html": text } }]
-    })
-}
-
-async fn newsroom_with(app: &TestApp, stories: Vec<Value>) {
-    let mut file = newsroom();
-    file["articles"] = json!(stories);
-    file["comments"] = json!([]);
-    app.import(file).await;
+    let even = day.is_multiple_of(2);
+    let mut a = april_article(slug, headline, text, status, day);
+    a["section"] = json!(if even {
+        "business"
+    } else {
+        "world/middle-east"
+    });
+    a["authors"] = json!([if even { "lena-berg" } else { "omar-haddad" }]);
+    a["tags"] = json!([if even { "markets" } else { "diplomacy" }]);
+    a
 }
 
 const SEARCH: &str = "query($q: String!, $first: Int, $after: String, $f: ArticleFilter) {
@@ -48,18 +43,13 @@ const SEARCH: &str = "query($q: String!, $first: Int, $after: String, $f: Articl
         edges { cursor score highlight node { slug section { path } } }
         pageInfo { hasNextPage endCursor } } }";
 
+/// The slugs `q` finds for `tok`; panics unless the search answered, so that no slugs
+/// means nothing found.
 async fn slugs_as(app: &TestApp, tok: Option<&str>, q: &str) -> Vec<String> {
-    let (_, body) = app.graphql_as(tok, SEARCH, json!({ "q": q })).await;
+    let (status, body) = app.graphql_as(tok, SEARCH, json!({ "q": q })).await;
+    assert_eq!(status, 200, "{q}: {body}");
     assert!(body["errors"].is_null(), "{q}: {body}");
-    body["data"]["search"]["edges"]
-        .as_array()
-        .map(|edges| {
-            edges
-                .iter()
-                .map(|e| e["node"]["slug"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    connection_slugs(&body["data"]["search"])
 }
 
 async fn slugs(app: &TestApp, q: &str) -> Vec<String> {
@@ -72,32 +62,29 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 }
 
 async fn search_finds_by_word_phrase_and_prefix(app: &TestApp) {
-    newsroom_with(
-        app,
-        vec![
-            story(
-                "kabul-talks",
-                "Envoys meet in Kabul",
-                "The Taliban delegation arrived for peace talks.",
-                "PUBLISHED",
-                1,
-            ),
-            story(
-                "doha-round",
-                "A new round in Doha",
-                "Talks about peace resumed; the Taliban sent envoys.",
-                "PUBLISHED",
-                3,
-            ),
-            story(
-                "harvest",
-                "Farmers count the harvest",
-                "Rain came late to the valley this year.",
-                "PUBLISHED",
-                2,
-            ),
-        ],
-    )
+    app.import(newsroom_with(vec![
+        story(
+            "kabul-talks",
+            "Envoys meet in Kabul",
+            "The Taliban delegation arrived for peace talks.",
+            "PUBLISHED",
+            1,
+        ),
+        story(
+            "doha-round",
+            "A new round in Doha",
+            "Talks about peace resumed; the Taliban sent envoys.",
+            "PUBLISHED",
+            3,
+        ),
+        story(
+            "harvest",
+            "Farmers count the harvest",
+            "Rain came late to the valley this year.",
+            "PUBLISHED",
+            2,
+        ),
+    ]))
     .await;
     assert_eq!(
         sorted(slugs(app, "taliban").await),
@@ -123,25 +110,22 @@ async fn search_finds_by_word_phrase_and_prefix(app: &TestApp) {
 }
 
 async fn a_headline_match_ranks_above_a_body_only_match(app: &TestApp) {
-    newsroom_with(
-        app,
-        vec![
-            story(
-                "body-only",
-                "Council meets on Tuesday",
-                "Members discussed the lighthouse repairs at length.",
-                "PUBLISHED",
-                1,
-            ),
-            story(
-                "in-headline",
-                "Lighthouse repairs begin",
-                "Work started on Monday after months of delay.",
-                "PUBLISHED",
-                3,
-            ),
-        ],
-    )
+    app.import(newsroom_with(vec![
+        story(
+            "body-only",
+            "Council meets on Tuesday",
+            "Members discussed the lighthouse repairs at length.",
+            "PUBLISHED",
+            1,
+        ),
+        story(
+            "in-headline",
+            "Lighthouse repairs begin",
+            "Work started on Monday after months of delay.",
+            "PUBLISHED",
+            3,
+        ),
+    ]))
     .await;
     let (_, body) = app.graphql(SEARCH, json!({ "q": "lighthouse" })).await;
     let edges = &body["data"]["search"]["edges"];
@@ -155,53 +139,47 @@ async fn a_headline_match_ranks_above_a_body_only_match(app: &TestApp) {
 }
 
 async fn highlights_mark_the_matches_and_escape_the_text(app: &TestApp) {
-    newsroom_with(
-        app,
-        vec![story(
-            "escaped",
-            "Quiet week",
-            "The mayor said 5 &lt; 6 &amp; the <em>ferry</em> timetable changes in May.",
-            "PUBLISHED",
-            1,
-        )],
-    )
+    app.import(newsroom_with(vec![story(
+        "escaped",
+        "Quiet week",
+        "The mayor said 5 &lt; 6 &amp; the <em>ferry</em> timetable changes in May.",
+        "PUBLISHED",
+        1,
+    )]))
     .await;
     let (_, body) = app.graphql(SEARCH, json!({ "q": "ferry" })).await;
     let h = body["data"]["search"]["edges"][0]["highlight"]
         .as_str()
-        .unwrap_or("");
+        .unwrap_or_else(|| panic!("a highlight: {body}"));
     assert!(h.contains("<mark>ferry</mark>"), "{h}");
     assert!(h.contains("5 &lt; 6 &amp;"), "text is escaped: {h}");
     assert!(!h.contains("<em>"), "{h}");
 }
 
 async fn anonymous_readers_never_find_drafts(app: &TestApp) {
-    newsroom_with(
-        app,
-        vec![
-            story(
-                "public",
-                "Bridge opens",
-                "The zeppelin hangar bridge opened.",
-                "PUBLISHED",
-                1,
-            ),
-            story(
-                "draft",
-                "Bridge scandal",
-                "Secret zeppelin plans leaked.",
-                "DRAFT",
-                3,
-            ),
-            story(
-                "review",
-                "Bridge review",
-                "The zeppelin review is pending.",
-                "IN_REVIEW",
-                5,
-            ),
-        ],
-    )
+    app.import(newsroom_with(vec![
+        story(
+            "public",
+            "Bridge opens",
+            "The zeppelin hangar bridge opened.",
+            "PUBLISHED",
+            1,
+        ),
+        story(
+            "draft",
+            "Bridge scandal",
+            "Secret zeppelin plans leaked.",
+            "DRAFT",
+            3,
+        ),
+        story(
+            "review",
+            "Bridge review",
+            "The zeppelin review is pending.",
+            "IN_REVIEW",
+            5,
+        ),
+    ]))
     .await;
     assert_eq!(slugs(app, "zeppelin").await, ["public"]);
     let (_, body) = app.graphql(SEARCH, json!({ "q": "zeppelin" })).await;
@@ -218,33 +196,30 @@ async fn anonymous_readers_never_find_drafts(app: &TestApp) {
     assert_eq!(s, 200);
     assert_eq!(rest["data"].as_array().map(Vec::len), Some(1), "{rest}");
     // Editors find everything; the drafts' writer finds their own.
-    let editor = token("ed", "editor");
+    let editor = editor();
     assert_eq!(
         sorted(slugs_as(app, Some(&editor), "zeppelin").await),
         ["draft", "public", "review"]
     );
-    let omar = token("omar", "writer");
+    let omar = writer("omar");
     assert_eq!(
         sorted(slugs_as(app, Some(&omar), "zeppelin").await),
         ["draft", "public", "review"]
     );
-    let lena = token("lena", "writer");
+    let lena = writer("lena");
     assert_eq!(slugs_as(app, Some(&lena), "zeppelin").await, ["public"]);
 }
 
 async fn search_follows_edits_in_the_same_write(app: &TestApp) {
-    newsroom_with(
-        app,
-        vec![story(
-            "changing",
-            "Old headline",
-            "Nothing about boats.",
-            "PUBLISHED",
-            1,
-        )],
-    )
+    app.import(newsroom_with(vec![story(
+        "changing",
+        "Old headline",
+        "Nothing about boats.",
+        "PUBLISHED",
+        1,
+    )]))
     .await;
-    let editor = token("ed", "editor");
+    let editor = editor();
     let (id, v) = app.id_version("changing").await;
     app.ok_as(
         &editor,
@@ -298,14 +273,13 @@ async fn search_takes_the_filters_of_articles_and_pages(app: &TestApp) {
             )
         })
         .collect();
-    newsroom_with(app, stories).await;
+    app.import(newsroom_with(stories)).await;
     let (_, body) = app
         .graphql(SEARCH, json!({ "q": "storm", "f": { "section": "world" } }))
         .await;
     let edges = body["data"]["search"]["edges"]
         .as_array()
-        .cloned()
-        .unwrap_or_default();
+        .unwrap_or_else(|| panic!("edges: {body}"));
     assert_eq!(edges.len(), 5, "{body}");
     assert!(
         edges
@@ -324,9 +298,7 @@ async fn search_takes_the_filters_of_articles_and_pages(app: &TestApp) {
             .graphql(SEARCH, json!({ "q": "storm", "first": 4, "after": after }))
             .await;
         let s = &body["data"]["search"];
-        for e in s["edges"].as_array().cloned().unwrap_or_default() {
-            seen.push(e["node"]["slug"].as_str().unwrap_or("").to_owned());
-        }
+        seen.extend(connection_slugs(s));
         if s["pageInfo"]["hasNextPage"] != true {
             break;
         }
@@ -359,16 +331,13 @@ async fn search_takes_the_filters_of_articles_and_pages(app: &TestApp) {
 }
 
 async fn any_input_is_a_result_or_bad_user_input(app: &TestApp) {
-    newsroom_with(
-        app,
-        vec![story(
-            "plain",
-            "Plain",
-            "Ordinary words about al-Qaeda and the U.S. in 2024.",
-            "PUBLISHED",
-            1,
-        )],
-    )
+    app.import(newsroom_with(vec![story(
+        "plain",
+        "Plain",
+        "Ordinary words about al-Qaeda and the U.S. in 2024.",
+        "PUBLISHED",
+        1,
+    )]))
     .await;
     let long = "storm ".repeat(2000);
     let cases: Vec<String> = vec![
@@ -414,18 +383,8 @@ async fn any_input_is_a_result_or_bad_user_input(app: &TestApp) {
     assert_eq!(slugs(app, "\"al qaeda\"").await, ["plain"]);
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 async fn rest_search_mirrors_graphql(app: &TestApp) {
-    newsroom_with(
-        app,
+    app.import(newsroom_with(
         (1..=3)
             .map(|d| {
                 story(
@@ -437,12 +396,12 @@ async fn rest_search_mirrors_graphql(app: &TestApp) {
                 )
             })
             .collect(),
-    )
+    ))
     .await;
     let (s, h, body) = app.get("/api/v1/search?q=quay&limit=2").await;
     assert_eq!(s, 200, "{body}");
-    let data = body["data"].as_array().cloned().unwrap_or_default();
-    assert_eq!(data.len(), 2);
+    let data = body["data"].as_array().expect("data");
+    assert_eq!(data.len(), 2, "{body}");
     assert!(
         data[0]["article"]["slug"]
             .as_str()
@@ -484,15 +443,7 @@ async fn listings_filter_by_several_tags_any_or_all(app: &TestApp) {
             )
             .await;
         assert!(body["errors"].is_null(), "{body}");
-        sorted(
-            body["data"]["articles"]["edges"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|e| e["node"]["slug"].as_str().unwrap_or("").to_owned())
-                .collect(),
-        )
+        sorted(connection_slugs(&body["data"]["articles"]))
     };
     assert_eq!(
         list(json!({ "tags": ["diplomacy", "shipping"] })).await,
@@ -513,11 +464,7 @@ async fn listings_filter_by_several_tags_any_or_all(app: &TestApp) {
     let (_, _, body) = app
         .get("/api/v1/articles?tags=diplomacy,shipping&section=world")
         .await;
-    let got: Vec<&str> = body["data"]
-        .as_array()
-        .map(|d| d.iter().filter_map(|a| a["slug"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(got.len(), 2, "{body}");
+    assert_eq!(rest_slugs(&body).len(), 2, "{body}");
     let (_, _, body) = app
         .get("/api/v1/articles?tags=diplomacy,ceasefire-talks&tags_match=all")
         .await;
@@ -556,7 +503,7 @@ async fn a_broad_search_ranks_old_headline_matches_and_pages_through_every_match
             2 + i % 27,
         ));
     }
-    newsroom_with(app, stories).await;
+    app.import(newsroom_with(stories)).await;
     let (_, body) = app
         .graphql(SEARCH, json!({ "q": "gulls", "first": 1 }))
         .await;
@@ -572,11 +519,8 @@ async fn a_broad_search_ranks_old_headline_matches_and_pages_through_every_match
             .graphql(SEARCH, json!({ "q": "gull", "first": 100, "after": after }))
             .await;
         let s = &body["data"]["search"];
-        for e in s["edges"].as_array().cloned().unwrap_or_default() {
-            assert!(
-                seen.insert(e["node"]["slug"].as_str().unwrap_or("").to_owned()),
-                "twice: {e}"
-            );
+        for slug in connection_slugs(s) {
+            assert!(seen.insert(slug.clone()), "twice: {slug}");
         }
         if s["pageInfo"]["hasNextPage"] != true {
             break;

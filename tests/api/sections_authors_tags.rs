@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, newsroom, rest_slugs, slugs};
+use crate::fixtures::newsroom;
+use crate::helpers::{TestApp, rest_slugs, slugs};
 use crate::storage_tests;
 
 storage_tests!(
@@ -197,14 +198,8 @@ async fn an_author_page_lists_the_authors_published_articles(app: &TestApp) {
     assert_eq!(a["bio"], "Covers the region.");
     assert_eq!(a["avatarUrl"], Value::Null);
     assert_eq!(a["articles"]["totalCount"], 4);
-    let slugs: Vec<&str> = a["articles"]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"]["slug"].as_str().unwrap_or(""))
-        .collect();
     assert_eq!(
-        slugs,
+        slugs(&a["articles"]),
         [
             "aid-arrives",
             "summit-ends",

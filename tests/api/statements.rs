@@ -4,7 +4,8 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, many_articles, newsroom};
+use crate::fixtures::{many_articles, newsroom};
+use crate::helpers::TestApp;
 use crate::storage_tests;
 
 storage_tests!(
