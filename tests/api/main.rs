@@ -28,6 +28,7 @@ mod graphql_http;
 mod hostile;
 mod import;
 mod layering;
+mod one_rule;
 mod postgres_failures;
 mod publishing;
 mod related;
