@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
 use super::articles::{limit, paged};
-use super::extract::{Body, Params, Who};
+use super::extract::{Account, Body, Params, Who};
 use super::views::{AuthorView, Page, SectionTree, SectionView, TagView};
 use crate::domain::authors::{self, AuthorFields};
 use crate::domain::cursor::Cursor;
@@ -138,7 +138,7 @@ pub struct SectionBody {
     security(("bearer" = [])))]
 pub async fn create_section(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Body(b): Body<SectionBody>,
 ) -> Result<Response> {
@@ -187,12 +187,11 @@ pub struct SectionPatchBody {
     security(("bearer" = [])))]
 pub async fn patch_section(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Path(path): Path<String>,
     Body(b): Body<SectionPatchBody>,
 ) -> Result<Response> {
-    c.require_account()?;
     let id = s
         .response_cache
         .directory()
@@ -319,7 +318,7 @@ impl From<AuthorBody> for AuthorFields {
     security(("bearer" = [])))]
 pub async fn create_author(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Body(b): Body<AuthorBody>,
 ) -> Result<Response> {
@@ -341,12 +340,11 @@ pub async fn create_author(
     security(("bearer" = [])))]
 pub async fn patch_author(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Path(slug): Path<String>,
     Body(b): Body<AuthorBody>,
 ) -> Result<Response> {
-    c.require_account()?;
     let id = s
         .response_cache
         .directory()
