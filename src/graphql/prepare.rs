@@ -2,6 +2,12 @@
 //! refusal of writes over GET, the document limits the schema does not count (aliases,
 //! root fields), and the response cache's view of the document (fields it cannot key).
 //!
+//! It also names what went wrong when a request fails before it runs (a GraphQL *request
+//! error*): `GRAPHQL_PARSE_FAILED` when the document does not parse,
+//! `GRAPHQL_VALIDATION_FAILED` when it breaks a validation rule or a limit or its variables
+//! do not fit, `PERSISTED_QUERY_NOT_FOUND` for an unknown hash (see [`code_errors`]).
+//! Errors raised while executing keep the codes of `crate::error`.
+//!
 //! These were executor extensions. An extension of any kind makes async-graphql wrap
 //! *every field* of every response in the extension chain (boxed futures and a
 //! `ResolveInfo` per field, per extension), which cost more than resolving the fields
@@ -17,7 +23,17 @@ use async_graphql::{Request, ServerError};
 use serde::Deserialize;
 use sha2::Digest as _;
 
-use super::http_cache::{SurrogateKeys, parsed, uncovered};
+use super::http_cache::{SurrogateKeys, operation, parsed, uncovered};
+use crate::error::AppError;
+
+/// `extensions.code` of a document that does not parse.
+pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+/// `extensions.code` of a document that breaks a validation rule or a limit, names an
+/// operation it does not have, or whose variables do not fit their types.
+pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+/// `extensions.code` of a persisted-query hash this process does not know (the client then
+/// sends the text with its hash, as Apollo's automatic persisted queries do).
+pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
 
 /// Persisted queries remembered per process (a miss makes the client resend the text).
 pub const APQ_CACHE: u64 = 1024;
@@ -65,18 +81,20 @@ impl Prepare {
         keys: Option<&SurrogateKeys>,
     ) -> Result<Request, ServerError> {
         self.persisted_query(&mut req)?;
-        // Text that does not parse is left to the executor, which reports the parse error.
         let Some(doc) = parsed(&req.query) else {
-            return Ok(req);
+            return Err(parse_error(&req.query));
         };
         let ops = || doc.operations.iter().map(|(_, op)| &op.node);
         // Any operation of the document, not only the one that runs: a GET never carries a
         // write, and a document with one is never replayed from the cache.
         let writes = writes(&doc, None);
         if writes && transport == Transport::Get {
-            return Err(ServerError::new("mutations must be sent with POST", None));
+            return Err(refusal(AppError::bad_input(
+                "mutations must be sent with POST",
+            )));
         }
         self.limits(&doc)?;
+        required_variables(&doc, &req)?;
         if let Some(keys) = keys {
             if ops().any(|op| uncovered(&op.selection_set.node, &doc, 0)) {
                 keys.lists.store(true, Ordering::Relaxed);
@@ -96,21 +114,18 @@ impl Prepare {
         let Some(value) = req.extensions.remove("persistedQuery") else {
             return Ok(());
         };
-        let pq: PersistedQuery = async_graphql::from_value(value).map_err(|_| {
-            ServerError::new("Invalid \"PersistedQuery\" extension configuration.", None)
-        })?;
+        let bad = |msg: String| refusal(AppError::BadInput(msg));
+        let pq: PersistedQuery = async_graphql::from_value(value)
+            .map_err(|_| bad("Invalid \"PersistedQuery\" extension configuration.".into()))?;
         if pq.version != 1 {
-            return Err(ServerError::new(
-                format!(
-                    "Only the \"PersistedQuery\" extension of version \"1\" is supported, not \"{}\".",
-                    pq.version
-                ),
-                None,
-            ));
+            return Err(bad(format!(
+                "Only the \"PersistedQuery\" extension of version \"1\" is supported, not \"{}\".",
+                pq.version
+            )));
         }
         if req.query.is_empty() {
             let Some(text) = self.persisted.get(&pq.sha256_hash) else {
-                return Err(ServerError::new("PersistedQueryNotFound", None));
+                return Err(coded(PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound"));
             };
             req.query = text.to_string();
             return Ok(());
@@ -120,7 +135,7 @@ impl Prepare {
             .map(|b| format!("{b:02x}"))
             .collect();
         if pq.sha256_hash != hash {
-            return Err(ServerError::new("provided sha does not match query", None));
+            return Err(bad("provided sha does not match query".into()));
         }
         // Only a document that parses is worth remembering.
         if parsed(&req.query).is_some() {
@@ -136,12 +151,12 @@ impl Prepare {
             count_aliases(&op.node.selection_set.node, &mut aliases);
             let roots = op.node.selection_set.node.items.len();
             if roots > self.root_fields {
-                return Err(ServerError::new(
+                return Err(coded(
+                    VALIDATION_FAILED,
                     format!(
                         "the operation selects {roots} root fields; the limit is {}",
                         self.root_fields
                     ),
-                    None,
                 ));
             }
         }
@@ -149,21 +164,110 @@ impl Prepare {
             count_aliases(&frag.node.selection_set.node, &mut aliases);
         }
         if aliases > self.aliases {
-            return Err(ServerError::new(
+            return Err(coded(
+                VALIDATION_FAILED,
                 format!(
                     "the document uses {aliases} aliases; the limit is {}",
                     self.aliases
                 ),
-                None,
             ));
         }
         Ok(())
     }
 }
 
+/// A request error with `extensions.code`.
+fn coded(code: &str, message: impl Into<String>) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    err.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    err
+}
+
+/// A request error worded and coded as `err` is.
+fn refusal(err: AppError) -> ServerError {
+    coded(err.code(), err.to_string())
+}
+
+/// The parser's own account of why `query` does not parse (only read on that path: the
+/// memo keeps documents that parse).
+fn parse_error(query: &str) -> ServerError {
+    let mut err = match async_graphql::parser::parse_query(query) {
+        Err(e) => ServerError::from(e),
+        Ok(_) => ServerError::new("the document could not be parsed", None),
+    };
+    err.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", PARSE_FAILED);
+    err
+}
+
+/// Whether an answer is a GraphQL request error: it failed before execution (parse,
+/// validation, variables, limits, persisted queries), so it has errors, no path on any of
+/// them, and no `data`. Errors raised while executing carry the path of their field.
+pub fn is_request_error(resp: &async_graphql::Response) -> bool {
+    resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// Gives every error of an answer that has none a code:
+///
+/// - a request error (before execution: validation, the schema's depth, complexity and
+///   directive limits, an operation name the document lacks) `GRAPHQL_VALIDATION_FAILED`;
+/// - a field error `BAD_USER_INPUT`: every error a resolver raises carries its code
+///   (`AppError::into_graphql`), so one without is the executor's own, raised when a field
+///   reads an argument whose value does not coerce to its type (variables are coerced
+///   then, as a `DateTime` variable that is not one).
+///
+/// Codes already set stay.
+pub fn code_errors(resp: &mut async_graphql::Response) {
+    let code = if is_request_error(resp) {
+        VALIDATION_FAILED
+    } else {
+        AppError::bad_input("").code()
+    };
+    for err in &mut resp.errors {
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", code);
+        }
+    }
+}
+
+/// Refuses an operation whose non-null variable is missing (with no default) or null: the
+/// spec's variable coercion fails before anything runs, where async-graphql would only
+/// notice once a field reads the variable, and run the rest of the operation.
+fn required_variables(doc: &ExecutableDocument, req: &Request) -> Result<(), ServerError> {
+    // An operation name the document lacks is the executor's to report.
+    let Some(op) = operation(doc, req.operation_name.as_deref()) else {
+        return Ok(());
+    };
+    for def in &op.node.variable_definitions {
+        let def = &def.node;
+        if def.var_type.node.nullable {
+            continue;
+        }
+        let (name, ty) = (def.name.node.as_str(), &def.var_type.node);
+        let problem = match req.variables.get(name) {
+            None if def.default_value.is_none() => "was not provided",
+            Some(async_graphql::Value::Null) => "must not be null",
+            _ => continue,
+        };
+        let mut err = coded(
+            VALIDATION_FAILED,
+            format!("Variable \"${name}\" of required type \"{ty}\" {problem}."),
+        );
+        err.locations.push(def.name.pos);
+        return Err(err);
+    }
+    Ok(())
+}
+
 /// Whether the operation that would run is a mutation or subscription (the rate limit of
-/// writes, and 405 for a write over GET). Unparseable text is left for the executor, which
-/// answers with the parse error.
+/// writes, and 405 for a write over GET). Unparseable text is no mutation: `request`
+/// answers it with the parse error.
 pub fn is_mutation(query: &str, operation: Option<&str>) -> bool {
     parsed(query).is_some_and(|doc| writes(&doc, operation))
 }

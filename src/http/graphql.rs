@@ -1,9 +1,12 @@
 //! `/graphql`: POST for any operation (batches too), GET for cacheable reads, and GraphiQL
 //! for a browser that opens the URL without a query. Mutations are never run over GET.
+//!
+//! Answers follow GraphQL-over-HTTP: the media type comes from `Accept` (see
+//! [`crate::http::accept`]), and with it the status of a request that failed before it ran.
+//! Answers with errors are never cacheable, by the response cache or anyone else.
 
-use async_graphql::BatchRequest;
 use async_graphql::http::{GraphiQLSource, parse_query_string};
-use async_graphql_axum::GraphQLResponse;
+use async_graphql::{BatchRequest, ServerError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
@@ -18,8 +21,9 @@ use crate::error::{AppError, Code};
 use crate::http::error::HttpError;
 use crate::graphql::http_cache::{SurrogateKeys, canonical_order};
 use crate::graphql::loaders;
-use crate::graphql::prepare::{Transport, is_mutation};
+use crate::graphql::prepare::{Transport, code_errors, is_mutation, is_request_error};
 use crate::http::Verified;
+use crate::http::accept::{self, Media};
 use crate::http::cache;
 use crate::response_cache::Cacheable;
 use crate::state::AppState;
@@ -39,17 +43,88 @@ fn caller(
         .caller(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()))
 }
 
-/// The 401 answer to a bad token, shaped as a GraphQL response.
-fn unauthorized(err: AppError) -> Response {
+/// `Vary` of every GraphQL answer: it differs by token and by the media type `Accept` picks.
+const VARY: &str = "Authorization, Accept, Accept-Encoding";
+
+/// A GraphQL answer of `bytes` in `media`. With errors it is `private, no-store`.
+fn answer(media: Media, status: StatusCode, bytes: Vec<u8>, errors: bool) -> Response {
+    let mut res = (status, bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(media.content_type()),
+    );
+    h.insert(header::VARY, header::HeaderValue::from_static(VARY));
+    if errors {
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static(cache::PRIVATE),
+        );
+    }
+    res
+}
+
+/// One operation's answer as JSON: a request that failed before it ran has no `data` entry
+/// (the GraphQL spec; GraphQL-over-HTTP reads its absence as "nothing was executed").
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Json<'a> {
+    Executed(&'a async_graphql::Response),
+    Refused { errors: &'a [ServerError] },
+}
+
+impl<'a> Json<'a> {
+    fn of(resp: &'a async_graphql::Response) -> Self {
+        if is_request_error(resp) {
+            Self::Refused {
+                errors: &resp.errors,
+            }
+        } else {
+            Self::Executed(resp)
+        }
+    }
+}
+
+/// One operation's answer in `media`: a request error has the media type's status, an
+/// executed operation `200` whatever its field errors.
+fn single(media: Media, resp: &async_graphql::Response) -> Response {
+    let status = if is_request_error(resp) {
+        media.request_error_status()
+    } else {
+        StatusCode::OK
+    };
+    match serde_json::to_vec(&Json::of(resp)) {
+        Ok(bytes) => answer(media, status, bytes, !resp.errors.is_empty()),
+        Err(e) => AppError::Internal(e.into()).into_response(),
+    }
+}
+
+/// The 401 answer to a bad token, shaped as a GraphQL response. It stays 401 under
+/// `application/json` too: the spec lets a server say a client may not make the request.
+fn unauthorized(err: AppError, media: Media) -> Response {
     let body = serde_json::json!({
         "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }]
     });
-    let mut res = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    let mut res = answer(
+        media,
+        StatusCode::UNAUTHORIZED,
+        body.to_string().into_bytes(),
+        true,
+    );
     res.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         header::HeaderValue::from_static("Bearer"),
     );
     res
+}
+
+/// The 406 answer to an `Accept` that allows no media type a GraphQL answer comes in.
+fn not_acceptable() -> Response {
+    HttpError::refused(
+        Code::NotAcceptable,
+        "GraphQL answers are application/graphql-response+json or application/json; Accept allows neither",
+    )
+    .into_response()
 }
 
 /// Largest POST body read, in bytes (the router's body limit enforces it while reading).
@@ -113,14 +188,31 @@ fn parse_body(
             ),
         ));
     }
+    // `query` may be left out only for a persisted query's hash; without either there is
+    // nothing to run, and the request is not a GraphQL request at all.
+    let ops = match &req {
+        BatchRequest::Single(r) => std::slice::from_ref(r),
+        BatchRequest::Batch(rs) => rs.as_slice(),
+    };
+    if ops
+        .iter()
+        .any(|r| r.query.is_empty() && !r.extensions.contains_key("persistedQuery"))
+    {
+        return Err(HttpError::refused(
+            Code::MalformedRequest,
+            "malformed GraphQL request: no `query` (nor a persisted query's hash)",
+        ));
+    }
     Ok(req)
 }
 
 /// GraphQL: one operation, or a batch of 1 to 10, as JSON (see `schema.graphql`).
 #[utoipa::path(post, path = "/graphql", tag = "graphql",
     request_body(content = Object, description = "{query, variables, operationName} or an array of them", content_type = "application/json"),
-    responses((status = 200, description = "A GraphQL response (errors carry extensions.code)", content((Object = "application/graphql-response+json"))),
-              (status = 400, description = "Malformed JSON or batch (problem), or a GraphQL request that failed before execution", content((crate::http::rest::Problem = "application/problem+json"), (Object = "application/graphql-response+json"))), (status = 401, description = "A bad token", body = Object),
+    responses((status = 200, description = "A GraphQL response (errors carry extensions.code); under Accept: application/json also one that failed before execution", content((Object = "application/graphql-response+json"), (Object = "application/json"))),
+              (status = 400, description = "Malformed JSON, no query, or a bad batch (problem); under application/graphql-response+json, a GraphQL request that failed before execution (parse, validation, variables, limits)", content((crate::http::rest::Problem = "application/problem+json"), (Object = "application/graphql-response+json"))),
+              (status = 401, description = "A bad token", content((Object = "application/graphql-response+json"), (Object = "application/json"))),
+              (status = 406, description = "Accept allows neither application/graphql-response+json nor application/json", body = crate::http::rest::Problem),
               (status = 413, body = crate::http::rest::Problem), (status = 415, body = crate::http::rest::Problem)),
     security((), ("bearer" = [])))]
 pub async fn post(
@@ -130,9 +222,13 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let media = accept::negotiate(&headers);
     let caller = match caller(&state, verified.as_ref().map(|e| &e.0), &headers) {
         Ok(c) => c,
-        Err(err) => return unauthorized(err),
+        Err(err) => return unauthorized(err, media.unwrap_or(Media::GraphqlResponse)),
+    };
+    let Some(media) = media else {
+        return not_acceptable();
     };
     let req = match parse_body(&headers, body) {
         Ok(r) => r,
@@ -161,83 +257,65 @@ pub async fn post(
     };
     // Each operation of a batch is prepared and gets its own loaders, as it would alone,
     // and they run one after another.
-    let mut texts: Vec<(String, Option<String>)> = Vec::with_capacity(ops.len());
     let mut answers = Vec::with_capacity(ops.len());
     let started = std::time::Instant::now();
     for r in ops {
-        let answer = match state.prepare.request(r, Transport::Post, keys.as_deref()) {
-            Ok(r) => {
-                texts.push((r.query.clone(), r.operation_name.clone()));
-                let r = with_data(&state, &caller, r);
-                let r = match &keys {
-                    Some(k) => r.data(k.clone()),
-                    None => r,
-                };
-                state.schema.execute(r).await
-            }
-            Err(e) => {
-                texts.push((String::new(), None));
-                async_graphql::Response::from_errors(vec![e])
-            }
-        };
-        answers.push(answer);
+        let (mut answer, query, operation) =
+            match state.prepare.request(r, Transport::Post, keys.as_deref()) {
+                Ok(r) => {
+                    let (query, operation) = (r.query.clone(), r.operation_name.clone());
+                    let r = with_data(&state, &caller, r);
+                    let r = match &keys {
+                        Some(k) => r.data(k.clone()),
+                        None => r,
+                    };
+                    (state.schema.execute(r).await, query, operation)
+                }
+                Err(e) => (
+                    async_graphql::Response::from_errors(vec![e]),
+                    String::new(),
+                    None,
+                ),
+            };
+        code_errors(&mut answer);
+        canonical_order(&mut answer.data, &query, operation.as_deref());
+        answers.push((answer, operation));
     }
-    let mut resp = match answers.pop() {
-        Some(only) if !batch => async_graphql::BatchResponse::Single(only),
-        last => {
-            answers.extend(last);
-            async_graphql::BatchResponse::Batch(answers)
-        }
-    };
     let seconds = started.elapsed().as_secs_f64();
-    match &resp {
-        async_graphql::BatchResponse::Single(r) => {
-            crate::telemetry::graphql_operation(
-                texts.first().and_then(|t| t.1.as_deref()),
-                seconds,
-                r.errors.len(),
-            );
-        }
-        async_graphql::BatchResponse::Batch(rs) => {
-            for (r, t) in rs.iter().zip(&texts) {
-                crate::telemetry::graphql_operation(t.1.as_deref(), seconds, r.errors.len());
-            }
-        }
+    for (r, operation) in &answers {
+        crate::telemetry::graphql_operation(operation.as_deref(), seconds, r.errors.len());
     }
-    match &mut resp {
-        async_graphql::BatchResponse::Single(r) => {
-            if let Some((q, op)) = texts.first() {
-                canonical_order(&mut r.data, q, op.as_deref());
-            }
-            let status = status_of(r);
-            if status != StatusCode::OK {
-                let mut res = GraphQLResponse::from(resp).into_response();
-                *res.status_mut() = status;
-                return res;
-            }
-            if let Some(keys) = keys.filter(|k| r.errors.is_empty() && !k.private()) {
-                let mut res = GraphQLResponse::from(resp).into_response();
-                res.extensions_mut().insert(cacheable(&keys));
-                return res;
-            }
-        }
-        async_graphql::BatchResponse::Batch(rs) => {
-            for (r, (q, op)) in rs.iter_mut().zip(&texts) {
-                canonical_order(&mut r.data, q, op.as_deref());
-            }
-        }
+    if batch {
+        // A batch is one answer of many operations: 200, each operation's own errors inside.
+        let all: Vec<Json<'_>> = answers.iter().map(|(r, _)| Json::of(r)).collect();
+        let errors = answers.iter().any(|(r, _)| !r.errors.is_empty());
+        return match serde_json::to_vec(&all) {
+            Ok(bytes) => answer(media, StatusCode::OK, bytes, errors),
+            Err(e) => AppError::Internal(e.into()).into_response(),
+        };
     }
-    GraphQLResponse::from(resp).into_response()
+    let Some((only, _)) = answers.first() else {
+        return AppError::Internal(anyhow::anyhow!("a request without an operation"))
+            .into_response();
+    };
+    let mut res = single(media, only);
+    // Only an answer without errors, showing nothing private, is kept and replayed.
+    if let Some(keys) = keys.filter(|k| only.errors.is_empty() && !k.private()) {
+        res.extensions_mut().insert(cacheable(&keys));
+    }
+    res
 }
 
 /// GraphQL over GET for cacheable reads (GraphiQL for a browser without a query).
 #[utoipa::path(get, path = "/graphql", tag = "graphql",
     params(("query" = Option<String>, Query), ("variables" = Option<String>, Query, description = "JSON object"),
            ("operationName" = Option<String>, Query), ("extensions" = Option<String>, Query, description = "JSON; persistedQuery for APQ")),
-    responses((status = 200, description = "A GraphQL response, or the GraphiQL page", content((Object = "application/graphql-response+json"), (String = "text/html"))),
-              (status = 400, description = "A request that failed before execution (parse, validation, limits)", content((Object = "application/graphql-response+json"))),
-              (status = 304, description = "Not modified"), (status = 401, description = "A bad token", body = Object),
+    responses((status = 200, description = "A GraphQL response (under Accept: application/json also one that failed before execution), or the GraphiQL page", content((Object = "application/graphql-response+json"), (Object = "application/json"), (String = "text/html"))),
+              (status = 400, description = "Under application/graphql-response+json, a request that failed before execution (parse, validation, variables, limits)", content((Object = "application/graphql-response+json"))),
+              (status = 304, description = "Not modified"),
+              (status = 401, description = "A bad token", content((Object = "application/graphql-response+json"), (Object = "application/json"))),
               (status = 405, description = "A mutation sent over GET", body = crate::http::rest::Problem),
+              (status = 406, description = "Accept allows neither application/graphql-response+json nor application/json", body = crate::http::rest::Problem),
               (status = 422, description = "No query given", body = crate::http::rest::Problem)),
     security((), ("bearer" = [])))]
 pub async fn get(
@@ -246,9 +324,10 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
+    let media = accept::negotiate(&headers);
     let caller = match caller(&state, verified.as_ref().map(|e| &e.0), &headers) {
         Ok(c) => c,
-        Err(err) => return unauthorized(err),
+        Err(err) => return unauthorized(err, media.unwrap_or(Media::GraphqlResponse)),
     };
     let raw = raw.unwrap_or_default();
     let wants_html = headers
@@ -264,6 +343,9 @@ pub async fn get(
         }
         return AppError::bad_input("give the operation as `?query=`").into_response();
     }
+    let Some(media) = media else {
+        return not_acceptable();
+    };
     let req = match parse_query_string(&raw) {
         Ok(req) => req,
         Err(err) => {
@@ -292,6 +374,7 @@ pub async fn get(
             None,
         ),
     };
+    code_errors(&mut resp);
     crate::telemetry::graphql_operation(
         operation.as_deref(),
         started.elapsed().as_secs_f64(),
@@ -299,14 +382,7 @@ pub async fn get(
     );
     canonical_order(&mut resp.data, &query, operation.as_deref());
     if !resp.is_ok() {
-        let status = status_of(&resp);
-        let mut res = GraphQLResponse::from(resp).into_response();
-        *res.status_mut() = status;
-        res.headers_mut().insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static(cache::PRIVATE),
-        );
-        return res;
+        return single(media, &resp);
     }
     match serde_json::to_vec(&resp) {
         Ok(bytes) => {
@@ -319,10 +395,12 @@ pub async fn get(
                 &cx,
                 StatusCode::OK,
                 bytes,
-                "application/graphql-response+json",
+                media.content_type(),
                 &keys.take(),
                 None,
             );
+            res.headers_mut()
+                .insert(header::VARY, header::HeaderValue::from_static(VARY));
             if keys.lists()
                 && let Some(c) = res.extensions_mut().get_mut::<Cacheable>()
             {
@@ -354,17 +432,4 @@ fn cacheable(keys: &SurrogateKeys) -> Cacheable {
         all.push(Key::Lists);
     }
     Cacheable(all)
-}
-
-/// GraphQL-over-HTTP: a request that failed before execution (parse, validation, limits,
-/// an unknown persisted query) is a 400; errors raised while executing stay 200.
-fn status_of(resp: &async_graphql::Response) -> StatusCode {
-    let before_execution = resp.data == async_graphql::Value::Null
-        && !resp.errors.is_empty()
-        && resp.errors.iter().all(|e| e.path.is_empty());
-    if before_execution {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    }
 }

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse as _, Response};
 
 use crate::domain::invalidation::{self, Key, Touched};
 use crate::error::{AppError, Code};
+use crate::http::accept::Media;
 use crate::http::error::HttpError;
 use crate::response_cache::{Cacheable, ResponseCache};
 
@@ -87,7 +88,19 @@ pub async fn layer(State(cache): State<ResponseCache>, req: Request, next: Next)
         },
         _ => Bytes::new(),
     };
-    let key = key(&parts.method, &parts.uri, &body);
+    // A GraphQL answer's media type (and so its status on errors) follows `Accept`: an
+    // answer kept for one media type is never replayed to a client that asked for the other.
+    let variant = match kind {
+        Kind::Rest => 0,
+        Kind::GraphqlGet | Kind::GraphqlPost => {
+            match crate::http::accept::negotiate(&parts.headers) {
+                Some(Media::GraphqlResponse) => 1,
+                Some(Media::Json) => 2,
+                None => 3,
+            }
+        }
+    };
+    let key = key(&parts.method, &parts.uri, variant, &body);
     let conditional = parts.headers.remove(header::IF_NONE_MATCH);
     if let Some(entry) = cache.get(&key) {
         cache.hit();
@@ -104,8 +117,11 @@ pub async fn layer(State(cache): State<ResponseCache>, req: Request, next: Next)
     let lists = matches!(kind, Kind::Rest) && rest_lists(parts.uri.path());
     let req = Request::from_parts(parts, Body::from(body));
     let mut res = with_writes(&cache, next.run(req)).await;
+    // A `200` may still carry GraphQL errors (under `application/json`); those answers are
+    // `no-store`, and the handler never marks them either.
     if let Some(Cacheable(mut keys)) = res.extensions_mut().remove::<Cacheable>()
         && res.status() == StatusCode::OK
+        && !no_store(&res)
     {
         if lists {
             keys.push(Key::Lists);
@@ -134,16 +150,18 @@ pub async fn layer(State(cache): State<ResponseCache>, req: Request, next: Next)
     res
 }
 
-/// The cache key: method, path, query string and body, as sent.
-fn key(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> Vec<u8> {
+/// The cache key: method, path, query string, the answer's variant (its media type) and
+/// the body, as sent.
+fn key(method: &Method, uri: &axum::http::Uri, variant: u8, body: &[u8]) -> Vec<u8> {
     let (path, query) = (uri.path().as_bytes(), uri.query().unwrap_or("").as_bytes());
-    let mut key = Vec::with_capacity(8 + path.len() + query.len() + body.len());
+    let mut key = Vec::with_capacity(9 + path.len() + query.len() + body.len());
     key.extend_from_slice(method.as_str().as_bytes());
     key.push(b' ');
     key.extend_from_slice(path);
     key.push(b'?');
     key.extend_from_slice(query);
     key.push(0);
+    key.push(variant);
     key.extend_from_slice(body);
     key
 }
@@ -184,6 +202,18 @@ fn not_modified(res: Response, conditional: Option<&HeaderValue>) -> Response {
     let mut out = StatusCode::NOT_MODIFIED.into_response();
     *out.headers_mut() = headers;
     out
+}
+
+/// Whether the answer says no cache may keep it.
+fn no_store(res: &Response) -> bool {
+    res.headers()
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
+        })
 }
 
 fn label(res: &mut Response, how: &'static str) {
@@ -231,14 +261,25 @@ mod tests {
     }
 
     #[test]
-    fn keys_tell_methods_queries_and_bodies_apart() {
+    fn keys_tell_methods_queries_media_types_and_bodies_apart() {
         let uri: axum::http::Uri = "/graphql?query=x".parse().expect("uri");
         let plain: axum::http::Uri = "/graphql".parse().expect("uri");
-        assert_ne!(key(&Method::GET, &uri, b""), key(&Method::POST, &uri, b""));
         assert_ne!(
-            key(&Method::POST, &plain, b"a"),
-            key(&Method::POST, &plain, b"b")
+            key(&Method::GET, &uri, 1, b""),
+            key(&Method::POST, &uri, 1, b"")
         );
-        assert_ne!(key(&Method::GET, &uri, b""), key(&Method::GET, &plain, b""));
+        assert_ne!(
+            key(&Method::POST, &plain, 1, b"a"),
+            key(&Method::POST, &plain, 1, b"b")
+        );
+        assert_ne!(
+            key(&Method::GET, &uri, 1, b""),
+            key(&Method::GET, &plain, 1, b"")
+        );
+        assert_ne!(
+            key(&Method::GET, &uri, 1, b""),
+            key(&Method::GET, &uri, 2, b""),
+            "media types"
+        );
     }
 }

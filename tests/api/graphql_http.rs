@@ -1,5 +1,7 @@
 //! The HTTP side of GraphQL and the service routes: GET queries, GraphiQL, mutations refused
-//! over GET, batches, depth limits, health probes, request ids and unknown routes.
+//! over GET, batches, depth limits, the media type `Accept` picks and the status and
+//! `extensions.code` of request errors under it, health probes, request ids and unknown
+//! routes.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -270,7 +272,11 @@ async fn graphql_gets_are_cacheable_with_etags_and_surrogate_keys(app: &TestApp)
         headers[header::CACHE_CONTROL],
         "public, max-age=60, stale-while-revalidate=300"
     );
-    assert_eq!(headers[header::VARY], "Authorization, Accept-Encoding");
+    assert_eq!(
+        headers[header::VARY],
+        "Authorization, Accept, Accept-Encoding",
+        "the media type follows Accept"
+    );
     let keys: Vec<&str> = headers["surrogate-key"]
         .to_str()
         .expect("keys")
@@ -712,6 +718,336 @@ async fn metrics_count_requests_operations_errors_and_the_pool() {
         "gazette_db_pool_connections{state=\"in_use\"}",
     ] {
         assert!(text.contains(want), "{want} in:\n{text}");
+    }
+    app.cleanup().await;
+}
+
+/// A GraphQL POST with `Accept` (when given) and a bearer token (when given).
+fn post_as(accept: Option<&str>, token: Option<&str>, body: serde_json::Value) -> Request<Body> {
+    let mut r = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    if let Some(a) = accept {
+        r = r.header(header::ACCEPT, a);
+    }
+    if let Some(t) = token {
+        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    r.body(Body::from(body.to_string())).expect("request")
+}
+
+const JSON: &str = "application/json";
+const GRAPHQL_JSON: &str = "application/graphql-response+json";
+
+/// The first error's `extensions.code`, or a panic naming the body.
+fn code(body: &serde_json::Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an error with a code: {body}"))
+}
+
+#[tokio::test]
+async fn request_errors_are_200_for_json_clients_and_400_for_graphql_response_clients() {
+    let app = TestApp::sqlite().await;
+    // (Accept, status, Content-Type): the spec's two media types, and how Accept picks one.
+    let cases = [
+        (Some(JSON), StatusCode::OK, JSON),
+        (Some(GRAPHQL_JSON), StatusCode::BAD_REQUEST, GRAPHQL_JSON),
+        (None, StatusCode::BAD_REQUEST, GRAPHQL_JSON),
+        (Some("*/*"), StatusCode::BAD_REQUEST, GRAPHQL_JSON),
+        (
+            Some("application/graphql-response+json, application/json;q=0.9"),
+            StatusCode::BAD_REQUEST,
+            GRAPHQL_JSON,
+        ),
+        (
+            Some("application/json, text/plain, */*"),
+            StatusCode::OK,
+            JSON,
+        ),
+        (
+            Some("application/graphql-response+json;q=0.5, application/json"),
+            StatusCode::OK,
+            JSON,
+        ),
+    ];
+    for (accept, status, content_type) in cases {
+        let (got, headers, body) = app
+            .send(post_as(accept, None, json!({ "query": "{ articles { " })))
+            .await;
+        assert_eq!(got, status, "{accept:?}: {body}");
+        assert_eq!(headers[header::CONTENT_TYPE], content_type, "{accept:?}");
+        assert_eq!(code(&body), "GRAPHQL_PARSE_FAILED", "{accept:?}");
+        assert!(
+            body.get("data").is_none(),
+            "{accept:?}: nothing ran, so no data entry: {body}"
+        );
+        assert_eq!(
+            headers[header::CACHE_CONTROL],
+            "private, no-store",
+            "{accept:?}"
+        );
+    }
+    // The same over GET.
+    for (accept, status, content_type) in [
+        (JSON, StatusCode::OK, JSON),
+        (GRAPHQL_JSON, StatusCode::BAD_REQUEST, GRAPHQL_JSON),
+    ] {
+        let req = Request::get("/graphql?query=%7B%20nope%20%7D")
+            .header(header::ACCEPT, accept)
+            .body(Body::empty())
+            .expect("req");
+        let (got, headers, body) = app.send(req).await;
+        assert_eq!(got, status, "GET {accept}: {body}");
+        assert_eq!(headers[header::CONTENT_TYPE], content_type, "GET {accept}");
+        assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "GET {accept}");
+    }
+    // Success looks the same under both, but for the media type.
+    for accept in [JSON, GRAPHQL_JSON] {
+        let (status, headers, body) = app
+            .send(post_as(
+                Some(accept),
+                None,
+                json!({ "query": "{ __typename }" }),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{accept}");
+        assert_eq!(headers[header::CONTENT_TYPE], accept);
+        assert_eq!(body, json!({ "data": { "__typename": "QueryRoot" } }));
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn every_request_error_names_what_failed_in_its_code() {
+    let app = TestApp::sqlite().await;
+    let cases = [
+        (
+            "parse",
+            json!({ "query": "{ articles { " }),
+            "GRAPHQL_PARSE_FAILED",
+        ),
+        (
+            "unknown field",
+            json!({ "query": "{ nope }" }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "wrong argument type",
+            json!({ "query": "{ articles(first: \"ten\") { totalCount } }" }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "variable of the wrong type",
+            json!({ "query": "query($n: Int) { articles(first: $n) { totalCount } }", "variables": { "n": "ten" } }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "missing required variable",
+            json!({ "query": "query($s: String!) { article(slug: $s) { id } }" }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "null for a required variable",
+            json!({ "query": "query($s: String!) { article(slug: $s) { id } }", "variables": { "s": null } }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "unknown operation",
+            json!({ "query": "query A { __typename }", "operationName": "B" }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "too deep",
+            json!({ "query": format!("{{ sections {} path {} }}", "{ parent ".repeat(14), "}".repeat(14)) }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "too many aliases",
+            json!({ "query": format!("{{ sections {{ {} }} }}", (0..31).map(|i| format!("a{i}: path ")).collect::<String>()) }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "unknown persisted query",
+            json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": "00" } } }),
+            "PERSISTED_QUERY_NOT_FOUND",
+        ),
+    ];
+    for (what, request, want) in cases {
+        for (accept, status) in [
+            (JSON, StatusCode::OK),
+            (GRAPHQL_JSON, StatusCode::BAD_REQUEST),
+        ] {
+            let (got, _, body) = app.send(post_as(Some(accept), None, request.clone())).await;
+            assert_eq!(got, status, "{what} ({accept}): {body}");
+            assert_eq!(code(&body), want, "{what} ({accept}): {body}");
+        }
+    }
+    // A variable the executor coerces only when its field runs is still the client's input.
+    let (status, _, body) = app
+        .send(post_as(
+            Some(GRAPHQL_JSON),
+            None,
+            json!({ "query": "query($d: DateTime) { articles(filter: { publishedAfter: $d }) { totalCount } }", "variables": { "d": "yesterday" } }),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "an error while executing: {body}");
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    app.cleanup().await;
+}
+
+storage_tests!(a_one_of_violation_is_refused_with_a_code_and_writes_nothing);
+
+async fn a_one_of_violation_is_refused_with_a_code_and_writes_nothing(app: &TestApp) {
+    app.import(newsroom()).await;
+    let editor = crate::helpers::token("ed", "editor");
+    let create = "mutation($body: [BlockInput!]!) { createArticle(input: { headline: \"Two at once\", section: \"world\", authors: [\"omar-haddad\"], body: $body }) { id } }";
+    let two = json!([{ "paragraph": { "html": "a" }, "heading": { "level": 2, "text": "b" } }]);
+    let literal = "mutation { createArticle(input: { headline: \"Two at once\", section: \"world\", authors: [\"omar-haddad\"], body: [{ paragraph: { html: \"a\" }, heading: { level: 2, text: \"b\" } }] }) { id } }";
+    let before = app.count_rows("articles").await;
+    for (what, request) in [
+        ("in the document", json!({ "query": literal })),
+        (
+            "in a variable",
+            json!({ "query": create, "variables": { "body": two } }),
+        ),
+        (
+            "no member",
+            json!({ "query": create, "variables": { "body": [{}] } }),
+        ),
+    ] {
+        for accept in [JSON, GRAPHQL_JSON] {
+            let (_, headers, body) = app
+                .send(post_as(Some(accept), Some(&editor), request.clone()))
+                .await;
+            assert_eq!(headers[header::CONTENT_TYPE], accept, "{what}");
+            assert!(
+                matches!(code(&body), "GRAPHQL_VALIDATION_FAILED" | "BAD_USER_INPUT"),
+                "{what} ({accept}): {body}"
+            );
+        }
+    }
+    assert_eq!(
+        app.count_rows("articles").await,
+        before,
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn refusals_before_graphql_runs_keep_their_status_under_either_media_type() {
+    let app = TestApp::sqlite().await;
+    for accept in [JSON, GRAPHQL_JSON] {
+        // A bad token: 401 over POST and GET, shaped as a GraphQL response in the media type.
+        let (status, headers, body) = app
+            .send(post_as(
+                Some(accept),
+                Some("not-a-token"),
+                json!({ "query": "{ __typename }" }),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{accept}: {body}");
+        assert_eq!(headers[header::CONTENT_TYPE], accept);
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(code(&body), "UNAUTHENTICATED");
+        let get = Request::get("/graphql?query=%7B__typename%7D")
+            .header(header::ACCEPT, accept)
+            .header(header::AUTHORIZATION, "Bearer not-a-token")
+            .body(Body::empty())
+            .expect("req");
+        let (status, headers, body) = app.send(get).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "GET {accept}: {body}");
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(code(&body), "UNAUTHENTICATED");
+
+        // Not JSON, and too large: problem+json whatever Accept says.
+        let form = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "text/plain")
+            .header(header::ACCEPT, accept)
+            .body(Body::from("{\"query\": \"{ __typename }\"}"))
+            .expect("req");
+        let (status, headers, _) = app.send(form).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{accept}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        let big = post_as(
+            Some(accept),
+            None,
+            json!({ "query": "{ __typename }", "x": "a".repeat(2 << 20) }),
+        );
+        let (status, _, _) = app.send(big).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{accept}");
+        // Not a GraphQL request at all.
+        let (status, headers, _) = app
+            .send(post_as(
+                Some(accept),
+                None,
+                json!({ "qeury": "{ __typename }" }),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{accept}: no query");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    }
+    // An Accept that allows neither media type.
+    let (status, headers, body) = app
+        .send(post_as(
+            Some("text/html"),
+            None,
+            json!({ "query": "{ __typename }" }),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE, "{body}");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn error_answers_are_never_cached_and_media_types_are_cached_apart() {
+    let app = TestApp::sqlite().await;
+    app.import(newsroom()).await;
+    // Request errors (200 under application/json) and field errors, over POST and GET (a
+    // case without a POST body is a GET of the same query).
+    let field_error = "{ articles(first: 500) { totalCount } }";
+    let cases = [
+        ("POST parse error as JSON", JSON, Some("{ articles { ")),
+        ("POST unknown field", GRAPHQL_JSON, Some("{ nope }")),
+        ("POST field error as JSON", JSON, Some(field_error)),
+        ("GET field error as JSON", JSON, None),
+        ("GET field error", GRAPHQL_JSON, None),
+    ];
+    let requests = cases.map(|(what, accept, post)| {
+        let request = move || match post {
+            Some(q) => post_as(Some(accept), None, json!({ "query": q })),
+            None => Request::get(format!("/graphql?query={}", enc(field_error)))
+                .header(header::ACCEPT, accept)
+                .body(Body::empty())
+                .expect("req"),
+        };
+        (what, request)
+    });
+    for (what, request) in requests {
+        for round in ["first", "second"] {
+            let (_, headers, body) = app.send(request()).await;
+            assert!(body["errors"].is_array(), "{what}: {body}");
+            assert_eq!(headers["x-cache"], "MISS", "{what}, {round} time");
+            assert_eq!(
+                headers[header::CACHE_CONTROL],
+                "private, no-store",
+                "{what}"
+            );
+        }
+    }
+
+    // An answer kept for one media type is never replayed to a client of the other.
+    let query = json!({ "query": "{ article(slug: \"summit-ends\") { headline } }" });
+    for (accept, cached) in [
+        (JSON, "MISS"),
+        (JSON, "HIT"),
+        (GRAPHQL_JSON, "MISS"),
+        (GRAPHQL_JSON, "HIT"),
+        (JSON, "HIT"),
+    ] {
+        let (status, headers, body) = app.send(post_as(Some(accept), None, query.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(headers["x-cache"], cached, "{accept}");
+        assert_eq!(headers[header::CONTENT_TYPE], accept, "{accept} ({cached})");
     }
     app.cleanup().await;
 }

@@ -18,6 +18,7 @@ storage_tests!(
     rest_reads_are_cacheable_and_revalidate_with_etags,
     rest_writes_take_expected_version_or_if_match,
     rest_refusals_are_problem_json_and_change_nothing,
+    anonymous_writes_are_refused_before_their_body_is_read,
     rest_serves_sections_authors_and_tags,
     a_database_failure_is_a_500_problem_that_names_only_the_request,
 );
@@ -402,6 +403,209 @@ async fn rest_refusals_are_problem_json_and_change_nothing(app: &TestApp) {
         }
     }
     assert_eq!(app.row_counts(&tables).await, before, "nothing was written");
+}
+
+/// A write request with a raw body and optional content type and token.
+fn write(
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    ct: Option<&str>,
+    body: String,
+) -> Request<Body> {
+    let mut r = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if let Some(ct) = ct {
+        r = r.header(header::CONTENT_TYPE, ct);
+    }
+    r.body(Body::from(body)).expect("request")
+}
+
+async fn anonymous_writes_are_refused_before_their_body_is_read(app: &TestApp) {
+    app.import(newsroom()).await;
+    let json = Some("application/json");
+    let malformed = || "{\"headline\":".to_owned();
+    let article =
+        json!({ "headline": "X", "section": "world", "authors": ["omar-haddad"], "body": [] })
+            .to_string();
+    // Every write route, with a body that would be refused if it were read.
+    let cases: Vec<(&str, &str, &str, Option<&str>, String)> = vec![
+        (
+            "create, malformed JSON",
+            "POST",
+            "/api/v1/articles",
+            json,
+            malformed(),
+        ),
+        (
+            "create, wrong content type",
+            "POST",
+            "/api/v1/articles",
+            Some("text/plain"),
+            article.clone(),
+        ),
+        (
+            "create, no content type",
+            "POST",
+            "/api/v1/articles",
+            None,
+            article.clone(),
+        ),
+        (
+            "create, unknown field",
+            "POST",
+            "/api/v1/articles",
+            json,
+            json!({ "evil": 1 }).to_string(),
+        ),
+        (
+            "create, oversized",
+            "POST",
+            "/api/v1/articles",
+            json,
+            format!("{{\"headline\":\"{}\"}}", "x".repeat(2 << 20)),
+        ),
+        (
+            "patch",
+            "PATCH",
+            "/api/v1/articles/talks-resume",
+            json,
+            malformed(),
+        ),
+        (
+            "delete, bad version",
+            "DELETE",
+            "/api/v1/articles/talks-resume?expected_version=abc",
+            None,
+            String::new(),
+        ),
+        (
+            "publish",
+            "POST",
+            "/api/v1/articles/secret-draft/publish",
+            Some("text/plain"),
+            "x".into(),
+        ),
+        (
+            "submit",
+            "POST",
+            "/api/v1/articles/secret-draft/submit",
+            json,
+            malformed(),
+        ),
+        (
+            "restore, bad version",
+            "POST",
+            "/api/v1/articles/talks-resume/revisions/abc/restore",
+            json,
+            malformed(),
+        ),
+        (
+            "pin related",
+            "PUT",
+            "/api/v1/articles/talks-resume/related",
+            json,
+            malformed(),
+        ),
+        (
+            "create section",
+            "POST",
+            "/api/v1/sections",
+            json,
+            malformed(),
+        ),
+        (
+            "patch section",
+            "PATCH",
+            "/api/v1/sections/world",
+            Some("text/plain"),
+            "{}".into(),
+        ),
+        (
+            "create author",
+            "POST",
+            "/api/v1/authors",
+            json,
+            malformed(),
+        ),
+        (
+            "patch author",
+            "PATCH",
+            "/api/v1/authors/omar-haddad",
+            json,
+            malformed(),
+        ),
+    ];
+    let before = (
+        app.count_rows("articles").await,
+        app.count_rows("sections").await,
+        app.count_rows("authors").await,
+    );
+    for (what, method, uri, ct, body) in cases {
+        for token in [None, Some("garbage")] {
+            let (status, headers, problem) =
+                app.send(write(method, uri, token, ct, body.clone())).await;
+            let who = if token.is_some() {
+                "bad token"
+            } else {
+                "anonymous"
+            };
+            assert_problem(
+                &format!("{what} ({who})"),
+                status,
+                &headers,
+                &problem,
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+            );
+            assert_eq!(
+                headers[header::WWW_AUTHENTICATE],
+                "Bearer",
+                "{what} ({who})"
+            );
+        }
+    }
+    // Someone who may write learns what is wrong with the body.
+    let writer = token("omar", "writer");
+    let cases: Vec<(&str, Option<&str>, String, StatusCode)> = vec![
+        ("malformed JSON", json, malformed(), StatusCode::BAD_REQUEST),
+        (
+            "wrong content type",
+            Some("text/plain"),
+            article,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "unknown field",
+            json,
+            json!({ "evil": 1 }).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (what, ct, body, want) in cases {
+        let (status, headers, problem) = app
+            .send(write("POST", "/api/v1/articles", Some(&writer), ct, body))
+            .await;
+        assert_problem(
+            &format!("writer, {what}"),
+            status,
+            &headers,
+            &problem,
+            want,
+            "BAD_USER_INPUT",
+        );
+    }
+    assert_eq!(
+        (
+            app.count_rows("articles").await,
+            app.count_rows("sections").await,
+            app.count_rows("authors").await,
+        ),
+        before,
+        "nothing was written"
+    );
 }
 
 async fn rest_serves_sections_authors_and_tags(app: &TestApp) {

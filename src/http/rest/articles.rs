@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
-use super::extract::{Body, Params, Who};
+use super::extract::{Account, Body, Params, Who};
 use super::views::{self, ArticleView, Keys, Page};
 use crate::domain::access::{self, Caller};
 use crate::domain::articles::{self, FilterInput, PageRequest, TagMatch};
@@ -278,7 +278,7 @@ pub struct CreateBody {
     security(("bearer" = [])))]
 pub async fn create(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Body(b): Body<CreateBody>,
 ) -> Result<Response> {
@@ -350,17 +350,15 @@ fn precondition(via_if_match: bool) -> impl FnOnce(AppError) -> HttpError {
     }
 }
 
-/// What a write addresses: the caller must have an account (401 before 404), the article
-/// must exist, and the version it is based on comes from `If-Match` or the body.
+/// What a write addresses (its caller has an account: see [`Account`]): the article must
+/// exist, and the version it is based on comes from `If-Match` or the body.
 /// Returns the id, the version, and whether it came from `If-Match`.
 async fn write_target(
     s: &AppState,
-    c: &Caller,
     headers: &HeaderMap,
     slug: &str,
     version: Option<i32>,
 ) -> Result<(i32, i32, bool)> {
-    c.require_account()?;
     let id = id_of(s, slug).await?;
     let (v, via) = expected(headers, version)?;
     Ok((id, v, via))
@@ -382,12 +380,12 @@ async fn id_of(s: &AppState, slug: &str) -> Result<i32> {
     security(("bearer" = [])))]
 pub async fn patch(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Path(slug): Path<String>,
     Body(b): Body<PatchBody>,
 ) -> Result<Response> {
-    let (id, v, via) = write_target(&s, &c, &headers, &slug, b.expected_version).await?;
+    let (id, v, via) = write_target(&s, &headers, &slug, b.expected_version).await?;
     let patch = ArticlePatch {
         headline: b.headline,
         slug: b.slug,
@@ -445,9 +443,8 @@ async fn step(
     bytes: Bytes,
     t: Transition,
 ) -> Result<Response> {
-    c.require_account()?;
     let b: StepBody = optional_json(&headers, &bytes)?;
-    let (id, v, via) = write_target(&s, &c, &headers, &slug, b.expected_version).await?;
+    let (id, v, via) = write_target(&s, &headers, &slug, b.expected_version).await?;
     let a = publishing::transition(&s.db, &c, id, v, t, b.at)
         .await
         .map_err(precondition(via))?;
@@ -463,7 +460,7 @@ macro_rules! step_route {
                       (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
                       (status = 409, body = Problem), (status = 412, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)),
             security(("bearer" = [])))]
-        pub async fn $name(State(s): State<AppState>, Who(c): Who, headers: HeaderMap, Path(slug): Path<String>, bytes: Bytes) -> Result<Response> {
+        pub async fn $name(State(s): State<AppState>, Account(c): Account, headers: HeaderMap, Path(slug): Path<String>, bytes: Bytes) -> Result<Response> {
             step(s, c, headers, slug, bytes, $t).await
         }
     };
@@ -511,12 +508,12 @@ pub struct DeleteParams {
     security(("bearer" = [])))]
 pub async fn delete(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Path(slug): Path<String>,
     Params(p): Params<DeleteParams>,
 ) -> Result<Response> {
-    let (id, v, via) = write_target(&s, &c, &headers, &slug, p.expected_version).await?;
+    let (id, v, via) = write_target(&s, &headers, &slug, p.expected_version).await?;
     publishing::delete(&s.db, &c, id, v)
         .await
         .map_err(precondition(via))?;
@@ -579,14 +576,13 @@ pub async fn list_revisions(
     security(("bearer" = [])))]
 pub async fn restore(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Path((slug, version)): Path<(String, i32)>,
     bytes: Bytes,
 ) -> Result<Response> {
-    c.require_account()?;
     let b: StepBody = optional_json(&headers, &bytes)?;
-    let (id, v, via) = write_target(&s, &c, &headers, &slug, b.expected_version).await?;
+    let (id, v, via) = write_target(&s, &headers, &slug, b.expected_version).await?;
     let a = publishing::restore(&s.db, &c, id, v, version)
         .await
         .map_err(precondition(via))?;

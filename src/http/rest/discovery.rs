@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
 use super::articles::{ListParams, limit, paged};
-use super::extract::{Body, Params, Who};
+use super::extract::{Account, Body, Params, Who};
 use super::views::{self, ArticleView, Keys, Page};
 use crate::domain::related;
 use crate::domain::search::{self, SearchRequest};
@@ -193,12 +193,11 @@ pub async fn related_of(
     security(("bearer" = [])))]
 pub async fn pin_related(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Path(slug): Path<String>,
     Body(body): Body<PinBody>,
 ) -> Result<Response> {
-    c.require_account()?;
     let a = super::articles::visible(&s, &c, &slug, None).await?;
     related::set_pins(&s.db, &c, a.id, &body.slugs).await?;
     related_response(&s, &c, &headers, a.id, related::MAX_LIMIT).await

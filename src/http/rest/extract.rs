@@ -1,5 +1,10 @@
 //! Request extractors whose refusals are problem+json: the caller (401 for a bad token),
-//! JSON bodies (415, 400, 413, 422) and query strings (422).
+//! an account (401 for anyone without one), JSON bodies (415, 400, 413, 422) and query
+//! strings (422).
+//!
+//! axum runs extractors in the order of the handler's arguments, and the body's comes last;
+//! write handlers take [`Account`] first, so an anonymous write is refused before its body
+//! is read, and only a caller who may write at all learns what is wrong with a body.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -32,6 +37,21 @@ impl FromRequestParts<AppState> for Who {
             )
             .map(Who)
             .map_err(HttpError::from)
+    }
+}
+
+/// A caller with a newsroom account, for the write routes: anonymous callers are refused
+/// (`401`, `WWW-Authenticate: Bearer`) before the body is read. What each role may do is
+/// decided by the domain call the handler makes (`crate::domain::access`), not here.
+pub struct Account(pub Caller);
+
+impl FromRequestParts<AppState> for Account {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
+        let Who(caller) = Who::from_request_parts(parts, state).await?;
+        caller.require_account()?;
+        Ok(Account(caller))
     }
 }
 

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
 use super::articles::{limit, paged};
-use super::extract::{Body, Params, Who};
+use super::extract::{Account, Body, Params, Who};
 use super::views::{AuthorView, Page, SectionTree, SectionView, TagView};
 use crate::domain::authors::{self, AuthorFields};
 use crate::domain::cursor::Cursor;
@@ -141,7 +141,7 @@ pub struct SectionBody {
     security(("bearer" = [])))]
 pub async fn create_section(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Body(b): Body<SectionBody>,
 ) -> Result<Response> {
@@ -190,12 +190,11 @@ pub struct SectionPatchBody {
     security(("bearer" = [])))]
 pub async fn patch_section(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Path(path): Path<String>,
     Body(b): Body<SectionPatchBody>,
 ) -> Result<Response> {
-    c.require_account()?;
     let id = s
         .response_cache
         .directory()
@@ -322,7 +321,7 @@ impl From<AuthorBody> for AuthorFields {
     security(("bearer" = [])))]
 pub async fn create_author(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Body(b): Body<AuthorBody>,
 ) -> Result<Response> {
@@ -344,12 +343,11 @@ pub async fn create_author(
     security(("bearer" = [])))]
 pub async fn patch_author(
     State(s): State<AppState>,
-    Who(c): Who,
+    Account(c): Account,
     headers: HeaderMap,
     Path(slug): Path<String>,
     Body(b): Body<AuthorBody>,
 ) -> Result<Response> {
-    c.require_account()?;
     let id = s
         .response_cache
         .directory()
