@@ -9,10 +9,11 @@ use sea_orm::{
     QueryFilter as _,
 };
 
-use super::articles::{Page, page_size};
+use super::articles::page_size;
+use super::batched::Page;
 use super::cursor::Cursor;
-use crate::entities::{article_author, author};
 use crate::entities::change_log::EntityKind;
+use crate::entities::{article_author, author};
 use crate::error::{AppError, Result};
 
 /// The author with this slug.
@@ -179,17 +180,16 @@ pub async fn create(
     .exec(&txn)
     .await
     .map_err(|e| AppError::from_write(e, "that author slug"))?;
-    super::revisions::log_change(&txn, EntityKind::Author, res.last_insert_id, "create", caller.sub())
-        .await?;
-    // A new author is listed and found by slug (its own key tells the directory).
-    super::invalidation::touch(
+    super::revisions::log_change(
         &txn,
-        [
-            Key::Lists,
-            Key::Author(res.last_insert_id),
-        ],
+        EntityKind::Author,
+        res.last_insert_id,
+        "create",
+        caller.sub(),
     )
     .await?;
+    // A new author is listed and found by slug (its own key tells the directory).
+    super::invalidation::touch(&txn, [Key::Lists, Key::Author(res.last_insert_id)]).await?;
     let created = author::Entity::find_by_id(res.last_insert_id)
         .one(&txn)
         .await?

@@ -12,7 +12,8 @@ use sea_orm::{
 };
 
 use super::CommentStatus;
-use super::articles::{Page, keyed, model, page_size, paginate};
+use super::articles::page_size;
+use super::batched::{Page, keyed, model, paginate};
 use super::cursor::{Cursor, micros_to_time};
 use crate::entities::comment;
 use crate::error::{AppError, Result};

@@ -339,7 +339,9 @@ mod tests {
         );
         let valid = checked
             .clone()
-            .resolve(Some(7), |s| (s == "a").then_some(1).or((s == "b").then_some(2)))
+            .resolve(Some(7), |s| {
+                (s == "a").then_some(1).or((s == "b").then_some(2))
+            })
             .expect("resolved");
         assert_eq!((valid.section_id, valid.author_ids), (7, vec![1, 2]));
         assert!(

@@ -5,6 +5,7 @@
 
 use sea_orm::ConnectionTrait;
 
+use super::ArticleStatus;
 use super::related;
 use super::search::{self, SearchDoc};
 use crate::entities::article;
@@ -29,7 +30,7 @@ pub async fn saved(
     }
     let listed = |a: &article::Model| (a.status.clone(), a.published_at);
     if content || before.is_none_or(|b| listed(b) != listed(after)) {
-        super::articles::index_bylines(txn, &[after.id]).await?;
+        index_bylines(txn, &[after.id]).await?;
     }
     related::saved(txn, before, after, content).await
 }
@@ -38,4 +39,25 @@ pub async fn saved(
 pub async fn deleted(txn: &impl ConnectionTrait, before: &article::Model) -> Result<()> {
     related::deleted(txn, before).await?;
     search::unindex(txn, before.id).await
+}
+
+/// Copies each article's publication time onto its bylines while it is published (NULL
+/// otherwise), which is what an author's listing reads through its index. Every write that
+/// changes bylines, status or publication time calls this, in its transaction.
+pub(crate) async fn index_bylines(db: &impl ConnectionTrait, article_ids: &[i32]) -> Result<()> {
+    for ids in article_ids.chunks(1000) {
+        let mut q = super::sql::Sql::new(
+            db.get_database_backend(),
+            "UPDATE article_authors SET published_at = (
+                SELECT CASE WHEN articles.status = ",
+        );
+        q.bind(ArticleStatus::Published.as_str()).push(
+            " THEN articles.published_at END
+                FROM articles WHERE articles.id = article_authors.article_id)
+             WHERE article_id IN ",
+        );
+        q.list(ids);
+        db.execute(q.build()).await?;
+    }
+    Ok(())
 }

@@ -23,11 +23,11 @@ use super::blocks::{Block, Image};
 use super::content::{self, ArticleContent, Source, Valid};
 use super::search::{self, SearchDoc};
 use super::{ArticleStatus, CommentStatus, now, slug};
+use crate::entities::change_log::EntityKind;
 use crate::entities::{
     article, article_author, article_revision, article_tag, author, change_log, comment, section,
     tag,
 };
-use crate::entities::change_log::EntityKind;
 use crate::error::{AppError, Result};
 
 /// A whole import file. Every key is optional.
@@ -705,7 +705,7 @@ async fn write_articles(
             .exec_without_returning(txn)
             .await?;
     }
-    super::articles::index_bylines(txn, &ids).await?;
+    super::discovery::index_bylines(txn, &ids).await?;
     for chunk in taggings.chunks(5000) {
         article_tag::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(txn)

@@ -137,10 +137,7 @@ pub fn parse_payload(payload: &str) -> Option<(u64, Vec<Key>)> {
 
 /// Records that the current write changed what `keys` name: notifies other processes (on
 /// PostgreSQL, at commit when `db` is a transaction) and tells this process's collector.
-pub async fn touch(
-    db: &impl ConnectionTrait,
-    keys: impl IntoIterator<Item = Key>,
-) -> Result<()> {
+pub async fn touch(db: &impl ConnectionTrait, keys: impl IntoIterator<Item = Key>) -> Result<()> {
     let keys: Vec<Key> = keys.into_iter().collect();
     if keys.is_empty() {
         return Ok(());

@@ -21,15 +21,17 @@
 pub mod access;
 pub mod articles;
 pub mod authors;
+pub(crate) mod batched;
 pub mod blocks;
-pub mod invalidation;
 pub mod comments;
 pub mod content;
 pub mod cursor;
 pub mod directory;
 pub mod discovery;
+pub mod filter;
 pub mod html;
 pub mod import;
+pub mod invalidation;
 pub mod preview;
 #[cfg(test)]
 mod properties;

@@ -19,9 +19,9 @@ use sea_orm::{
 };
 
 use super::access::{self, Caller, Role};
-use super::invalidation::Key;
 use super::blocks::{Block, Image};
 use super::content::{self, ArticleContent, Source, Valid};
+use super::invalidation::Key;
 use super::revisions::{self, Snapshot};
 use super::workflow::Transition;
 use super::{ArticleStatus, discovery, now, slug};
@@ -473,7 +473,9 @@ pub async fn transition(
     match step {
         Transition::Submit => access::check_can_edit(db, caller, &current).await?,
         Transition::PublishDue => {
-            return Err(AppError::internal("the scheduler's step is not for callers"));
+            return Err(AppError::internal(
+                "the scheduler's step is not for callers",
+            ));
         }
         _ => caller.require(Role::Editor, &format!("{} an article", step.name()))?,
     }
@@ -517,13 +519,19 @@ pub async fn delete(
     caller.require(Role::Admin, "deleting an article")?;
     let current = load(db, id).await?;
     // The version check is the claim; the row goes right after it.
-    conditional(db, id, expected, article::Entity::update_many(), async |txn| {
-        discovery::deleted(txn, &current).await?;
-        article::Entity::delete_by_id(id).exec(txn).await?;
-        revisions::log_change(txn, EntityKind::Article, id, "delete", caller.sub()).await?;
-        // It may have been published: its page and every listing it could be on.
-        super::invalidation::touch(txn, [Key::Article(id), Key::Lists]).await
-    })
+    conditional(
+        db,
+        id,
+        expected,
+        article::Entity::update_many(),
+        async |txn| {
+            discovery::deleted(txn, &current).await?;
+            article::Entity::delete_by_id(id).exec(txn).await?;
+            revisions::log_change(txn, EntityKind::Article, id, "delete", caller.sub()).await?;
+            // It may have been published: its page and every listing it could be on.
+            super::invalidation::touch(txn, [Key::Article(id), Key::Lists]).await
+        },
+    )
     .await
 }
 

@@ -28,9 +28,11 @@ use sea_orm::{
     QueryFilter as _, Statement,
 };
 
-use super::articles::{self, ArticleFilter, Page};
+use super::articles;
+use super::batched::Page;
 use super::blocks::{self, Block};
 use super::cursor::Cursor;
+use super::filter::{self, ArticleFilter};
 use super::sql::Sql;
 use crate::entities::article;
 use crate::error::{AppError, Result};
@@ -407,7 +409,7 @@ fn candidates(backend: DbBackend, req: &SearchRequest) -> SelectStatement {
         let (mut select, cond) = matching(backend, &req.query, field, true);
         select
             .expr_as(col_id(), Alias::new("id"))
-            .cond_where(cond.add(articles::filter_condition(&req.filter)))
+            .cond_where(cond.add(filter::filter_condition(&req.filter)))
             .order_by_expr(indexed_id(backend).into(), Order::Desc)
             .limit(limit);
         // Wrapped, so that each part keeps its own ORDER BY and LIMIT inside the UNION.
@@ -614,7 +616,7 @@ pub async fn count(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<i64
     let (mut select, cond) = matching(backend, &req.query, Field::All, true);
     select
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .cond_where(cond.add(articles::filter_condition(&req.filter)));
+        .cond_where(cond.add(filter::filter_condition(&req.filter)));
     let row = db.query_one(backend.build(&select)).await?;
     Ok(match row {
         Some(r) => r.try_get("", "n")?,

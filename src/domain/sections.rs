@@ -9,8 +9,8 @@ use sea_orm::{
     QueryOrder as _,
 };
 
-use crate::entities::section;
 use crate::entities::change_log::EntityKind;
+use crate::entities::section;
 use crate::error::Result;
 
 /// The top-level sections, in navigation order.
@@ -192,14 +192,17 @@ pub async fn create(
     .exec(&txn)
     .await
     .map_err(|e| AppError::from_write(e, &format!("the section path {path:?}")))?;
-    super::revisions::log_change(&txn, EntityKind::Section, res.last_insert_id, "create", caller.sub())
-        .await?;
+    super::revisions::log_change(
+        &txn,
+        EntityKind::Section,
+        res.last_insert_id,
+        "create",
+        caller.sub(),
+    )
+    .await?;
     // A new section is in the tree, in its parent's children and found by its path (its
     // own key tells the directory).
-    let mut touched = vec![
-        Key::Lists,
-        Key::Section(res.last_insert_id),
-    ];
+    let mut touched = vec![Key::Lists, Key::Section(res.last_insert_id)];
     touched.extend(parent_id.map(Key::Section));
     super::invalidation::touch(&txn, touched).await?;
     let created = section::Entity::find_by_id(res.last_insert_id)

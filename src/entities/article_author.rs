@@ -11,7 +11,7 @@ pub struct Model {
     pub author_id: i32,
     pub position: i32,
     /// The article's publication time while it is published, NULL otherwise: a copy kept by
-    /// `domain::articles::index_bylines` on every article write, so that an author's page
+    /// `domain::discovery::index_bylines` on every article write, so that an author's page
     /// reads their latest stories from one index.
     pub published_at: Option<DateTimeUtc>,
 }

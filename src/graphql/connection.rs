@@ -4,11 +4,13 @@
 use crate::domain::invalidation::Key;
 use async_graphql::{Context, Object, Result, SimpleObject};
 
-use super::http_cache::{note, note_lists};
 use super::loaders::{self, ArticleCount, ArticleRelations, CommentCount, Loaders, SectionById};
+use super::surrogate_keys::{note, note_lists};
 use super::types::{Article, Author, Comment};
-use crate::domain::articles::{ArticleFilter, Page, PageRequest};
+use crate::domain::articles::PageRequest;
+use crate::domain::batched::Page;
 use crate::domain::cursor::Cursor;
+use crate::domain::filter::ArticleFilter;
 use crate::entities::{article, author, comment};
 use crate::graphql::error::GqlResultExt as _;
 

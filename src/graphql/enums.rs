@@ -28,7 +28,7 @@ pub enum CommentStatus {
 
 /// How the tags of a filter combine.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "TagMatch", remote = "crate::domain::articles::TagMatch")]
+#[graphql(name = "TagMatch", remote = "crate::domain::filter::TagMatch")]
 pub enum TagMatch {
     /// At least one of the tags.
     Any,

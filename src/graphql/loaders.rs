@@ -7,9 +7,11 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
 
-use crate::domain::articles::{self, ArticleFilter, Page, PageRequest};
+use crate::domain::articles::{self, PageRequest};
+use crate::domain::batched::Page;
 use crate::domain::comments::{self, CommentPageRequest};
 use crate::domain::directory::{Directory, Relations};
+use crate::domain::filter::ArticleFilter;
 use crate::domain::related;
 use crate::entities::{article, comment, section};
 use crate::error::AppError;

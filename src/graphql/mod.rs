@@ -8,13 +8,13 @@ mod blocks;
 mod connection;
 mod enums;
 pub mod error;
-pub mod http_cache;
 mod inputs;
 pub mod loaders;
 mod mutation;
 pub mod prepare;
 mod query;
 mod search;
+pub mod surrogate_keys;
 mod types;
 
 use std::sync::Arc;

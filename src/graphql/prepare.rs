@@ -23,7 +23,7 @@ use async_graphql::{Request, ServerError};
 use serde::Deserialize;
 use sha2::Digest as _;
 
-use super::http_cache::{SurrogateKeys, operation, parsed, uncovered};
+use super::surrogate_keys::{SurrogateKeys, operation, parsed, uncovered};
 use crate::error::AppError;
 
 /// `extensions.code` of a document that does not parse.

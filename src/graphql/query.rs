@@ -1,12 +1,13 @@
 //! The query root: what readers, front ends and partners can ask for.
 
-use crate::domain::invalidation::Key;
 use super::connection::{ArticleConnection, AuthorConnection};
-use super::http_cache::{no_store, note, note_lists};
 use super::search::SearchConnection;
+use super::surrogate_keys::{no_store, note, note_lists};
 use super::types::{Article, Author, RelatedArticle, Section, Tag, author, section, tag};
 use super::{caller, db, directory};
-use crate::domain::articles::{self, FilterInput};
+use crate::domain::articles;
+use crate::domain::filter::FilterInput;
+use crate::domain::invalidation::Key;
 use crate::domain::search::SearchRequest;
 use crate::domain::{access, authors, related};
 use crate::error::AppError;

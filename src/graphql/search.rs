@@ -5,8 +5,8 @@ use crate::domain::invalidation::Key;
 use async_graphql::{Context, Object, Result, SimpleObject};
 
 use super::connection::{PageInfo, prefetch};
-use super::http_cache::note;
 use super::loaders::Loaders;
+use super::surrogate_keys::note;
 use super::types::Article;
 use crate::domain::search::{self, SearchRequest};
 use crate::graphql::error::GqlResultExt as _;

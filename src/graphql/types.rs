@@ -8,14 +8,15 @@ use serde::Deserialize as _;
 
 use super::blocks::Block;
 use super::connection::{ArticleConnection, CommentConnection};
-use super::http_cache::note;
 use super::loaders::{
     self, ArticleBody, ArticleRelations, CommentCount, Loaders, RelatedOf, Replies, SectionById,
     SectionByPath, SectionChildren,
 };
-use crate::domain::articles::{self, ArticleFilter, AuthorRef, TagRef};
+use super::surrogate_keys::note;
+use crate::domain::articles;
 use crate::domain::blocks::{self as body, Image as StoredImage};
 use crate::domain::comments::CommentPageRequest;
+use crate::domain::filter::{ArticleFilter, AuthorRef, TagRef};
 use crate::domain::{access, related, revisions, sections};
 use crate::entities::{article, article_revision, author, comment, section, tag};
 use crate::error::AppError;

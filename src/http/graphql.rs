@@ -18,29 +18,22 @@ use std::sync::Arc;
 use crate::domain::access::Caller;
 use crate::domain::invalidation::Key;
 use crate::error::{AppError, Code};
-use crate::http::error::HttpError;
-use crate::graphql::http_cache::{SurrogateKeys, canonical_order};
 use crate::graphql::loaders;
 use crate::graphql::prepare::{Transport, code_errors, is_mutation, is_request_error};
+use crate::graphql::surrogate_keys::{SurrogateKeys, canonical_order};
 use crate::http::Verified;
 use crate::http::accept::{self, Media};
-use crate::http::cache;
+use crate::http::cache_headers;
+use crate::http::error::HttpError;
 use crate::response_cache::Cacheable;
 use crate::state::AppState;
 
-/// The verified caller (as the gate verified it, else verified here); a bad token is
+/// The caller the gate verified; a bad token is
 /// refused, never taken as anonymous.
-fn caller(
-    state: &AppState,
-    verified: Option<&Verified>,
-    headers: &HeaderMap,
-) -> Result<Caller, AppError> {
-    if let Some(Verified(c)) = verified {
-        return Ok(c.clone());
-    }
-    state
-        .auth
-        .caller(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()))
+fn caller(verified: Option<&Verified>) -> Result<Caller, AppError> {
+    verified
+        .ok_or_else(|| AppError::internal("the gate did not verify this request"))?
+        .caller()
 }
 
 /// `Vary` of every GraphQL answer: it differs by token and by the media type `Accept` picks.
@@ -58,7 +51,7 @@ fn answer(media: Media, status: StatusCode, bytes: Vec<u8>, errors: bool) -> Res
     if errors {
         h.insert(
             header::CACHE_CONTROL,
-            header::HeaderValue::from_static(cache::PRIVATE),
+            header::HeaderValue::from_static(cache_headers::PRIVATE),
         );
     }
     res
@@ -223,7 +216,7 @@ pub async fn post(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let media = accept::negotiate(&headers);
-    let caller = match caller(&state, verified.as_ref().map(|e| &e.0), &headers) {
+    let caller = match caller(verified.as_ref().map(|e| &e.0)) {
         Ok(c) => c,
         Err(err) => return unauthorized(err, media.unwrap_or(Media::GraphqlResponse)),
     };
@@ -325,7 +318,7 @@ pub async fn get(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let media = accept::negotiate(&headers);
-    let caller = match caller(&state, verified.as_ref().map(|e| &e.0), &headers) {
+    let caller = match caller(verified.as_ref().map(|e| &e.0)) {
         Ok(c) => c,
         Err(err) => return unauthorized(err, media.unwrap_or(Media::GraphqlResponse)),
     };
@@ -386,12 +379,12 @@ pub async fn get(
     }
     match serde_json::to_vec(&resp) {
         Ok(bytes) => {
-            let mut cx = cache::Caching::of(&state, &caller, &headers);
+            let mut cx = cache_headers::Caching::of(&state, &caller, &headers);
             if keys.private() {
                 // A preview: only the holder of its token may see it.
-                cx.public = cache::PRIVATE;
+                cx.public = cache_headers::PRIVATE;
             }
-            let mut res = cache::bytes_response(
+            let mut res = cache_headers::bytes_response(
                 &cx,
                 StatusCode::OK,
                 bytes,

@@ -5,20 +5,20 @@
 //! probes.
 
 pub(crate) mod accept;
-pub(crate) mod cache;
+pub(crate) mod cache_headers;
+pub(crate) mod cache_layer;
 pub mod error;
 pub(crate) mod graphql;
 pub(crate) mod health;
 pub mod limits;
 pub mod metrics;
-pub(crate) mod response_cache;
 pub mod rest;
 
 use axum::Router;
 use std::sync::atomic::Ordering;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, Method, Request, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
 use axum::middleware::Next;
 use axum::response::IntoResponse as _;
 use axum::response::Response;
@@ -31,9 +31,10 @@ use tower_http::request_id::{
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::domain::access::Caller;
 use crate::error::{AppError, Code};
-use error::{HttpError, problem};
 use crate::state::AppState;
+use error::{HttpError, problem};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -96,9 +97,32 @@ impl MakeRequestId for NextRequestId {
     }
 }
 
-/// The caller the gate verified (absent when the token was bad, so the handler refuses it).
+/// The request's credentials, verified by the gate: the one place a bearer token is read.
+/// Handlers take the caller from here ([`Verified::caller`]); a bad token is kept as its
+/// refusal, so every handler answers it `401`, never as anonymous.
 #[derive(Clone, Debug)]
-pub struct Verified(pub crate::domain::access::Caller);
+pub struct Verified(Result<Caller, String>);
+
+impl Verified {
+    /// Verifies the request's `Authorization` header (absent: anonymous).
+    fn of(state: &AppState, headers: &HeaderMap) -> Self {
+        let header = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        Self(state.auth.caller(header).map_err(|e| e.to_string()))
+    }
+
+    /// The verified caller; a bad token is `UNAUTHENTICATED`.
+    pub fn caller(&self) -> Result<Caller, AppError> {
+        self.0.clone().map_err(AppError::Unauthenticated)
+    }
+
+    /// The caller of a request the gate saw (every route but the probes).
+    pub fn of_request(extensions: &axum::http::Extensions) -> Result<Caller, AppError> {
+        extensions
+            .get::<Self>()
+            .ok_or_else(|| AppError::internal("the gate did not verify this request"))?
+            .caller()
+    }
+}
 
 /// Largest total size of a request's headers.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
@@ -107,70 +131,69 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 #[derive(Clone, Debug)]
 pub struct ClientKey(pub String);
 
-/// Answers 503 while the service is starting (database not yet migrated or reachable), when
-/// more requests are in flight than the concurrency limit (with `Retry-After`), and to a
-/// request that outlives the time limit instead of letting it hang.
+/// Routes that answer orchestrators and scrapers: no token, no rate limit, served while
+/// starting.
+fn is_probe(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// Refuses requests whose headers are larger than [`MAX_HEADER_BYTES`].
+fn check_header_size(req: &Request<axum::body::Body>) -> Result<(), HttpError> {
+    let bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if bytes > MAX_HEADER_BYTES {
+        return Err(HttpError::refused(
+            Code::HeadersTooLarge,
+            format!("request headers are larger than {MAX_HEADER_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// Verifies the token once, charges the client's rate limits (every request a read; REST
+/// writes a write too — GraphQL mutations are charged by the GraphQL handler, which sees
+/// the operation), and leaves the verified caller and the client's key on the request. A
+/// bad token is counted against the client's address; the handler answers it 401.
+fn admit(state: &AppState, req: &mut Request<axum::body::Body>) -> Result<(), HttpError> {
+    let verified = Verified::of(state, req.headers());
+    let caller = verified.0.clone().unwrap_or(Caller::Anonymous);
+    let client = state.limits.client(req, &caller);
+    state.limits.read(&client)?;
+    let writes = req.uri().path().starts_with("/api/")
+        && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if writes {
+        state.limits.write(&client)?;
+    }
+    req.extensions_mut().insert(ClientKey(client));
+    req.extensions_mut().insert(verified);
+    Ok(())
+}
+
+/// Every request passes here first: headers within their limit; 503 while the service is
+/// starting (database not yet migrated or reachable); the token verified and the rate
+/// limits charged ([`admit`]); 503 with `Retry-After` beyond the concurrency limit (shed at
+/// once, not queued); and 503 for a request that outlives the time limit instead of hanging.
 async fn gate(
     State(state): State<AppState>,
     mut req: Request<axum::body::Body>,
     next: Next,
 ) -> Response {
-    let path = req.uri().path().to_owned();
-    let header_bytes: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len())
-        .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        return HttpError::refused(
-            Code::HeadersTooLarge,
-            format!("request headers are larger than {MAX_HEADER_BYTES} bytes"),
-        )
-        .into_response();
+    if let Err(e) = check_header_size(&req) {
+        return e.into_response();
     }
-    if !state.ready.load(Ordering::SeqCst)
-        && path != "/healthz"
-        && path != "/readyz"
-        && path != "/metrics"
-    {
+    let probe = is_probe(req.uri().path());
+    if !probe && !state.ready.load(Ordering::SeqCst) {
         return AppError::Unavailable(
             "gazette is starting: the database is not reachable yet".into(),
         )
         .into_response();
     }
-    // Rate limits, per client: every request spends a read, REST writes a write too
-    // (GraphQL mutations are charged by the GraphQL handler, which sees the operation).
-    if path != "/healthz" && path != "/readyz" && path != "/metrics" {
-        // Verified once here; handlers reuse it. A bad token is counted as its IP, and the
-        // handler answers it 401.
-        let verified = state.auth.caller(
-            req.headers()
-                .get(header::AUTHORIZATION)
-                .map(|v| v.as_bytes()),
-        );
-        let caller = verified
-            .as_ref()
-            .ok()
-            .cloned()
-            .unwrap_or(crate::domain::access::Caller::Anonymous);
-        let client = state.limits.client(&req, &caller);
-        let writes = path.starts_with("/api/")
-            && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-        if let Err(e) = state.limits.read(&client).and_then(|()| {
-            if writes {
-                state.limits.write(&client)
-            } else {
-                Ok(())
-            }
-        }) {
-            return e.into_response();
-        }
-        req.extensions_mut().insert(ClientKey(client));
-        if let Ok(c) = verified {
-            req.extensions_mut().insert(Verified(c));
-        }
+    if !probe && let Err(e) = admit(&state, &mut req) {
+        return e.into_response();
     }
-    // Load shedding: beyond the concurrency limit a request is refused at once, not queued.
     let Ok(_permit) = state.inflight.clone().try_acquire_owned() else {
         return AppError::Unavailable("gazette is at its concurrency limit; retry shortly".into())
             .into_response();
@@ -209,7 +232,7 @@ pub fn router(state: AppState) -> Router {
         // limits and load shedding apply to hits too).
         .layer(axum::middleware::from_fn_with_state(
             state.response_cache.clone(),
-            response_cache::layer,
+            cache_layer::layer,
         ))
         .layer(DefaultBodyLimit::max(graphql::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_json))

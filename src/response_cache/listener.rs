@@ -67,10 +67,11 @@ async fn run(pool: PgPool, cache: Weak<Inner>) {
 /// Connects, subscribes, empties the cache and applies notifications until the connection
 /// fails (`Err`) or the cache is gone (`Ok`).
 async fn listen(pool: &PgPool, cache: &Weak<Inner>, retry: &mut Duration) -> anyhow::Result<()> {
-    let channel: String = sea_orm::sqlx::query_scalar(&format!("SELECT {}", invalidation::CHANNEL_SQL))
-        .fetch_one(pool)
-        .await
-        .context("naming the cache channel")?;
+    let channel: String =
+        sea_orm::sqlx::query_scalar(&format!("SELECT {}", invalidation::CHANNEL_SQL))
+            .fetch_one(pool)
+            .await
+            .context("naming the cache channel")?;
     let mut listener = PgListener::connect_with(pool).await.context("connecting")?;
     // Report a lost connection at once, so the cache stops serving until we are back.
     listener.eager_reconnect(false);

@@ -8,7 +8,7 @@
 //! /graphql` or a single, error-free query `POST /graphql`. The entry is the exact status,
 //! headers and uncompressed body (compression happens outside), keyed by the method, path,
 //! query string and body bytes. `ETag`/`If-None-Match` work on entries as on fresh answers.
-//! The HTTP layer that serves it is `crate::http::response_cache`; it labels every answer it
+//! The HTTP layer that serves it is `crate::http::cache_layer`; it labels every answer it
 //! could have served with `X-Cache: HIT`, `MISS` or `BYPASS`.
 //!
 //! # Surrogate keys, and the rule for listings
@@ -32,7 +32,7 @@
 //! So an edit of a draft touches nothing public, an author's new bio invalidates exactly the
 //! answers that show that author, and a publish invalidates the story's own answers and the
 //! listings. GraphQL answers get `l` from the resolvers that list or miss, and from any field
-//! the cache does not know to be covered by entity keys ([`crate::graphql::http_cache`]), so a
+//! the cache does not know to be covered by entity keys ([`crate::graphql::surrogate_keys`]), so a
 //! field added later is safe by default. REST answers other than one article by slug carry
 //! `l` by route.
 //!
@@ -367,8 +367,18 @@ mod tests {
     #[test]
     fn an_invalidation_removes_exactly_the_entries_with_its_keys() {
         let c = cache();
-        put(&c, b"one", c.generation(), &[Key::Article(1), Key::Section(1)]);
-        put(&c, b"two", c.generation(), &[Key::Article(2), Key::Section(1)]);
+        put(
+            &c,
+            b"one",
+            c.generation(),
+            &[Key::Article(1), Key::Section(1)],
+        );
+        put(
+            &c,
+            b"two",
+            c.generation(),
+            &[Key::Article(2), Key::Section(1)],
+        );
         c.invalidate([Key::Article(1)]);
         assert!(c.get(b"one").is_none());
         assert!(c.get(b"two").is_some());

@@ -21,10 +21,12 @@ const PREVIEW: &str =
     "query($s: String, $p: String) { article(slug: $s, previewToken: $p) { slug } }";
 
 /// What GraphQL and REST answer for the draft `slug` read anonymously with `token`.
-async fn both_answers(app: &TestApp, slug: &str, token: &str) -> (Value, (StatusCode, HeaderMap, Value)) {
-    let (_, gql) = app
-        .graphql(PREVIEW, json!({ "s": slug, "p": token }))
-        .await;
+async fn both_answers(
+    app: &TestApp,
+    slug: &str,
+    token: &str,
+) -> (Value, (StatusCode, HeaderMap, Value)) {
+    let (_, gql) = app.graphql(PREVIEW, json!({ "s": slug, "p": token })).await;
     let uri = format!(
         "/api/v1/articles/{slug}?preview_token={}",
         crate::helpers::urlencode(token)
@@ -53,12 +55,24 @@ async fn a_bad_expired_or_foreign_preview_token_is_a_bad_credential_on_graphql_a
     // A live token for the draft reads it on both.
     let (gql, (status, _, body)) = both_answers(app, "secret-draft", &live).await;
     assert_eq!(gql["data"]["article"]["slug"], "secret-draft", "{gql}");
-    assert_eq!((status, &body["slug"]), (StatusCode::OK, &json!("secret-draft")), "{body}");
+    assert_eq!(
+        (status, &body["slug"]),
+        (StatusCode::OK, &json!("secret-draft")),
+        "{body}"
+    );
 
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let cases = [
-        ("a token that is not one", "not-a-token".to_owned(), "secret-draft"),
-        ("a forged token", "eyJhbGciOiJIUzI1NiJ9.e30.x".to_owned(), "secret-draft"),
+        (
+            "a token that is not one",
+            "not-a-token".to_owned(),
+            "secret-draft",
+        ),
+        (
+            "a forged token",
+            "eyJhbGciOiJIUzI1NiJ9.e30.x".to_owned(),
+            "secret-draft",
+        ),
         ("an expired token", short, "secret-draft"),
         ("another article's token", live, "under-review"),
     ];
@@ -69,7 +83,14 @@ async fn a_bad_expired_or_foreign_preview_token_is_a_bad_credential_on_graphql_a
             "GraphQL, {case}: {gql}"
         );
         assert!(gql["data"]["article"].is_null(), "GraphQL, {case}: {gql}");
-        assert_problem(case, status, &headers, &body, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+        assert_problem(
+            case,
+            status,
+            &headers,
+            &body,
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+        );
         assert_eq!(headers["www-authenticate"], "Bearer", "{case}");
     }
 
@@ -80,7 +101,14 @@ async fn a_bad_expired_or_foreign_preview_token_is_a_bad_credential_on_graphql_a
     assert!(gql["errors"].is_null(), "{gql}");
     assert!(gql["data"]["article"].is_null(), "{gql}");
     let (status, headers, body) = app.get("/api/v1/articles/secret-draft").await;
-    assert_problem("no token", status, &headers, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert_problem(
+        "no token",
+        status,
+        &headers,
+        &body,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+    );
 }
 
 /// An article as the import format and the API's input both take it.
@@ -114,12 +142,38 @@ async fn an_article_the_api_refuses_is_refused_by_the_import_too(app: &TestApp) 
     let tags51: Vec<String> = (0..51).map(|i| format!("tag {i}")).collect();
     let one = vec!["writer-0".to_owned()];
     let cases = [
-        ("51 authors", fifty_one.clone(), vec![], "authors: an article needs 1 to 50 authors, not 51"),
-        ("no authors", vec![], vec![], "authors: an article needs 1 to 50 authors, not 0"),
-        ("51 tags", one.clone(), tags51, "tags: at most 50 tags, not 51"),
-        ("an author that does not exist", vec!["nobody".to_owned()], vec![], "authors: \"nobody\" is not an author"),
+        (
+            "51 authors",
+            fifty_one.clone(),
+            vec![],
+            "authors: an article needs 1 to 50 authors, not 51",
+        ),
+        (
+            "no authors",
+            vec![],
+            vec![],
+            "authors: an article needs 1 to 50 authors, not 0",
+        ),
+        (
+            "51 tags",
+            one.clone(),
+            tags51,
+            "tags: at most 50 tags, not 51",
+        ),
+        (
+            "an author that does not exist",
+            vec!["nobody".to_owned()],
+            vec![],
+            "authors: \"nobody\" is not an author",
+        ),
     ];
-    let tables = ["articles", "article_authors", "article_tags", "tags", "article_revisions"];
+    let tables = [
+        "articles",
+        "article_authors",
+        "article_tags",
+        "tags",
+        "article_revisions",
+    ];
     let before = app.row_counts(&tables).await;
     for (case, by, tags, message) in cases {
         let input = story("refused", by, tags);
@@ -136,17 +190,34 @@ async fn an_article_the_api_refuses_is_refused_by_the_import_too(app: &TestApp) 
                 json!({ "i": gql_input }),
             )
             .await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "GraphQL, {case}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "GraphQL, {case}: {body}"
+        );
         assert!(
-            body["errors"][0]["message"].as_str().is_some_and(|m| m.contains(message)),
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(message)),
             "GraphQL, {case}: {body}"
         );
 
         // REST.
         let (status, headers, body) = app
-            .send(request("POST", "/api/v1/articles", Some(&editor()), Some(gql_input)))
+            .send(request(
+                "POST",
+                "/api/v1/articles",
+                Some(&editor()),
+                Some(gql_input),
+            ))
             .await;
-        assert_problem(case, status, &headers, &body, StatusCode::UNPROCESSABLE_ENTITY, "BAD_USER_INPUT");
+        assert_problem(
+            case,
+            status,
+            &headers,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "BAD_USER_INPUT",
+        );
         assert!(
             body["detail"].as_str().is_some_and(|m| m.contains(message)),
             "REST, {case}: {body}"
@@ -162,7 +233,11 @@ async fn an_article_the_api_refuses_is_refused_by_the_import_too(app: &TestApp) 
             text.starts_with("articles[0] (\"refused\"): ") && text.contains(message),
             "import, {case}: {text}"
         );
-        assert_eq!(app.row_counts(&tables).await, before, "{case}: nothing was written");
+        assert_eq!(
+            app.row_counts(&tables).await,
+            before,
+            "{case}: nothing was written"
+        );
     }
     let (status, _, _) = app.get("/api/v1/articles/refused").await;
     assert_eq!(status.as_u16(), 404);
@@ -193,11 +268,27 @@ async fn the_api_and_the_import_clean_an_article_the_same_way(app: &TestApp) {
     let read = "query($s: String) { article(slug: $s) { headline dek authors { slug } tags { slug name } source { name url } bodyHtml } }";
     let a = app.ok_as(&editor(), read, json!({ "s": "imported" })).await;
     let b = app.ok_as(&editor(), read, json!({ "s": "created" })).await;
-    assert_eq!(a["article"]["headline"], "Port reopens & ferries run", "{a}");
+    assert_eq!(
+        a["article"]["headline"], "Port reopens & ferries run",
+        "{a}"
+    );
     assert_eq!(a["article"]["dek"], "A short dek", "{a}");
-    assert_eq!(a["article"]["authors"], json!([{ "slug": "omar-haddad" }]), "{a}");
-    assert_eq!(a["article"]["source"], json!({ "name": "The Wire", "url": "https://wire.example/x" }));
-    assert!(!a["article"]["bodyHtml"].as_str().expect("html").contains("script"), "{a}");
+    assert_eq!(
+        a["article"]["authors"],
+        json!([{ "slug": "omar-haddad" }]),
+        "{a}"
+    );
+    assert_eq!(
+        a["article"]["source"],
+        json!({ "name": "The Wire", "url": "https://wire.example/x" })
+    );
+    assert!(
+        !a["article"]["bodyHtml"]
+            .as_str()
+            .expect("html")
+            .contains("script"),
+        "{a}"
+    );
     assert_eq!(a, b, "the import and the API store the same article");
 }
 
@@ -215,8 +306,10 @@ async fn force_status(app: &TestApp, slug: &str, status: &str) {
                  END $$",
             )
             .await;
-            app.exec(&format!("UPDATE articles SET status = '{status}' WHERE slug = '{slug}'"))
-                .await;
+            app.exec(&format!(
+                "UPDATE articles SET status = '{status}' WHERE slug = '{slug}'"
+            ))
+            .await;
         }
         _ => {
             // One connection for the pragma and the update (the pragma is per connection).
@@ -234,8 +327,10 @@ async fn force_status(app: &TestApp, slug: &str, status: &str) {
         }
     }
     assert_eq!(
-        app.count_rows(&format!("articles WHERE slug = '{slug}' AND status = '{status}'"))
-            .await,
+        app.count_rows(&format!(
+            "articles WHERE slug = '{slug}' AND status = '{status}'"
+        ))
+        .await,
         1,
         "the unknown status is stored"
     );
@@ -270,14 +365,34 @@ async fn an_article_whose_stored_status_is_unknown_is_skipped_not_fatal(app: &Te
     assert!(app.query(one, json!({})).await["article"].is_null());
     for token in [None, Some(editor())] {
         let (status, headers, body) = app
-            .send(request("GET", "/api/v1/articles/summit-ends", token.as_deref(), None))
+            .send(request(
+                "GET",
+                "/api/v1/articles/summit-ends",
+                token.as_deref(),
+                None,
+            ))
             .await;
-        assert_problem("lookup", status, &headers, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
+        assert_problem(
+            "lookup",
+            status,
+            &headers,
+            &body,
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+        );
     }
     let (status, _, body) = app
-        .send(request("GET", "/api/v1/articles?limit=50", Some(&editor()), None))
+        .send(request(
+            "GET",
+            "/api/v1/articles?limit=50",
+            Some(&editor()),
+            None,
+        ))
         .await;
     assert_eq!(status.as_u16(), 200, "{body}");
     let seen = crate::helpers::rest_slugs(&body);
-    assert!(seen.contains(&"talks-resume".to_owned()) && !seen.contains(&"summit-ends".to_owned()), "{seen:?}");
+    assert!(
+        seen.contains(&"talks-resume".to_owned()) && !seen.contains(&"summit-ends".to_owned()),
+        "{seen:?}"
+    );
 }

@@ -16,18 +16,19 @@ use super::Problem;
 use super::extract::{Account, Body, Params, Who};
 use super::views::{self, ArticleView, Keys, Page};
 use crate::domain::access::{self, Caller};
-use crate::domain::articles::{self, FilterInput, PageRequest, TagMatch};
+use crate::domain::articles::{self, PageRequest};
 use crate::domain::blocks::{Block, Image};
-use crate::domain::cursor::Cursor;
 use crate::domain::content::Source;
+use crate::domain::cursor::Cursor;
+use crate::domain::filter::{FilterInput, TagMatch};
 use crate::domain::invalidation::Key;
 use crate::domain::publishing::{self, ArticlePatch, NewArticle};
 use crate::domain::workflow::Transition;
 use crate::domain::{ArticleStatus, revisions};
 use crate::entities::article;
 use crate::error::{AppError, Code};
+use crate::http::cache_headers;
 use crate::http::error::{HttpError, Result};
-use crate::http::cache;
 use crate::state::AppState;
 
 /// Filters and paging of `GET /articles`.
@@ -98,10 +99,9 @@ fn split_list(s: Option<&str>) -> Vec<String> {
 /// Checks a REST page size: 1 to 100.
 pub fn limit(l: Option<i32>) -> Result<Option<i32>> {
     match l {
-        Some(n) if !(1..=100).contains(&n) => Err(AppError::bad_input(format!(
-            "limit must be between 1 and 100, not {n}"
-        ))
-        .into()),
+        Some(n) if !(1..=100).contains(&n) => {
+            Err(AppError::bad_input(format!("limit must be between 1 and 100, not {n}")).into())
+        }
         l => Ok(l),
     }
 }
@@ -109,7 +109,7 @@ pub fn limit(l: Option<i32>) -> Result<Option<i32>> {
 /// A page of a listing as JSON, with caching headers and, when another page follows, its
 /// `Link: <…>; rel="next"` (this request's URL with `cursor` replaced).
 pub fn paged<T: Serialize + ToSchema>(
-    cx: &cache::Caching<'_>,
+    cx: &cache_headers::Caching<'_>,
     uri: &OriginalUri,
     data: Vec<T>,
     next_cursor: Option<String>,
@@ -128,7 +128,7 @@ pub fn paged<T: Serialize + ToSchema>(
         let path = uri.0.path();
         HeaderValue::from_str(&format!("<{path}?{}>; rel=\"next\"", query.join("&"))).ok()
     });
-    let mut res = cache::json(cx, StatusCode::OK, &Page { data, next_cursor }, keys, None);
+    let mut res = cache_headers::json(cx, StatusCode::OK, &Page { data, next_cursor }, keys, None);
     if let Some(link) = link {
         res.headers_mut().insert(header::LINK, link);
     }
@@ -169,7 +169,7 @@ pub async fn list(
     let mut keys = Keys::default();
     data.iter().for_each(|v| keys.article(v));
     Ok(paged(
-        &cache::Caching::of(&s, &c, &headers),
+        &cache_headers::Caching::of(&s, &c, &headers),
         &uri,
         data,
         next,
@@ -214,8 +214,8 @@ async fn respond(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("article view vanished")))?;
     let mut keys = Keys::default();
     keys.article(&view);
-    let mut res = cache::json(
-        &cache::Caching::of(s, c, headers),
+    let mut res = cache_headers::json(
+        &cache_headers::Caching::of(s, c, headers),
         status,
         &view,
         &keys.0,
@@ -329,7 +329,7 @@ pub struct PatchBody {
 
 /// The version a write is based on: `If-Match` (a stale one is 412) or `expected_version`.
 fn expected(headers: &HeaderMap, body: Option<i32>) -> Result<(i32, bool)> {
-    match (cache::if_match_version(headers)?, body) {
+    match (cache_headers::if_match_version(headers)?, body) {
         (Some(v), _) => Ok((v, true)),
         (None, Some(v)) => Ok((v, false)),
         (None, None) => Err(HttpError::refused(

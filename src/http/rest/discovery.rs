@@ -15,8 +15,8 @@ use super::views::{self, ArticleView, Keys, Page};
 use crate::domain::related;
 use crate::domain::search::{self, SearchRequest};
 use crate::entities::article;
+use crate::http::cache_headers;
 use crate::http::error::Result;
-use crate::http::cache;
 use crate::state::AppState;
 
 /// What to search for.
@@ -75,7 +75,7 @@ pub async fn search(
         })
         .collect();
     Ok(paged(
-        &cache::Caching::of(&s, &c, &headers),
+        &cache_headers::Caching::of(&s, &c, &headers),
         &uri,
         data,
         next,
@@ -154,8 +154,8 @@ async fn related_response(
             reasons,
         })
         .collect();
-    Ok(cache::json(
-        &cache::Caching::of(s, c, headers),
+    Ok(cache_headers::json(
+        &cache_headers::Caching::of(s, c, headers),
         StatusCode::OK,
         &RelatedList { data },
         &keys.0,

@@ -8,8 +8,8 @@
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::domain::access::Caller;
@@ -23,20 +23,8 @@ pub struct Who(pub Caller);
 impl FromRequestParts<AppState> for Who {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
-        if let Some(crate::http::Verified(c)) = parts.extensions.get() {
-            return Ok(Who(c.clone()));
-        }
-        state
-            .auth
-            .caller(
-                parts
-                    .headers
-                    .get(header::AUTHORIZATION)
-                    .map(|v| v.as_bytes()),
-            )
-            .map(Who)
-            .map_err(HttpError::from)
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, HttpError> {
+        Ok(Who(crate::http::Verified::of_request(&parts.extensions)?))
     }
 }
 
@@ -73,12 +61,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                     Code::MalformedRequest,
                     format!("malformed JSON: {}", e.body_text()),
                 ),
-                JsonRejection::JsonDataError(e) => HttpError::refused(Code::BadUserInput, e.body_text()),
-                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => HttpError::refused(
-                    Code::PayloadTooLarge,
-                    "the request body is too large",
-                ),
-                other => HttpError::refused(Code::of_status(other.status().as_u16()), other.body_text()),
+                JsonRejection::JsonDataError(e) => {
+                    HttpError::refused(Code::BadUserInput, e.body_text())
+                }
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    HttpError::refused(Code::PayloadTooLarge, "the request body is too large")
+                }
+                other => {
+                    HttpError::refused(Code::of_status(other.status().as_u16()), other.body_text())
+                }
             }),
         }
     }

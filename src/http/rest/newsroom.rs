@@ -18,8 +18,8 @@ use crate::domain::cursor::Cursor;
 use crate::domain::sections::{self, NewSection, SectionPatch};
 use crate::entities::section;
 use crate::error::AppError;
+use crate::http::cache_headers;
 use crate::http::error::Result;
-use crate::http::cache;
 use crate::state::AppState;
 
 fn tree(all: &[section::Model]) -> Vec<SectionTree> {
@@ -74,8 +74,8 @@ pub async fn list_sections(
     let t = tree(&all);
     let mut keys = BTreeSet::new();
     t.iter().for_each(|x| section_keys(x, &mut keys));
-    Ok(cache::json(
-        &cache::Caching::of(&s, &c, &headers),
+    Ok(cache_headers::json(
+        &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &t,
         &keys,
@@ -96,8 +96,7 @@ async fn one_section(s: &AppState, path: &str) -> Result<SectionTree> {
         }
         None
     }
-    find(tree(&all), path)
-        .ok_or_else(|| AppError::not_found(format!("no section {path:?}")).into())
+    find(tree(&all), path).ok_or_else(|| AppError::not_found(format!("no section {path:?}")).into())
 }
 
 /// A section by its full path (`world` or `world/middle-east`), with children and breadcrumb.
@@ -114,8 +113,8 @@ pub async fn get_section(
     let t = one_section(&s, &path).await?;
     let mut keys = BTreeSet::new();
     section_keys(&t, &mut keys);
-    Ok(cache::json(
-        &cache::Caching::of(&s, &c, &headers),
+    Ok(cache_headers::json(
+        &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &t,
         &keys,
@@ -157,8 +156,8 @@ pub async fn create_section(
     )
     .await?;
     let keys = BTreeSet::from([Key::Section(created.id)]);
-    Ok(cache::json(
-        &cache::Caching::of(&s, &c, &headers),
+    Ok(cache_headers::json(
+        &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::CREATED,
         &SectionView::from(created),
         &keys,
@@ -214,8 +213,8 @@ pub async fn patch_section(
     )
     .await?;
     let keys = BTreeSet::from([Key::Section(saved.id)]);
-    Ok(cache::json(
-        &cache::Caching::of(&s, &c, &headers),
+    Ok(cache_headers::json(
+        &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &SectionView::from(saved),
         &keys,
@@ -254,7 +253,7 @@ pub async fn list_authors(
     let keys: BTreeSet<Key> = page.items.iter().map(|a| Key::Author(a.id)).collect();
     let data: Vec<AuthorView> = page.items.into_iter().map(Into::into).collect();
     Ok(paged(
-        &cache::Caching::of(&s, &c, &headers),
+        &cache_headers::Caching::of(&s, &c, &headers),
         &uri,
         data,
         next,
@@ -279,8 +278,8 @@ pub async fn get_author(
         .await?
         .ok_or_else(|| AppError::not_found(format!("no author {slug:?}")))?;
     let keys = BTreeSet::from([Key::Author(a.id)]);
-    Ok(cache::json(
-        &cache::Caching::of(&s, &c, &headers),
+    Ok(cache_headers::json(
+        &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &AuthorView::from(a),
         &keys,
@@ -327,8 +326,8 @@ pub async fn create_author(
 ) -> Result<Response> {
     let a = authors::create(&s.db, &c, b.into()).await?;
     let keys = BTreeSet::from([Key::Author(a.id)]);
-    Ok(cache::json(
-        &cache::Caching::of(&s, &c, &headers),
+    Ok(cache_headers::json(
+        &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::CREATED,
         &AuthorView::from(a),
         &keys,
@@ -357,8 +356,8 @@ pub async fn patch_author(
         .id;
     let a = authors::update(&s.db, &c, id, b.into()).await?;
     let keys = BTreeSet::from([Key::Author(a.id)]);
-    Ok(cache::json(
-        &cache::Caching::of(&s, &c, &headers),
+    Ok(cache_headers::json(
+        &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &AuthorView::from(a),
         &keys,
@@ -383,8 +382,8 @@ pub async fn get_tag(
         .await?
         .ok_or_else(|| AppError::not_found(format!("no tag {slug:?}")))?;
     let keys = BTreeSet::from([Key::Tag(t.id)]);
-    Ok(cache::json(
-        &cache::Caching::of(&s, &c, &headers),
+    Ok(cache_headers::json(
+        &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
         &TagView::from(t),
         &keys,

@@ -192,7 +192,7 @@ fn not_modified(res: Response, conditional: Option<&HeaderValue>) -> Response {
         && conditional
             .and_then(|c| c.to_str().ok())
             .zip(etag.and_then(|e| e.to_str().ok()))
-            .is_some_and(|(c, e)| crate::http::cache::matches_tag(c, e));
+            .is_some_and(|(c, e)| crate::http::cache_headers::matches_tag(c, e));
     if !matched {
         return res;
     }
@@ -239,11 +239,8 @@ fn unreadable(e: &axum::Error) -> Response {
         )
         .into_response()
     } else {
-        HttpError::refused(
-            Code::MalformedRequest,
-            "the request body could not be read",
-        )
-        .into_response()
+        HttpError::refused(Code::MalformedRequest, "the request body could not be read")
+            .into_response()
     }
 }
 
