@@ -28,7 +28,7 @@ pub async fn saved(
     if before.is_none_or(|b| text_changed(b, after)) {
         search::index(txn, &[SearchDoc::of(after)]).await?;
     }
-    let listed = |a: &article::Model| (a.status.clone(), a.published_at);
+    let listed = |a: &article::Model| (a.status, a.published_at);
     if content || before.is_none_or(|b| listed(b) != listed(after)) {
         index_bylines(txn, &[after.id]).await?;
     }
