@@ -7,16 +7,34 @@
 //! # Layout
 //! - [`config`]: command line and environment settings.
 //! - [`db`]: opening and migrating the database (the `migrations` crate holds the steps).
-//! - [`entities`]: SeaORM models, one per table.
-//! - [`domain`]: the newsroom's rules; the only code that queries entities.
+//! - [`entities`]: SeaORM models, one per table; closed sets stored as text are enums here.
+//! - [`domain`]: the newsroom's rules; the only code that queries entities. It names no
+//!   transport (a test, `tests/api/layering.rs`, keeps it so): GraphQL, REST and the
+//!   importers all call the same function for each rule.
+//! - [`error`]: the domain's error type and the one table of codes ([`error::Code`]) with
+//!   their HTTP statuses; [`http::error`] renders it as problem+json, `graphql::error` as
+//!   `extensions.code`.
 //! - [`graphql`]: the schema, its types and DataLoaders.
 //! - [`http`]: the router, its layers and handlers.
 //! - [`response_cache`]: answers to anonymous reads kept in memory, invalidated by writes.
+//! - [`telemetry`]: the metrics recorder and the request id, for every layer.
 //! - [`state`]: what handlers share.
 //! - [`auth`]: token verification and minting.
 //! - [`scheduler`]: publishes scheduled articles when due.
-//! - [`error`]: the one error type and its mapping to HTTP and GraphQL.
 //! - [`commands`]: what `gazette serve|migrate|import` do.
+//!
+//! # Caching, by module
+//! - `http::cache_headers`: an answer's `ETag`, `304`, `Cache-Control` and
+//!   `Surrogate-Key` (what a browser or CDN keeps).
+//! - [`response_cache`]: the store of anonymous answers in this process, and the rule that
+//!   says which write invalidates which answer.
+//! - `http::cache_layer`: the middleware that serves answers from that store and fills it.
+//! - [`graphql::surrogate_keys`]: which keys a GraphQL answer shows, and which fields they
+//!   cover.
+//! - [`domain::invalidation`]: the [`domain::invalidation::Key`] type, and how a write
+//!   announces the keys it touched (to this process, and to others through PostgreSQL).
+//! - [`domain::directory`]: sections, authors and tags held in memory, replaced on the same
+//!   announcements.
 
 pub mod auth;
 pub mod commands;

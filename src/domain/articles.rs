@@ -1,9 +1,11 @@
 //! Reading articles: one by slug or id, and pages of listings, batched so that any number
 //! of listings in one GraphQL request (a front page of ten sections) costs one statement.
 //!
-//! Visibility is decided here: a listing or lookup always carries the statuses the caller
-//! may see ([`Visibility`], from [`crate::domain::access::Caller::visibility`]), and
-//! `filter_condition` is the one place that turns it into SQL.
+//! A listing always carries the statuses the caller may see (an [`ArticleFilter`] holds the
+//! caller's [`crate::domain::access::Visibility`]) and [`crate::domain::filter`] is the one
+//! place that turns it into SQL; whether one article may be read is
+//! [`crate::domain::access::read_article`]. Every article row is read through
+//! `article_row`, so a row of an unknown stored status is skipped, never fatal.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Condition, Expr, Order, Query, SelectStatement, SimpleExpr};

@@ -2,7 +2,7 @@
 //!
 //! A client's filter ([`FilterInput`]: GraphQL's `ArticleFilter`, REST's query parameters)
 //! is checked and narrowed to what the caller may see ([`ArticleFilter`], which always
-//! carries a [`Visibility`]); [`filter_condition`] is its WHERE clause for every listing,
+//! carries a [`Visibility`]); `filter_condition` is its WHERE clause for every listing,
 //! count and search.
 
 use chrono::{DateTime, Utc};

@@ -1,19 +1,29 @@
 //! The newsroom's rules, as plain async functions over a database connection.
 //!
-//! GraphQL (`graphql/`) and REST (`http/`) both call these and never the entities directly,
-//! so a rule (what is visible, what a slug may be, how a body is cleaned) lives in one place.
+//! GraphQL (`graphql/`), REST (`http/`), the importers and the scheduler all call these and
+//! never the entities directly, so a rule (what is visible, what a valid article is, how a
+//! write is made conditional, which cache keys it touches) lives in one place. Nothing here
+//! names a transport: errors are [`crate::error::AppError`], rendered by each transport.
 //!
+//! - [`content`]: what a valid article is (every way in calls [`content::check`]).
 //! - [`blocks`]: the article body (ordered blocks), its HTML rendering and word count.
 //! - [`html`]: inline HTML cleaning to the allow-list, and plain-text extraction.
 //! - [`slug`]: slug derivation and validation.
 //! - [`cursor`]: opaque pagination cursors.
-//! - [`articles`], [`sections`], [`authors`], [`tags`], [`comments`]: reads, batched for
+//! - [`access`]: callers, roles, ownership, and who may read an article
+//!   ([`access::read_article`], the one rule for a single article).
+//! - [`articles`]: reading articles: one by slug or id, pages of listings.
+//! - [`filter`]: what a listing contains, and its one WHERE clause.
+//! - `batched`: many keyed reads as one statement (listings of articles, comments, authors).
+//! - [`sections`], [`authors`], [`tags`], [`comments`]: reads and writes of each, batched for
 //!   DataLoaders, visible-only by construction.
-//! - [`access`]: callers, roles, visibility and ownership (the role table).
+//! - [`directory`]: sections, authors and tags held in memory between writes.
 //! - [`workflow`]: the article state machine.
-//! - [`publishing`]: article writes, optimistic and transactional; the scheduler's step.
+//! - [`publishing`]: article writes through one conditional write; the scheduler's step.
+//! - [`preview`]: draft preview tokens.
 //! - [`revisions`]: snapshots of every saved change and the change log.
-//! - [`discovery`]: keeps search and related articles in step with every write.
+//! - [`invalidation`]: surrogate keys ([`invalidation::Key`]) and how a write announces them.
+//! - [`discovery`]: keeps search, related articles and author listings in step with writes.
 //! - [`related`]: related articles, scored and explained, with editors' pins.
 //! - [`search`]: full-text search on each database's engine.
 //! - [`import`]: the bulk JSON import.
