@@ -22,28 +22,19 @@ use super::access::{self, Caller, Role};
 use super::blocks::{Block, Image};
 use super::content::{self, ArticleContent, Source, Valid};
 use super::invalidation::Key;
-use super::revisions::{self, Snapshot};
+use super::revisions;
 use super::workflow::Transition;
 use super::{ArticleStatus, discovery, now, slug};
 use crate::entities::change_log::EntityKind;
 use crate::entities::{article, article_author, article_tag, author, tag};
 use crate::error::{AppError, Result};
 
-/// A new article as a client sends it.
+/// A new article as a client sends it: its content, and the slug it asks for (derived from
+/// the headline when absent).
 #[derive(Clone, Debug, Default)]
 pub struct NewArticle {
-    pub headline: String,
     pub slug: Option<String>,
-    pub dek: Option<String>,
-    pub body: Vec<Block>,
-    /// Section path.
-    pub section: String,
-    /// Author slugs, in byline order.
-    pub authors: Vec<String>,
-    /// Tag names; tags are created on first use.
-    pub tags: Vec<String>,
-    pub source: Option<Source>,
-    pub featured_image: Option<Image>,
+    pub content: ArticleContent,
 }
 
 /// Changes to an article; `None` leaves a field as it is, `Some(None)` clears it.
@@ -60,26 +51,9 @@ pub struct ArticlePatch {
     pub featured_image: Option<Option<Image>>,
 }
 
-impl NewArticle {
-    /// The content, for the rules of [`content`].
-    fn content(self) -> ArticleContent {
-        ArticleContent {
-            headline: self.headline,
-            dek: self.dek,
-            body: self.body,
-            section: self.section,
-            authors: self.authors,
-            tags: self.tags,
-            source: self.source,
-            featured_image: self.featured_image,
-        }
-    }
-}
-
 /// Applies [`content`]'s rules (HTML cleaning off the async runtime) and resolves the
 /// section and authors.
-async fn prepare(db: &impl ConnectionTrait, input: NewArticle) -> Result<Valid> {
-    let input = input.content();
+async fn prepare(db: &impl ConnectionTrait, input: ArticleContent) -> Result<Valid> {
     let checked = tokio::task::spawn_blocking(move || content::check(input))
         .await
         .map_err(|e| AppError::Internal(e.into()))??;
@@ -338,11 +312,10 @@ pub async fn create(
     input: NewArticle,
 ) -> Result<article::Model> {
     caller.require(Role::Writer, "creating an article")?;
-    let given_slug = input.slug.clone();
-    let valid = prepare(db, input).await?;
+    let valid = prepare(db, input.content).await?;
     check_own_byline(db, caller, &valid.author_ids).await?;
     let c = &valid.content;
-    let slug = new_slug(db, given_slug, &c.headline).await?;
+    let slug = new_slug(db, input.slug, &c.headline).await?;
     let at = now();
     let txn = db.begin().await?;
     let res = article::Entity::insert(article::ActiveModel {
@@ -401,9 +374,8 @@ pub async fn update(
         }
         _ => None,
     };
-    let merged = NewArticle {
+    let merged = ArticleContent {
         headline: patch.headline.unwrap_or(snap.headline),
-        slug: None,
         dek: patch.dek.unwrap_or(snap.dek),
         body: patch.body.unwrap_or(snap.body),
         section: patch.section.unwrap_or(snap.section),
@@ -421,7 +393,7 @@ async fn save_content(
     caller: &Caller,
     current: &article::Model,
     expected: i32,
-    merged: NewArticle,
+    merged: ArticleContent,
     new_slug: Option<String>,
     action: &str,
 ) -> Result<article::Model> {
@@ -545,28 +517,7 @@ pub async fn restore(
     revision: i32,
 ) -> Result<article::Model> {
     let current = load_for_edit(db, caller, id).await?;
-    let Snapshot {
-        headline,
-        dek,
-        body,
-        section,
-        authors,
-        tags,
-        source,
-        featured_image,
-        ..
-    } = revisions::get(db, id, revision).await?;
-    let merged = NewArticle {
-        headline,
-        slug: None,
-        dek,
-        body,
-        section,
-        authors,
-        tags,
-        source,
-        featured_image,
-    };
+    let merged = revisions::get(db, id, revision).await?.into_content();
     save_content(
         db,
         caller,

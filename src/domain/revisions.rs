@@ -9,7 +9,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{Block, Image};
-use super::content::Source;
+use super::content::{ArticleContent, Source};
 use super::{ArticleStatus, authors, now, sections, tags};
 use crate::entities::change_log::EntityKind;
 use crate::entities::{article, article_revision, change_log};
@@ -31,6 +31,22 @@ pub struct Snapshot {
     pub source: Option<Source>,
     pub featured_image: Option<Image>,
     pub body: Vec<Block>,
+}
+
+impl Snapshot {
+    /// The content this revision holds, as a write takes it.
+    pub fn into_content(self) -> ArticleContent {
+        ArticleContent {
+            headline: self.headline,
+            dek: self.dek,
+            body: self.body,
+            section: self.section,
+            authors: self.authors,
+            tags: self.tags,
+            source: self.source,
+            featured_image: self.featured_image,
+        }
+    }
 }
 
 /// Reads the article's current state (inside the writing transaction).

@@ -3,7 +3,7 @@
 use async_graphql::{InputObject, MaybeUndefined, OneofObject};
 
 use crate::domain::blocks as body;
-use crate::domain::content::Source;
+use crate::domain::content::{ArticleContent, Source};
 use crate::domain::publishing::{ArticlePatch, NewArticle};
 use crate::domain::{authors, sections};
 
@@ -131,15 +131,17 @@ pub struct ArticleInput {
 impl From<ArticleInput> for NewArticle {
     fn from(a: ArticleInput) -> Self {
         Self {
-            headline: a.headline,
             slug: a.slug,
-            dek: a.dek,
-            body: a.body.into_iter().map(Into::into).collect(),
-            section: a.section,
-            authors: a.authors,
-            tags: a.tags,
-            source: a.source.map(Into::into),
-            featured_image: a.featured_image.map(Into::into),
+            content: ArticleContent {
+                headline: a.headline,
+                dek: a.dek,
+                body: a.body.into_iter().map(Into::into).collect(),
+                section: a.section,
+                authors: a.authors,
+                tags: a.tags,
+                source: a.source.map(Into::into),
+                featured_image: a.featured_image.map(Into::into),
+            },
         }
     }
 }

@@ -18,7 +18,7 @@ use super::views::{self, ArticleView, Keys, Page};
 use crate::domain::access::{self, Caller};
 use crate::domain::articles::{self, PageRequest};
 use crate::domain::blocks::{Block, Image};
-use crate::domain::content::Source;
+use crate::domain::content::{ArticleContent, Source};
 use crate::domain::cursor::Cursor;
 use crate::domain::filter::{FilterInput, TagMatch};
 use crate::domain::invalidation::Key;
@@ -283,15 +283,17 @@ pub async fn create(
     Body(b): Body<CreateBody>,
 ) -> Result<Response> {
     let input = NewArticle {
-        headline: b.headline,
         slug: b.slug,
-        dek: b.dek,
-        body: b.body,
-        section: b.section,
-        authors: b.authors,
-        tags: b.tags,
-        source: b.source,
-        featured_image: b.featured_image,
+        content: ArticleContent {
+            headline: b.headline,
+            dek: b.dek,
+            body: b.body,
+            section: b.section,
+            authors: b.authors,
+            tags: b.tags,
+            source: b.source,
+            featured_image: b.featured_image,
+        },
     };
     let a = publishing::create(&s.db, &c, input).await?;
     respond(&s, &c, &headers, a, StatusCode::CREATED).await
