@@ -302,7 +302,9 @@ async fn force_status(app: &TestApp, slug: &str, status: &str) {
                    SELECT conname INTO c FROM pg_constraint
                     WHERE conrelid = 'articles'::regclass AND contype = 'c'
                       AND pg_get_constraintdef(oid) LIKE '%status%';
-                   EXECUTE format('ALTER TABLE articles DROP CONSTRAINT %I', c);
+                   IF c IS NOT NULL THEN
+                     EXECUTE format('ALTER TABLE articles DROP CONSTRAINT %I', c);
+                   END IF;
                  END $$",
             )
             .await;
