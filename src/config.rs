@@ -274,11 +274,11 @@ impl ServeArgs {
             ),
             request_timeout: std::time::Duration::from_millis(self.request_timeout_ms.max(1)),
             max_concurrency: self.max_concurrency.max(1),
-            read_rate: crate::http::limits::Rate {
+            read_rate: crate::rate_limit::Rate {
                 per_second: self.rate_limit,
                 burst: self.rate_limit.saturating_mul(2),
             },
-            write_rate: crate::http::limits::Rate {
+            write_rate: crate::rate_limit::Rate {
                 per_second: self.write_rate_limit,
                 burst: self.write_rate_limit.saturating_mul(3),
             },

@@ -18,6 +18,7 @@
 //! - [`http`]: the router, its layers and handlers.
 //! - [`response_cache`]: answers to anonymous reads kept in memory, invalidated by writes.
 //! - [`telemetry`]: the metrics recorder and the request id, for every layer.
+//! - [`rate_limit`]: per-client budgets of requests and writes.
 //! - [`state`]: what handlers share.
 //! - [`auth`]: token verification and minting.
 //! - [`scheduler`]: publishes scheduled articles when due.
@@ -46,6 +47,7 @@ pub mod entities;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod rate_limit;
 pub mod response_cache;
 pub mod scheduler;
 pub mod state;

@@ -9,7 +9,8 @@ use std::net::IpAddr;
 
 use tokio::sync::Semaphore;
 
-use crate::http::limits::{Rate, RateLimits};
+use crate::http::limits::Clients;
+use crate::rate_limit::{Rate, RateLimits};
 
 use sea_orm::DatabaseConnection;
 
@@ -55,6 +56,8 @@ pub struct Shared {
     pub ready: Arc<AtomicBool>,
     /// Per-client rate limits of this process.
     pub limits: Arc<RateLimits>,
+    /// Who a request counts against for the rate limits.
+    pub clients: Clients,
     /// Permits for requests in flight (`HttpSettings::max_concurrency`), shared by every route.
     pub inflight: Arc<Semaphore>,
     /// Answers to anonymous reads, kept until a write touches what they show.
@@ -83,11 +86,7 @@ pub struct HttpSettings {
 impl HttpSettings {
     /// The rate limiters these settings describe.
     pub fn rate_limits(&self) -> RateLimits {
-        RateLimits::new(
-            self.read_rate,
-            self.write_rate,
-            self.trusted_proxies.clone(),
-        )
+        RateLimits::new(self.read_rate, self.write_rate)
     }
 }
 
@@ -124,6 +123,7 @@ impl AppState {
             ready: Arc::new(AtomicBool::new(true)),
             inflight: Arc::new(Semaphore::new(HttpSettings::default().max_concurrency)),
             limits: Arc::new(HttpSettings::default().rate_limits()),
+            clients: Clients::default(),
             response_cache: ResponseCache::new(&CacheSettings::default(), is_shared(&db)),
             db,
         }))
@@ -160,6 +160,7 @@ impl AppState {
         self.map(|s| {
             s.inflight = Arc::new(Semaphore::new(http.max_concurrency.max(1)));
             s.limits = Arc::new(http.rate_limits());
+            s.clients = Clients::new(http.trusted_proxies.clone());
             s.http = Arc::new(http);
         })
     }

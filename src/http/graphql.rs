@@ -237,7 +237,7 @@ pub async fn post(
         && let Some(axum::Extension(c)) = &client
         && let Err(err) = state.limits.write(&c.0)
     {
-        return err.into_response();
+        return HttpError::from(err).into_response();
     }
     // One anonymous query may be kept by the response cache: collect what it shows.
     let keys =

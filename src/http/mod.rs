@@ -160,7 +160,7 @@ fn check_header_size(req: &Request<axum::body::Body>) -> Result<(), HttpError> {
 fn admit(state: &AppState, req: &mut Request<axum::body::Body>) -> Result<(), HttpError> {
     let verified = Verified::of(state, req.headers());
     let caller = verified.0.clone().unwrap_or(Caller::Anonymous);
-    let client = state.limits.client(req, &caller);
+    let client = state.clients.of(req, &caller);
     state.limits.read(&client)?;
     let writes = req.uri().path().starts_with("/api/")
         && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);

@@ -321,7 +321,7 @@ impl TestApp {
 /// HTTP settings with these per-client rate limits, each `(per_second, burst)`, for reads
 /// and for writes; the rest default.
 pub fn rate_limits(read: (u32, u32), write: (u32, u32)) -> gazette::state::HttpSettings {
-    let rate = |(per_second, burst)| gazette::http::limits::Rate { per_second, burst };
+    let rate = |(per_second, burst)| gazette::rate_limit::Rate { per_second, burst };
     gazette::state::HttpSettings {
         read_rate: rate(read),
         write_rate: rate(write),
