@@ -24,7 +24,7 @@ use serde::Deserialize;
 use sha2::Digest as _;
 
 use super::surrogate_keys::{SurrogateKeys, operation, parsed, uncovered};
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 
 /// `extensions.code` of a document that does not parse.
 pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
@@ -217,7 +217,7 @@ pub fn is_request_error(resp: &async_graphql::Response) -> bool {
 /// - a request error (before execution: validation, the schema's depth, complexity and
 ///   directive limits, an operation name the document lacks) `GRAPHQL_VALIDATION_FAILED`;
 /// - a field error `BAD_USER_INPUT`: every error a resolver raises carries its code
-///   (`AppError::into_graphql`), so one without is the executor's own, raised when a field
+///   (`graphql::error::to_graphql`), so one without is the executor's own, raised when a field
 ///   reads an argument whose value does not coerce to its type (variables are coerced
 ///   then, as a `DateTime` variable that is not one).
 ///
@@ -226,7 +226,7 @@ pub fn code_errors(resp: &mut async_graphql::Response) {
     let code = if is_request_error(resp) {
         VALIDATION_FAILED
     } else {
-        AppError::bad_input("").code()
+        Code::BadUserInput.as_str()
     };
     for err in &mut resp.errors {
         let ext = err.extensions.get_or_insert_with(Default::default);
