@@ -2,17 +2,13 @@
 // against GRAPHQL_URL, prints each result, and exits 1 when a MUST fails (`error`). SHOULDs
 // that fail (`warn`) and MAYs not taken (`notice`) are printed, and not fatal.
 //
-// Result with graphql-http 1.23.1: 59 ok, 0 errors, 0 notices, 2 warnings, both kept:
+// Result with graphql-http 1.23.1: 60 ok, 0 errors, 0 notices, 1 warning, kept:
 // - 80D8 "SHOULD assume application/json content-type when accept is missing": the audit
 //   encodes the spec's rule from before its 2025-01-01 watershed. From then on the spec
 //   says a request without Accept SHOULD be treated as Accept:
 //   application/graphql-response+json, which is what gazette does.
-// - 47DE "SHOULD accept */* and use application/json for the content-type": the spec lets
-//   the server choose for */*; gazette answers it as it answers no Accept (RFC 9110 reads
-//   a missing Accept as */*), in the spec's own media type, where a 4xx can be trusted to
-//   come from the GraphQL server. Clients that want application/json (and 200 for request
-//   errors) name it, alone or above graphql-response+json, and get it (4655, 13EE, 572B,
-//   FDE2, 7B9B pass).
+// (47DE, "SHOULD accept */* and use application/json", passes: a client that names no
+// GraphQL media type gets application/json, see src/http/accept.rs.)
 //
 // Usage: GRAPHQL_URL=http://127.0.0.1:8080/graphql GRAPHQL_HTTP_DIR=<a directory where
 // graphql-http is installed> node .ci/graphql-http-audit.mjs

@@ -15,10 +15,11 @@
 //!
 //! Choosing: the type with the highest `q` wins; between equal `q`s the range that names a
 //! type exactly beats a wildcard (axios's `application/json, text/plain, */*` gets JSON),
-//! and otherwise `application/graphql-response+json` is preferred. No `Accept` at all is
-//! taken as `application/graphql-response+json`, as the spec says from its 2025-01-01
-//! watershed on, and `*/*` alone gets the same (RFC 9110 reads a missing `Accept` as `*/*`).
-//! An `Accept` that allows neither is answered `406`.
+//! and a client that names both exactly gets `application/graphql-response+json`. A client
+//! that names neither (`*/*`, `application/*`: a browser's `fetch`, curl, older GraphQL
+//! clients) gets `application/json`, the type such clients read, as graphql-http's audit
+//! asks. No `Accept` at all is taken as `application/graphql-response+json`, as the spec says
+//! from its 2025-01-01 watershed on. An `Accept` that allows neither is answered `406`.
 
 use axum::http::{HeaderMap, StatusCode, header};
 
@@ -145,7 +146,15 @@ pub fn negotiate(headers: &HeaderMap) -> Option<Media> {
             chosen = Some((media, score));
         }
     }
-    chosen.map(|(m, _)| m)
+    match chosen {
+        // Named by a wildcard only, and JSON is as welcome: the client named no GraphQL type.
+        Some((Media::GraphqlResponse, (q, spec)))
+            if spec < 2 && best[1].is_some_and(|json| json == (q, spec)) =>
+        {
+            Some(Media::Json)
+        }
+        other => other.map(|(m, _)| m),
+    }
 }
 
 #[cfg(test)]
@@ -167,8 +176,12 @@ mod tests {
         let cases = [
             (None, Some(G), "no Accept: the spec's default since 2025"),
             (Some(""), Some(G), "an empty Accept is no Accept"),
-            (Some("*/*"), Some(G), "anything: the server's choice"),
-            (Some("application/*"), Some(G), "any application type"),
+            (
+                Some("*/*"),
+                Some(J),
+                "anything: what a client naming no GraphQL type reads",
+            ),
+            (Some("application/*"), Some(J), "any application type"),
             (Some("application/json"), Some(J), "legacy clients"),
             (
                 Some("application/json; charset=utf-8"),
@@ -197,8 +210,8 @@ mod tests {
             ),
             (
                 Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-                Some(G),
-                "a browser",
+                Some(J),
+                "a browser names no GraphQL type",
             ),
             (
                 Some("application/json;q=0, */*"),

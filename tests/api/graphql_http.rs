@@ -752,7 +752,7 @@ async fn request_errors_are_200_for_json_clients_and_400_for_graphql_response_cl
         (Some(JSON), StatusCode::OK, JSON),
         (Some(GRAPHQL_JSON), StatusCode::BAD_REQUEST, GRAPHQL_JSON),
         (None, StatusCode::BAD_REQUEST, GRAPHQL_JSON),
-        (Some("*/*"), StatusCode::BAD_REQUEST, GRAPHQL_JSON),
+        (Some("*/*"), StatusCode::OK, JSON),
         (
             Some("application/graphql-response+json, application/json;q=0.9"),
             StatusCode::BAD_REQUEST,
