@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::blocks::{Block, Image};
 use super::content::{self, ArticleContent, Source, Valid};
+use super::revisions::Snapshot;
 use super::search::{self, SearchDoc};
 use super::{ArticleStatus, CommentStatus, now, slug};
 use crate::entities::change_log::EntityKind;
@@ -128,24 +129,6 @@ pub struct CommentIn {
 
 fn approved() -> CommentStatus {
     CommentStatus::Approved
-}
-
-/// The full state of an article as one saved change left it: what a revision stores.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ArticleSnapshot<'a> {
-    pub slug: &'a str,
-    pub headline: &'a str,
-    pub dek: Option<&'a str>,
-    pub section: &'a str,
-    pub authors: &'a [String],
-    pub tags: &'a [String],
-    pub status: ArticleStatus,
-    pub published_at: Option<DateTime<Utc>>,
-    pub scheduled_at: Option<DateTime<Utc>>,
-    pub source: Option<&'a Source>,
-    pub featured_image: Option<&'a Image>,
-    pub body: &'a [Block],
 }
 
 /// How many records of each kind were imported (created or updated).
@@ -668,19 +651,19 @@ async fn write_articles(
             });
             tag_names.push(name.clone());
         }
-        let snapshot = ArticleSnapshot {
-            slug: &p.input.slug,
-            headline: &c.headline,
-            dek: c.dek.as_deref(),
-            section: &c.section,
-            authors: &c.authors,
-            tags: &tag_names,
+        let snapshot = Snapshot {
+            slug: p.input.slug.clone(),
+            headline: c.headline.clone(),
+            dek: c.dek.clone(),
+            section: c.section.clone(),
+            authors: c.authors.clone(),
+            tags: tag_names,
             status: p.input.status,
             published_at: p.model.published_at.clone().unwrap(),
             scheduled_at: p.model.scheduled_at.clone().unwrap(),
-            source: c.source.as_ref(),
-            featured_image: c.featured_image.as_ref(),
-            body: &c.body,
+            source: c.source.clone(),
+            featured_image: c.featured_image.clone(),
+            body: c.body.clone(),
         };
         revisions.push(article_revision::ActiveModel {
             id: NotSet,

@@ -15,7 +15,7 @@ use crate::entities::change_log::EntityKind;
 use crate::entities::{article, article_revision, change_log};
 use crate::error::{AppError, Result};
 
-/// An article as one saved change left it. The import writes the same shape.
+/// An article as one saved change left it: what every revision stores, the import's too.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
