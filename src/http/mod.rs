@@ -159,8 +159,10 @@ fn check_header_size(req: &Request<axum::body::Body>) -> Result<(), HttpError> {
 /// bad token is counted against the client's address; the handler answers it 401.
 fn admit(state: &AppState, req: &mut Request<axum::body::Body>) -> Result<(), HttpError> {
     let verified = Verified::of(state, req.headers());
-    let caller = verified.0.clone().unwrap_or(Caller::Anonymous);
-    let client = state.clients.of(req, &caller);
+    // A bad token counts against the client's address, without copying the caller.
+    let client = state
+        .clients
+        .of(req, verified.0.as_ref().unwrap_or(&Caller::Anonymous));
     state.limits.read(&client)?;
     let writes = req.uri().path().starts_with("/api/")
         && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
