@@ -76,6 +76,12 @@ async fn build_related_if_missing(conn: &sea_orm::DatabaseConnection) {
 }
 
 pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let site = args.site.site().map_err(|e| anyhow::anyhow!(e))?;
+    if site.base().is_none() {
+        tracing::info!(
+            "no GAZETTE_PUBLIC_URL: `url` fields are null and feeds, sitemaps, JSON-LD and oEmbed are off"
+        );
+    }
     let auth = auth(db_args, auth_args)?;
     let configured = auth_args.jwt_secret.is_some() || auth_args.jwt_public_key.is_some();
     if !auth.accepts_tokens() {
@@ -98,6 +104,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
         .with_http(args.http())
         .with_limits(&args.limits())
         .with_response_cache(&args.response_cache())
+        .with_site(site)
         .starting();
     // Migrate (waiting for the database if it is down), load the demo into a new embedded
     // file, open for traffic, then publish scheduled articles until shutdown.

@@ -235,6 +235,69 @@ pub struct ServeArgs {
     /// How often to publish due scheduled articles, in milliseconds.
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
     pub scheduler_interval_ms: u64,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+/// Where the front end puts things, and the publication as feeds, sitemaps, JSON-LD and
+/// oEmbed describe it.
+#[derive(Debug, Clone, Args)]
+pub struct SiteArgs {
+    /// The front end's public base URL (`https://news.example`): `url` fields, feeds,
+    /// sitemaps, JSON-LD and oEmbed need it, and are off (`null`, 404) without it.
+    #[arg(long, env = "GAZETTE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The publication's name (feed titles, JSON-LD publisher, news sitemaps).
+    #[arg(long, env = "GAZETTE_PUBLICATION_NAME", default_value = "gazette")]
+    pub publication_name: String,
+
+    /// The publication's language, a BCP 47 tag (`en`, `pt-BR`).
+    #[arg(long, env = "GAZETTE_PUBLICATION_LANGUAGE", default_value = "en")]
+    pub publication_language: String,
+
+    /// Absolute URL of the publication's logo (JSON-LD publisher).
+    #[arg(long, env = "GAZETTE_PUBLICATION_LOGO")]
+    pub publication_logo: Option<String>,
+
+    /// Template of an article page below the public URL: `{section_path}`, `{slug}`, `{id}`,
+    /// `{year}`, `{month}`, `{day}` (it must hold `{slug}` or `{id}`).
+    #[arg(long, env = "GAZETTE_ARTICLE_URL", default_value = crate::domain::site::ARTICLE_TEMPLATE)]
+    pub article_url: String,
+
+    /// Template of a section page: `{section_path}`.
+    #[arg(long, env = "GAZETTE_SECTION_URL", default_value = crate::domain::site::SECTION_TEMPLATE)]
+    pub section_url: String,
+
+    /// Template of an author page: `{slug}`.
+    #[arg(long, env = "GAZETTE_AUTHOR_URL", default_value = crate::domain::site::AUTHOR_TEMPLATE)]
+    pub author_url: String,
+
+    /// Template of a tag page: `{slug}`.
+    #[arg(long, env = "GAZETTE_TAG_URL", default_value = crate::domain::site::TAG_TEMPLATE)]
+    pub tag_url: String,
+
+    /// How many articles a feed lists (newest first, at most 500).
+    #[arg(long, env = "GAZETTE_FEED_ITEMS", default_value_t = 50)]
+    pub feed_items: u64,
+}
+
+impl SiteArgs {
+    /// The site these settings describe, or the message that names the bad setting.
+    pub fn site(&self) -> Result<crate::domain::site::Site, String> {
+        crate::domain::site::Site::new(crate::domain::site::SiteSettings {
+            public_url: self.public_url.clone(),
+            name: self.publication_name.clone(),
+            language: self.publication_language.clone(),
+            logo: self.publication_logo.clone(),
+            article_template: self.article_url.clone(),
+            section_template: self.section_url.clone(),
+            author_template: self.author_url.clone(),
+            tag_template: self.tag_url.clone(),
+            feed_items: self.feed_items,
+        })
+    }
 }
 
 impl ServeArgs {

@@ -16,6 +16,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Auth;
 use crate::graphql::{self, GazetteSchema};
+use crate::domain::site::Site;
 use crate::response_cache::{ResponseCache, Settings as CacheSettings};
 
 /// Whether other processes may write to the database (PostgreSQL): then the response cache
@@ -62,6 +63,10 @@ pub struct Shared {
     pub inflight: Arc<Semaphore>,
     /// Answers to anonymous reads, kept until a write touches what they show.
     pub response_cache: ResponseCache,
+    /// The front end's public URLs and the publication (also in the GraphQL schema's data).
+    pub site: Arc<Site>,
+    /// The GraphQL limits the schema was built with (to build it again).
+    pub limits_gql: graphql::Limits,
 }
 
 /// HTTP settings that handlers and layers read.
@@ -114,7 +119,13 @@ impl AppState {
     /// Builds the state over an open (and migrated) database.
     pub fn new(db: DatabaseConnection, auth: Auth) -> Self {
         let auth = Arc::new(auth);
-        let schema = graphql::schema(db.clone(), auth.clone());
+        let site = Arc::new(Site::default());
+        let schema = graphql::schema_with(
+            db.clone(),
+            auth.clone(),
+            site.clone(),
+            &graphql::Limits::default(),
+        );
         Self(Arc::new(Shared {
             auth,
             schema,
@@ -125,6 +136,8 @@ impl AppState {
             limits: Arc::new(HttpSettings::default().rate_limits()),
             clients: Clients::default(),
             response_cache: ResponseCache::new(&CacheSettings::default(), is_shared(&db)),
+            site,
+            limits_gql: graphql::Limits::default(),
             db,
         }))
     }
@@ -150,8 +163,17 @@ impl AppState {
     /// The same state with these GraphQL limits.
     pub fn with_limits(self, limits: &graphql::Limits) -> Self {
         self.map(|s| {
-            s.schema = graphql::schema_with(s.db.clone(), s.auth.clone(), limits);
+            s.schema = graphql::schema_with(s.db.clone(), s.auth.clone(), s.site.clone(), limits);
+            s.limits_gql = limits.clone();
             s.prepare = Arc::new(graphql::prepare::Prepare::new(limits));
+        })
+    }
+
+    /// The same state with this site (public URLs, the publication).
+    pub fn with_site(self, site: Site) -> Self {
+        self.map(|s| {
+            s.site = Arc::new(site);
+            s.schema = graphql::schema_with(s.db.clone(), s.auth.clone(), s.site.clone(), &s.limits_gql);
         })
     }
 

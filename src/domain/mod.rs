@@ -27,6 +27,8 @@
 //! - [`related`]: related articles, scored and explained, with editors' pins.
 //! - [`search`]: full-text search on each database's engine.
 //! - [`import`]: the bulk JSON import.
+//! - [`site`]: the front end's public URLs (templates, base URL) and the publication.
+//! - [`syndication`]: what the public formats (feeds, sitemaps, JSON-LD, oEmbed) list.
 
 pub mod access;
 pub mod articles;
@@ -50,8 +52,10 @@ pub mod related;
 pub mod revisions;
 pub mod search;
 pub mod sections;
+pub mod site;
 pub mod slug;
 pub(crate) mod sql;
+pub mod syndication;
 pub mod tags;
 pub mod workflow;
 

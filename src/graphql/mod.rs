@@ -27,6 +27,7 @@ pub use query::QueryRoot;
 
 use crate::auth::Auth;
 use crate::domain::access::Caller;
+use crate::domain::site::Site;
 
 /// The schema type served at `/graphql`.
 pub type GazetteSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -85,18 +86,29 @@ pub fn page_cost(first: Option<i32>) -> usize {
     first.unwrap_or(20).clamp(1, 100) as usize
 }
 
-/// Builds the schema over `db` with the default limits.
+/// Builds the schema over `db` with the default limits, without public URLs.
 pub fn schema(db: DatabaseConnection, auth: Arc<Auth>) -> GazetteSchema {
-    schema_with(db, auth, &Limits::default())
+    schema_with(db, auth, Arc::default(), &Limits::default())
+}
+
+/// The front end's public URLs and the publication.
+pub(crate) fn site<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Site> {
+    Ok(ctx.data::<Arc<Site>>()?.as_ref())
 }
 
 /// Builds the schema over `db` with `limits` (those of a document's shape are checked by
 /// [`prepare::Prepare`] before execution). It has no executor extension, on purpose: see
 /// [`prepare`].
-pub fn schema_with(db: DatabaseConnection, auth: Arc<Auth>, limits: &Limits) -> GazetteSchema {
+pub fn schema_with(
+    db: DatabaseConnection,
+    auth: Arc<Auth>,
+    site: Arc<Site>,
+    limits: &Limits,
+) -> GazetteSchema {
     let mut b = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .data(db)
         .data(auth)
+        .data(site)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_directives(limits.directives);

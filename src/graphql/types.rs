@@ -17,6 +17,7 @@ use crate::domain::articles;
 use crate::domain::blocks::{self as body, Image as StoredImage};
 use crate::domain::comments::CommentPageRequest;
 use crate::domain::filter::{ArticleFilter, AuthorRef, TagRef};
+use crate::domain::site::FeedScope;
 use crate::domain::{access, related, revisions, sections};
 use crate::entities::{article, article_revision, author, comment, section, tag};
 use crate::error::AppError;
@@ -64,6 +65,23 @@ fn visible(ctx: &Context<'_>, filter: ArticleFilter) -> ArticleFilter {
         visibility: super::caller(ctx).visibility(),
         ..filter
     }
+}
+
+/// The feeds of a section, author or tag: absolute URLs of its RSS 2.0, Atom 1.0 and JSON
+/// Feed 1.1 documents.
+#[derive(SimpleObject)]
+pub struct Feeds {
+    pub rss: String,
+    pub atom: String,
+    pub json: String,
+}
+
+fn feeds(ctx: &Context<'_>, scope: FeedScope) -> Result<Option<Feeds>> {
+    Ok(super::site(ctx)?.feeds(&scope).map(|f| Feeds {
+        rss: f.rss,
+        atom: f.atom,
+        json: f.json,
+    }))
 }
 
 /// A story.
@@ -117,6 +135,17 @@ impl Article {
             AppError::Internal(anyhow::anyhow!("article {} has no section", self.0.id))
                 .into_graphql()
         })
+    }
+
+    /// Its page on the front end: an absolute URL from `GAZETTE_PUBLIC_URL` and the article
+    /// template (`null` when no public URL is set). Where it will be, for a draft.
+    async fn url(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let site = super::site(ctx)?;
+        if site.base().is_none() {
+            return Ok(None);
+        }
+        let section = self.section(ctx).await?;
+        Ok(site.article_url(&self.0, &section.0.path))
     }
 
     /// Its section and that section's ancestors, root first: `World » Middle East`.
@@ -345,6 +374,16 @@ impl Section {
         ID(self.0.id.to_string())
     }
 
+    /// Its page on the front end (`null` when no public URL is set).
+    async fn url(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(super::site(ctx)?.section_url(&self.0.path))
+    }
+
+    /// Its feeds, with its subsections' articles (`null` when no public URL is set).
+    async fn feeds(&self, ctx: &Context<'_>) -> Result<Option<Feeds>> {
+        Ok(feeds(ctx, FeedScope::Section(self.0.path.clone()))?)
+    }
+
     /// Display name.
     async fn name(&self) -> &str {
         &self.0.name
@@ -426,6 +465,16 @@ impl Author {
         ID(self.0.id.to_string())
     }
 
+    /// Its page on the front end (`null` when no public URL is set).
+    async fn url(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(super::site(ctx)?.author_url(&self.0.slug))
+    }
+
+    /// Its feeds (`null` when no public URL is set).
+    async fn feeds(&self, ctx: &Context<'_>) -> Result<Option<Feeds>> {
+        Ok(feeds(ctx, FeedScope::Author(self.0.slug.clone()))?)
+    }
+
     /// Full name.
     async fn name(&self) -> &str {
         &self.0.name
@@ -500,6 +549,16 @@ impl Tag {
     /// Stable identifier.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
+    }
+
+    /// Its page on the front end (`null` when no public URL is set).
+    async fn url(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(super::site(ctx)?.tag_url(&self.0.slug))
+    }
+
+    /// Its feeds (`null` when no public URL is set).
+    async fn feeds(&self, ctx: &Context<'_>) -> Result<Option<Feeds>> {
+        Ok(feeds(ctx, FeedScope::Tag(self.0.slug.clone()))?)
     }
 
     /// Display name.

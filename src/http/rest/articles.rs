@@ -165,7 +165,7 @@ pub async fn list(
         }
         _ => None,
     };
-    let data = views::articles(&s.db, s.response_cache.directory(), page.items, false).await?;
+    let data = views::articles(&s.db, s.response_cache.directory(), &s.site, page.items, false).await?;
     let mut keys = Keys::default();
     data.iter().for_each(|v| keys.article(v));
     Ok(paged(
@@ -208,7 +208,7 @@ async fn respond(
     status: StatusCode,
 ) -> Result<Response> {
     let version = a.version;
-    let view = views::articles(&s.db, s.response_cache.directory(), vec![a], true)
+    let view = views::articles(&s.db, s.response_cache.directory(), &s.site, vec![a], true)
         .await?
         .pop()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("article view vanished")))?;

@@ -90,7 +90,7 @@ async fn viewed<X>(
     items: impl Iterator<Item = (article::Model, X)>,
 ) -> Result<(Vec<(ArticleView, X)>, Keys)> {
     let (rows, extras): (Vec<_>, Vec<_>) = items.unzip();
-    let views = views::articles(&s.db, s.response_cache.directory(), rows, false).await?;
+    let views = views::articles(&s.db, s.response_cache.directory(), &s.site, rows, false).await?;
     let mut keys = Keys::default();
     views.iter().for_each(|v| keys.article(v));
     Ok((views.into_iter().zip(extras).collect(), keys))

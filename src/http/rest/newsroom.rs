@@ -20,9 +20,10 @@ use crate::entities::section;
 use crate::error::AppError;
 use crate::http::cache_headers;
 use crate::http::error::Result;
+use crate::domain::site::Site;
 use crate::state::AppState;
 
-fn tree(all: &[section::Model]) -> Vec<SectionTree> {
+fn tree(all: &[section::Model], site: &Site) -> Vec<SectionTree> {
     let by_path: HashMap<&str, &section::Model> =
         all.iter().map(|s| (s.path.as_str(), s)).collect();
     let mut children: HashMap<Option<i32>, Vec<&section::Model>> = HashMap::new();
@@ -36,23 +37,28 @@ fn tree(all: &[section::Model]) -> Vec<SectionTree> {
         s: &section::Model,
         by_path: &HashMap<&str, &section::Model>,
         children: &HashMap<Option<i32>, Vec<&section::Model>>,
+        site: &Site,
     ) -> SectionTree {
         SectionTree {
-            section: s.clone().into(),
+            section: SectionView::new(s.clone(), site),
             breadcrumb: sections::lineage(&s.path)
                 .iter()
                 .filter_map(|p| by_path.get(p.as_str()))
-                .map(|x| (*x).clone().into())
+                .map(|x| SectionView::new((*x).clone(), site))
                 .collect(),
             children: children
                 .get(&Some(s.id))
-                .map(|c| c.iter().map(|x| build(x, by_path, children)).collect())
+                .map(|c| c.iter().map(|x| build(x, by_path, children, site)).collect())
                 .unwrap_or_default(),
         }
     }
     children
         .get(&None)
-        .map(|top| top.iter().map(|s| build(s, &by_path, &children)).collect())
+        .map(|top| {
+            top.iter()
+                .map(|s| build(s, &by_path, &children, site))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -71,7 +77,7 @@ pub async fn list_sections(
     headers: HeaderMap,
 ) -> Result<Response> {
     let all = sections::all(&s.db).await?;
-    let t = tree(&all);
+    let t = tree(&all, &s.site);
     let mut keys = BTreeSet::new();
     t.iter().for_each(|x| section_keys(x, &mut keys));
     Ok(cache_headers::json(
@@ -96,7 +102,7 @@ async fn one_section(s: &AppState, path: &str) -> Result<SectionTree> {
         }
         None
     }
-    find(tree(&all), path).ok_or_else(|| AppError::not_found(format!("no section {path:?}")).into())
+    find(tree(&all, &s.site), path).ok_or_else(|| AppError::not_found(format!("no section {path:?}")).into())
 }
 
 /// A section by its full path (`world` or `world/middle-east`), with children and breadcrumb.
@@ -159,7 +165,7 @@ pub async fn create_section(
     Ok(cache_headers::json(
         &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::CREATED,
-        &SectionView::from(created),
+        &SectionView::new(created, &s.site),
         &keys,
         None,
     ))
@@ -216,7 +222,7 @@ pub async fn patch_section(
     Ok(cache_headers::json(
         &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
-        &SectionView::from(saved),
+        &SectionView::new(saved, &s.site),
         &keys,
         None,
     ))
@@ -251,7 +257,7 @@ pub async fn list_authors(
         _ => None,
     };
     let keys: BTreeSet<Key> = page.items.iter().map(|a| Key::Author(a.id)).collect();
-    let data: Vec<AuthorView> = page.items.into_iter().map(Into::into).collect();
+    let data: Vec<AuthorView> = page.items.into_iter().map(|a| AuthorView::new(a, &s.site)).collect();
     Ok(paged(
         &cache_headers::Caching::of(&s, &c, &headers),
         &uri,
@@ -281,7 +287,7 @@ pub async fn get_author(
     Ok(cache_headers::json(
         &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
-        &AuthorView::from(a),
+        &AuthorView::new(a, &s.site),
         &keys,
         None,
     ))
@@ -329,7 +335,7 @@ pub async fn create_author(
     Ok(cache_headers::json(
         &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::CREATED,
-        &AuthorView::from(a),
+        &AuthorView::new(a, &s.site),
         &keys,
         None,
     ))
@@ -359,7 +365,7 @@ pub async fn patch_author(
     Ok(cache_headers::json(
         &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
-        &AuthorView::from(a),
+        &AuthorView::new(a, &s.site),
         &keys,
         None,
     ))
@@ -385,7 +391,7 @@ pub async fn get_tag(
     Ok(cache_headers::json(
         &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
-        &TagView::from(t),
+        &TagView::new(t, &s.site),
         &keys,
         None,
     ))

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::domain::blocks::{self, Block};
 use crate::domain::directory::Directory;
+use crate::domain::site::{FeedScope, Site};
 use crate::domain::{ArticleStatus, articles, comments, sections};
 use crate::entities::{article, author, section, tag};
 use crate::error::AppError;
@@ -27,6 +28,10 @@ pub struct SectionView {
     pub path: String,
     pub description: Option<String>,
     pub parent_path: Option<String>,
+    /// Its page on the front end (null when no public URL is set).
+    pub url: Option<String>,
+    /// Its feeds, with its subsections' articles (null when no public URL is set).
+    pub feeds: Option<FeedUrls>,
 }
 
 /// A section with its subsections (recursively) and breadcrumb.
@@ -50,6 +55,10 @@ pub struct AuthorView {
     pub title: Option<String>,
     pub bio: Option<String>,
     pub avatar_url: Option<String>,
+    /// Its page on the front end (null when no public URL is set).
+    pub url: Option<String>,
+    /// Its feeds (null when no public URL is set).
+    pub feeds: Option<FeedUrls>,
 }
 
 /// A tag.
@@ -58,6 +67,28 @@ pub struct TagView {
     pub id: i32,
     pub name: String,
     pub slug: String,
+    /// Its page on the front end (null when no public URL is set).
+    pub url: Option<String>,
+    /// Its feeds (null when no public URL is set).
+    pub feeds: Option<FeedUrls>,
+}
+
+/// Absolute URLs of the RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents of a listing.
+#[derive(Serialize, ToSchema)]
+pub struct FeedUrls {
+    pub rss: String,
+    pub atom: String,
+    pub json: String,
+}
+
+impl FeedUrls {
+    fn of(site: &Site, scope: FeedScope) -> Option<Self> {
+        site.feeds(&scope).map(|f| Self {
+            rss: f.rss,
+            atom: f.atom,
+            json: f.json,
+        })
+    }
 }
 
 /// The outlet a story draws on.
@@ -74,6 +105,8 @@ pub struct ArticleView {
     pub slug: String,
     pub headline: String,
     pub dek: Option<String>,
+    /// Its page on the front end (null when no public URL is set).
+    pub url: Option<String>,
     #[schema(value_type = String, example = "PUBLISHED")]
     pub status: ArticleStatus,
     pub section: SectionView,
@@ -109,10 +142,13 @@ pub struct Page<T: ToSchema> {
     pub next_cursor: Option<String>,
 }
 
-impl From<section::Model> for SectionView {
-    fn from(s: section::Model) -> Self {
+impl SectionView {
+    /// The view of `s`, with its URLs on `site`.
+    pub fn new(s: section::Model, site: &Site) -> Self {
         let parent_path = s.path.rsplit_once('/').map(|(p, _)| p.to_owned());
         Self {
+            url: site.section_url(&s.path),
+            feeds: FeedUrls::of(site, FeedScope::Section(s.path.clone())),
             id: s.id,
             name: s.name,
             slug: s.slug,
@@ -123,9 +159,12 @@ impl From<section::Model> for SectionView {
     }
 }
 
-impl From<author::Model> for AuthorView {
-    fn from(a: author::Model) -> Self {
+impl AuthorView {
+    /// The view of `a`, with its URLs on `site`.
+    pub fn new(a: author::Model, site: &Site) -> Self {
         Self {
+            url: site.author_url(&a.slug),
+            feeds: FeedUrls::of(site, FeedScope::Author(a.slug.clone())),
             id: a.id,
             name: a.name,
             slug: a.slug,
@@ -136,9 +175,12 @@ impl From<author::Model> for AuthorView {
     }
 }
 
-impl From<tag::Model> for TagView {
-    fn from(t: tag::Model) -> Self {
+impl TagView {
+    /// The view of `t`, with its URLs on `site`.
+    pub fn new(t: tag::Model, site: &Site) -> Self {
         Self {
+            url: site.tag_url(&t.slug),
+            feeds: FeedUrls::of(site, FeedScope::Tag(t.slug.clone())),
             id: t.id,
             name: t.name,
             slug: t.slug,
@@ -171,6 +213,7 @@ impl Keys {
 pub async fn articles(
     db: &DatabaseConnection,
     directory: &Directory,
+    site: &Site,
     rows: Vec<article::Model>,
     full: bool,
 ) -> Result<Vec<ArticleView>> {
@@ -214,16 +257,21 @@ pub async fn articles(
             let breadcrumb = full.then(|| {
                 sections::lineage(&section.path)
                     .into_iter()
-                    .filter_map(|p| crumbs.get(&p).cloned().map(SectionView::from))
+                    .filter_map(|p| crumbs.get(&p).cloned().map(|s| SectionView::new(s, site)))
                     .collect()
             });
             let rel = relations.remove(&a.id).unwrap_or_default();
             Ok(ArticleView {
                 id: a.id,
+                url: site.article_url(&a, &section.path),
                 status: a.status,
-                section: section.into(),
-                authors: rel.authors.into_iter().map(Into::into).collect(),
-                tags: rel.tags.into_iter().map(Into::into).collect(),
+                section: SectionView::new(section, site),
+                authors: rel
+                    .authors
+                    .into_iter()
+                    .map(|x| AuthorView::new(x, site))
+                    .collect(),
+                tags: rel.tags.into_iter().map(|x| TagView::new(x, site)).collect(),
                 body_html: body.as_deref().map(blocks::render_html),
                 body,
                 breadcrumb,

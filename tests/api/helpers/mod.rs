@@ -115,7 +115,9 @@ impl TestApp {
         });
         // Generous rate limits: a test makes hundreds of requests as one client.
         let http = rate_limits((100_000, 100_000), (100_000, 100_000));
-        let state = gazette::AppState::new(db.clone(), auth).with_http(http);
+        let state = gazette::AppState::new(db.clone(), auth)
+            .with_http(http)
+            .with_site(test_site(|_| {}));
         let cache = state.response_cache.clone();
         let router = gazette::app(state);
         wait_until_live(&cache).await;
@@ -164,7 +166,8 @@ impl TestApp {
 
     /// Another gazette process on the same database: its own pool, state and response cache.
     pub async fn second_process(&self) -> (Router, gazette::response_cache::ResponseCache) {
-        let state = gazette::AppState::new(self.second_connection().await, test_auth());
+        let state = gazette::AppState::new(self.second_connection().await, test_auth())
+            .with_site(test_site(|_| {}));
         let cache = state.response_cache.clone();
         let router = gazette::app(state);
         wait_until_live(&cache).await;
@@ -175,6 +178,22 @@ impl TestApp {
     /// (every read executes; sections, authors and tags come from its directory).
     pub async fn uncached(&self) -> Router {
         uncached_router(self.db.clone()).await
+    }
+
+    /// This database behind a router whose site settings are the tests' with `change`
+    /// applied (another public URL, other templates, none).
+    pub async fn with_site(
+        &self,
+        change: impl FnOnce(&mut gazette::domain::site::SiteSettings),
+    ) -> Router {
+        let http = rate_limits((100_000, 100_000), (100_000, 100_000));
+        let state = gazette::AppState::new(self.db.clone(), test_auth())
+            .with_http(http)
+            .with_site(test_site(change));
+        let cache = state.response_cache.clone();
+        let router = gazette::app(state);
+        wait_until_live(&cache).await;
+        router
     }
 
     /// Another gazette process on the same database, with the response cache off.
@@ -318,6 +337,24 @@ impl TestApp {
     }
 }
 
+/// The front end's base URL in tests.
+pub const PUBLIC_URL: &str = "https://news.example";
+
+/// The tests' site: public URL [`PUBLIC_URL`], publication "The Example Times" in English,
+/// default templates, with `change` applied.
+pub fn test_site(
+    change: impl FnOnce(&mut gazette::domain::site::SiteSettings),
+) -> gazette::domain::site::Site {
+    let mut s = gazette::domain::site::SiteSettings {
+        public_url: Some(PUBLIC_URL.into()),
+        name: "The Example Times".into(),
+        logo: Some(format!("{PUBLIC_URL}/logo.png")),
+        ..Default::default()
+    };
+    change(&mut s);
+    gazette::domain::site::Site::new(s).expect("valid test site")
+}
+
 /// HTTP settings with these per-client rate limits, each `(per_second, burst)`, for reads
 /// and for writes; the rest default.
 pub fn rate_limits(read: (u32, u32), write: (u32, u32)) -> gazette::state::HttpSettings {
@@ -334,7 +371,9 @@ async fn uncached_router(db: DatabaseConnection) -> Router {
         max_bytes: 0,
         ..Default::default()
     };
-    let state = gazette::AppState::new(db, test_auth()).with_response_cache(&off);
+    let state = gazette::AppState::new(db, test_auth())
+        .with_response_cache(&off)
+        .with_site(test_site(|_| {}));
     let cache = state.response_cache.clone();
     let router = gazette::app(state);
     wait_until_live(&cache).await;
