@@ -38,6 +38,9 @@ fn kind(req: &Request) -> Option<Kind> {
     match *req.method() {
         Method::GET if path == "/graphql" => Some(Kind::GraphqlGet),
         Method::GET if path.starts_with("/api/v1/") => Some(Kind::Rest),
+        // Feeds, sitemaps and oEmbed: keyed like REST reads; their handlers mark the
+        // listings key themselves.
+        Method::GET if crate::http::public::is_public_format(path) => Some(Kind::Rest),
         Method::POST if path == "/graphql" => Some(Kind::GraphqlPost),
         _ => None,
     }
@@ -63,6 +66,9 @@ fn bypassed(req: &Request, kind: &Kind) -> bool {
 /// Every REST answer but a single article by slug depends on which articles exist (its
 /// listing, children, related articles), so it carries the listings key by route.
 fn rest_lists(path: &str) -> bool {
+    if !path.starts_with("/api/v1/") {
+        return false;
+    }
     let rest = path.trim_start_matches("/api/v1/");
     !matches!(rest.split('/').collect::<Vec<_>>().as_slice(), ["articles", slug] if !slug.is_empty())
 }

@@ -12,6 +12,7 @@ pub(crate) mod graphql;
 pub(crate) mod health;
 pub mod limits;
 pub mod metrics;
+pub mod public;
 pub mod rest;
 
 use axum::Router;
@@ -229,6 +230,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::render))
         .nest("/api/v1", rest::routes())
+        .merge(public::routes())
         .fallback(not_found)
         // Inside the body limit (which it reads POST bodies under) and the gate (so rate
         // limits and load shedding apply to hits too).
