@@ -67,13 +67,14 @@ pub struct Feed {
     pub keys: BTreeSet<Key>,
 }
 
-/// The newest public articles of `scope` (at most the site's feed size), or `NOT_FOUND` for
+/// The `limit` newest public articles of `scope`, or `NOT_FOUND` for
 /// a section, author or tag that does not exist, or when no public URL is set.
 pub async fn feed(
     db: &DatabaseConnection,
     directory: &Directory,
     site: &Site,
     scope: FeedScope,
+    limit: u64,
     what: &str,
 ) -> Result<Feed> {
     let base = site.require_public(what)?.to_owned();
@@ -135,7 +136,7 @@ pub async fn feed(
     };
     let req = PageRequest {
         filter,
-        first: site.feed_items,
+        first: limit,
         after: None,
     };
     let page = articles::pages(db, directory, std::slice::from_ref(&req))

@@ -5,13 +5,19 @@
 //! `GAZETTE_PUBLIC_URL` when no public URL is set. Answers are cacheable like every other
 //! read: `ETag`/`304`, `Cache-Control`, surrogate keys, the response cache.
 
+pub(crate) mod feeds;
+
 use axum::Router;
+use axum::routing::get;
 
 use crate::state::AppState;
 
 /// The public formats' routes (at the root of the router).
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/feeds/rss.xml", get(feeds::rss))
+        .route("/feeds/atom.xml", get(feeds::atom))
+        .route("/feeds/feed.json", get(feeds::json))
 }
 
 /// Whether `path` is one of the public formats' routes (the response cache serves them).
