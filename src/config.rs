@@ -112,7 +112,7 @@ impl AuthArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Migrate the database, then serve the API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate,
     /// Import sections, authors, articles and comments from a JSON file (see README).

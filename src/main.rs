@@ -52,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().init(),
     }
     gazette::domain::related::configure(cli.related.settings());
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    match cli.command.unwrap_or(Command::Serve(Box::new(cli.serve))) {
         Command::Serve(args) => commands::serve(&cli.db, &cli.auth, &args).await,
         Command::Migrate => commands::migrate(&cli.db).await,
         Command::Import(args) => commands::import(&cli.db, &args).await,

@@ -63,6 +63,64 @@ pub fn matches_tag(if_none_match: &str, etag: &str) -> bool {
         .any(|t| t == etag || t == "*")
 }
 
+/// The validators a conditional GET sent.
+#[derive(Clone, Debug, Default)]
+pub struct Conditions {
+    pub if_none_match: Option<HeaderValue>,
+    pub if_modified_since: Option<HeaderValue>,
+}
+
+impl Conditions {
+    /// Takes the validators out of `headers`, so that what runs next answers in full.
+    pub fn take(headers: &mut HeaderMap) -> Self {
+        Self {
+            if_none_match: headers.remove(header::IF_NONE_MATCH),
+            if_modified_since: headers.remove(header::IF_MODIFIED_SINCE),
+        }
+    }
+
+    /// Whether a `200` answer with these headers is not modified for the request (RFC 9110
+    /// §13.2.2): `If-None-Match` against its `ETag` when sent, else `If-Modified-Since`
+    /// against its `Last-Modified`, when it has one.
+    pub fn unmodified(&self, answer: &HeaderMap) -> bool {
+        fn text(v: Option<&HeaderValue>) -> Option<&str> {
+            v.and_then(|v| v.to_str().ok())
+        }
+        if let Some(inm) = text(self.if_none_match.as_ref()) {
+            return text(answer.get(header::ETAG)).is_some_and(|e| matches_tag(inm, e));
+        }
+        match (
+            text(self.if_modified_since.as_ref()).and_then(http_date),
+            text(answer.get(header::LAST_MODIFIED)).and_then(http_date),
+        ) {
+            (Some(since), Some(modified)) => modified <= since,
+            _ => false,
+        }
+    }
+}
+
+/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) as seconds since the epoch.
+fn http_date(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc2822(text.trim())
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+/// `t` as an HTTP date, for `Last-Modified`.
+pub fn to_http_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// The `304` for `res` (its headers but the body's own).
+pub fn into_not_modified(res: Response) -> Response {
+    let mut headers = res.headers().clone();
+    headers.remove(header::CONTENT_TYPE);
+    headers.remove(header::CONTENT_LENGTH);
+    let mut out = StatusCode::NOT_MODIFIED.into_response();
+    *out.headers_mut() = headers;
+    out
+}
+
 /// How a cacheable answer is labelled.
 pub struct Caching<'a> {
     /// `Cache-Control` of an anonymous read.

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse as _, Response};
 use crate::domain::invalidation::{self, Key, Touched};
 use crate::error::{AppError, Code};
 use crate::http::accept::Media;
+use crate::http::cache_headers::{Conditions, into_not_modified};
 use crate::http::error::HttpError;
 use crate::response_cache::{Cacheable, ResponseCache};
 
@@ -107,13 +108,13 @@ pub async fn layer(State(cache): State<ResponseCache>, req: Request, next: Next)
         }
     };
     let key = key(&parts.method, &parts.uri, variant, &body);
-    let conditional = parts.headers.remove(header::IF_NONE_MATCH);
+    let conditional = Conditions::take(&mut parts.headers);
     if let Some(entry) = cache.get(&key) {
         cache.hit();
         let mut res = Response::new(Body::from(entry.body.clone()));
         *res.status_mut() = entry.status;
         *res.headers_mut() = entry.headers.clone();
-        let mut res = not_modified(res, conditional.as_ref());
+        let mut res = not_modified(res, &conditional);
         label(&mut res, "HIT");
         return res;
     }
@@ -151,7 +152,7 @@ pub async fn layer(State(cache): State<ResponseCache>, req: Request, next: Next)
         );
         res = Response::from_parts(parts, Body::from(bytes));
     }
-    let mut res = not_modified(res, conditional.as_ref());
+    let mut res = not_modified(res, &conditional);
     label(&mut res, "MISS");
     res
 }
@@ -190,24 +191,14 @@ async fn with_writes(cache: &ResponseCache, work: impl Future<Output = Response>
     invalidation::collect(touched, work).await
 }
 
-/// `304 Not Modified` for a matching `If-None-Match`, with the headers the handler would
-/// give it (all but `Content-Type`).
-fn not_modified(res: Response, conditional: Option<&HeaderValue>) -> Response {
-    let etag = res.headers().get(header::ETAG);
-    let matched = res.status() == StatusCode::OK
-        && conditional
-            .and_then(|c| c.to_str().ok())
-            .zip(etag.and_then(|e| e.to_str().ok()))
-            .is_some_and(|(c, e)| crate::http::cache_headers::matches_tag(c, e));
-    if !matched {
-        return res;
+/// `304 Not Modified` for a `200` the request's validators match (`If-None-Match`, else
+/// `If-Modified-Since`), with the headers the handler would give it (all but the body's).
+fn not_modified(res: Response, conditions: &Conditions) -> Response {
+    if res.status() == StatusCode::OK && conditions.unmodified(res.headers()) {
+        into_not_modified(res)
+    } else {
+        res
     }
-    let mut headers = res.headers().clone();
-    headers.remove(header::CONTENT_TYPE);
-    headers.remove(header::CONTENT_LENGTH);
-    let mut out = StatusCode::NOT_MODIFIED.into_response();
-    *out.headers_mut() = headers;
-    out
 }
 
 /// Whether the answer says no cache may keep it.

@@ -157,14 +157,8 @@ async fn serve(
     };
     // Public whatever token came with the request: a feed shows what anyone may read.
     let cx = Caching::of(s, &Caller::Anonymous, headers);
-    let res = cache_headers::bytes_response(
-        &cx,
-        StatusCode::OK,
-        bytes,
-        content_type,
-        &feed.keys,
-        None,
-    );
+    let res =
+        cache_headers::bytes_response(&cx, StatusCode::OK, bytes, content_type, &feed.keys, None);
     Ok(last_modified(res, feed.updated, headers))
 }
 
@@ -181,21 +175,15 @@ fn self_url(site: &Site, format: FeedFormat, scope: &FeedScope, limit: Option<i6
 /// Adds `Last-Modified` (the feed's update time, which never goes backwards) and answers
 /// `304` to an `If-Modified-Since` at or after it when no `If-None-Match` was sent.
 fn last_modified(mut res: Response, updated: DateTime<Utc>, headers: &HeaderMap) -> Response {
-    let stamp = updated.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    if res.status() == StatusCode::OK && !headers.contains_key(header::IF_NONE_MATCH) {
-        let since = headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| DateTime::parse_from_rfc2822(&v.replace("GMT", "+0000")).ok());
-        if since.is_some_and(|t| updated.timestamp() <= t.timestamp()) {
-            let (parts, _) = res.into_parts();
-            res = Response::from_parts(parts, axum::body::Body::empty());
-            *res.status_mut() = StatusCode::NOT_MODIFIED;
-            res.headers_mut().remove(header::CONTENT_TYPE);
-        }
-    }
-    if let Ok(v) = HeaderValue::from_str(&stamp) {
+    if let Ok(v) = HeaderValue::from_str(&cache_headers::to_http_date(updated)) {
         res.headers_mut().insert(header::LAST_MODIFIED, v);
+    }
+    let conditions = cache_headers::Conditions {
+        if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
+        if_modified_since: headers.get(header::IF_MODIFIED_SINCE).cloned(),
+    };
+    if res.status() == StatusCode::OK && conditions.unmodified(res.headers()) {
+        return cache_headers::into_not_modified(res);
     }
     res
 }
@@ -207,7 +195,10 @@ fn xml_safe(text: String) -> Vec<u8> {
         (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
     };
     if text.contains(bad) {
-        text.chars().filter(|c| !bad(*c)).collect::<String>().into_bytes()
+        text.chars()
+            .filter(|c| !bad(*c))
+            .collect::<String>()
+            .into_bytes()
     } else {
         text.into_bytes()
     }
@@ -283,16 +274,21 @@ fn rss_document(site: &Site, feed: &Feed, self_url: &str) -> Result<String> {
                     attrs.insert("type".to_owned(), t.to_owned());
                 }
                 let mut children = std::collections::BTreeMap::new();
-                let text = |name: &str, value: &str, children: &mut std::collections::BTreeMap<String, Vec<Extension>>| {
-                    children.insert(
-                        name.to_owned(),
-                        vec![Extension {
-                            name: format!("media:{name}"),
-                            value: Some(value.to_owned()),
-                            ..Extension::default()
-                        }],
-                    );
-                };
+                let text = |name: &str,
+                                value: &str,
+                                children: &mut std::collections::BTreeMap<
+                        String,
+                        Vec<Extension>,
+                    >| {
+                        children.insert(
+                            name.to_owned(),
+                            vec![Extension {
+                                name: format!("media:{name}"),
+                                value: Some(value.to_owned()),
+                                ..Extension::default()
+                            }],
+                        );
+                    };
                 if let Some(d) = image.caption.as_deref().or(image.alt.as_deref()) {
                     text("description", d, &mut children);
                 }
@@ -430,7 +426,10 @@ fn atom_document(site: &Site, feed: &Feed, self_url: &str) -> Result<String> {
                 categories,
                 links,
                 summary: a.dek.clone().map(Text::plain),
-                rights: a.source_name.as_ref().map(|n| Text::plain(format!("Source: {n}"))),
+                rights: a
+                    .source_name
+                    .as_ref()
+                    .map(|n| Text::plain(format!("Source: {n}"))),
                 content: Some(Content {
                     content_type: Some("html".to_owned()),
                     value: Some(content_html(item)),
