@@ -1,8 +1,8 @@
 //! The HTTP surface: the router and its layers (request ids, tracing, compression, CORS,
 //! header/body/time/concurrency limits, rate limits, metrics, problem+json for every
 //! refusal), the GraphQL endpoint and the media type its answers take (`accept`), the REST
-//! mirror (`rest/`), caching headers (`cache`), the response cache (`response_cache`) and
-//! probes.
+//! mirror (`rest/`), the public formats (`public/`: feeds, sitemaps, oEmbed), caching
+//! headers (`cache`), the response cache (`response_cache`) and probes.
 
 pub(crate) mod accept;
 pub(crate) mod cache_headers;

@@ -1,0 +1,37 @@
+-- wrk script: GETs the paths of the file named by env PATHS (one per line), rotating
+-- through them; each wrk thread starts at a different offset. After the run prints one
+-- machine-readable line, as the peer kit's rotate.lua does:
+--   RESULT rps= p50_ms= p90_ms= p99_ms= max_ms= errors= non2xx= requests= bytes_per_req=
+local paths = {}
+local counter = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  for line in io.lines(os.getenv("PATHS")) do
+    if #line > 0 then table.insert(paths, line) end
+  end
+  counter = (id or 0) * 97
+  wrk.method = "GET"
+  wrk.headers["Accept-Encoding"] = "identity"
+end
+
+function request()
+  counter = counter + 1
+  return wrk.format(nil, paths[(counter % #paths) + 1])
+end
+
+function done(summary, latency, requests)
+  local errs = summary.errors.connect + summary.errors.read + summary.errors.write
+             + summary.errors.status + summary.errors.timeout
+  local secs = summary.duration / 1e6
+  io.write(string.format(
+    "RESULT rps=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d non2xx=%d requests=%d bytes_per_req=%.0f\n",
+    summary.requests / secs, latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, errs, summary.errors.status,
+    summary.requests, summary.bytes / math.max(summary.requests, 1)))
+end
