@@ -161,15 +161,17 @@ impl Article {
         if site.base().is_none() {
             return Ok(None);
         }
+        // Listings prefetch the sections and relations this reads (`connection::prefetch`),
+        // so a page of articles costs the same statements whatever its length.
+        let (authors, tags) = tokio::join!(self.authors(ctx), self.tags(ctx));
+        let authors: Vec<author::Model> = authors?.into_iter().map(|a| a.0).collect();
+        let tags: Vec<tag::Model> = tags?.into_iter().map(|t| t.0).collect();
         let section = self.section(ctx).await?;
         let lineage: Vec<section::Model> = breadcrumb(ctx, &section.0.path)
             .await?
             .into_iter()
             .map(|s| s.0)
             .collect();
-        let authors: Vec<author::Model> =
-            self.authors(ctx).await?.into_iter().map(|a| a.0).collect();
-        let tags: Vec<tag::Model> = self.tags(ctx).await?.into_iter().map(|t| t.0).collect();
         let described = structured::Described {
             article: &self.0,
             lineage: &lineage,

@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::fixtures::{april_article, newsroom, newsroom_with};
+use crate::fixtures::{april_article, many_articles, newsroom, newsroom_with};
 use crate::helpers::{PUBLIC_URL, TestApp, editor, request, send_to};
 use crate::storage_tests;
 
@@ -17,6 +17,7 @@ storage_tests!(
     json_ld_is_null_without_a_public_url_and_left_out_of_listings,
     json_ld_is_never_shown_for_an_article_the_reader_cannot_read,
     json_ld_shows_a_change_to_an_author_through_the_response_cache,
+    json_ld_of_5_or_50_listed_articles_costs_the_same_statements,
 );
 
 const READ: &str = "query($s: String) { article(slug: $s) { url wordCount updatedAt publishedAt breadcrumb { name } jsonLd } }";
@@ -281,5 +282,33 @@ async fn json_ld_shows_a_change_to_an_author_through_the_response_cache(app: &Te
     assert_eq!(
         node(&parsed(&rest["json_ld"]), "NewsArticle")["author"][0]["jobTitle"],
         "Chief Correspondent"
+    );
+}
+
+async fn json_ld_of_5_or_50_listed_articles_costs_the_same_statements(app: &TestApp) {
+    app.import(many_articles(50)).await;
+    // Loads the newsroom directory, which no count below should include.
+    app.query("{ sections { name } }", json!({})).await;
+    let listing = "query($n: Int) { articles(first: $n) { edges { node { slug jsonLd } } } }";
+    let mut seen = Vec::new();
+    for n in [5, 50] {
+        app.take_statement_count();
+        let data = app.query(listing, json!({ "n": n })).await;
+        seen.push(app.take_statement_count());
+        let edges = data["articles"]["edges"].as_array().expect("edges");
+        assert_eq!(edges.len(), n);
+        for e in edges {
+            let doc = parsed(&e["node"]["jsonLd"]);
+            let slug = e["node"]["slug"].as_str().expect("slug");
+            assert_eq!(
+                node(&doc, "NewsArticle")["url"],
+                format!("{PUBLIC_URL}/news/{slug}"),
+                "{doc}"
+            );
+        }
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "statements for 5 and 50 articles: {seen:?}"
     );
 }
