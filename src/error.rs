@@ -48,6 +48,9 @@ pub enum Code {
     Unavailable,
     /// Anything else; never shown in detail (500).
     Internal,
+    /// A representation the route does not implement (501): oEmbed answers an unsupported
+    /// `format` so, as its specification asks.
+    NotImplemented,
 }
 
 impl Code {
@@ -61,7 +64,8 @@ impl Code {
             | Self::PayloadTooLarge
             | Self::UnsupportedMediaType
             | Self::HeadersTooLarge
-            | Self::PreconditionRequired => "BAD_USER_INPUT",
+            | Self::PreconditionRequired
+            | Self::NotImplemented => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
             Self::Conflict | Self::PreconditionFailed => "CONFLICT",
             Self::Unauthenticated => "UNAUTHENTICATED",
@@ -91,13 +95,14 @@ impl Code {
             Self::RateLimited => 429,
             Self::Unavailable => 503,
             Self::Internal => 500,
+            Self::NotImplemented => 501,
         }
     }
 
     /// The entry for an HTTP status a framework refused a request with (a client error
     /// without an entry of its own is a malformed request; a server error is internal).
     pub fn of_status(status: u16) -> Self {
-        const ALL: [Code; 16] = [
+        const ALL: [Code; 17] = [
             Code::BadUserInput,
             Code::MalformedRequest,
             Code::MethodNotAllowed,
@@ -114,6 +119,7 @@ impl Code {
             Code::RateLimited,
             Code::Unavailable,
             Code::Internal,
+            Code::NotImplemented,
         ];
         match ALL.into_iter().find(|c| c.status() == status) {
             Some(c) => c,
@@ -289,7 +295,7 @@ mod tests {
     #[test]
     fn every_status_maps_back_to_its_entry() {
         for status in [
-            400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 428, 429, 431, 500, 503,
+            400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 428, 429, 431, 500, 501, 503,
         ] {
             assert_eq!(Code::of_status(status).status(), status, "{status}");
         }

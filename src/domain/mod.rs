@@ -29,6 +29,8 @@
 //! - [`import`]: the bulk JSON import.
 //! - [`site`]: the front end's public URLs (templates, base URL) and the publication.
 //! - [`syndication`]: what the public formats (feeds, sitemaps, JSON-LD, oEmbed) list.
+//! - [`structured`]: an article page's schema.org JSON-LD, safe inside a `<script>`.
+//! - [`oembed`]: which article an embedding site's URL names, and its embed card.
 
 pub mod access;
 pub mod articles;
@@ -44,6 +46,7 @@ pub mod filter;
 pub mod html;
 pub mod import;
 pub mod invalidation;
+pub mod oembed;
 pub mod preview;
 #[cfg(test)]
 mod properties;
@@ -55,6 +58,7 @@ pub mod sections;
 pub mod site;
 pub mod slug;
 pub(crate) mod sql;
+pub mod structured;
 pub mod syndication;
 pub mod tags;
 pub mod workflow;

@@ -50,7 +50,7 @@ pub(super) async fn prefetch(
     let ids = || articles.iter().map(|a| a.id);
     let wants = |f: &str| node.field(f).exists() && !articles.is_empty();
     let sections = async {
-        if wants("section") || wants("breadcrumb") {
+        if wants("section") || wants("breadcrumb") || wants("jsonLd") {
             loader
                 .load_many(articles.iter().map(|a| SectionById(a.section_id)))
                 .await?;
@@ -58,7 +58,7 @@ pub(super) async fn prefetch(
         Ok(())
     };
     let relations = async {
-        if wants("authors") || wants("tags") {
+        if wants("authors") || wants("tags") || wants("jsonLd") {
             loader.load_many(ids().map(ArticleRelations)).await?;
         }
         Ok(())

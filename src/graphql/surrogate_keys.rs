@@ -112,6 +112,7 @@ const COVERED_FIELDS: &[&str] = &[
     "id",
     "items",
     "json",
+    "jsonLd",
     "level",
     "name",
     "node",

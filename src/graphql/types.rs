@@ -2,7 +2,7 @@
 //! request's loaders; none exposes an entity directly.
 
 use crate::domain::invalidation::Key;
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::Deserialize as _;
 
@@ -18,7 +18,7 @@ use crate::domain::blocks::{self as body, Image as StoredImage};
 use crate::domain::comments::CommentPageRequest;
 use crate::domain::filter::{ArticleFilter, AuthorRef, TagRef};
 use crate::domain::site::FeedScope;
-use crate::domain::{access, related, revisions, sections};
+use crate::domain::{access, related, revisions, sections, structured};
 use crate::entities::{article, article_revision, author, comment, section, tag};
 use crate::error::AppError;
 use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
@@ -146,6 +146,39 @@ impl Article {
         }
         let section = self.section(ctx).await?;
         Ok(site.article_url(&self.0, &section.0.path))
+    }
+
+    /// schema.org JSON-LD for the article's page: one document whose `@graph` holds a
+    /// `NewsArticle` (headline, description, dates, authors as `Person`s with `jobTitle` and
+    /// `url`, the publisher with its logo, image, section, keywords, word count, language,
+    /// `isBasedOn` for a source credit) and the `BreadcrumbList` of its section path.
+    /// The value is a JSON *string* holding the JSON text, to be dropped unchanged into
+    /// `<script type="application/ld+json">`: `<`, `>`, `&`, U+2028 and U+2029 are written as
+    /// `\u` escapes so that nothing in it can end the element (parse it to read it as an
+    /// object). `null` when no public URL is set.
+    async fn json_ld(&self, ctx: &Context<'_>) -> Result<Option<Json<String>>> {
+        let site = super::site(ctx)?;
+        if site.base().is_none() {
+            return Ok(None);
+        }
+        // Listings prefetch the sections and relations this reads (`connection::prefetch`),
+        // so a page of articles costs the same statements whatever its length.
+        let (authors, tags) = tokio::join!(self.authors(ctx), self.tags(ctx));
+        let authors: Vec<author::Model> = authors?.into_iter().map(|a| a.0).collect();
+        let tags: Vec<tag::Model> = tags?.into_iter().map(|t| t.0).collect();
+        let section = self.section(ctx).await?;
+        let lineage: Vec<section::Model> = breadcrumb(ctx, &section.0.path)
+            .await?
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
+        let described = structured::Described {
+            article: &self.0,
+            lineage: &lineage,
+            authors: &authors,
+            tags: &tags,
+        };
+        Ok(structured::json_ld(site, &described).map(Json))
     }
 
     /// Its section and that section's ancestors, root first: `World » Middle East`.

@@ -6,6 +6,7 @@
 //! read: `ETag`/`304`, `Cache-Control`, surrogate keys, the response cache.
 
 pub(crate) mod feeds;
+pub(crate) mod oembed;
 
 use axum::Router;
 use axum::routing::get;
@@ -18,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/feeds/rss.xml", get(feeds::rss))
         .route("/feeds/atom.xml", get(feeds::atom))
         .route("/feeds/feed.json", get(feeds::json))
+        .route("/oembed", get(oembed::oembed))
 }
 
 /// Whether `path` is one of the public formats' routes (the response cache serves them).

@@ -161,6 +161,7 @@ impl Modify for BearerAuth {
         newsroom::list_authors, newsroom::create_author, newsroom::get_author, newsroom::patch_author,
         newsroom::get_tag, discovery::search, discovery::related_of, discovery::pin_related,
         crate::http::public::feeds::rss, crate::http::public::feeds::atom, crate::http::public::feeds::json,
+        crate::http::public::oembed::oembed,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

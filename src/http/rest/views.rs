@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::domain::blocks::{self, Block};
 use crate::domain::directory::Directory;
 use crate::domain::site::{FeedScope, Site};
-use crate::domain::{ArticleStatus, articles, comments, sections};
+use crate::domain::{ArticleStatus, articles, comments, sections, structured};
 use crate::entities::{article, author, section, tag};
 use crate::error::AppError;
 use crate::http::error::Result;
@@ -98,7 +98,7 @@ pub struct SourceView {
     pub url: Option<String>,
 }
 
-/// An article. `body`, `body_html` and `breadcrumb` are present on single reads only.
+/// An article. `body`, `body_html`, `breadcrumb` and `json_ld` are present on single reads only.
 #[derive(Serialize, ToSchema)]
 pub struct ArticleView {
     pub id: i32,
@@ -120,6 +120,13 @@ pub struct ArticleView {
     pub body_html: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breadcrumb: Option<Vec<SectionView>>,
+    /// schema.org JSON-LD for the article's page (a `NewsArticle` and the `BreadcrumbList`
+    /// of its section path in one `@graph`), as JSON *text* in a string: drop it unchanged
+    /// into `<script type="application/ld+json">` (`<`, `>`, `&`, U+2028 and U+2029 are
+    /// `\u` escapes). Null when no public URL is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub json_ld: Option<Option<String>>,
     pub word_count: i32,
     pub reading_time_minutes: i32,
     pub source: Option<SourceView>,
@@ -261,6 +268,21 @@ pub async fn articles(
                     .collect()
             });
             let rel = relations.remove(&a.id).unwrap_or_default();
+            let json_ld = full.then(|| {
+                let lineage: Vec<section::Model> = sections::lineage(&section.path)
+                    .into_iter()
+                    .filter_map(|p| crumbs.get(&p).cloned())
+                    .collect();
+                structured::json_ld(
+                    site,
+                    &structured::Described {
+                        article: &a,
+                        lineage: &lineage,
+                        authors: &rel.authors,
+                        tags: &rel.tags,
+                    },
+                )
+            });
             Ok(ArticleView {
                 id: a.id,
                 url: site.article_url(&a, &section.path),
@@ -279,6 +301,7 @@ pub async fn articles(
                 body_html: body.as_deref().map(blocks::render_html),
                 body,
                 breadcrumb,
+                json_ld,
                 word_count: a.word_count,
                 reading_time_minutes: blocks::reading_time_minutes(a.word_count),
                 source: a.source_name.clone().map(|name| SourceView {
