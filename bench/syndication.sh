@@ -45,7 +45,7 @@ prepare() {  # db: import when needed, then move the news window to now
     sqlite)
       if [ "$(cat "$SQLITE_DIR/.imported" 2>/dev/null)" != "$WANT" ]; then
         say "importing into SQLite ($SQLITE_DIR)"; rm -rf "$SQLITE_DIR"; mkdir -p "$SQLITE_DIR"
-        env -u DATABASE_URL GAZETTE_DATA_DIR="$SQLITE_DIR" "$BIN" import "$DATA" >/dev/null
+        env -u DATABASE_URL GAZETTE_DATA_DIR="$SQLITE_DIR" GAZETTE_LOG=error "$BIN" import "$DATA" >/dev/null 2>&1
         echo "$WANT" > "$SQLITE_DIR/.imported"
       fi
       python3 - "$SQLITE_DIR/gazette.db" <<'PY'
@@ -68,7 +68,7 @@ PY
         say "importing into PostgreSQL (gazette_synd on port $PGPORT)"
         "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "DROP DATABASE IF EXISTS gazette_synd WITH (FORCE)"
         "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "CREATE DATABASE gazette_synd"
-        env -u GAZETTE_DATA_DIR DATABASE_URL="$PG_DSN" "$BIN" import "$DATA" >/dev/null
+        env -u GAZETTE_DATA_DIR DATABASE_URL="$PG_DSN" GAZETTE_LOG=error "$BIN" import "$DATA" >/dev/null 2>&1
         "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d gazette_synd -qXc "VACUUM ANALYZE"
         "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "COMMENT ON DATABASE gazette_synd IS '$WANT'"
       fi

@@ -27,6 +27,7 @@ pub const DEPARTURES: &[&str] = &["unpublish", "archive", "delete"];
 /// One article of a feed, with what its item shows.
 #[derive(Clone, Debug)]
 pub struct Item {
+    /// The row, as a listing reads it: without its body (see `body`).
     pub article: article::Model,
     /// The body, block by block.
     pub body: Vec<Block>,
@@ -174,14 +175,14 @@ pub async fn items(
     keys: &mut BTreeSet<Key>,
 ) -> Result<Vec<Item>> {
     let ids: Vec<i32> = articles.iter().map(|a| a.id).collect();
-    let mut bodies = articles::bodies(db, &ids).await?;
+    let mut bodies = articles::body_blocks(db, &ids).await?;
     let mut section_ids: Vec<i32> = articles.iter().map(|a| a.section_id).collect();
     section_ids.sort_unstable();
     section_ids.dedup();
     let sections = directory.sections_by_ids(db, &section_ids).await?;
     let mut relations = directory.relations(db, &ids).await?;
     let mut out = Vec::with_capacity(articles.len());
-    for mut a in articles {
+    for a in articles {
         let Some(section) = sections.get(&a.section_id).cloned() else {
             tracing::warn!(
                 article = a.id,
@@ -189,10 +190,8 @@ pub async fn items(
             );
             continue;
         };
-        if let Some(body) = bodies.remove(&a.id) {
-            a.body = body;
-        }
-        let body: Vec<Block> = serde_json::from_value(a.body.clone()).unwrap_or_default();
+        // The row came without its body (a listing's); `body` is what an item shows.
+        let body: Vec<Block> = bodies.remove(&a.id).unwrap_or_default();
         let r = relations.remove(&a.id).unwrap_or_default();
         let Some(url) = site.article_url(&a, &section.path) else {
             continue;

@@ -191,17 +191,20 @@ fn last_modified(mut res: Response, updated: DateTime<Utc>, headers: &HeaderMap)
 /// `text` without the characters XML 1.0 forbids (controls but tab, newline and carriage
 /// return; U+FFFE, U+FFFF). Markup never holds them, so the whole document is filtered.
 fn xml_safe(text: String) -> Vec<u8> {
+    let bytes = text.into_bytes();
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+    let suspect = |b: u8| (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xBF;
+    if !bytes.iter().any(|&b| suspect(b)) {
+        return bytes;
+    }
+    let text = String::from_utf8(bytes).unwrap_or_default();
     let bad = |c: char| {
         (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
     };
-    if text.contains(bad) {
-        text.chars()
-            .filter(|c| !bad(*c))
-            .collect::<String>()
-            .into_bytes()
-    } else {
-        text.into_bytes()
-    }
+    text.chars()
+        .filter(|c| !bad(*c))
+        .collect::<String>()
+        .into_bytes()
 }
 
 /// A stable id for an article: `tag:news.example,2026:article:42` (RFC 4151), from the
