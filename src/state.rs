@@ -15,8 +15,8 @@ use crate::rate_limit::{Rate, RateLimits};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Auth;
-use crate::graphql::{self, GazetteSchema};
 use crate::domain::site::Site;
+use crate::graphql::{self, GazetteSchema};
 use crate::response_cache::{ResponseCache, Settings as CacheSettings};
 
 /// Whether other processes may write to the database (PostgreSQL): then the response cache
@@ -173,7 +173,8 @@ impl AppState {
     pub fn with_site(self, site: Site) -> Self {
         self.map(|s| {
             s.site = Arc::new(site);
-            s.schema = graphql::schema_with(s.db.clone(), s.auth.clone(), s.site.clone(), &s.limits_gql);
+            s.schema =
+                graphql::schema_with(s.db.clone(), s.auth.clone(), s.site.clone(), &s.limits_gql);
         })
     }
 

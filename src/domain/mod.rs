@@ -29,6 +29,8 @@
 //! - [`import`]: the bulk JSON import.
 //! - [`site`]: the front end's public URLs (templates, base URL) and the publication.
 //! - [`syndication`]: what the public formats (feeds, sitemaps, JSON-LD, oEmbed) list.
+//! - [`sitemaps`]: what the sitemaps list (the index, articles by month, sections, authors,
+//!   tags, the news window), paged and streamed.
 
 pub mod access;
 pub mod articles;
@@ -53,6 +55,7 @@ pub mod revisions;
 pub mod search;
 pub mod sections;
 pub mod site;
+pub mod sitemaps;
 pub mod slug;
 pub(crate) mod sql;
 pub mod syndication;

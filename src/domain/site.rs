@@ -73,7 +73,9 @@ impl Slot {
         match self {
             Self::SectionPath => !text.is_empty() && text.split('/').all(slug),
             Self::Slug => slug(text),
-            Self::Id => !text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit()),
+            Self::Id => {
+                !text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit())
+            }
             Self::Year => digits(text, 4),
             Self::Month | Self::Day => digits(text, 2),
         }
@@ -115,8 +117,10 @@ impl Template {
             let slot = Slot::parse(name)
                 .filter(|s| allowed.contains(s))
                 .ok_or_else(|| {
-                    let names: Vec<String> =
-                        allowed.iter().map(|s| format!("{{{}}}", s.name())).collect();
+                    let names: Vec<String> = allowed
+                        .iter()
+                        .map(|s| format!("{{{}}}", s.name()))
+                        .collect();
                     format!(
                         "{what} uses {{{name}}}, which it cannot: it may use {}",
                         names.join(", ")
@@ -141,8 +145,12 @@ impl Template {
                 .iter()
                 .any(|p| matches!(p, Part::Slot(s) if group.contains(s)))
             {
-                let names: Vec<String> = group.iter().map(|s| format!("{{{}}}", s.name())).collect();
-                return Err(format!("{what} must contain {}: {text:?}", names.join(" or ")));
+                let names: Vec<String> =
+                    group.iter().map(|s| format!("{{{}}}", s.name())).collect();
+                return Err(format!(
+                    "{what} must contain {}: {text:?}",
+                    names.join(" or ")
+                ));
             }
         }
         Ok(Self(parts))
@@ -166,7 +174,9 @@ impl Template {
                 return path.is_empty();
             };
             match first {
-                Part::Text(t) => path.strip_prefix(t.as_str()).is_some_and(|p| go(rest, p, out)),
+                Part::Text(t) => path
+                    .strip_prefix(t.as_str())
+                    .is_some_and(|p| go(rest, p, out)),
                 Part::Slot(slot) => {
                     // Every split point, longest first (a section path takes what it can).
                     // Only where the text that follows starts (placeholders never touch).
@@ -434,10 +444,27 @@ impl Site {
         Some(format!("{base}{path}"))
     }
 
+    /// The longest URL an article page can have under this template (the longest slug and
+    /// section path a slug allows), for budgets such as a sitemap page's 50 MB.
+    pub fn longest_article_url(&self) -> Option<String> {
+        let base = self.base.as_deref()?;
+        let path = self.article.render(|slot| match slot {
+            Slot::SectionPath => "a".repeat(4 * super::slug::MAX_LEN),
+            Slot::Slug => "a".repeat(super::slug::MAX_LEN),
+            Slot::Id => i32::MAX.to_string(),
+            Slot::Year => "9999".into(),
+            Slot::Month | Slot::Day => "12".into(),
+        });
+        Some(format!("{base}{path}"))
+    }
+
     /// The page of the section at `path`.
     pub fn section_url(&self, path: &str) -> Option<String> {
         let base = self.base.as_deref()?;
-        Some(format!("{base}{}", self.section.render(|_| path.to_owned())))
+        Some(format!(
+            "{base}{}",
+            self.section.render(|_| path.to_owned())
+        ))
     }
 
     /// The page of the author with this slug.
@@ -542,21 +569,42 @@ mod tests {
     fn urls_follow_the_templates_and_read_back() {
         let s = site(ARTICLE_TEMPLATE);
         let url = s.article_url(&article("a-story"), "world/europe");
-        assert_eq!(url.as_deref(), Some("https://news.example/world/europe/a-story"));
+        assert_eq!(
+            url.as_deref(),
+            Some("https://news.example/world/europe/a-story")
+        );
         let read = s.read_article_url("https://NEWS.example/world/europe/a-story?utm=x#top");
         assert_eq!(read.and_then(|a| a.slug).as_deref(), Some("a-story"));
-        assert_eq!(s.read_article_url("https://other.example/world/a-story"), None);
+        assert_eq!(
+            s.read_article_url("https://other.example/world/a-story"),
+            None
+        );
         assert_eq!(s.read_article_url("https://news.example/"), None);
-        assert_eq!(s.section_url("world").as_deref(), Some("https://news.example/world"));
-        assert_eq!(s.author_url("ann").as_deref(), Some("https://news.example/authors/ann"));
-        assert_eq!(s.tag_url("eu").as_deref(), Some("https://news.example/tags/eu"));
+        assert_eq!(
+            s.section_url("world").as_deref(),
+            Some("https://news.example/world")
+        );
+        assert_eq!(
+            s.author_url("ann").as_deref(),
+            Some("https://news.example/authors/ann")
+        );
+        assert_eq!(
+            s.tag_url("eu").as_deref(),
+            Some("https://news.example/tags/eu")
+        );
 
         let dated = site("/{year}/{month}/{day}/{slug}.html");
         let url = dated.article_url(&article("b"), "x");
-        assert_eq!(url.as_deref(), Some("https://news.example/2026/03/04/b.html"));
+        assert_eq!(
+            url.as_deref(),
+            Some("https://news.example/2026/03/04/b.html")
+        );
         let read = dated.read_article_url("http://news.example/2026/03/04/b.html");
         assert_eq!(read.and_then(|a| a.slug).as_deref(), Some("b"));
-        assert_eq!(dated.read_article_url("https://news.example/2026/3/04/b.html"), None);
+        assert_eq!(
+            dated.read_article_url("https://news.example/2026/3/04/b.html"),
+            None
+        );
 
         let by_id = site("/a/{id}");
         let read = by_id.read_article_url("https://news.example/a/42");
@@ -571,8 +619,13 @@ mod tests {
             Site::new(s).err().unwrap_or_default()
         };
         assert!(bad(|s| s.public_url = Some("news.example".into())).contains("GAZETTE_PUBLIC_URL"));
-        assert!(bad(|s| s.public_url = Some("https://x.example/?a".into())).contains("GAZETTE_PUBLIC_URL"));
-        assert!(bad(|s| s.article_template = "/{section_path}".into()).contains("GAZETTE_ARTICLE_URL"));
+        assert!(
+            bad(|s| s.public_url = Some("https://x.example/?a".into()))
+                .contains("GAZETTE_PUBLIC_URL")
+        );
+        assert!(
+            bad(|s| s.article_template = "/{section_path}".into()).contains("GAZETTE_ARTICLE_URL")
+        );
         assert!(bad(|s| s.article_template = "/{nope}/{slug}".into()).contains("{nope}"));
         assert!(bad(|s| s.article_template = "{slug}".into()).contains("start with"));
         assert!(bad(|s| s.article_template = "/{year}{slug}".into()).contains("side by side"));

@@ -182,7 +182,10 @@ pub async fn items(
     let mut out = Vec::with_capacity(articles.len());
     for mut a in articles {
         let Some(section) = sections.get(&a.section_id).cloned() else {
-            tracing::warn!(article = a.id, "left an article without a section out of a feed");
+            tracing::warn!(
+                article = a.id,
+                "left an article without a section out of a feed"
+            );
             continue;
         };
         if let Some(body) = bodies.remove(&a.id) {

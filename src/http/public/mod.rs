@@ -5,13 +5,16 @@
 //! `GAZETTE_PUBLIC_URL` when no public URL is set. Answers are cacheable like every other
 //! read: `ETag`/`304`, `Cache-Control`, surrogate keys, the response cache.
 
+pub(crate) mod sitemap_xml;
+pub(crate) mod sitemaps;
+
 use axum::Router;
 
 use crate::state::AppState;
 
 /// The public formats' routes (at the root of the router).
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    Router::new().merge(sitemaps::routes())
 }
 
 /// Whether `path` is one of the public formats' routes (the response cache serves them).

@@ -165,7 +165,14 @@ pub async fn list(
         }
         _ => None,
     };
-    let data = views::articles(&s.db, s.response_cache.directory(), &s.site, page.items, false).await?;
+    let data = views::articles(
+        &s.db,
+        s.response_cache.directory(),
+        &s.site,
+        page.items,
+        false,
+    )
+    .await?;
     let mut keys = Keys::default();
     data.iter().for_each(|v| keys.article(v));
     Ok(paged(

@@ -3,7 +3,7 @@
 
 mod articles;
 mod discovery;
-mod extract;
+pub(crate) mod extract;
 mod newsroom;
 mod views;
 
@@ -160,6 +160,9 @@ impl Modify for BearerAuth {
         newsroom::list_sections, newsroom::create_section, newsroom::get_section, newsroom::patch_section,
         newsroom::list_authors, newsroom::create_author, newsroom::get_author, newsroom::patch_author,
         newsroom::get_tag, discovery::search, discovery::related_of, discovery::pin_related,
+        crate::http::public::sitemaps::index, crate::http::public::sitemaps::news,
+        crate::http::public::sitemaps::sections, crate::http::public::sitemaps::authors,
+        crate::http::public::sitemaps::tags, crate::http::public::sitemaps::articles,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

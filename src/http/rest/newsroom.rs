@@ -16,11 +16,11 @@ use super::views::{AuthorView, Page, SectionTree, SectionView, TagView};
 use crate::domain::authors::{self, AuthorFields};
 use crate::domain::cursor::Cursor;
 use crate::domain::sections::{self, NewSection, SectionPatch};
+use crate::domain::site::Site;
 use crate::entities::section;
 use crate::error::AppError;
 use crate::http::cache_headers;
 use crate::http::error::Result;
-use crate::domain::site::Site;
 use crate::state::AppState;
 
 fn tree(all: &[section::Model], site: &Site) -> Vec<SectionTree> {
@@ -48,7 +48,11 @@ fn tree(all: &[section::Model], site: &Site) -> Vec<SectionTree> {
                 .collect(),
             children: children
                 .get(&Some(s.id))
-                .map(|c| c.iter().map(|x| build(x, by_path, children, site)).collect())
+                .map(|c| {
+                    c.iter()
+                        .map(|x| build(x, by_path, children, site))
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -102,7 +106,8 @@ async fn one_section(s: &AppState, path: &str) -> Result<SectionTree> {
         }
         None
     }
-    find(tree(&all, &s.site), path).ok_or_else(|| AppError::not_found(format!("no section {path:?}")).into())
+    find(tree(&all, &s.site), path)
+        .ok_or_else(|| AppError::not_found(format!("no section {path:?}")).into())
 }
 
 /// A section by its full path (`world` or `world/middle-east`), with children and breadcrumb.
@@ -257,7 +262,11 @@ pub async fn list_authors(
         _ => None,
     };
     let keys: BTreeSet<Key> = page.items.iter().map(|a| Key::Author(a.id)).collect();
-    let data: Vec<AuthorView> = page.items.into_iter().map(|a| AuthorView::new(a, &s.site)).collect();
+    let data: Vec<AuthorView> = page
+        .items
+        .into_iter()
+        .map(|a| AuthorView::new(a, &s.site))
+        .collect();
     Ok(paged(
         &cache_headers::Caching::of(&s, &c, &headers),
         &uri,

@@ -271,7 +271,11 @@ pub async fn articles(
                     .into_iter()
                     .map(|x| AuthorView::new(x, site))
                     .collect(),
-                tags: rel.tags.into_iter().map(|x| TagView::new(x, site)).collect(),
+                tags: rel
+                    .tags
+                    .into_iter()
+                    .map(|x| TagView::new(x, site))
+                    .collect(),
                 body_html: body.as_deref().map(blocks::render_html),
                 body,
                 breadcrumb,
