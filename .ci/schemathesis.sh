@@ -13,6 +13,8 @@ port=${SCHEMATHESIS_PORT:-18087}
 export GAZETTE_DATA_DIR="$work/data"
 # One client sends everything here; the limits have their own tests.
 export GAZETTE_RATE_LIMIT=100000 GAZETTE_WRITE_RATE_LIMIT=100000
+# The public formats (feeds, sitemaps, oEmbed) answer only with a public URL set.
+export GAZETTE_PUBLIC_URL=https://news.example
 GAZETTE_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
 export GAZETTE_JWT_SECRET
 ./target/debug/gazette --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &

@@ -36,5 +36,6 @@ mod response_cache;
 mod rest;
 mod search;
 mod sections_authors_tags;
+mod sitemaps;
 mod statements;
 mod tokens;

@@ -81,7 +81,7 @@ fn fresh_until(res: &mut Response, until: Option<DateTime<Utc>>, now: DateTime<U
 }
 
 /// The sitemap index: every sitemap there is, with the newest change of what each lists.
-#[utoipa::path(get, path = "/sitemap.xml", tag = "sitemaps",
+#[utoipa::path(get, path = "/sitemap.xml", tag = "sitemaps", operation_id = "sitemap_index",
     responses((status = 200, description = "A sitemap index (sitemaps.org 0.9)", content((String = "application/xml")), headers(("ETag" = String), ("Surrogate-Key" = String))),
               (status = 304, description = "Not modified"),
               (status = 401, body = Problem),
@@ -109,7 +109,7 @@ pub async fn index(State(s): State<AppState>, Who(c): Who, headers: HeaderMap) -
 
 /// The Google News sitemap: the stories that became public in the last 48 hours, newest
 /// first, 1,000 a page (the index names every page).
-#[utoipa::path(get, path = "/sitemaps/news.xml", tag = "sitemaps", params(PageParams),
+#[utoipa::path(get, path = "/sitemaps/news.xml", tag = "sitemaps", operation_id = "news_sitemap", params(PageParams),
     responses((status = 200, description = "A news sitemap (Google News 0.9); fresh until its oldest story leaves the window", content((String = "application/xml")), headers(("ETag" = String), ("Surrogate-Key" = String))),
               (status = 304, description = "Not modified"),
               (status = 401, body = Problem),
@@ -163,7 +163,7 @@ async fn listing(
 }
 
 /// The sections' pages, by path.
-#[utoipa::path(get, path = "/sitemaps/sections.xml", tag = "sitemaps", params(PageParams),
+#[utoipa::path(get, path = "/sitemaps/sections.xml", tag = "sitemaps", operation_id = "sections_sitemap", params(PageParams),
     responses((status = 200, description = "A sitemap (sitemaps.org 0.9)", content((String = "application/xml")), headers(("ETag" = String), ("Surrogate-Key" = String))),
               (status = 304, description = "Not modified"),
               (status = 401, body = Problem),
@@ -180,7 +180,7 @@ pub async fn sections(
 }
 
 /// The pages of the authors who have a published article, by slug.
-#[utoipa::path(get, path = "/sitemaps/authors.xml", tag = "sitemaps", params(PageParams),
+#[utoipa::path(get, path = "/sitemaps/authors.xml", tag = "sitemaps", operation_id = "authors_sitemap", params(PageParams),
     responses((status = 200, description = "A sitemap (sitemaps.org 0.9)", content((String = "application/xml")), headers(("ETag" = String), ("Surrogate-Key" = String))),
               (status = 304, description = "Not modified"),
               (status = 401, body = Problem),
@@ -197,7 +197,7 @@ pub async fn authors(
 }
 
 /// The pages of the tags on a published article, by slug.
-#[utoipa::path(get, path = "/sitemaps/tags.xml", tag = "sitemaps", params(PageParams),
+#[utoipa::path(get, path = "/sitemaps/tags.xml", tag = "sitemaps", operation_id = "tags_sitemap", params(PageParams),
     responses((status = 200, description = "A sitemap (sitemaps.org 0.9)", content((String = "application/xml")), headers(("ETag" = String), ("Surrogate-Key" = String))),
               (status = 304, description = "Not modified"),
               (status = 401, body = Problem),
@@ -215,7 +215,7 @@ pub async fn tags(
 
 /// The published articles of one month (UTC), oldest first, 50,000 a page. A page of more
 /// than 1,000 streams, without `ETag`.
-#[utoipa::path(get, path = "/sitemaps/{file}", tag = "sitemaps",
+#[utoipa::path(get, path = "/sitemaps/{file}", tag = "sitemaps", operation_id = "articles_sitemap",
     params(("file" = String, Path, description = "`articles-YYYY-MM.xml`, a month of publication (UTC) the index names", example = "articles-2026-03.xml"), PageParams),
     responses((status = 200, description = "A sitemap (sitemaps.org 0.9)", content((String = "application/xml")), headers(("ETag" = String, description = "On pages of at most 1,000 URLs"), ("Surrogate-Key" = String))),
               (status = 304, description = "Not modified"),
