@@ -381,7 +381,7 @@ impl Section {
 
     /// Its feeds, with its subsections' articles (`null` when no public URL is set).
     async fn feeds(&self, ctx: &Context<'_>) -> Result<Option<Feeds>> {
-        Ok(feeds(ctx, FeedScope::Section(self.0.path.clone()))?)
+        feeds(ctx, FeedScope::Section(self.0.path.clone()))
     }
 
     /// Display name.
@@ -472,7 +472,7 @@ impl Author {
 
     /// Its feeds (`null` when no public URL is set).
     async fn feeds(&self, ctx: &Context<'_>) -> Result<Option<Feeds>> {
-        Ok(feeds(ctx, FeedScope::Author(self.0.slug.clone()))?)
+        feeds(ctx, FeedScope::Author(self.0.slug.clone()))
     }
 
     /// Full name.
@@ -558,7 +558,7 @@ impl Tag {
 
     /// Its feeds (`null` when no public URL is set).
     async fn feeds(&self, ctx: &Context<'_>) -> Result<Option<Feeds>> {
-        Ok(feeds(ctx, FeedScope::Tag(self.0.slug.clone()))?)
+        feeds(ctx, FeedScope::Tag(self.0.slug.clone()))
     }
 
     /// Display name.
