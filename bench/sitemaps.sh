@@ -23,7 +23,7 @@
 #
 # Env (defaults): PEER_DIR (../shared/bench beside this checkout), BENCH_DIR
 # (${TMPDIR:-/tmp}/gazette-bench), N (50000), DATA ($BENCH_DIR/data/news_$N.json), NEWS
-# (1000), DUR (15), WARM (3), CONC (8), THREADS (1), DBS ("postgres sqlite"), PORT (18190),
+# (1000), DUR (15), WARM (3), CONC (8), THREADS (1), DBS ("postgres sqlite"), PORT (18390),
 # PGPORT (55432), GZ_PGDB (gazette_sitemaps), REIMPORT (0; 1 imports again), SKIP_BUILD (0).
 # Every GAZETTE_* variable of the environment reaches the server.
 set -euo pipefail
@@ -34,7 +34,7 @@ PEER_DIR=${PEER_DIR:-$ROOT/../shared/bench}
 PEER_DIR=$(cd "$PEER_DIR" && pwd)
 export BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/gazette-bench}
 N=${N:-50000}; NEWS=${NEWS:-1000}; DUR=${DUR:-15}; WARM=${WARM:-3}; CONC=${CONC:-8}
-THREADS=${THREADS:-1}; DBS=${DBS:-postgres sqlite}; PORT=${PORT:-18190}
+THREADS=${THREADS:-1}; DBS=${DBS:-postgres sqlite}; PORT=${PORT:-18390}
 export PGPORT=${PGPORT:-55432}; GZ_PGDB=${GZ_PGDB:-gazette_sitemaps}
 REIMPORT=${REIMPORT:-0}; SKIP_BUILD=${SKIP_BUILD:-0}
 DATA=${DATA:-$BENCH_DIR/data/news_${N}.json}
@@ -79,7 +79,7 @@ stop() {  # pid: TERM, wait up to 10 s, then KILL
 cleanup() { stop "$SAMPLER"; stop "$SERVER"; SAMPLER=; SERVER=; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then echo "port $PORT is in use; set PORT" >&2; exit 1; fi
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 export GAZETTE_RATE_LIMIT=${GAZETTE_RATE_LIMIT:-1000000000}
 export GAZETTE_WRITE_RATE_LIMIT=${GAZETTE_WRITE_RATE_LIMIT:-1000000000}
@@ -175,11 +175,14 @@ run_db() {
   local db=$1
   say "$db: re-dating ($NEWS in the last 46 hours, the rest in $MONTH)"
   redate "$db"
+  if port_busy; then echo "port $PORT is in use; set PORT" >&2; exit 1; fi
   db_env "$db"
   env "${DBENV[@]}" GAZETTE_ADDR="127.0.0.1:$PORT" "$BIN" serve > "$LOGS/sitemaps_serve_$db.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
-  curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "$db: server not ready" >&2; tail "$LOGS/sitemaps_serve_$db.log" >&2; exit 1; }
+  if ! kill -0 "$SERVER" 2>/dev/null || ! curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null; then
+    echo "$db: server not ready" >&2; tail "$LOGS/sitemaps_serve_$db.log" >&2; exit 1
+  fi
   local idle; idle=$(rss_kb "$SERVER")
   printf '\n%s (response cache off, c=%s, %ss after a %ss warm-up; server RSS idle %s MB)\n' \
     "$db" "$CONC" "$DUR" "$WARM" "$((idle / 1024))"

@@ -121,7 +121,7 @@ pub(crate) fn article_row(row: &QueryResult) -> Result<Option<article::Model>> {
 }
 
 /// JSON `null` in the place of a body: listings leave bodies out (see [`pages`]).
-pub(crate) fn no_body(backend: DbBackend) -> SimpleExpr {
+fn no_body(backend: DbBackend) -> SimpleExpr {
     match backend {
         DbBackend::Postgres => Expr::cust("'null'::jsonb"),
         _ => Expr::cust("'null'"),

@@ -6,13 +6,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::Stream;
-use sea_orm::sea_query::{Alias, Condition, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Iterable as _};
+use sea_orm::sea_query::{Condition, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult};
 
-use super::{
-    Entry, Limits, Month, NEWS_WINDOW, News, NewsItem, article_lastmod, news_language, public,
-};
-use crate::domain::articles::{article_row, no_body};
+use super::{Entry, Limits, Month, NEWS_WINDOW, News, NewsItem, news_language, public};
 use crate::domain::batched::inline_limits;
 use crate::domain::directory::Directory;
 use crate::domain::filter::{ArticleFilter, col, filter_condition};
@@ -21,10 +18,49 @@ use crate::domain::site::Site;
 use crate::entities::{article, section};
 use crate::error::Result;
 
-/// The SELECT of articles (every column but the body) that `filter` lists, in `order` of
-/// publication time then id, after `after` when given, skipping `offset`, at most `limit`.
+/// What an article sitemap shows of an article: the columns of its URL and update time,
+/// all in the index `ix_articles_status_published_listed`, so a page is read from the index
+/// alone (and on SQLite, never past the body in the row).
+#[derive(Clone, Debug, FromQueryResult)]
+struct Listed {
+    id: i32,
+    slug: String,
+    section_id: i32,
+    published_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const LISTED: &[article::Column] = &[
+    article::Column::Id,
+    article::Column::Slug,
+    article::Column::SectionId,
+    article::Column::PublishedAt,
+    article::Column::UpdatedAt,
+];
+
+/// What the news sitemap shows of a story (the headline is among the row's first columns).
+#[derive(Clone, Debug, FromQueryResult)]
+struct Headlined {
+    id: i32,
+    slug: String,
+    headline: String,
+    section_id: i32,
+    published_at: DateTime<Utc>,
+}
+
+const HEADLINED: &[article::Column] = &[
+    article::Column::Id,
+    article::Column::Slug,
+    article::Column::Headline,
+    article::Column::SectionId,
+    article::Column::PublishedAt,
+];
+
+/// The SELECT of `columns` of the articles `filter` lists (each has a publication time), in
+/// `order` of publication time then id, after `after` when given, skipping `offset`, at most
+/// `limit`.
 fn article_select(
-    backend: DbBackend,
+    columns: &[article::Column],
     filter: &ArticleFilter,
     order: Order,
     after: Option<(DateTime<Utc>, i32)>,
@@ -32,12 +68,8 @@ fn article_select(
     limit: u64,
 ) -> SelectStatement {
     let mut q = Query::select();
-    for c in article::Column::iter() {
-        if matches!(c, article::Column::Body) {
-            q.expr_as(no_body(backend), Alias::new("body"));
-        } else {
-            q.column((article::Entity, c));
-        }
+    for c in columns {
+        q.column((article::Entity, *c));
     }
     q.from(article::Entity).cond_where(filter_condition(filter));
     if let Some((at, id)) = after {
@@ -64,27 +96,22 @@ fn article_select(
     q
 }
 
-async fn read_articles(
+async fn read<T: FromQueryResult>(
     db: &impl ConnectionTrait,
+    backend: DbBackend,
     q: &SelectStatement,
-) -> Result<Vec<article::Model>> {
-    let stmt = inline_limits(db.get_database_backend().build(q));
-    let mut out = Vec::new();
-    for row in db.query_all(stmt).await? {
-        if let Some(a) = article_row(&row)? {
-            out.push(a);
-        }
-    }
-    Ok(out)
+) -> Result<Vec<T>> {
+    let stmt = inline_limits(backend.build(q));
+    Ok(T::find_by_statement(stmt).all(db).await?)
 }
 
-/// The sections of `articles`, by id, from the directory.
+/// The sections of these ids, from the directory.
 async fn sections_of(
     db: &DatabaseConnection,
     directory: &Directory,
-    articles: &[article::Model],
+    ids: impl Iterator<Item = i32>,
 ) -> Result<HashMap<i32, section::Model>> {
-    let mut ids: Vec<i32> = articles.iter().map(|a| a.section_id).collect();
+    let mut ids: Vec<i32> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
     directory.sections_by_ids(db, &ids).await
@@ -105,27 +132,21 @@ pub async fn news(
     let mut filter = public();
     filter.published_after = Some(now - NEWS_WINDOW);
     let offset = u64::from(page.max(1) - 1) * limits.news;
-    let q = article_select(
-        db.get_database_backend(),
-        &filter,
-        Order::Desc,
-        None,
-        offset,
-        limits.news,
-    );
-    let articles = read_articles(db, &q).await?;
+    let q = article_select(HEADLINED, &filter, Order::Desc, None, offset, limits.news);
+    let articles: Vec<Headlined> = read(db, db.get_database_backend(), &q).await?;
     if articles.is_empty() && page > 1 {
         return Ok(None);
     }
-    let sections = sections_of(db, directory, &articles).await?;
+    let sections = sections_of(db, directory, articles.iter().map(|a| a.section_id)).await?;
     let mut keys: BTreeSet<Key> = [Key::Lists].into();
     let mut items = Vec::with_capacity(articles.len());
     let mut fresh_until: Option<DateTime<Utc>> = None;
-    for a in &articles {
-        let (Some(s), Some(published)) = (sections.get(&a.section_id), a.published_at) else {
+    for a in articles {
+        let Some(s) = sections.get(&a.section_id) else {
             continue;
         };
-        let Some(loc) = site.article_url(a, &s.path) else {
+        let published = a.published_at;
+        let Some(loc) = site.article_url_of(a.id, &a.slug, published, &s.path) else {
             continue;
         };
         keys.insert(Key::Article(a.id));
@@ -134,7 +155,7 @@ pub async fn news(
         fresh_until = Some(fresh_until.map_or(leaves, |f| f.min(leaves)));
         items.push(NewsItem {
             loc,
-            title: a.headline.clone(),
+            title: a.headline,
             published,
         });
     }
@@ -188,19 +209,13 @@ impl ArticlePage {
             let Some(mut r) = rest else {
                 return Ok(None);
             };
-            let q = article_select(
-                r.db.get_database_backend(),
-                &r.filter,
-                Order::Asc,
-                Some(r.after),
-                0,
-                r.chunk.min(r.remaining),
-            );
-            let articles = read_articles(&r.db, &q).await?;
+            let limit = r.chunk.min(r.remaining);
+            let q = article_select(LISTED, &r.filter, Order::Asc, Some(r.after), 0, limit);
+            let articles: Vec<Listed> = read(&r.db, r.db.get_database_backend(), &q).await?;
             let Some(last) = articles.last() else {
                 return Ok(None);
             };
-            r.after = (last.published_at.unwrap_or(last.created_at), last.id);
+            r.after = (last.published_at, last.id);
             r.remaining = r.remaining.saturating_sub(articles.len() as u64);
             let full = articles.len() as u64 == r.chunk;
             let entries = entries(&r.db, &r.directory, &r.site, &articles).await?;
@@ -216,16 +231,17 @@ async fn entries(
     db: &DatabaseConnection,
     directory: &Directory,
     site: &Site,
-    articles: &[article::Model],
+    articles: &[Listed],
 ) -> Result<Vec<Entry>> {
-    let sections = sections_of(db, directory, articles).await?;
+    let sections = sections_of(db, directory, articles.iter().map(|a| a.section_id)).await?;
     Ok(articles
         .iter()
         .filter_map(|a| {
             let s = sections.get(&a.section_id)?;
             Some(Entry {
-                loc: site.article_url(a, &s.path)?,
-                lastmod: Some(article_lastmod(a)),
+                loc: site.article_url_of(a.id, &a.slug, a.published_at, &s.path)?,
+                // Never before it became public.
+                lastmod: Some(a.updated_at.max(a.published_at)),
             })
         })
         .collect())
@@ -250,13 +266,12 @@ pub async fn article_page(
     filter.published_before = Some(end);
     let chunk = limits.chunk.min(limits.urls).max(1);
     let offset = u64::from(page.max(1) - 1) * limits.urls;
-    let backend = db.get_database_backend();
-    let q = article_select(backend, &filter, Order::Asc, None, offset, chunk);
-    let articles = read_articles(db, &q).await?;
+    let q = article_select(LISTED, &filter, Order::Asc, None, offset, chunk);
+    let articles: Vec<Listed> = read(db, db.get_database_backend(), &q).await?;
     let Some(last) = articles.last() else {
         return Ok(None);
     };
-    let after = (last.published_at.unwrap_or(last.created_at), last.id);
+    let after = (last.published_at, last.id);
     let remaining = limits.urls - articles.len() as u64;
     let whole = (articles.len() as u64) < chunk || remaining == 0;
     let first = entries(db, directory, &site, &articles).await?;

@@ -41,7 +41,6 @@ use super::access::Caller;
 use super::filter::ArticleFilter;
 use super::invalidation::Key;
 use super::site::Site;
-use crate::entities::article;
 use crate::error::Result;
 
 pub use articles::{ArticlePage, article_page, news};
@@ -271,11 +270,6 @@ fn public() -> ArticleFilter {
         visibility: Caller::Anonymous.visibility(),
         ..ArticleFilter::default()
     }
-}
-
-/// An article's `lastmod`: its update, never before it became public.
-fn article_lastmod(a: &article::Model) -> DateTime<Utc> {
-    a.updated_at.max(a.published_at.unwrap_or(a.created_at))
 }
 
 /// How many pages `count` URLs take at `per_page` each (at least one).
