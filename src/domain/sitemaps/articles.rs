@@ -149,7 +149,9 @@ pub async fn news(
         let Some(loc) = site.article_url_of(a.id, &a.slug, published, &s.path) else {
             continue;
         };
-        keys.insert(Key::Article(a.id));
+        // Every change of a public article touches `l` as well as its own key, so a
+        // thousand article keys would add nothing but header bytes; a section's path, in
+        // each URL, changes under its own key only.
         keys.insert(Key::Section(s.id));
         let leaves = published + NEWS_WINDOW;
         fresh_until = Some(fresh_until.map_or(leaves, |f| f.min(leaves)));

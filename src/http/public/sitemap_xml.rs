@@ -3,7 +3,7 @@
 //! XML 1.0 does not allow (a headline edited by hand into the database with a control
 //! character in it must not make the whole sitemap unreadable).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
 
 use crate::domain::sitemaps::{Entry, News};
 
@@ -20,19 +20,49 @@ fn allowed(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
-/// Appends `text` as XML character data: forbidden characters dropped, markup escaped.
+/// Whether `text` holds a character XML 1.0 forbids: a control character, or U+FFFE/U+FFFF
+/// (whose UTF-8 starts with 0xEF). A byte scan, since almost no text does.
+fn has_forbidden(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter()
+        .any(|&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
+        || (b.contains(&0xEF) && text.contains(['\u{FFFE}', '\u{FFFF}']))
+}
+
+/// Appends `text` as XML character data: forbidden characters dropped, markup escaped by
+/// quick-xml (only when there is any: URLs and most headlines have none).
 fn text(out: &mut String, text: &str) {
-    if text.chars().all(allowed) {
-        out.push_str(&quick_xml::escape::escape(text));
+    let kept: std::borrow::Cow<'_, str> = if has_forbidden(text) {
+        text.chars()
+            .filter(|&c| allowed(c))
+            .collect::<String>()
+            .into()
     } else {
-        let kept: String = text.chars().filter(|&c| allowed(c)).collect();
-        out.push_str(&quick_xml::escape::escape(kept.as_str()));
+        text.into()
+    };
+    if kept
+        .bytes()
+        .any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))
+    {
+        out.push_str(&quick_xml::escape::escape(kept.as_ref()));
+    } else {
+        out.push_str(&kept);
     }
 }
 
-/// A W3C datetime, to the second, in UTC (`2026-03-01T09:00:00Z`).
-fn w3c(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// Appends a W3C datetime, to the second, in UTC (`2026-03-01T09:00:00Z`).
+fn w3c(out: &mut String, at: DateTime<Utc>) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
 }
 
 /// Appends `<name>text</name>`.
@@ -41,6 +71,17 @@ fn element(out: &mut String, name: &str, value: &str) {
     out.push_str(name);
     out.push('>');
     text(out, value);
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// Appends `<name>datetime</name>`.
+fn time_element(out: &mut String, name: &str, at: DateTime<Utc>) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    w3c(out, at);
     out.push_str("</");
     out.push_str(name);
     out.push('>');
@@ -57,7 +98,7 @@ pub fn index(sitemaps: &[(String, Option<DateTime<Utc>>)]) -> Vec<u8> {
         out.push_str("<sitemap>");
         element(&mut out, "loc", loc);
         if let Some(at) = lastmod {
-            element(&mut out, "lastmod", &w3c(*at));
+            time_element(&mut out, "lastmod", *at);
         }
         out.push_str("</sitemap>\n");
     }
@@ -80,7 +121,7 @@ pub fn urls(out: &mut String, entries: &[Entry]) {
         out.push_str("<url>");
         element(out, "loc", &e.loc);
         if let Some(at) = e.lastmod {
-            element(out, "lastmod", &w3c(at));
+            time_element(out, "lastmod", at);
         }
         out.push_str("</url>\n");
     }
@@ -112,7 +153,7 @@ pub fn news(news: &News) -> Vec<u8> {
         out.push_str("<news:news><news:publication>");
         out.push_str(&publication);
         out.push_str("</news:publication>");
-        element(&mut out, "news:publication_date", &w3c(item.published));
+        time_element(&mut out, "news:publication_date", item.published);
         element(&mut out, "news:title", &item.title);
         out.push_str("</news:news></url>\n");
     }
@@ -125,6 +166,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn times_are_w3c_datetimes_in_utc_to_the_second() {
+        let mut out = String::new();
+        let at = DateTime::parse_from_rfc3339("2026-03-01T09:05:07.123456+02:00")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        w3c(&mut out, at);
+        assert_eq!(out, "2026-03-01T07:05:07Z");
+    }
+
+    #[test]
     fn text_is_escaped_and_forbidden_characters_dropped() {
         let mut out = String::new();
         text(
@@ -135,5 +186,9 @@ mod tests {
             out,
             "a ]]&gt; &lt;/script&gt; &amp; &quot;q&quot; &apos;x&apos; é 🗞 مرحبا\tend"
         );
+        let mut plain = String::new();
+        text(&mut plain, "https://news.example/world/a-story");
+        text(&mut plain, " \u{FFFF}\u{FFFD}");
+        assert_eq!(plain, "https://news.example/world/a-story \u{FFFD}");
     }
 }
