@@ -96,7 +96,7 @@ pub(crate) fn model<T: FromQueryResult>(row: &QueryResult) -> Result<Option<T>> 
 /// took ~3 ms of its ~3.5. With the limits written in it settles on one generic plan per
 /// connection after five executions (0.3 ms in all). A page size takes one of few values
 /// (1-101), so the statement cache holds few texts per shape.
-fn inline_limits(mut stmt: Statement) -> Statement {
+pub(crate) fn inline_limits(mut stmt: Statement) -> Statement {
     if stmt.db_backend != DbBackend::Postgres {
         return stmt;
     }

@@ -31,6 +31,8 @@
 //! - [`syndication`]: what the public formats (feeds, sitemaps, JSON-LD, oEmbed) list.
 //! - [`structured`]: an article page's schema.org JSON-LD, safe inside a `<script>`.
 //! - [`oembed`]: which article an embedding site's URL names, and its embed card.
+//! - [`sitemaps`]: what the sitemaps list (the index, articles by month, sections, authors,
+//!   tags, the news window), paged and streamed.
 
 pub mod access;
 pub mod articles;
@@ -56,6 +58,7 @@ pub mod revisions;
 pub mod search;
 pub mod sections;
 pub mod site;
+pub mod sitemaps;
 pub mod slug;
 pub(crate) mod sql;
 pub mod structured;

@@ -431,15 +431,41 @@ impl Site {
     /// The page of an article filed in the section at `section_path`. Its date is the
     /// publication time (the scheduled or creation time before it has one).
     pub fn article_url(&self, a: &article::Model, section_path: &str) -> Option<String> {
-        let base = self.base.as_deref()?;
         let when: DateTime<Utc> = a.published_at.or(a.scheduled_at).unwrap_or(a.created_at);
+        self.article_url_of(a.id, &a.slug, when, section_path)
+    }
+
+    /// [`Site::article_url`] from the parts a URL is made of (for listings that read only
+    /// those): the article's id and slug, its date and its section's path.
+    pub fn article_url_of(
+        &self,
+        id: i32,
+        slug: &str,
+        when: DateTime<Utc>,
+        section_path: &str,
+    ) -> Option<String> {
+        let base = self.base.as_deref()?;
         let path = self.article.render(|slot| match slot {
             Slot::SectionPath => section_path.to_owned(),
-            Slot::Slug => a.slug.clone(),
-            Slot::Id => a.id.to_string(),
+            Slot::Slug => slug.to_owned(),
+            Slot::Id => id.to_string(),
             Slot::Year => format!("{:04}", when.year()),
             Slot::Month => format!("{:02}", when.month()),
             Slot::Day => format!("{:02}", when.day()),
+        });
+        Some(format!("{base}{path}"))
+    }
+
+    /// The longest URL an article page can have under this template (the longest slug and
+    /// section path a slug allows), for budgets such as a sitemap page's 50 MB.
+    pub fn longest_article_url(&self) -> Option<String> {
+        let base = self.base.as_deref()?;
+        let path = self.article.render(|slot| match slot {
+            Slot::SectionPath => "a".repeat(4 * super::slug::MAX_LEN),
+            Slot::Slug => "a".repeat(super::slug::MAX_LEN),
+            Slot::Id => i32::MAX.to_string(),
+            Slot::Year => "9999".into(),
+            Slot::Month | Slot::Day => "12".into(),
         });
         Some(format!("{base}{path}"))
     }

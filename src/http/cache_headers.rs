@@ -178,27 +178,56 @@ pub fn bytes_response(
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         r
     };
-    let cache_control = match cx.caller {
-        Caller::Anonymous => {
-            HeaderValue::from_str(cx.public).unwrap_or(HeaderValue::from_static(PRIVATE))
-        }
-        Caller::Account { .. } => HeaderValue::from_static(PRIVATE),
-    };
+    let cache_control = cache_control(cx);
     // What a shared cache may keep, the response cache may keep too.
-    if status == StatusCode::OK
-        && cache_control
-            .to_str()
-            .is_ok_and(|v| v.starts_with("public"))
-    {
+    if status == StatusCode::OK && is_public(&cache_control) {
         res.extensions_mut()
             .insert(crate::response_cache::Cacheable(
                 keys.iter().copied().collect(),
             ));
     }
-    let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&tag) {
-        h.insert(header::ETAG, v);
+        res.headers_mut().insert(header::ETAG, v);
     }
+    label(res.headers_mut(), cache_control, keys);
+    res
+}
+
+/// A `200` streamed as it is made, labelled as [`bytes_response`] labels but without an
+/// `ETag` (its bytes are not known before they are sent), and never kept by the response
+/// cache, which would have to hold it whole: shared caches may keep it (`public`), and
+/// purge it by its surrogate keys.
+pub fn streamed(
+    cx: &Caching<'_>,
+    body: axum::body::Body,
+    content_type: &'static str,
+    keys: &BTreeSet<Key>,
+) -> Response {
+    let mut res = Response::new(body);
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    label(res.headers_mut(), cache_control(cx), keys);
+    res
+}
+
+/// `Cache-Control` of a read by the caller.
+fn cache_control(cx: &Caching<'_>) -> HeaderValue {
+    match cx.caller {
+        Caller::Anonymous => {
+            HeaderValue::from_str(cx.public).unwrap_or(HeaderValue::from_static(PRIVATE))
+        }
+        Caller::Account { .. } => HeaderValue::from_static(PRIVATE),
+    }
+}
+
+fn is_public(cache_control: &HeaderValue) -> bool {
+    cache_control
+        .to_str()
+        .is_ok_and(|v| v.starts_with("public"))
+}
+
+/// `Cache-Control`, `Vary` and the surrogate keys.
+fn label(h: &mut HeaderMap, cache_control: HeaderValue, keys: &BTreeSet<Key>) {
     h.insert(header::CACHE_CONTROL, cache_control);
     h.insert(
         header::VARY,
@@ -213,7 +242,67 @@ pub fn bytes_response(
             h.insert("cache-tag", v);
         }
     }
-    res
+}
+
+/// Keeps an answer that changes without any write (a window of time moves on) fresh for
+/// `left` at most: `max-age` and `s-maxage` no longer than that, `stale-while-revalidate`
+/// no longer than what remains of it (so no cache serves it after it changed), and the
+/// response cache's entry gone then too ([`crate::response_cache::Lifetime`]).
+pub fn fresh_for(res: &mut Response, left: std::time::Duration) {
+    let secs = left.as_secs();
+    let Some(value) = res
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.starts_with("public"))
+        .map(|v| cap_cache_control(v, secs))
+    else {
+        return;
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        res.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    if res
+        .extensions()
+        .get::<crate::response_cache::Cacheable>()
+        .is_some()
+    {
+        res.extensions_mut()
+            .insert(crate::response_cache::Lifetime(left));
+    }
+}
+
+/// `Cache-Control` with freshness cut to `secs` (see [`fresh_for`]).
+fn cap_cache_control(value: &str, secs: u64) -> String {
+    let number = |d: &str, name: &str| {
+        d.strip_prefix(name)
+            .and_then(|r| r.strip_prefix('='))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+    };
+    let directives: Vec<&str> = value.split(',').map(str::trim).collect();
+    let max_age = directives
+        .iter()
+        .find_map(|d| number(d, "max-age"))
+        .map_or(secs, |m| m.min(secs));
+    let mut out: Vec<String> = Vec::with_capacity(directives.len());
+    for d in directives {
+        if number(d, "max-age").is_some() {
+            out.push(format!("max-age={max_age}"));
+        } else if let Some(s) = number(d, "s-maxage") {
+            out.push(format!("s-maxage={}", s.min(secs)));
+        } else if let Some(w) = number(d, "stale-while-revalidate") {
+            let w = w.min(secs - max_age);
+            if w > 0 {
+                out.push(format!("stale-while-revalidate={w}"));
+            }
+        } else if !d.is_empty() {
+            out.push(d.to_owned());
+        }
+    }
+    if !out.iter().any(|d| d.starts_with("max-age=")) {
+        out.push(format!("max-age={max_age}"));
+    }
+    out.join(", ")
 }
 
 #[cfg(test)]
@@ -228,6 +317,25 @@ mod tests {
         assert_eq!(if_match_version(&h).ok(), Some(Some(7)));
         h.insert(header::IF_MATCH, HeaderValue::from_static("\"abcdef\""));
         assert!(if_match_version(&h).is_err_and(|e| e.status() == StatusCode::PRECONDITION_FAILED));
+    }
+
+    #[test]
+    fn freshness_is_cut_to_what_is_left() {
+        let cc = "public, max-age=60, stale-while-revalidate=300";
+        assert_eq!(
+            cap_cache_control(cc, 1000),
+            "public, max-age=60, stale-while-revalidate=300"
+        );
+        assert_eq!(
+            cap_cache_control(cc, 100),
+            "public, max-age=60, stale-while-revalidate=40"
+        );
+        assert_eq!(cap_cache_control(cc, 30), "public, max-age=30");
+        assert_eq!(cap_cache_control(cc, 0), "public, max-age=0");
+        assert_eq!(
+            cap_cache_control("public, s-maxage=600", 5),
+            "public, s-maxage=5, max-age=5"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::error::{AppError, Code};
 use crate::http::accept::Media;
 use crate::http::cache_headers::{Conditions, into_not_modified};
 use crate::http::error::HttpError;
-use crate::response_cache::{Cacheable, ResponseCache};
+use crate::response_cache::{Cacheable, Lifetime, ResponseCache};
 
 /// The response header that says where an answer came from.
 pub const X_CACHE: &str = "x-cache";
@@ -133,6 +133,7 @@ pub async fn layer(State(cache): State<ResponseCache>, req: Request, next: Next)
         if lists {
             keys.push(Key::Lists);
         }
+        let lifetime = res.extensions_mut().remove::<Lifetime>().map(|l| l.0);
         let (parts, body) = res.into_parts();
         let bytes = match axum::body::to_bytes(body, usize::MAX).await {
             Ok(b) => b,
@@ -142,13 +143,14 @@ pub async fn layer(State(cache): State<ResponseCache>, req: Request, next: Next)
         };
         // An exact copy: the serialised body's buffer grew by doubling, and keeping it
         // would hold up to twice the answer's bytes for as long as the entry lives.
-        cache.insert(
+        cache.insert_for(
             key.into_boxed_slice(),
             born,
             parts.status,
             parts.headers.clone(),
             Bytes::copy_from_slice(&bytes),
             keys,
+            lifetime,
         );
         res = Response::from_parts(parts, Body::from(bytes));
     }

@@ -49,6 +49,10 @@
 //! stores, and it is emptied when the listener connects, since notifications may have been
 //! missed in between.
 //!
+//! A few answers change with time alone, without any write: the news sitemap lists the
+//! stories of the last 48 hours. Their handlers attach a [`Lifetime`] (until the next story
+//! leaves) beside [`Cacheable`], and the entry expires then, whatever the cache's lifetime.
+//!
 //! The newsroom directory (`crate::domain::directory`) hears the same invalidations and
 //! follows the same rule, so the cache owns it and the listener runs on PostgreSQL even
 //! when the cache is switched off.
@@ -89,6 +93,12 @@ impl Default for Settings {
 #[derive(Clone, Debug, Default)]
 pub struct Cacheable(pub Vec<Key>);
 
+/// How long an answer may be kept at most, when it changes without a write (the news
+/// sitemap's window moves on): a second response extension beside [`Cacheable`], honoured
+/// below the cache's own lifetime.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifetime(pub Duration);
+
 /// One cached answer.
 pub struct Entry {
     /// Its status (200).
@@ -98,6 +108,8 @@ pub struct Entry {
     /// Its uncompressed body.
     pub body: Bytes,
     keys: Box<[Key]>,
+    /// Its own lifetime, when shorter than the cache's ([`Lifetime`]).
+    lifetime: Option<Duration>,
     /// The generation when its request started.
     born: u64,
     /// The newest generation it is known to be valid at.
@@ -129,6 +141,31 @@ struct Generations {
 const MAX_TRACKED_KEYS: usize = 200_000;
 
 type Store = moka::sync::Cache<Box<[u8]>, Arc<Entry>>;
+
+/// Expires an entry at its own [`Lifetime`], if it has one (the cache's `time_to_live`
+/// applies as well: the earlier wins).
+struct OwnLifetime;
+
+impl moka::Expiry<Box<[u8]>, Arc<Entry>> for OwnLifetime {
+    fn expire_after_create(
+        &self,
+        _: &Box<[u8]>,
+        entry: &Arc<Entry>,
+        _: std::time::Instant,
+    ) -> Option<Duration> {
+        entry.lifetime
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &Box<[u8]>,
+        entry: &Arc<Entry>,
+        _: std::time::Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        entry.lifetime
+    }
+}
 
 struct Inner {
     store: Option<Store>,
@@ -162,6 +199,7 @@ impl ResponseCache {
                 .max_capacity(settings.max_bytes)
                 .weigher(|k, v| v.weight(k))
                 .time_to_live(settings.ttl.max(Duration::from_secs(1)))
+                .expire_after(OwnLifetime)
                 .eviction_listener(move |_, _, cause| {
                     if cause.was_evicted() {
                         evictions.increment(1);
@@ -259,6 +297,21 @@ impl ResponseCache {
         body: Bytes,
         keys: Vec<Key>,
     ) {
+        self.insert_for(key, born, status, headers, body, keys, None);
+    }
+
+    /// [`ResponseCache::insert`], kept at most `lifetime` when given.
+    #[expect(clippy::too_many_arguments, reason = "insert's, plus the lifetime")]
+    pub fn insert_for(
+        &self,
+        key: Box<[u8]>,
+        born: u64,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        keys: Vec<Key>,
+        lifetime: Option<Duration>,
+    ) {
         let Some(store) = &self.0.store else { return };
         if !self.is_live() {
             return;
@@ -268,6 +321,7 @@ impl ResponseCache {
             headers,
             body,
             keys: keys.into_boxed_slice(),
+            lifetime,
             born,
             checked: AtomicU64::new(born),
         };
@@ -410,6 +464,31 @@ mod tests {
         assert!(!shared.is_live());
         put(&shared, b"one", shared.generation(), &[Key::Article(1)]);
         assert!(shared.get(b"one").is_none());
+    }
+
+    #[test]
+    fn an_entry_with_its_own_lifetime_goes_when_it_ends() {
+        let c = cache();
+        let put_for = |key: &[u8], lifetime| {
+            c.insert_for(
+                key.into(),
+                c.generation(),
+                StatusCode::OK,
+                HeaderMap::new(),
+                Bytes::from_static(b"{}"),
+                vec![Key::Lists],
+                lifetime,
+            );
+        };
+        put_for(b"short", Some(Duration::from_millis(50)));
+        put_for(b"long", None);
+        assert!(c.get(b"short").is_some());
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(c.get(b"short").is_none(), "gone at the end of its lifetime");
+        assert!(
+            c.get(b"long").is_some(),
+            "the cache's own lifetime is longer"
+        );
     }
 
     #[test]

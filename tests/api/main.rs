@@ -38,6 +38,7 @@ mod response_cache;
 mod rest;
 mod search;
 mod sections_authors_tags;
+mod sitemaps;
 mod statements;
 mod structured_data;
 mod tokens;

@@ -7,6 +7,8 @@
 
 pub(crate) mod feeds;
 pub(crate) mod oembed;
+pub(crate) mod sitemap_xml;
+pub(crate) mod sitemaps;
 
 use axum::Router;
 use axum::routing::get;
@@ -20,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/feeds/atom.xml", get(feeds::atom))
         .route("/feeds/feed.json", get(feeds::json))
         .route("/oembed", get(oembed::oembed))
+        .merge(sitemaps::routes())
 }
 
 /// Whether `path` is one of the public formats' routes (the response cache serves them).
