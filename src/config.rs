@@ -110,10 +110,6 @@ impl AuthArgs {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "parsed once at start; boxing would only add noise"
-)]
 pub enum Command {
     /// Migrate the database, then serve the API (the default).
     Serve(Box<ServeArgs>),
