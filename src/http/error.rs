@@ -170,7 +170,7 @@ mod tests {
                 "BAD_USER_INPUT",
             ),
             (HttpError::PreconditionFailed("x".into()), 412, "CONFLICT"),
-            (AppError::Unavailable("x".into()).into(), 503, "UNAVAILABLE"),
+            (AppError::unavailable("x").into(), 503, "UNAVAILABLE"),
             (
                 AppError::Internal(anyhow::anyhow!("secret detail")).into(),
                 500,

@@ -189,16 +189,14 @@ async fn gate(
     }
     let probe = is_probe(req.uri().path());
     if !probe && !state.ready.load(Ordering::SeqCst) {
-        return AppError::Unavailable(
-            "gazette is starting: the database is not reachable yet".into(),
-        )
-        .into_response();
+        return AppError::unavailable("gazette is starting: the database is not reachable yet")
+            .into_response();
     }
     if !probe && let Err(e) = admit(&state, &mut req) {
         return e.into_response();
     }
     let Ok(_permit) = state.inflight.clone().try_acquire_owned() else {
-        return AppError::Unavailable("gazette is at its concurrency limit; retry shortly".into())
+        return AppError::unavailable("gazette is at its concurrency limit; retry shortly")
             .into_response();
     };
     let limit = state.http.request_timeout;
@@ -213,7 +211,7 @@ async fn gate(
         .await
     {
         Ok(res) => res,
-        Err(_) => AppError::Unavailable(format!(
+        Err(_) => AppError::unavailable(format!(
             "the request took longer than {} ms",
             limit.as_millis()
         ))
