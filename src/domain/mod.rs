@@ -42,6 +42,7 @@ pub mod directory;
 pub mod discovery;
 pub mod filter;
 pub mod html;
+pub mod idempotency;
 pub mod import;
 pub mod invalidation;
 pub mod preview;
@@ -57,6 +58,7 @@ pub mod slug;
 pub(crate) mod sql;
 pub mod syndication;
 pub mod tags;
+pub mod transaction;
 pub mod workflow;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
