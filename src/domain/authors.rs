@@ -193,8 +193,7 @@ pub async fn create(
         )
         .await?;
         // A new author is listed and found by slug (its own key tells the directory).
-        super::invalidation::touch(&*txn, [Key::Lists, Key::Author(res.last_insert_id)])
-            .await?;
+        super::invalidation::touch(&*txn, [Key::Lists, Key::Author(res.last_insert_id)]).await?;
         author::Entity::find_by_id(res.last_insert_id)
             .one(&*txn)
             .await?
@@ -265,8 +264,7 @@ pub async fn update(
             .update(&*txn)
             .await
             .map_err(|e| AppError::from_write(e, "that author slug"))?;
-        super::revisions::log_change(&*txn, EntityKind::Author, id, "update", caller.sub())
-            .await?;
+        super::revisions::log_change(&*txn, EntityKind::Author, id, "update", caller.sub()).await?;
         super::invalidation::touch(&*txn, touched.iter().copied()).await?;
         Ok(saved)
     })

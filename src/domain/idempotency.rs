@@ -29,6 +29,7 @@
 //! [`purge_expired`] removes them afterwards. An expired key is free to be used again.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,6 +75,8 @@ pub struct Claim {
     /// The outcome of the earlier request with this key whose response was lost.
     replay: Option<String>,
     state: Mutex<State>,
+    /// Set when the claim found the key taken by a request still in flight.
+    in_flight: AtomicBool,
 }
 
 impl Claim {
@@ -87,6 +90,7 @@ impl Claim {
             retention,
             replay: None,
             state: Mutex::new(State::Open),
+            in_flight: AtomicBool::new(false),
         })
     }
 
@@ -100,7 +104,14 @@ impl Claim {
             retention: Duration::ZERO,
             replay: Some(outcome),
             state: Mutex::new(State::Committed),
+            in_flight: AtomicBool::new(false),
         })
+    }
+
+    /// Whether a write found the key taken by another request with it, still in flight
+    /// when this one looked it up.
+    pub fn in_flight(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Where the claim stands.
@@ -294,14 +305,13 @@ pub(crate) async fn claim(txn: &impl ConnectionTrait) -> Result<bool> {
                     Column::CreatedAt,
                     Column::ExpiresAt,
                 ])
-                .action_and_where(
-                    Expr::col((idempotency_key::Entity, Column::ExpiresAt)).lte(now),
-                )
+                .action_and_where(Expr::col((idempotency_key::Entity, Column::ExpiresAt)).lte(now))
                 .to_owned(),
         )
         .exec_without_returning(txn)
         .await?;
     if inserted == 0 {
+        c.in_flight.store(true, Ordering::Relaxed);
         return Err(AppError::Conflict {
             message: "a request with this Idempotency-Key is being processed: retry it shortly to get its response".into(),
             current_version: None,
@@ -348,8 +358,13 @@ pub(crate) fn settle(to: State) {
 }
 
 /// Keeps `response` with the claim's key, for replays (a response already kept stays).
-pub async fn store_response(db: &DatabaseConnection, claim: &Claim, response: &Stored) -> Result<()> {
-    let headers = serde_json::to_string(&response.headers).map_err(|e| AppError::Internal(e.into()))?;
+pub async fn store_response(
+    db: &DatabaseConnection,
+    claim: &Claim,
+    response: &Stored,
+) -> Result<()> {
+    let headers =
+        serde_json::to_string(&response.headers).map_err(|e| AppError::Internal(e.into()))?;
     idempotency_key::Entity::update_many()
         .col_expr(Column::Status, Expr::value(i32::from(response.status)))
         .col_expr(Column::Headers, Expr::value(headers))

@@ -537,8 +537,7 @@ pub async fn delete(
         move |txn| async move {
             discovery::deleted(&*txn, current).await?;
             article::Entity::delete_by_id(id).exec(&*txn).await?;
-            revisions::log_change(&*txn, EntityKind::Article, id, "delete", caller.sub())
-                .await?;
+            revisions::log_change(&*txn, EntityKind::Article, id, "delete", caller.sub()).await?;
             // It may have been published: its page and every listing it could be on.
             super::invalidation::touch(&*txn, [Key::Article(id), Key::Lists]).await
         },

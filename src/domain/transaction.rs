@@ -29,7 +29,6 @@ use sea_orm::{
     TransactionTrait as _,
 };
 
-
 use super::idempotency::{self, Outcome, State};
 use crate::error::{AppError, Failure, Result};
 
@@ -194,7 +193,12 @@ async fn resolve(db: &DatabaseConnection, xid: i64) -> Option<bool> {
         )
         .await;
         if let Ok(Ok(Some(row))) = asked {
-            match row.try_get::<Option<String>>("", "status").ok().flatten().as_deref() {
+            match row
+                .try_get::<Option<String>>("", "status")
+                .ok()
+                .flatten()
+                .as_deref()
+            {
                 Some("committed") => return Some(true),
                 Some("aborted") => return Some(false),
                 // Still in progress: the old session has not noticed its client left.

@@ -49,9 +49,7 @@ impl Failure {
             Self::ReadOnly => {
                 "the database is read-only right now (a failover is under way); retry shortly"
             }
-            Self::Contention => {
-                "the write kept colliding with concurrent writes; retry shortly"
-            }
+            Self::Contention => "the write kept colliding with concurrent writes; retry shortly",
             Self::Timeout => "the database took too long to answer; retry shortly",
             Self::CommitUnknown => {
                 "the connection to the database failed while the write was being committed, \
@@ -106,15 +104,16 @@ pub fn of_sqlite(extended: i32) -> Option<Failure> {
 /// The kind of a driver error, if it is one of the database's state.
 fn of_sqlx(e: &Sqlx) -> Option<Failure> {
     match e {
-        Sqlx::Io(_)
-        | Sqlx::Tls(_)
-        | Sqlx::Protocol(_)
-        | Sqlx::WorkerCrashed
-        | Sqlx::PoolClosed => Some(Failure::Connection),
+        Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::Protocol(_) | Sqlx::WorkerCrashed | Sqlx::PoolClosed => {
+            Some(Failure::Connection)
+        }
         Sqlx::PoolTimedOut => Some(Failure::Exhausted),
         Sqlx::Database(db) => {
             let code = db.code()?;
-            if db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some() {
+            if db
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
                 of_sqlite(code.parse().ok()?)
             } else {
                 of_sqlstate(&code)
@@ -177,7 +176,11 @@ mod tests {
             (5 | (3 << 8), Some(Failure::Exhausted), "BUSY_TIMEOUT"),
             (5 | (2 << 8), Some(Failure::Contention), "BUSY_SNAPSHOT"),
             (6, Some(Failure::Contention), "LOCKED"),
-            (6 | (1 << 8), Some(Failure::Contention), "LOCKED_SHAREDCACHE"),
+            (
+                6 | (1 << 8),
+                Some(Failure::Contention),
+                "LOCKED_SHAREDCACHE",
+            ),
             (19, None, "CONSTRAINT"),
             (2067, None, "CONSTRAINT_UNIQUE"),
             (1, None, "ERROR"),
@@ -207,10 +210,7 @@ mod tests {
                 DbErr::Conn(RuntimeErr::Internal("refused".into())),
                 Some(Failure::Connection),
             ),
-            (
-                DbErr::Query(RuntimeErr::SqlxError(Sqlx::RowNotFound)),
-                None,
-            ),
+            (DbErr::Query(RuntimeErr::SqlxError(Sqlx::RowNotFound)), None),
             (DbErr::Custom("a bug".into()), None),
         ];
         for (err, want) in cases {

@@ -96,6 +96,12 @@ impl HttpError {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        // For `crate::http::retry`, which retries reads that lost their connection.
+        if let Self::App(e) = self
+            && let Some(f) = e.failure()
+        {
+            res.extensions_mut().insert(f);
+        }
     }
 }
 

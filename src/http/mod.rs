@@ -10,10 +10,12 @@ pub(crate) mod cache_layer;
 pub mod error;
 pub(crate) mod graphql;
 pub(crate) mod health;
+pub mod idempotency;
 pub mod limits;
 pub mod metrics;
 pub mod public;
 pub mod rest;
+pub mod retry;
 
 use axum::Router;
 use std::sync::atomic::Ordering;
@@ -55,9 +57,17 @@ fn cors(origins: Option<&[String]>) -> CorsLayer {
             header::CONTENT_TYPE,
             header::IF_MATCH,
             header::IF_NONE_MATCH,
+            idempotency::IDEMPOTENCY_KEY,
             REQUEST_ID,
         ])
-        .expose_headers([header::ETAG, header::LINK, header::LOCATION, REQUEST_ID])
+        .expose_headers([
+            header::ETAG,
+            header::LINK,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            idempotency::IDEMPOTENCY_REPLAYED,
+            REQUEST_ID,
+        ])
         .max_age(std::time::Duration::from_secs(600));
     match origins {
         None => base.allow_origin(AllowOrigin::any()),
@@ -230,6 +240,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", rest::routes())
         .merge(public::routes())
         .fallback(not_found)
+        // Reads that lost their connection run again; inside the cache, so hits skip it.
+        .layer(axum::middleware::from_fn(retry::reads))
         // Inside the body limit (which it reads POST bodies under) and the gate (so rate
         // limits and load shedding apply to hits too).
         .layer(axum::middleware::from_fn_with_state(
@@ -238,6 +250,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(graphql::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_json))
+        // Inside the gate, which verified the caller the key belongs to; outside
+        // `problem_json`, so a stored response is the one the client saw.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)

@@ -27,6 +27,7 @@ mod directory;
 mod feeds;
 mod graphql_http;
 mod hostile;
+mod idempotency;
 mod import;
 mod layering;
 mod one_rule;

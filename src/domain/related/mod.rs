@@ -217,8 +217,14 @@ pub async fn set_pins(
             }
             txn.execute(q.build()).await?;
         }
-        revisions::log_change(&*txn, EntityKind::Article, id, "choose related", caller.sub())
-            .await?;
+        revisions::log_change(
+            &*txn,
+            EntityKind::Article,
+            id,
+            "choose related",
+            caller.sub(),
+        )
+        .await?;
         // Pins show on this article's page and on any list of related articles.
         invalidation::touch(&*txn, [Key::Article(id), Key::Lists]).await?;
         Ok(a.clone())
