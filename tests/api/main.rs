@@ -32,6 +32,7 @@ mod import;
 mod layering;
 mod one_rule;
 mod postgres_failures;
+mod postgres_restarts;
 mod publishing;
 mod related;
 mod response_cache;
