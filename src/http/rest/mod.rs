@@ -132,8 +132,9 @@ fn problem_content_type(api: &mut utoipa::openapi::OpenApi) {
 }
 
 /// Every write (REST `POST`/`PATCH`/`PUT`/`DELETE`, and `POST /graphql` for mutations)
-/// takes an `Idempotency-Key` header (see `crate::http::idempotency`), and may answer 409
-/// (the key's request is still in flight) or 422 (the key was used with another request).
+/// takes an `Idempotency-Key` header (see `crate::http::idempotency`), and may answer 400 (a
+/// malformed key), 409 (the key's request is still in flight) or 422 (the key was used with
+/// another request).
 fn idempotency_key(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
     use utoipa::openapi::{
@@ -144,7 +145,7 @@ fn idempotency_key(api: &mut utoipa::openapi::OpenApi) {
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(
-            "Makes the write safe to retry (IETF httpapi-idempotency-key draft): 1 to 255 visible ASCII characters (a UUID), quoted or bare, unique per write. Kept per caller for GAZETTE_IDEMPOTENCY_RETENTION (24 h): the same key with the same method, path and body gets the first response again (with Idempotency-Replayed: true) and changes nothing; with another request it is 422; while the first is in flight, 409. Retry a 503 or a lost connection with the same key.",
+            "Makes the write safe to retry: 1 to 255 visible ASCII characters (a UUID), quoted or bare, new for each write. Within the retention period (24 h) the same key with the same method, path and body gets the first response again (Idempotency-Replayed: true) and changes nothing; with another request, 422; while the first is in flight, 409.",
         ))
         .schema(Some(
             ObjectBuilder::new()
@@ -214,7 +215,7 @@ impl Modify for BearerAuth {
 /// The OpenAPI document of the REST API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "gazette REST API", description = "The REST mirror of gazette's GraphQL API. Errors are RFC 9457 problem+json."),
+    info(title = "gazette REST API", description = "The REST mirror of gazette's GraphQL API. Errors are RFC 9457 problem+json. A 503 (UNAVAILABLE) means the database cannot serve right now: retry after Retry-After seconds; retry writes with the same Idempotency-Key, so that a write whose outcome was unknown is applied exactly once."),
     paths(
         crate::http::graphql::post, crate::http::graphql::get,
         crate::http::health::alive, crate::http::health::ready, crate::http::metrics::render,
