@@ -295,8 +295,11 @@ struct Seen {
     retry_after: bool,
 }
 
+/// Makes a request.
+type Make = Box<dyn Fn() -> Request<Body> + Send + Sync>;
+
 /// The reads a front end makes: REST and GraphQL (POST under both media types, and GET).
-fn reads() -> Vec<(&'static str, Box<dyn Fn() -> Request<Body> + Send + Sync>)> {
+fn reads() -> Vec<(&'static str, Make)> {
     let q = "{ articles(first: 3) { edges { node { slug headline } } } }";
     vec![
         (
