@@ -83,6 +83,7 @@ if [ -n "${RESTART:-}" ]; then
   missing=$(comm -23 "$work/acked.sorted" "$work/stored.txt" | wc -l)
   echo "writes applied twice: $twice; acknowledged writes missing: $missing of $(wc -l <"$work/acked.sorted")"
   echo "server log: $(grep -c 'database unavailable' "$work/server.log" || true) database failures classified, $(grep -c 'internal error' "$work/server.log" || true) internal errors"
+  grep 'internal error' "$work/server.log" | head -n 3 || true
   [ "$ok" = 0 ] && [ "$twice" = 0 ] && [ "$missing" = 0 ]
   exit
 fi

@@ -7,8 +7,9 @@ a 503, as a client should).
 
 It reports every answer by status, the INTERNAL ones (status 500, or `INTERNAL` as a REST
 `code` or a GraphQL `extensions.code`: must be 0), GraphQL answers with errors that are not
-a 503, socket errors, the 503s, and the longest outage a client saw: from the start of its
-first request that failed to the end of its next request that succeeded. The headlines of
+a 503, socket errors, the 503s, the longest outage a client saw (from the start of its first
+request that failed to the end of its next request that succeeded) and the slowest answer
+(a request that waited out the outage for a connection, and then succeeded). The headlines of
 acknowledged writes go to ACKED (one a line), for soak.sh to look up in the database.
 
     BASE=http://127.0.0.1:18091 TOKEN=... SLUGS=a,b DUR=60 CONC=16 ACKED=acked.txt \
@@ -34,7 +35,7 @@ ACKED = os.environ.get("ACKED", "acked.txt")
 lock = threading.Lock()
 totals = {"answers": 0, "by_status": {}, "internal": 0, "graphql_errors": 0,
           "socket_errors": 0, "unavailable": 0, "writes_acked": 0,
-          "longest_outage": 0.0, "examples": []}
+          "longest_outage": 0.0, "slowest": 0.0, "examples": []}
 acked = []
 
 
@@ -54,6 +55,7 @@ def client(n, stop_at):
     pending = None  # (headline, key) of a write not yet acknowledged
     outage_from = None
     longest = 0.0
+    slowest = 0.0
     local = {"answers": 0, "by_status": {}, "internal": 0, "graphql_errors": 0,
              "socket_errors": 0, "unavailable": 0, "writes_acked": 0}
     while time.monotonic() < stop_at:
@@ -98,6 +100,7 @@ def client(n, stop_at):
                 outage_from = started
             time.sleep(0.1)
             continue
+        slowest = max(slowest, time.monotonic() - started)
         local["answers"] += 1
         local["by_status"][status] = local["by_status"].get(status, 0) + 1
         try:
@@ -140,6 +143,7 @@ def client(n, stop_at):
         for s, c in local["by_status"].items():
             totals["by_status"][s] = totals["by_status"].get(s, 0) + c
         totals["longest_outage"] = max(totals["longest_outage"], longest)
+        totals["slowest"] = max(totals["slowest"], slowest)
 
 
 def main():
@@ -155,7 +159,8 @@ def main():
     print(f"answers: {totals['answers']} ({by_status}); INTERNAL: {totals['internal']}; "
           f"GraphQL errors without a 503: {totals['graphql_errors']}; socket errors: {totals['socket_errors']}; "
           f"503s: {totals['unavailable']}; writes acknowledged: {totals['writes_acked']}; "
-          f"longest outage seen by a client: {totals['longest_outage']:.2f} s")
+          f"longest outage seen by a client: {totals['longest_outage']:.2f} s; "
+          f"slowest answer: {totals['slowest']:.2f} s")
     for e in totals["examples"]:
         print("  e.g.", e)
     bad = totals["internal"] or totals["graphql_errors"] or totals["socket_errors"]

@@ -226,6 +226,29 @@ impl AppError {
         }
     }
 
+    /// A copy for a second reader of one error (a DataLoader's batch shared by several
+    /// fields): the same kind, message and failure; an internal error keeps its causes as text.
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::BadInput(m) => Self::BadInput(m.clone()),
+            Self::NotFound(m) => Self::NotFound(m.clone()),
+            Self::Conflict {
+                message,
+                current_version,
+            } => Self::Conflict {
+                message: message.clone(),
+                current_version: *current_version,
+            },
+            Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
+            Self::Forbidden(m) => Self::Forbidden(m.clone()),
+            Self::Unavailable { message, failure } => Self::Unavailable {
+                message: message.clone(),
+                failure: *failure,
+            },
+            Self::Internal(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
+        }
+    }
+
     /// Shorthand for [`AppError::BadInput`].
     pub fn bad_input(msg: impl Into<String>) -> Self {
         Self::BadInput(msg.into())
@@ -308,6 +331,17 @@ impl From<anyhow::Error> for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duplicate_keeps_the_kind_and_the_failure() {
+        let down = AppError::database(Failure::Connection);
+        let copy = down.duplicate();
+        assert_eq!(copy.kind(), Code::Unavailable);
+        assert_eq!(copy.failure(), Some(Failure::Connection));
+        assert_eq!(copy.to_string(), down.to_string());
+        let internal = AppError::internal("boom").duplicate();
+        assert_eq!(internal.kind(), Code::Internal);
+    }
 
     #[test]
     fn every_status_maps_back_to_its_entry() {

@@ -321,6 +321,16 @@ fn reads() -> Vec<(&'static str, Make)> {
             }),
         ),
         (
+            "graphql front page (loaders shared by fields)",
+            Box::new(|| {
+                graphql_request(
+                    None,
+                    "{ sections { path articles(first: 5) { edges { node { slug authors { name } tags { name } } } } } }",
+                    &json!({}),
+                )
+            }),
+        ),
+        (
             "graphql get",
             Box::new(move || {
                 request(
