@@ -541,5 +541,55 @@ async fn postgres_restarts_are_invisible_to_readers_and_honest_to_writers() {
         .await
         .expect("duplicates");
     assert!(twice.is_empty(), "no write was applied twice");
+
+    // After a failover gazette may be left on a read-only server (the old primary, now a
+    // standby, until DNS moves): writes are 503, not INTERNAL; reads go on; writes succeed
+    // again once the server writes, without restarting gazette.
+    read_only(&cluster, true).await;
+    all_reads_succeed(&app, "on a read-only server").await;
+    let (status, headers, body) = send_to(&app, create("On a standby", "\"ro-1\"")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "UNAVAILABLE");
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("read-only")),
+        "{body}"
+    );
+    assert_eq!(count_headline(&db, "On a standby").await, 0);
+    read_only(&cluster, false).await;
+    let (status, _, body) = send_to(&app, create("On a standby", "\"ro-1\"")).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "writes again, same process: {body}"
+    );
+    assert_eq!(count_headline(&db, "On a standby").await, 1);
     db.close().await.ok();
+}
+
+/// Makes every session of the cluster read-only (or not), as a demoted primary would be.
+async fn read_only(cluster: &Cluster, on: bool) {
+    let admin = Database::connect(
+        sea_orm::ConnectOptions::new(cluster.url())
+            .max_connections(1)
+            .sqlx_logging(false)
+            .to_owned(),
+    )
+    .await
+    .expect("admin connection");
+    for sql in [
+        "SET default_transaction_read_only = off".to_owned(),
+        format!(
+            "ALTER SYSTEM SET default_transaction_read_only = {}",
+            if on { "on" } else { "off" }
+        ),
+        "SELECT pg_reload_conf()".to_owned(),
+    ] {
+        admin.execute_unprepared(&sql).await.expect("configure");
+    }
+    admin.close().await.ok();
+    // Every session rereads the configuration before its next statement.
+    tokio::time::sleep(Duration::from_millis(300)).await;
 }
