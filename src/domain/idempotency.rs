@@ -9,7 +9,7 @@
 //!    [`Found::Applied`].
 //! 2. Otherwise the request runs inside [`scope`], with a [`Claim`] in a task-local, as
 //!    `invalidation::Touched` is collected per request. Every write goes through
-//!    `domain::transaction`, whose first statement, when a claim is in scope, is [`claim`]: an
+//!    `domain::transaction`, whose first statement, when a claim is in scope, is `claim`: an
 //!    insert of the key's row **in the write's own transaction**. So a committed write always
 //!    has its row, a rolled-back one never does, and two requests with the same key cannot
 //!    both commit: the second's insert waits for the first's transaction and then finds the

@@ -1,4 +1,4 @@
-//! How every write of the domain runs its transaction: [`write`] (or [`write_if`], for a
+//! How every write of the domain runs its transaction: [`write()`] (or [`write_if`], for a
 //! write that may decline). One place, so that each write, whatever it changes:
 //!
 //! - **claims the request's `Idempotency-Key`** as its first statement, and records what it
@@ -55,7 +55,7 @@ where
     .ok_or_else(|| AppError::internal("a write declined without saying why"))
 }
 
-/// Like [`write`], but `work` may decline with `Ok(None)`: the transaction is rolled back,
+/// Like [`write()`], but `work` may decline with `Ok(None)`: the transaction is rolled back,
 /// nothing is written, and `None` returned.
 pub async fn write_if<T, Fut>(
     db: &DatabaseConnection,

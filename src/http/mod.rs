@@ -2,7 +2,9 @@
 //! header/body/time/concurrency limits, rate limits, metrics, problem+json for every
 //! refusal), the GraphQL endpoint and the media type its answers take (`accept`), the REST
 //! mirror (`rest/`), the public formats (`public/`: feeds, sitemaps, oEmbed), caching
-//! headers (`cache`), the response cache (`response_cache`) and probes.
+//! headers (`cache`), the response cache (`response_cache`) and probes, the
+//! `Idempotency-Key` header of writes (`idempotency`) and the retry of reads that lost their
+//! database connection (`retry`).
 
 pub(crate) mod accept;
 pub(crate) mod cache_headers;
