@@ -77,6 +77,10 @@ pub struct Claim {
     state: Mutex<State>,
     /// Set when the claim found the key taken by a request still in flight.
     in_flight: AtomicBool,
+    /// Whether the request sent a key (without one, the claim only notes commits).
+    keyed: bool,
+    /// Set when any write of the request committed.
+    wrote: AtomicBool,
 }
 
 impl Claim {
@@ -91,6 +95,24 @@ impl Claim {
             replay: None,
             state: Mutex::new(State::Open),
             in_flight: AtomicBool::new(false),
+            keyed: true,
+            wrote: AtomicBool::new(false),
+        })
+    }
+
+    /// A write request without a key: nothing is claimed, but whether a write committed is
+    /// noted, so that a failure after the commit is not reported as the write's.
+    pub fn keyless() -> Arc<Self> {
+        Arc::new(Self {
+            scope: String::new(),
+            key: String::new(),
+            fingerprint: String::new(),
+            retention: Duration::ZERO,
+            replay: None,
+            state: Mutex::new(State::Open),
+            in_flight: AtomicBool::new(false),
+            keyed: false,
+            wrote: AtomicBool::new(false),
         })
     }
 
@@ -105,6 +127,8 @@ impl Claim {
             replay: Some(outcome),
             state: Mutex::new(State::Committed),
             in_flight: AtomicBool::new(false),
+            keyed: true,
+            wrote: AtomicBool::new(false),
         })
     }
 
@@ -112,6 +136,11 @@ impl Claim {
     /// when this one looked it up.
     pub fn in_flight(&self) -> bool {
         self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Whether a write of the request committed (keyed or not).
+    pub fn wrote(&self) -> bool {
+        self.wrote.load(Ordering::Relaxed)
     }
 
     /// Where the claim stands.
@@ -261,7 +290,7 @@ fn expiry(retention: Duration, from: DateTime<Utc>) -> DateTime<Utc> {
 /// flight (on PostgreSQL the insert waits for its transaction first), or was applied.
 /// Returns whether a key was claimed.
 pub(crate) async fn claim(txn: &impl ConnectionTrait) -> Result<bool> {
-    let Some(c) = current() else {
+    let Some(c) = current().filter(|c| c.keyed) else {
         return Ok(false);
     };
     if c.replay.is_some() {
@@ -345,7 +374,13 @@ pub(crate) async fn record(txn: &impl ConnectionTrait, outcome: &str) -> Result<
 /// Settles the claim in scope once its transaction is over: `Committed` or `Unknown` keep
 /// it; anything else (rolled back) opens it again, for the next attempt.
 pub(crate) fn settle(to: State) {
+    if to == State::Committed
+        && let Some(c) = current()
+    {
+        c.wrote.store(true, Ordering::Relaxed);
+    }
     if let Some(c) = current()
+        && c.keyed
         && c.replay.is_none()
         && c.state() == State::Claimed
     {

@@ -17,6 +17,9 @@
 //! - While the first is still in flight: 409.
 //! - A write that did not commit keeps nothing (a validation error, a stale version, a 503
 //!   before commit): a retry runs again. Responses of 5xx are never kept.
+//! - A write that committed but whose answer failed (the database went away right after
+//!   the commit) is answered 503 saying that the write was applied, with or without a key,
+//!   so that it never reads as a failed write.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -28,7 +31,7 @@ use sha2::{Digest as _, Sha256};
 use crate::domain::idempotency::{
     self, Claim, Found, MAX_KEY_LEN, MAX_RESPONSE_BYTES, State as ClaimState, Stored,
 };
-use crate::error::Code;
+use crate::error::{AppError, Code};
 use crate::http::ClientKey;
 use crate::http::error::HttpError;
 use crate::state::AppState;
@@ -115,12 +118,14 @@ fn fingerprint(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String {
 
 /// The middleware (inside the gate, which verified the caller).
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(value) = req.headers().get(&IDEMPOTENCY_KEY) else {
-        return next.run(req).await;
-    };
     if !writes(req.method()) {
         return next.run(req).await;
     }
+    let Some(value) = req.headers().get(&IDEMPOTENCY_KEY) else {
+        let claim = Claim::keyless();
+        let res = idempotency::scope(claim.clone(), next.run(req)).await;
+        return applied_unanswered(&claim, &res, false).unwrap_or(res);
+    };
     let key = match parse_key(value) {
         Ok(k) => k,
         Err(e) => return e.into_response(),
@@ -159,10 +164,29 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         )
         .into_response();
     }
+    if let Some(refusal) = applied_unanswered(&claim, &res, true) {
+        return refusal;
+    }
     if claim.state() != ClaimState::Committed || res.status().is_server_error() {
         return res;
     }
     keep(&state, &claim, res).await
+}
+
+/// When a write committed but its answer failed (the database went away right after the
+/// commit, while the answer was being read back), the 503 must not read as the write's
+/// failure: it says that the write was applied. With a key, a retry gets the answer (made
+/// from the write's outcome); without one, the client must not send the write again.
+fn applied_unanswered(claim: &Claim, res: &Response, keyed: bool) -> Option<Response> {
+    if !(claim.wrote() && res.status().is_server_error()) {
+        return None;
+    }
+    let message = if keyed {
+        "the write was applied, but its answer could not be made (the database failed right after the commit): retry with the same Idempotency-Key to get the answer"
+    } else {
+        "the write was applied, but its answer could not be made (the database failed right after the commit): do not send it again, read the resource instead (send writes with an Idempotency-Key to retry them safely)"
+    };
+    Some(HttpError::from(AppError::unavailable(message)).into_response())
 }
 
 /// Stores `res` with the key (when it is small enough) and sends it on.

@@ -84,25 +84,47 @@ async fn count_headline(db: &DatabaseConnection, headline: &str) -> i64 {
 #[tokio::test]
 #[ignore = "needs GAZETTE_TEST_POSTGRES_URL (PostgreSQL); CI runs these with --include-ignored"]
 async fn a_connection_cut_during_commit_ends_with_exactly_one_article() {
+    // (case, where the connection goes, whether the database then stays away, whether the
+    // client sends a key, what the first 503 tells the client).
     let cases = [
         (
             "committed, and the database answers: gazette asks it, and reports success",
             Trip::AfterCommit,
             false,
+            true,
+            "",
         ),
         (
             "committed, then the database is gone: 503, and the retry answers from the write",
             Trip::AfterCommit,
             true,
+            true,
+            "may or may not have been applied",
         ),
         (
             "not committed, and the database is gone: 503, and the retry applies it",
             Trip::BeforeCommit,
             true,
+            true,
+            "may or may not have been applied",
+        ),
+        (
+            "committed and known, then the database is gone before the answer is read back",
+            Trip::AfterCommitAnswer,
+            true,
+            true,
+            "the write was applied",
+        ),
+        (
+            "the same without a key: the client is told not to send it again",
+            Trip::AfterCommitAnswer,
+            true,
+            false,
+            "do not send it again",
         ),
     ];
     crate::helpers::logs();
-    for (i, (what, trip, down)) in cases.into_iter().enumerate() {
+    for (i, (what, trip, down, keyed, told)) in cases.into_iter().enumerate() {
         let s = setup(true).await;
         let db = s.gazette_pool(4).await;
         gazette::db::migrate(&db).await.expect("migrate");
@@ -117,10 +139,20 @@ async fn a_connection_cut_during_commit_ends_with_exactly_one_article() {
         let app = router(&db);
         let headline = format!("Cut during commit {i}");
         let key = format!("\"cut-{i}\"");
+        let send = || {
+            let req = create(&headline, &key);
+            if keyed {
+                req
+            } else {
+                let mut req = req;
+                req.headers_mut().remove("idempotency-key");
+                req
+            }
+        };
 
         s.proxy.trip_on_commit(trip, down);
         let started = Instant::now();
-        let (status, headers, body) = send_to(&app, create(&headline, &key)).await;
+        let (status, headers, body) = send_to(&app, send()).await;
         assert!(
             s.proxy.tripped(),
             "{what}: the COMMIT was cut ({status} {body})"
@@ -130,10 +162,8 @@ async fn a_connection_cut_during_commit_ends_with_exactly_one_article() {
             assert_eq!(body["code"], "UNAVAILABLE", "{what}");
             assert_eq!(headers[header::RETRY_AFTER], "2", "{what}");
             assert!(
-                body["detail"]
-                    .as_str()
-                    .is_some_and(|d| d.contains("Idempotency-Key")),
-                "{what}: the client is told the write may have been applied: {body}"
+                body["detail"].as_str().is_some_and(|d| d.contains(told)),
+                "{what}: the client is told {told:?}: {body}"
             );
             assert!(
                 started.elapsed() < Duration::from_secs(8),
@@ -141,6 +171,13 @@ async fn a_connection_cut_during_commit_ends_with_exactly_one_article() {
                 started.elapsed()
             );
             s.proxy.restore();
+            if !keyed {
+                assert_eq!(count_headline(&direct, &headline).await, 1, "{what}");
+                db.close().await.ok();
+                direct.close().await.ok();
+                s.cleanup().await;
+                continue;
+            }
             // The client retries with the same key until it gets an answer.
             let deadline = Instant::now() + Duration::from_secs(15);
             loop {

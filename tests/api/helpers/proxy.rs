@@ -19,6 +19,9 @@ pub enum Trip {
     AfterCommit = 1,
     /// Swallow it and cut the connection: not committed, and the client does not know.
     BeforeCommit = 2,
+    /// Forward it and its answer, then cut the connection at the client's next statement:
+    /// committed, and the client knows, but cannot read anything back.
+    AfterCommitAnswer = 3,
 }
 
 /// The bytes of the simple-query message `COMMIT` (what sqlx sends to commit).
@@ -39,6 +42,17 @@ impl Shared {
         self.up.store(false, Ordering::SeqCst);
         if let Ok(mut l) = self.conns.lock() {
             l.drain(..).for_each(|c| c.abort());
+        }
+    }
+
+    /// Like [`Shared::cut`], sparing the connection of the task that calls it.
+    fn cut_others(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        let me = tokio::task::try_id();
+        if let Ok(mut l) = self.conns.lock() {
+            l.drain(..)
+                .filter(|c| Some(c.id()) != me)
+                .for_each(|c| c.abort());
         }
     }
 }
@@ -145,14 +159,29 @@ async fn pipe(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
     };
     let requests = async move {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut cut_next = false;
         loop {
             let n = match from_client.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
+            if cut_next {
+                return;
+            }
             let chunk = &buf[..n];
             if contains(chunk, COMMIT) {
                 let trip = shared.trip.swap(0, Ordering::SeqCst);
+                if trip == Trip::AfterCommitAnswer as u8 {
+                    if to_server.write_all(chunk).await.is_err() {
+                        return;
+                    }
+                    shared.tripped.store(true, Ordering::SeqCst);
+                    if shared.down_on_trip.load(Ordering::SeqCst) {
+                        shared.cut_others();
+                    }
+                    cut_next = true;
+                    continue;
+                }
                 if trip != 0 {
                     hold.store(true, Ordering::SeqCst);
                     if trip == Trip::AfterCommit as u8 {
