@@ -39,5 +39,6 @@ mod response_cache;
 mod rest;
 mod search;
 mod sections_authors_tags;
+mod sqlite_busy;
 mod statements;
 mod tokens;
