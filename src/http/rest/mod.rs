@@ -180,6 +180,7 @@ fn idempotency_key(api: &mut utoipa::openapi::OpenApi) {
                 .push(param.clone());
             let r = &mut op.responses.responses;
             for (status, why) in [
+                ("400", "A malformed Idempotency-Key (or request)"),
                 (
                     "409",
                     "A request with this Idempotency-Key is still being processed (or the write lost a race)",
