@@ -232,6 +232,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
 
+    /// How long an `Idempotency-Key` and the response it was answered with are kept, as a
+    /// duration (`90s`, `15m`, `24h`, `7d`): a retry within it gets the same response.
+    #[arg(long, env = "GAZETTE_IDEMPOTENCY_RETENTION", default_value = "24h", value_parser = parse_ttl)]
+    pub idempotency_retention: i64,
+
     /// How often to publish due scheduled articles, in milliseconds.
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
     pub scheduler_interval_ms: u64,
@@ -350,6 +355,9 @@ impl ServeArgs {
                 .split(',')
                 .filter_map(|p| p.trim().parse().ok())
                 .collect(),
+            idempotency_retention: std::time::Duration::from_secs(
+                self.idempotency_retention.unsigned_abs(),
+            ),
         }
     }
 }

@@ -4,16 +4,32 @@
 //! process crashes, which is what a content API needs) and a busy timeout, so readers never
 //! block the writer and a second writer waits instead of failing. The file is read through
 //! the OS page cache, not memory-mapped (a map per connection inflated resident memory).
+//!
+//! PostgreSQL pools survive restarts and failovers. A connection that fails is closed by the
+//! pool when it is released (sqlx pings it then), and once any statement has seen the
+//! connection fail ([`failed`]), every pooled connection that went idle before that moment is
+//! checked before it is handed out again, so a restart costs at most a request or two per
+//! process instead of one per pooled connection. After a `read-only transaction` answer (the
+//! old primary after a failover) pooled connections that went idle before it are asked
+//! whether they still write, and dropped if not. New connections resolve the host name
+//! again, so a DNS switch to a promoted replica is followed without a restart.
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use migrations::{Migrator, MigratorTrait as _};
+use sea_orm::sqlx::pool::PoolConnectionMetadata;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    SqlxPostgresConnector, TransactionTrait,
 };
+
+use crate::error::Failure;
 
 /// The URL of the embedded database inside `data_dir`.
 pub fn embedded_url(data_dir: &Path) -> String {
@@ -78,12 +94,84 @@ pub async fn connect_with(url: &str, pool: u32, lazy: bool) -> anyhow::Result<Da
                 // past it SQLite reuses its cached pages instead of allocating more.
                 .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT.to_string())
         });
-    let mut db = Database::connect(opts)
-        .await
-        .with_context(|| format!("cannot open the database at {}", redact(url)))?;
+    let mut db = if url.starts_with("postgres") {
+        connect_postgres(opts).await
+    } else {
+        Database::connect(opts).await.map_err(anyhow::Error::from)
+    }
+    .with_context(|| format!("cannot open the database at {}", redact(url)))?;
     let threshold = slow_statement_threshold();
     db.set_metric_callback(move |info| log_slow(info, threshold));
     Ok(db)
+}
+
+/// A PostgreSQL pool as SeaORM opens one, plus the check of connections that went idle
+/// before a failure ([`before_acquire`]).
+async fn connect_postgres(opts: ConnectOptions) -> anyhow::Result<DatabaseConnection> {
+    use sea_orm::sqlx::ConnectOptions as _;
+    let lazy = opts.get_connect_lazy();
+    let connect = opts
+        .get_url()
+        .parse::<PgConnectOptions>()?
+        .log_statements(log::LevelFilter::Debug)
+        .log_slow_statements(log::LevelFilter::Off, Duration::MAX);
+    let pool = opts
+        .sqlx_pool_options::<sea_orm::sqlx::Postgres>()
+        .before_acquire(|conn, meta| Box::pin(before_acquire(conn, meta)));
+    let pool = if lazy {
+        pool.connect_lazy_with(connect)
+    } else {
+        pool.connect_with(connect).await?
+    };
+    Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+}
+
+/// Milliseconds since the process's first look at the clock, plus one (0 means "never").
+fn clock() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX) + 1
+}
+
+/// When a statement last saw its connection fail, and when one last met a read-only server.
+static LOST_AT: AtomicU64 = AtomicU64::new(0);
+static READ_ONLY_AT: AtomicU64 = AtomicU64::new(0);
+
+/// Records that a statement failed with `failure`; `crate::error` calls this for every
+/// database error it classifies, so pooled connections are checked before their next use.
+pub fn failed(failure: Failure) {
+    match failure {
+        Failure::Connection | Failure::CommitUnknown => LOST_AT.store(clock(), Ordering::Relaxed),
+        Failure::ReadOnly => READ_ONLY_AT.store(clock(), Ordering::Relaxed),
+        Failure::Exhausted | Failure::Contention | Failure::Timeout => {}
+    }
+}
+
+/// Whether a connection idle for `idle_for` went idle no later than the event at `at`.
+fn idle_since(at: &AtomicU64, idle_for: Duration) -> bool {
+    let at = at.load(Ordering::Relaxed);
+    let idle = u64::try_from(idle_for.as_millis()).unwrap_or(u64::MAX);
+    at != 0 && clock().saturating_sub(idle) <= at
+}
+
+/// Whether a pooled connection may be handed out: checked only when it went idle before the
+/// last failure (a ping), or before the last read-only answer (does it still write?), so a
+/// healthy pool pays nothing. `false` or an error drops it, and the pool opens another.
+async fn before_acquire(
+    conn: &mut PgConnection,
+    meta: PoolConnectionMetadata,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection as _;
+    if idle_since(&READ_ONLY_AT, meta.idle_for) {
+        let read_only: String =
+            sea_orm::sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
+                .fetch_one(&mut *conn)
+                .await?;
+        return Ok(read_only == "off");
+    }
+    if idle_since(&LOST_AT, meta.idle_for) {
+        conn.ping().await?;
+    }
+    Ok(true)
 }
 
 /// Longest prefix of a slow statement that is logged.

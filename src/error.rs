@@ -7,7 +7,13 @@
 //!
 //! User errors carry a sentence a client can show. Database and internal errors are logged
 //! by the transport that renders them, with their context, and reach the client only as a
-//! generic `INTERNAL` naming the request id.
+//! generic `INTERNAL` naming the request id. A database that cannot serve (down, cut off,
+//! full, read-only, in contention) is `UNAVAILABLE`, classified in [`classify`], the one place
+//! that reads SQLSTATEs.
+
+pub mod classify;
+
+pub use classify::Failure;
 
 use crate::telemetry;
 
@@ -151,10 +157,14 @@ pub enum AppError {
     /// Valid credentials, but not allowed.
     #[error("{0}")]
     Forbidden(String),
-    /// The database cannot be reached right now (starting, cut off, pool exhausted, or the
-    /// request ran out of time); the client may retry.
-    #[error("{0}")]
-    Unavailable(String),
+    /// The database cannot serve right now (starting, cut off, exhausted, read-only, in
+    /// contention), or the request ran out of time; the client may retry. `failure` says what
+    /// the database said, when it said something (`None`: gazette itself refused).
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        failure: Option<Failure>,
+    },
     /// Anything the client cannot act on. Never shown verbatim.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -172,7 +182,7 @@ impl AppError {
             Self::Conflict { .. } => Code::Conflict,
             Self::Unauthenticated(_) => Code::Unauthenticated,
             Self::Forbidden(_) => Code::Forbidden,
-            Self::Unavailable(_) => Code::Unavailable,
+            Self::Unavailable { .. } => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -194,7 +204,55 @@ impl AppError {
 
     /// Seconds a client should wait before trying again, where waiting helps.
     pub fn retry_after(&self) -> Option<u64> {
-        matches!(self, Self::Unavailable(_)).then_some(2)
+        matches!(self, Self::Unavailable { .. }).then_some(RETRY_AFTER_SECS)
+    }
+
+    /// What the database said, when the error is its state rather than the request's fault.
+    pub fn failure(&self) -> Option<Failure> {
+        match self {
+            Self::Unavailable { failure, .. } => *failure,
+            _ => None,
+        }
+    }
+
+    /// Shorthand for an [`AppError::Unavailable`] that gazette itself decided (starting,
+    /// overloaded, out of time).
+    pub fn unavailable(msg: impl Into<String>) -> Self {
+        Self::Unavailable {
+            message: msg.into(),
+            failure: None,
+        }
+    }
+
+    /// The [`AppError::Unavailable`] of a database failure of kind `failure`.
+    pub fn database(failure: Failure) -> Self {
+        Self::Unavailable {
+            message: failure.message().into(),
+            failure: Some(failure),
+        }
+    }
+
+    /// A copy for a second reader of one error (a DataLoader's batch shared by several
+    /// fields): the same kind, message and failure; an internal error keeps its causes as text.
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::BadInput(m) => Self::BadInput(m.clone()),
+            Self::NotFound(m) => Self::NotFound(m.clone()),
+            Self::Conflict {
+                message,
+                current_version,
+            } => Self::Conflict {
+                message: message.clone(),
+                current_version: *current_version,
+            },
+            Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
+            Self::Forbidden(m) => Self::Forbidden(m.clone()),
+            Self::Unavailable { message, failure } => Self::Unavailable {
+                message: message.clone(),
+                failure: *failure,
+            },
+            Self::Internal(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
+        }
     }
 
     /// Shorthand for [`AppError::BadInput`].
@@ -234,34 +292,22 @@ impl AppError {
     }
 }
 
-/// Whether a database error means "not reachable now" rather than a fault in the request.
-fn unavailable(err: &sea_orm::DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
-    use sea_orm::{DbErr, RuntimeErr};
-    match err {
-        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
-            e,
-            Sqlx::Io(_)
-                | Sqlx::PoolTimedOut
-                | Sqlx::PoolClosed
-                | Sqlx::Protocol(_)
-                | Sqlx::WorkerCrashed
-                | Sqlx::Tls(_)
-        ),
-        _ => false,
-    }
-}
+/// Seconds a client is asked to wait before retrying an `UNAVAILABLE` answer: about the time a
+/// PostgreSQL restart or a failover takes, and short against the pool's wait.
+pub const RETRY_AFTER_SECS: u64 = 2;
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
-        if unavailable(&err) {
-            tracing::warn!(error = %err, "database unavailable");
-            return Self::Unavailable(
-                "the database is not reachable right now; retry shortly".into(),
-            );
+        match classify::classify(&err) {
+            Some(failure) => {
+                tracing::warn!(error = %err, failure = failure.as_str(), "database unavailable");
+                metrics::counter!("gazette_database_failures_total", "kind" => failure.as_str())
+                    .increment(1);
+                crate::db::failed(failure);
+                Self::database(failure)
+            }
+            None => Self::Internal(anyhow::Error::new(err).context("database error")),
         }
-        Self::Internal(anyhow::Error::new(err).context("database error"))
     }
 }
 
@@ -291,6 +337,17 @@ impl From<anyhow::Error> for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duplicate_keeps_the_kind_and_the_failure() {
+        let down = AppError::database(Failure::Connection);
+        let copy = down.duplicate();
+        assert_eq!(copy.kind(), Code::Unavailable);
+        assert_eq!(copy.failure(), Some(Failure::Connection));
+        assert_eq!(copy.to_string(), down.to_string());
+        let internal = AppError::internal("boom").duplicate();
+        assert_eq!(internal.kind(), Code::Internal);
+    }
 
     #[test]
     fn every_status_maps_back_to_its_entry() {

@@ -24,6 +24,19 @@
 //! - [`scheduler`]: publishes scheduled articles when due.
 //! - [`commands`]: what `gazette serve|migrate|import` do.
 //!
+//! # Database restarts and failovers, by module
+//! - [`error::classify`]: the one place a database error is classified (by SQLSTATE class
+//!   or SQLite result code): a database that cannot serve is `UNAVAILABLE` (503,
+//!   `Retry-After`), never `INTERNAL`.
+//! - [`db`]: pools that check connections gone idle before a failure, and drop those left on
+//!   a read-only server.
+//! - [`domain::transaction`]: every write's transaction: the idempotency key's claim, a run
+//!   again after a deadlock, and the outcome of a `COMMIT` that lost its connection.
+//! - [`domain::idempotency`] and [`http::idempotency`]: the `Idempotency-Key` header, its
+//!   keys and stored responses.
+//! - [`http::retry`]: reads that lost their connection run again (GraphQL queries in the
+//!   GraphQL handler).
+//!
 //! # Caching, by module
 //! - `http::cache_headers`: an answer's `ETag`, `304`, `Cache-Control` and
 //!   `Surrogate-Key` (what a browser or CDN keeps).

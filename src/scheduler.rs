@@ -1,4 +1,5 @@
-//! The background task that publishes scheduled articles when they fall due.
+//! The background task that publishes scheduled articles when they fall due, and removes
+//! expired idempotency keys (about once a minute).
 //!
 //! Its state lives only in the database, so it survives restarts, and every process may run
 //! it: each due article is claimed by a conditional update, so it is published exactly once.
@@ -7,7 +8,10 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::domain::{invalidation, publishing};
+use crate::domain::{idempotency, invalidation, publishing};
+
+/// How often expired idempotency keys are removed.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
 use crate::response_cache::ResponseCache;
 
 /// Runs until the returned handle is aborted, checking every `every`.
@@ -20,8 +24,17 @@ pub fn spawn(db: DatabaseConnection, every: Duration) -> tokio::task::JoinHandle
 pub async fn run(db: DatabaseConnection, every: Duration, cache: Option<ResponseCache>) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut purged_at: Option<std::time::Instant> = None;
     loop {
         tick.tick().await;
+        if purged_at.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+            purged_at = Some(std::time::Instant::now());
+            match idempotency::purge_expired(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "expired idempotency keys removed"),
+                Err(err) => tracing::warn!(error = %err, "expired idempotency keys not removed"),
+            }
+        }
         let touched = invalidation::Touched::new(cache.as_ref().map_or(0, ResponseCache::origin));
         let result = invalidation::collect(touched.clone(), publishing::publish_due(&db)).await;
         if let Some(c) = &cache {

@@ -86,6 +86,8 @@ pub struct HttpSettings {
     pub write_rate: Rate,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpAddr>,
+    /// How long an `Idempotency-Key` and its response are kept.
+    pub idempotency_retention: Duration,
 }
 
 impl HttpSettings {
@@ -111,6 +113,7 @@ impl Default for HttpSettings {
                 burst: 30,
             },
             trusted_proxies: Vec::new(),
+            idempotency_retention: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -13,6 +13,7 @@ mod m20261126_000004_add_search_titles;
 mod m20261126_000005_index_bylines_by_time;
 mod m20261130_000006_index_changes_by_action;
 mod m20261130_000007_widen_articles_published_index;
+mod m20261130_000008_create_idempotency_keys;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_index_bylines_by_time::Migration),
             Box::new(m20261130_000006_index_changes_by_action::Migration),
             Box::new(m20261130_000007_widen_articles_published_index::Migration),
+            Box::new(m20261130_000008_create_idempotency_keys::Migration),
         ]
     }
 }

@@ -146,15 +146,16 @@ pub async fn create(
     f: AuthorFields,
 ) -> Result<author::Model> {
     use sea_orm::ActiveValue::{NotSet, Set};
-    use sea_orm::TransactionTrait as _;
+    if let Some(id) = super::idempotency::replayed("author")? {
+        return by_id(db, id).await;
+    }
     caller.require(super::access::Role::Editor, "managing authors")?;
     let name = optional("name", f.name.unwrap_or_default(), 200)?
         .ok_or_else(|| AppError::bad_input("name is empty"))?;
     let slug = f.slug.unwrap_or_else(|| super::slug::slugify(&name));
     super::slug::check(&slug)?;
     let at = super::now();
-    let txn = db.begin().await?;
-    let res = author::Entity::insert(author::ActiveModel {
+    let row = author::ActiveModel {
         id: NotSet,
         slug: Set(slug),
         name: Set(name),
@@ -176,26 +177,37 @@ pub async fn create(
             .flatten()),
         created_at: Set(at),
         updated_at: Set(at),
+    };
+    let row = &row;
+    super::transaction::write(db, move |txn| async move {
+        let res = author::Entity::insert(row.clone())
+            .exec(&*txn)
+            .await
+            .map_err(|e| AppError::from_write(e, "that author slug"))?;
+        super::revisions::log_change(
+            &*txn,
+            EntityKind::Author,
+            res.last_insert_id,
+            "create",
+            caller.sub(),
+        )
+        .await?;
+        // A new author is listed and found by slug (its own key tells the directory).
+        super::invalidation::touch(&*txn, [Key::Lists, Key::Author(res.last_insert_id)]).await?;
+        author::Entity::find_by_id(res.last_insert_id)
+            .one(&*txn)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("author vanished")))
     })
-    .exec(&txn)
     .await
-    .map_err(|e| AppError::from_write(e, "that author slug"))?;
-    super::revisions::log_change(
-        &txn,
-        EntityKind::Author,
-        res.last_insert_id,
-        "create",
-        caller.sub(),
-    )
-    .await?;
-    // A new author is listed and found by slug (its own key tells the directory).
-    super::invalidation::touch(&txn, [Key::Lists, Key::Author(res.last_insert_id)]).await?;
-    let created = author::Entity::find_by_id(res.last_insert_id)
-        .one(&txn)
+}
+
+/// The author with `id` (for a write's answer).
+async fn by_id(db: &impl ConnectionTrait, id: i32) -> Result<author::Model> {
+    author::Entity::find_by_id(id)
+        .one(db)
         .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("author vanished")))?;
-    txn.commit().await?;
-    Ok(created)
+        .ok_or_else(|| AppError::not_found(format!("no author with id {id}")))
 }
 
 /// Updates an author (editors). Changing `subject` moves ownership of their articles at once.
@@ -205,8 +217,11 @@ pub async fn update(
     id: i32,
     f: AuthorFields,
 ) -> Result<author::Model> {
+    use sea_orm::ActiveModelTrait as _;
     use sea_orm::ActiveValue::Set;
-    use sea_orm::{ActiveModelTrait as _, TransactionTrait as _};
+    if super::idempotency::replayed("author")?.is_some() {
+        return by_id(db, id).await;
+    }
     caller.require(super::access::Role::Editor, "managing authors")?;
     let current = author::Entity::find_by_id(id)
         .one(db)
@@ -236,19 +251,22 @@ pub async fn update(
         m.subject = Set(optional("subject", t, 256)?);
     }
     m.updated_at = Set(super::now());
-    let txn = db.begin().await?;
-    let saved = m
-        .update(&txn)
-        .await
-        .map_err(|e| AppError::from_write(e, "that author slug"))?;
-    super::revisions::log_change(&txn, EntityKind::Author, id, "update", caller.sub()).await?;
     // Everything that shows the author carries its key; a new name or slug also moves it in
     // the alphabetical listing and in lookups by slug.
     let mut touched = vec![Key::Author(id)];
     if renamed {
         touched.push(Key::Lists);
     }
-    super::invalidation::touch(&txn, touched).await?;
-    txn.commit().await?;
-    Ok(saved)
+    let (m, touched) = (&m, &touched);
+    super::transaction::write(db, move |txn| async move {
+        let saved = m
+            .clone()
+            .update(&*txn)
+            .await
+            .map_err(|e| AppError::from_write(e, "that author slug"))?;
+        super::revisions::log_change(&*txn, EntityKind::Author, id, "update", caller.sub()).await?;
+        super::invalidation::touch(&*txn, touched.iter().copied()).await?;
+        Ok(saved)
+    })
+    .await
 }

@@ -46,6 +46,7 @@ pub mod directory;
 pub mod discovery;
 pub mod filter;
 pub mod html;
+pub mod idempotency;
 pub mod import;
 pub mod invalidation;
 pub mod oembed;
@@ -64,6 +65,7 @@ pub(crate) mod sql;
 pub mod structured;
 pub mod syndication;
 pub mod tags;
+pub mod transaction;
 pub mod workflow;
 
 use chrono::{DateTime, SubsecRound as _, Utc};

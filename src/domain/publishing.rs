@@ -4,25 +4,33 @@
 //! Every write is optimistic: it names the version it was based on, and the write itself is
 //! one conditional statement (`UPDATE … WHERE id = ? AND version = ?`), so a stale version is
 //! `CONFLICT` and changes nothing. The article, its bylines, tags, revision and change-log
-//! entry are written in one transaction: any error leaves the database as it was. On SQLite
-//! that statement is the transaction's first, so it takes the write lock (waiting out the busy
-//! timeout) before the transaction has read anything.
+//! entry are written in one transaction (`domain::transaction`, which also claims the
+//! request's idempotency key and runs the transaction again after a deadlock): any error
+//! leaves the database as it was. On SQLite that statement (or the key's claim, also a write)
+//! is the transaction's first, so it takes the write lock (waiting out the busy timeout)
+//! before the transaction has read anything.
+//!
+//! Each write starts by asking `idempotency::replayed`: when it answers, the request was
+//! applied before (its response lost) and the write returns that outcome instead.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, Func, OnConflict, SimpleExpr};
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _, TransactionTrait as _, UpdateMany,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _, UpdateMany,
 };
 
 use super::access::{self, Caller, Role};
 use super::blocks::{Block, Image};
 use super::content::{self, ArticleContent, Source, Valid};
+use super::idempotency::{self, Outcome};
 use super::invalidation::Key;
 use super::revisions;
+use super::transaction::{self, Txn};
 use super::workflow::Transition;
 use super::{ArticleStatus, discovery, now, slug};
 use crate::entities::change_log::EntityKind;
@@ -230,44 +238,58 @@ async fn stale(db: &impl ConnectionTrait, id: i32, expected: i32) -> AppError {
 
 /// The one conditional write. In one transaction: `update` (the caller's columns, plus
 /// `version = version + 1`) runs only `WHERE id = ? AND version = expected` — the statement
-/// is the transaction's first, so on SQLite it takes the write lock before anything is read —
-/// then `after` writes what goes with it, and the transaction commits. `Ok(None)` when the
-/// version had moved on (nothing written); any error rolls everything back.
-async fn claim<T>(
+/// is the transaction's first write of the article, so on SQLite it takes the write lock
+/// before anything is read — then `after` writes what goes with it, and the transaction
+/// commits. `Ok(None)` when the version had moved on (nothing written); any error rolls
+/// everything back. A deadlock runs it all again, `update` included.
+async fn claim<T, Fut>(
     db: &DatabaseConnection,
     id: i32,
     expected: i32,
     update: UpdateMany<article::Entity>,
-    after: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
-) -> Result<Option<T>> {
-    let txn = db.begin().await?;
-    let done = update
+    mut after: impl FnMut(Txn) -> Fut,
+) -> Result<Option<T>>
+where
+    T: Outcome,
+    Fut: Future<Output = Result<T>>,
+{
+    let update = update
         .col_expr(
             article::Column::Version,
             Expr::col(article::Column::Version).add(1),
         )
         .filter(article::Column::Id.eq(id))
-        .filter(article::Column::Version.eq(expected))
-        .exec(&txn)
-        .await
-        .map_err(|e| AppError::from_write(e, "the slug"))?;
-    if done.rows_affected == 0 {
-        txn.rollback().await.ok();
-        return Ok(None);
-    }
-    let out = after(&txn).await?;
-    txn.commit().await?;
-    Ok(Some(out))
+        .filter(article::Column::Version.eq(expected));
+    transaction::write_if(db, |txn| {
+        let update = update.clone();
+        // Not started until awaited, after the update.
+        let after = after(txn.clone());
+        async move {
+            let done = update
+                .exec(&*txn)
+                .await
+                .map_err(|e| AppError::from_write(e, "the slug"))?;
+            if done.rows_affected == 0 {
+                return Ok(None);
+            }
+            after.await.map(Some)
+        }
+    })
+    .await
 }
 
 /// [`claim`], where a moved version is the caller's mistake: `CONFLICT` (or `NOT_FOUND`).
-async fn conditional<T>(
+async fn conditional<T, Fut>(
     db: &DatabaseConnection,
     id: i32,
     expected: i32,
     update: UpdateMany<article::Entity>,
-    after: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
-) -> Result<T> {
+    after: impl FnMut(Txn) -> Fut,
+) -> Result<T>
+where
+    T: Outcome,
+    Fut: Future<Output = Result<T>>,
+{
     match claim(db, id, expected, update, after).await? {
         Some(out) => Ok(out),
         None => Err(stale(db, id, expected).await),
@@ -311,39 +333,45 @@ pub async fn create(
     caller: &Caller,
     input: NewArticle,
 ) -> Result<article::Model> {
+    if let Some(id) = idempotency::replayed("article")? {
+        return load(db, id).await;
+    }
     caller.require(Role::Writer, "creating an article")?;
     let valid = prepare(db, input.content).await?;
     check_own_byline(db, caller, &valid.author_ids).await?;
     let c = &valid.content;
     let slug = new_slug(db, input.slug, &c.headline).await?;
     let at = now();
-    let txn = db.begin().await?;
-    let res = article::Entity::insert(article::ActiveModel {
-        id: NotSet,
-        slug: Set(slug.clone()),
-        headline: Set(c.headline.clone()),
-        dek: Set(c.dek.clone()),
-        body: Set(c.body_json()?),
-        word_count: Set(c.word_count),
-        section_id: Set(valid.section_id),
-        status: Set(ArticleStatus::Draft),
-        source_name: Set(c.source.as_ref().map(|s| s.name.clone())),
-        source_url: Set(c.source.as_ref().and_then(|s| s.url.clone())),
-        featured_image: Set(c.featured_image_json()?),
-        created_at: Set(at),
-        updated_at: Set(at),
-        published_at: Set(None),
-        scheduled_at: Set(None),
-        version: Set(1),
+    let (body, featured_image) = (&c.body_json()?, &c.featured_image_json()?);
+    let (valid, slug) = (&valid, &slug);
+    transaction::write(db, move |txn| async move {
+        let c = &valid.content;
+        let res = article::Entity::insert(article::ActiveModel {
+            id: NotSet,
+            slug: Set(slug.clone()),
+            headline: Set(c.headline.clone()),
+            dek: Set(c.dek.clone()),
+            body: Set(body.clone()),
+            word_count: Set(c.word_count),
+            section_id: Set(valid.section_id),
+            status: Set(ArticleStatus::Draft),
+            source_name: Set(c.source.as_ref().map(|s| s.name.clone())),
+            source_url: Set(c.source.as_ref().and_then(|s| s.url.clone())),
+            featured_image: Set(featured_image.clone()),
+            created_at: Set(at),
+            updated_at: Set(at),
+            published_at: Set(None),
+            scheduled_at: Set(None),
+            version: Set(1),
+        })
+        .exec(&*txn)
+        .await
+        .map_err(|e| AppError::from_write(e, &format!("slug {slug:?}")))?;
+        let id = res.last_insert_id;
+        write_relations(&*txn, id, valid).await?;
+        record_version(&txn, id, None, true, "create", caller.sub()).await
     })
-    .exec(&txn)
     .await
-    .map_err(|e| AppError::from_write(e, &format!("slug {slug:?}")))?;
-    let id = res.last_insert_id;
-    write_relations(&txn, id, &valid).await?;
-    let a = record_version(&txn, id, None, true, "create", caller.sub()).await?;
-    txn.commit().await?;
-    Ok(a)
 }
 
 /// Applies a patch to an article's content.
@@ -354,6 +382,9 @@ pub async fn update(
     expected: i32,
     patch: ArticlePatch,
 ) -> Result<article::Model> {
+    if idempotency::replayed("article")?.is_some() {
+        return load(db, id).await;
+    }
     let current = load_for_edit(db, caller, id).await?;
     let snap = revisions::snapshot(db, &current).await?;
     let new_slug = match patch.slug.clone() {
@@ -424,10 +455,10 @@ async fn save_content(
     if let Some(s) = &new_slug {
         q = q.col_expr(article::Column::Slug, Expr::value(s.clone()));
     }
-    let id = current.id;
-    conditional(db, id, expected, q, async |txn| {
-        write_relations(txn, id, &valid).await?;
-        record_version(txn, id, Some(current), true, action, caller.sub()).await
+    let (id, valid) = (current.id, &valid);
+    conditional(db, id, expected, q, move |txn| async move {
+        write_relations(&*txn, id, valid).await?;
+        record_version(&txn, id, Some(current), true, action, caller.sub()).await
     })
     .await
 }
@@ -441,6 +472,9 @@ pub async fn transition(
     step: Transition,
     at: Option<DateTime<Utc>>,
 ) -> Result<article::Model> {
+    if idempotency::replayed("article")?.is_some() {
+        return load(db, id).await;
+    }
     let current = load(db, id).await?;
     match step {
         Transition::Submit => access::check_can_edit(db, caller, &current).await?,
@@ -475,8 +509,9 @@ pub async fn transition(
         Transition::Unpublish => q.col_expr(article::Column::ScheduledAt, no_time),
         _ => q,
     };
-    conditional(db, id, expected, q, async |txn| {
-        record_version(txn, id, Some(&current), false, step.name(), caller.sub()).await
+    let current = &current;
+    conditional(db, id, expected, q, move |txn| async move {
+        record_version(&txn, id, Some(current), false, step.name(), caller.sub()).await
     })
     .await
 }
@@ -488,20 +523,23 @@ pub async fn delete(
     id: i32,
     expected: i32,
 ) -> Result<()> {
+    if idempotency::replayed("done")?.is_some() {
+        return Ok(());
+    }
     caller.require(Role::Admin, "deleting an article")?;
-    let current = load(db, id).await?;
+    let current = &load(db, id).await?;
     // The version check is the claim; the row goes right after it.
     conditional(
         db,
         id,
         expected,
         article::Entity::update_many(),
-        async |txn| {
-            discovery::deleted(txn, &current).await?;
-            article::Entity::delete_by_id(id).exec(txn).await?;
-            revisions::log_change(txn, EntityKind::Article, id, "delete", caller.sub()).await?;
+        move |txn| async move {
+            discovery::deleted(&*txn, current).await?;
+            article::Entity::delete_by_id(id).exec(&*txn).await?;
+            revisions::log_change(&*txn, EntityKind::Article, id, "delete", caller.sub()).await?;
             // It may have been published: its page and every listing it could be on.
-            super::invalidation::touch(txn, [Key::Article(id), Key::Lists]).await
+            super::invalidation::touch(&*txn, [Key::Article(id), Key::Lists]).await
         },
     )
     .await
@@ -516,6 +554,9 @@ pub async fn restore(
     expected: i32,
     revision: i32,
 ) -> Result<article::Model> {
+    if idempotency::replayed("article")?.is_some() {
+        return load(db, id).await;
+    }
     let current = load_for_edit(db, caller, id).await?;
     let merged = revisions::get(db, id, revision).await?.into_content();
     save_content(
@@ -562,8 +603,8 @@ pub async fn publish_due(db: &DatabaseConnection) -> Result<usize> {
             .filter(article::Column::Status.eq(ArticleStatus::Scheduled));
         let step = Transition::PublishDue.name();
         // None: another process published it, or an editor changed it meanwhile.
-        let done = claim(db, id, version, q, async |txn| {
-            record_version(txn, id, None, false, step, None).await
+        let done = claim(db, id, version, q, move |txn| async move {
+            record_version(&txn, id, None, false, step, None).await
         })
         .await?;
         published += usize::from(done.is_some());

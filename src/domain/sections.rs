@@ -149,9 +149,11 @@ pub async fn create(
     input: NewSection,
 ) -> Result<section::Model> {
     use sea_orm::ActiveValue::{NotSet, Set};
-    use sea_orm::TransactionTrait as _;
 
     use crate::error::AppError;
+    if let Some(id) = super::idempotency::replayed("section")? {
+        return by_id(db, id).await;
+    }
     caller.require(super::access::Role::Editor, "managing sections")?;
     let name = section_name(&input.name)?;
     let slug = input.slug.unwrap_or_else(|| super::slug::slugify(&name));
@@ -177,40 +179,50 @@ pub async fn create(
         .await?;
     let at = super::now();
     let parent_id = parent.map(|p| p.id);
-    let txn = db.begin().await?;
-    let res = section::Entity::insert(section::ActiveModel {
-        id: NotSet,
-        slug: Set(slug),
-        name: Set(name),
-        path: Set(path.clone()),
-        parent_id: Set(parent_id),
-        description: Set(description(input.description)?),
-        position: Set(i32::try_from(siblings).unwrap_or(i32::MAX)),
-        created_at: Set(at),
-        updated_at: Set(at),
+    let description = description(input.description)?;
+    let (slug, name, path, description) = (&slug, &name, &path, &description);
+    super::transaction::write(db, move |txn| async move {
+        let res = section::Entity::insert(section::ActiveModel {
+            id: NotSet,
+            slug: Set(slug.clone()),
+            name: Set(name.clone()),
+            path: Set(path.clone()),
+            parent_id: Set(parent_id),
+            description: Set(description.clone()),
+            position: Set(i32::try_from(siblings).unwrap_or(i32::MAX)),
+            created_at: Set(at),
+            updated_at: Set(at),
+        })
+        .exec(&*txn)
+        .await
+        .map_err(|e| AppError::from_write(e, &format!("the section path {path:?}")))?;
+        super::revisions::log_change(
+            &*txn,
+            EntityKind::Section,
+            res.last_insert_id,
+            "create",
+            caller.sub(),
+        )
+        .await?;
+        // A new section is in the tree, in its parent's children and found by its path (its
+        // own key tells the directory).
+        let mut touched = vec![Key::Lists, Key::Section(res.last_insert_id)];
+        touched.extend(parent_id.map(Key::Section));
+        super::invalidation::touch(&*txn, touched).await?;
+        section::Entity::find_by_id(res.last_insert_id)
+            .one(&*txn)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("section vanished")))
     })
-    .exec(&txn)
     .await
-    .map_err(|e| AppError::from_write(e, &format!("the section path {path:?}")))?;
-    super::revisions::log_change(
-        &txn,
-        EntityKind::Section,
-        res.last_insert_id,
-        "create",
-        caller.sub(),
-    )
-    .await?;
-    // A new section is in the tree, in its parent's children and found by its path (its
-    // own key tells the directory).
-    let mut touched = vec![Key::Lists, Key::Section(res.last_insert_id)];
-    touched.extend(parent_id.map(Key::Section));
-    super::invalidation::touch(&txn, touched).await?;
-    let created = section::Entity::find_by_id(res.last_insert_id)
-        .one(&txn)
+}
+
+/// The section with `id` (for a write's answer).
+async fn by_id(db: &impl ConnectionTrait, id: i32) -> Result<section::Model> {
+    section::Entity::find_by_id(id)
+        .one(db)
         .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("section vanished")))?;
-    txn.commit().await?;
-    Ok(created)
+        .ok_or_else(|| crate::error::AppError::not_found(format!("no section with id {id}")))
 }
 
 /// Renames, describes or reorders a section (editors). Paths never change, so links stay.
@@ -220,10 +232,13 @@ pub async fn update(
     id: i32,
     patch: SectionPatch,
 ) -> Result<section::Model> {
+    use sea_orm::ActiveModelTrait as _;
     use sea_orm::ActiveValue::Set;
-    use sea_orm::{ActiveModelTrait as _, TransactionTrait as _};
 
     use crate::error::AppError;
+    if super::idempotency::replayed("section")?.is_some() {
+        return by_id(db, id).await;
+    }
     caller.require(super::access::Role::Editor, "managing sections")?;
     let current = section::Entity::find_by_id(id)
         .one(db)
@@ -240,12 +255,15 @@ pub async fn update(
         m.position = Set(p);
     }
     m.updated_at = Set(super::now());
-    let txn = db.begin().await?;
-    let saved = m.update(&txn).await?;
-    super::revisions::log_change(&txn, EntityKind::Section, id, "update", caller.sub()).await?;
-    // Paths never change, so only what shows this section (its pages, breadcrumbs, bylines'
-    // sections, its parent's children in their order) carries its key.
-    super::invalidation::touch(&txn, [Key::Section(id)]).await?;
-    txn.commit().await?;
-    Ok(saved)
+    let m = &m;
+    super::transaction::write(db, move |txn| async move {
+        let saved = m.clone().update(&*txn).await?;
+        super::revisions::log_change(&*txn, EntityKind::Section, id, "update", caller.sub())
+            .await?;
+        // Paths never change, so only what shows this section (its pages, breadcrumbs,
+        // bylines' sections, its parent's children in their order) carries its key.
+        super::invalidation::touch(&*txn, [Key::Section(id)]).await?;
+        Ok(saved)
+    })
+    .await
 }

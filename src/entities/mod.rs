@@ -8,6 +8,7 @@ pub mod article_tag;
 pub mod author;
 pub mod change_log;
 pub mod comment;
+pub mod idempotency_key;
 pub mod secret;
 pub mod section;
 pub mod tag;

@@ -1,6 +1,8 @@
 //! How the domain's errors look in a GraphQL response: the client's sentence as `message`,
 //! and the code of the one table ([`crate::error::Code`]) as `extensions.code`, with
-//! `extensions.currentVersion` on a stale `expectedVersion`.
+//! `extensions.currentVersion` on a stale `expectedVersion`. A database failure rides along
+//! as the error's source ([`crate::error::Failure`]), so the HTTP layer can answer 503 and
+//! retry reads without reading messages.
 
 use async_graphql::ErrorExtensions as _;
 
@@ -11,7 +13,12 @@ pub fn to_graphql(err: AppError) -> async_graphql::Error {
     err.log();
     let code = err.code();
     let current_version = err.current_version();
-    async_graphql::Error::new(err.client_message()).extend_with(|_, ext| {
+    let failure = err.failure();
+    let mut out = async_graphql::Error::new(err.client_message());
+    if let Some(f) = failure {
+        out.source = Some(std::sync::Arc::new(f));
+    }
+    out.extend_with(|_, ext| {
         ext.set("code", code);
         if let Some(v) = current_version {
             ext.set("currentVersion", v);

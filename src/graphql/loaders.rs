@@ -46,14 +46,12 @@ pub fn new(db: DatabaseConnection, directory: Directory) -> Loaders {
 /// Loader errors are shared between every resolver waiting on the batch.
 pub type LoadError = Arc<AppError>;
 
-/// Turns a loader error into the resolver's error (they are all internal).
+/// Turns a loader error into the resolver's error, of the same kind for every field that
+/// shared the batch (a database outage stays `UNAVAILABLE`).
 pub fn load_err(e: LoadError) -> async_graphql::Error {
-    let msg = format!("{e:#}");
-    let source = match Arc::try_unwrap(e) {
-        Ok(err) => err,
-        Err(_) => AppError::Internal(anyhow::anyhow!(msg)),
-    };
-    source.into_graphql()
+    Arc::try_unwrap(e)
+        .unwrap_or_else(|shared| shared.duplicate())
+        .into_graphql()
 }
 
 /// An answer for every key, empty where nothing was found, so the request's cache also

@@ -272,6 +272,34 @@ pub fn is_mutation(query: &str, operation: Option<&str>) -> bool {
     parsed(query).is_some_and(|doc| writes(&doc, operation))
 }
 
+/// How many mutation fields the operation that would run selects at its root (fragments
+/// spread there counted by their fields); 0 for a query or a document that does not parse.
+/// An `Idempotency-Key` covers one write, so a keyed request may select one.
+pub fn mutation_fields(query: &str, operation_name: Option<&str>) -> usize {
+    fn count(doc: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(_) => 1,
+                Selection::InlineFragment(i) => count(doc, &i.node.selection_set.node, depth),
+                // A cycle of fragments does not validate; stop counting it anyway.
+                Selection::FragmentSpread(_) if depth > 8 => 1,
+                Selection::FragmentSpread(s) => doc
+                    .fragments
+                    .get(&s.node.fragment_name.node)
+                    .map_or(1, |f| count(doc, &f.node.selection_set.node, depth + 1)),
+            })
+            .sum()
+    }
+    let Some(doc) = parsed(query) else { return 0 };
+    match operation(&doc, operation_name) {
+        Some(op) if op.node.ty == OperationType::Mutation => {
+            count(&doc, &op.node.selection_set.node, 0)
+        }
+        _ => 0,
+    }
+}
+
 /// Whether the operation named `operation` writes; with `None`, whether any operation does.
 fn writes(doc: &ExecutableDocument, operation: Option<&str>) -> bool {
     doc.operations.iter().any(|(name, op)| {
@@ -295,7 +323,27 @@ fn count_aliases(set: &SelectionSet, n: &mut usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::is_mutation;
+    use super::{is_mutation, mutation_fields};
+
+    #[test]
+    fn mutation_fields_counts_the_root_of_the_operation_that_would_run() {
+        assert_eq!(mutation_fields("mutation { a }", None), 1);
+        assert_eq!(mutation_fields("mutation { a b: a }", None), 2);
+        assert_eq!(
+            mutation_fields("mutation { ...F } fragment F on Mutation { a b }", None),
+            2
+        );
+        assert_eq!(
+            mutation_fields("mutation { ... on Mutation { a } }", None),
+            1
+        );
+        assert_eq!(mutation_fields("{ a b }", None), 0);
+        assert_eq!(
+            mutation_fields("query A { a } mutation B { b c }", Some("B")),
+            2
+        );
+        assert_eq!(mutation_fields("not graphql {", None), 0);
+    }
 
     #[test]
     fn is_mutation_finds_the_operation_that_would_run() {

@@ -11,7 +11,9 @@
 //!   GraphQL response (legacy clients read `errors` only from a `200`).
 //!
 //! Refusals before GraphQL runs (a bad token, a body that is not JSON or too large, rate
-//! limits, overload) keep their own status under either type.
+//! limits, overload) keep their own status under either type, and so does a database that
+//! cannot serve (`UNAVAILABLE` in `extensions.code`): `503` with `Retry-After`, since it
+//! refuses the request rather than answering it (`crate::http::graphql`).
 //!
 //! Choosing: the type with the highest `q` wins; between equal `q`s the range that names a
 //! type exactly beats a wildcard (axios's `application/json, text/plain, */*` gets JSON),

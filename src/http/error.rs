@@ -96,6 +96,12 @@ impl HttpError {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        // For `crate::http::retry`, which retries reads that lost their connection.
+        if let Self::App(e) = self
+            && let Some(f) = e.failure()
+        {
+            res.extensions_mut().insert(f);
+        }
     }
 }
 
@@ -170,7 +176,7 @@ mod tests {
                 "BAD_USER_INPUT",
             ),
             (HttpError::PreconditionFailed("x".into()), 412, "CONFLICT"),
-            (AppError::Unavailable("x".into()).into(), 503, "UNAVAILABLE"),
+            (AppError::unavailable("x").into(), 503, "UNAVAILABLE"),
             (
                 AppError::Internal(anyhow::anyhow!("secret detail")).into(),
                 500,

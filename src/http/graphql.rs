@@ -4,6 +4,11 @@
 //! Answers follow GraphQL-over-HTTP: the media type comes from `Accept` (see
 //! [`crate::http::accept`]), and with it the status of a request that failed before it ran.
 //! Answers with errors are never cacheable, by the response cache or anyone else.
+//!
+//! `UNAVAILABLE` (the database cannot serve) is a refusal of the request, not a GraphQL
+//! error: the answer is `503` with `Retry-After`, under either media type, with the code in
+//! `extensions`. A query (never a mutation) that lost its database connection is run again
+//! first, as `crate::http::retry` does for GET.
 
 use async_graphql::http::{GraphiQLSource, parse_query_string};
 use async_graphql::{BatchRequest, ServerError};
@@ -17,14 +22,18 @@ use std::sync::Arc;
 
 use crate::domain::access::Caller;
 use crate::domain::invalidation::Key;
-use crate::error::{AppError, Code};
+use crate::error::{AppError, Code, Failure, RETRY_AFTER_SECS};
 use crate::graphql::loaders;
-use crate::graphql::prepare::{Transport, code_errors, is_mutation, is_request_error};
+use crate::graphql::prepare::{
+    Transport, code_errors, is_mutation, is_request_error, mutation_fields,
+};
 use crate::graphql::surrogate_keys::{SurrogateKeys, canonical_order};
 use crate::http::Verified;
 use crate::http::accept::{self, Media};
 use crate::http::cache_headers;
 use crate::http::error::HttpError;
+use crate::http::idempotency::IDEMPOTENCY_KEY;
+use crate::http::retry;
 use crate::response_cache::Cacheable;
 use crate::state::AppState;
 
@@ -78,8 +87,51 @@ impl<'a> Json<'a> {
     }
 }
 
+/// The database failures behind an answer's errors.
+fn failures(resp: &async_graphql::Response) -> impl Iterator<Item = Failure> + '_ {
+    resp.errors
+        .iter()
+        .filter_map(|e| e.source::<Failure>().copied())
+}
+
+/// Whether an answer failed because the database could not serve (`UNAVAILABLE`).
+fn unavailable(resp: &async_graphql::Response) -> bool {
+    resp.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from(Code::Unavailable.as_str()))
+    })
+}
+
+/// `503` with `Retry-After` (and the failure, for the retry of GET reads) when any of
+/// `answers` is `UNAVAILABLE`, whatever the media type.
+fn refuse_if_unavailable<'a>(
+    mut res: Response,
+    answers: impl IntoIterator<Item = &'a async_graphql::Response>,
+) -> Response {
+    let mut down = false;
+    let mut failure = None;
+    for r in answers {
+        down |= unavailable(r);
+        failure = failure.or_else(|| failures(r).next());
+    }
+    if down {
+        *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(RETRY_AFTER_SECS),
+        );
+        if let Some(f) = failure {
+            res.extensions_mut().insert(f);
+        }
+    }
+    res
+}
+
 /// One operation's answer in `media`: a request error has the media type's status, an
-/// executed operation `200` whatever its field errors.
+/// executed operation `200` whatever its field errors, and `503` if the database could not
+/// serve it.
 fn single(media: Media, resp: &async_graphql::Response) -> Response {
     let status = if is_request_error(resp) {
         media.request_error_status()
@@ -87,7 +139,10 @@ fn single(media: Media, resp: &async_graphql::Response) -> Response {
         StatusCode::OK
     };
     match serde_json::to_vec(&Json::of(resp)) {
-        Ok(bytes) => answer(media, status, bytes, !resp.errors.is_empty()),
+        Ok(bytes) => refuse_if_unavailable(
+            answer(media, status, bytes, !resp.errors.is_empty()),
+            [resp],
+        ),
         Err(e) => AppError::Internal(e.into()).into_response(),
     }
 }
@@ -136,18 +191,15 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|m| m == "application/json" || m == "application/graphql-response+json")
 }
 
-/// Reads and parses a POST body: 415, 413 and 400 as problem+json.
-fn parse_body(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<BatchRequest, HttpError> {
+/// Reads a POST body: 415 and 413 as problem+json.
+fn read_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes, HttpError> {
     if !is_json(headers) {
         return Err(HttpError::refused(
             Code::UnsupportedMediaType,
             "send GraphQL requests as Content-Type: application/json",
         ));
     }
-    let bytes = body.map_err(|rej| match rej.status() {
+    body.map_err(|rej| match rej.status() {
         StatusCode::PAYLOAD_TOO_LARGE => HttpError::refused(
             Code::PayloadTooLarge,
             format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
@@ -156,7 +208,11 @@ fn parse_body(
             Code::of_status(status.as_u16()),
             "the request body could not be read",
         ),
-    })?;
+    })
+}
+
+/// Parses a POST body: 400 as problem+json.
+fn parse_body(bytes: &[u8]) -> Result<BatchRequest, HttpError> {
     let malformed = |e: serde_json::Error| {
         HttpError::refused(
             Code::MalformedRequest,
@@ -166,9 +222,9 @@ fn parse_body(
     // A JSON array is a batch, an object one operation (serde would also read an empty
     // array as an operation with default fields).
     let req = if bytes.trim_ascii_start().starts_with(b"[") {
-        BatchRequest::Batch(serde_json::from_slice(&bytes).map_err(malformed)?)
+        BatchRequest::Batch(serde_json::from_slice(bytes).map_err(malformed)?)
     } else {
-        BatchRequest::Single(serde_json::from_slice(&bytes).map_err(malformed)?)
+        BatchRequest::Single(serde_json::from_slice(bytes).map_err(malformed)?)
     };
     if let BatchRequest::Batch(ops) = &req
         && (ops.is_empty() || ops.len() > MAX_BATCH)
@@ -206,7 +262,10 @@ fn parse_body(
               (status = 400, description = "Malformed JSON, no query, or a bad batch (problem); under application/graphql-response+json, a GraphQL request that failed before execution (parse, validation, variables, limits)", content((crate::http::rest::Problem = "application/problem+json"), (Object = "application/graphql-response+json"))),
               (status = 401, description = "A bad token", content((Object = "application/graphql-response+json"), (Object = "application/json"))),
               (status = 406, description = "Accept allows neither application/graphql-response+json nor application/json", body = crate::http::rest::Problem),
-              (status = 413, body = crate::http::rest::Problem), (status = 415, body = crate::http::rest::Problem)),
+              (status = 409, description = "A request with this Idempotency-Key is still being processed", body = crate::http::rest::Problem),
+              (status = 413, body = crate::http::rest::Problem), (status = 415, body = crate::http::rest::Problem),
+              (status = 422, description = "This Idempotency-Key was used with a different request, or the keyed request makes more than one write", body = crate::http::rest::Problem),
+              (status = 503, description = "The database cannot serve now: a GraphQL response whose errors say UNAVAILABLE in extensions.code, under either media type (or a problem while gazette starts or sheds load); Retry-After says when to retry", content((Object = "application/graphql-response+json"), (Object = "application/json"), (crate::http::rest::Problem = "application/problem+json")))),
     security((), ("bearer" = [])))]
 pub async fn post(
     State(state): State<AppState>,
@@ -223,10 +282,11 @@ pub async fn post(
     let Some(media) = media else {
         return not_acceptable();
     };
-    let req = match parse_body(&headers, body) {
+    let req = match read_body(&headers, body).and_then(|b| Ok((parse_body(&b)?, b))) {
         Ok(r) => r,
         Err(err) => return err.into_response(),
     };
+    let (req, bytes) = req;
     let mutates = match &req {
         BatchRequest::Single(r) => is_mutation(&r.query, r.operation_name.as_deref()),
         BatchRequest::Batch(rs) => rs
@@ -234,31 +294,118 @@ pub async fn post(
             .any(|r| is_mutation(&r.query, r.operation_name.as_deref())),
     };
     if mutates
+        && headers.contains_key(&IDEMPOTENCY_KEY)
+        && let Err(err) = one_write(&req)
+    {
+        return err.into_response();
+    }
+    if mutates
         && let Some(axum::Extension(c)) = &client
         && let Err(err) = state.limits.write(&c.0)
     {
         return HttpError::from(err).into_response();
     }
     // One anonymous query may be kept by the response cache: collect what it shows.
-    let keys =
-        (matches!(caller, Caller::Anonymous) && !mutates && matches!(req, BatchRequest::Single(_)))
-            .then(|| Arc::new(SurrogateKeys::default()));
+    let cacheable =
+        matches!(caller, Caller::Anonymous) && !mutates && matches!(req, BatchRequest::Single(_));
     let batch = matches!(req, BatchRequest::Batch(_));
+    let started = std::time::Instant::now();
+    let mut keys = cacheable.then(|| Arc::new(SurrogateKeys::default()));
+    let mut answers = execute(&state, &caller, req, keys.as_ref()).await;
+    // A query that lost its connection runs again on a fresh one (a mutation never does).
+    let mut attempt = 1;
+    while !mutates
+        && attempt < retry::ATTEMPTS
+        && answers
+            .iter()
+            .any(|(r, _)| failures(r).any(|f| f == Failure::Connection))
+    {
+        attempt += 1;
+        metrics::counter!("gazette_read_retries_total").increment(1);
+        tokio::time::sleep(retry::pause(attempt)).await;
+        let Ok(req) = parse_body(&bytes) else { break };
+        keys = cacheable.then(|| Arc::new(SurrogateKeys::default()));
+        answers = execute(&state, &caller, req, keys.as_ref()).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    for (r, operation) in &answers {
+        crate::telemetry::graphql_operation(operation.as_deref(), seconds, r.errors.len());
+    }
+    if batch {
+        // A batch is one answer of many operations: 200, each operation's own errors inside
+        // (503 when the database could not serve one).
+        let all: Vec<Json<'_>> = answers.iter().map(|(r, _)| Json::of(r)).collect();
+        let errors = answers.iter().any(|(r, _)| !r.errors.is_empty());
+        return match serde_json::to_vec(&all) {
+            Ok(bytes) => refuse_if_unavailable(
+                answer(media, StatusCode::OK, bytes, errors),
+                answers.iter().map(|(r, _)| r),
+            ),
+            Err(e) => AppError::Internal(e.into()).into_response(),
+        };
+    }
+    let Some((only, _)) = answers.first() else {
+        return AppError::Internal(anyhow::anyhow!("a request without an operation"))
+            .into_response();
+    };
+    let mut res = single(media, only);
+    // Only an answer without errors, showing nothing private, is kept and replayed.
+    if let Some(keys) = keys.filter(|k| only.errors.is_empty() && !k.private()) {
+        res.extensions_mut().insert(cacheable_keys(&keys));
+    }
+    res
+}
+
+/// A request with an `Idempotency-Key` makes one write: one operation, selecting one
+/// mutation field (each field is its own transaction, and the key is claimed by one).
+fn one_write(req: &BatchRequest) -> Result<(), HttpError> {
+    let refuse = |why: &str| {
+        HttpError::refused(
+            Code::BadUserInput,
+            format!(
+                "an Idempotency-Key covers one write, and {why}: send each write with its own key"
+            ),
+        )
+    };
+    let ops = match req {
+        BatchRequest::Single(r) => std::slice::from_ref(r),
+        BatchRequest::Batch(rs) if rs.len() > 1 => {
+            return Err(refuse("this batch holds several operations"));
+        }
+        BatchRequest::Batch(rs) => rs.as_slice(),
+    };
+    if ops
+        .iter()
+        .any(|r| mutation_fields(&r.query, r.operation_name.as_deref()) > 1)
+    {
+        return Err(refuse("this mutation selects several fields"));
+    }
+    Ok(())
+}
+
+/// Runs each operation of `req`, prepared and with its own loaders as it would be alone,
+/// one after another; returns each answer with its operation's name.
+async fn execute(
+    state: &AppState,
+    caller: &Caller,
+    req: BatchRequest,
+    keys: Option<&Arc<SurrogateKeys>>,
+) -> Vec<(async_graphql::Response, Option<String>)> {
     let ops = match req {
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(rs) => rs,
     };
-    // Each operation of a batch is prepared and gets its own loaders, as it would alone,
-    // and they run one after another.
     let mut answers = Vec::with_capacity(ops.len());
-    let started = std::time::Instant::now();
     for r in ops {
         let (mut answer, query, operation) =
-            match state.prepare.request(r, Transport::Post, keys.as_deref()) {
+            match state
+                .prepare
+                .request(r, Transport::Post, keys.map(AsRef::as_ref))
+            {
                 Ok(r) => {
                     let (query, operation) = (r.query.clone(), r.operation_name.clone());
-                    let r = with_data(&state, &caller, r);
-                    let r = match &keys {
+                    let r = with_data(state, caller, r);
+                    let r = match keys {
                         Some(k) => r.data(k.clone()),
                         None => r,
                     };
@@ -274,29 +421,7 @@ pub async fn post(
         canonical_order(&mut answer.data, &query, operation.as_deref());
         answers.push((answer, operation));
     }
-    let seconds = started.elapsed().as_secs_f64();
-    for (r, operation) in &answers {
-        crate::telemetry::graphql_operation(operation.as_deref(), seconds, r.errors.len());
-    }
-    if batch {
-        // A batch is one answer of many operations: 200, each operation's own errors inside.
-        let all: Vec<Json<'_>> = answers.iter().map(|(r, _)| Json::of(r)).collect();
-        let errors = answers.iter().any(|(r, _)| !r.errors.is_empty());
-        return match serde_json::to_vec(&all) {
-            Ok(bytes) => answer(media, StatusCode::OK, bytes, errors),
-            Err(e) => AppError::Internal(e.into()).into_response(),
-        };
-    }
-    let Some((only, _)) = answers.first() else {
-        return AppError::Internal(anyhow::anyhow!("a request without an operation"))
-            .into_response();
-    };
-    let mut res = single(media, only);
-    // Only an answer without errors, showing nothing private, is kept and replayed.
-    if let Some(keys) = keys.filter(|k| only.errors.is_empty() && !k.private()) {
-        res.extensions_mut().insert(cacheable(&keys));
-    }
-    res
+    answers
 }
 
 /// GraphQL over GET for cacheable reads (GraphiQL for a browser without a query).
@@ -309,7 +434,8 @@ pub async fn post(
               (status = 401, description = "A bad token", content((Object = "application/graphql-response+json"), (Object = "application/json"))),
               (status = 405, description = "A mutation sent over GET", body = crate::http::rest::Problem),
               (status = 406, description = "Accept allows neither application/graphql-response+json nor application/json", body = crate::http::rest::Problem),
-              (status = 422, description = "No query given", body = crate::http::rest::Problem)),
+              (status = 422, description = "No query given", body = crate::http::rest::Problem),
+              (status = 503, description = "The database cannot serve now: a GraphQL response whose errors say UNAVAILABLE in extensions.code, under either media type (or a problem while gazette starts or sheds load); Retry-After says when to retry", content((Object = "application/graphql-response+json"), (Object = "application/json"), (crate::http::rest::Problem = "application/problem+json")))),
     security((), ("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -419,7 +545,7 @@ fn with_data(
 
 /// What the response cache needs to keep an answer: the keys it showed, and the listings
 /// key when it listed, counted or missed.
-fn cacheable(keys: &SurrogateKeys) -> Cacheable {
+fn cacheable_keys(keys: &SurrogateKeys) -> Cacheable {
     let mut all: Vec<Key> = keys.take().into_iter().collect();
     if keys.lists() {
         all.push(Key::Lists);

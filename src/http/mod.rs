@@ -2,7 +2,9 @@
 //! header/body/time/concurrency limits, rate limits, metrics, problem+json for every
 //! refusal), the GraphQL endpoint and the media type its answers take (`accept`), the REST
 //! mirror (`rest/`), the public formats (`public/`: feeds, sitemaps, oEmbed), caching
-//! headers (`cache`), the response cache (`response_cache`) and probes.
+//! headers (`cache`), the response cache (`response_cache`) and probes, the
+//! `Idempotency-Key` header of writes (`idempotency`) and the retry of reads that lost their
+//! database connection (`retry`).
 
 pub(crate) mod accept;
 pub(crate) mod cache_headers;
@@ -10,10 +12,12 @@ pub(crate) mod cache_layer;
 pub mod error;
 pub(crate) mod graphql;
 pub(crate) mod health;
+pub mod idempotency;
 pub mod limits;
 pub mod metrics;
 pub mod public;
 pub mod rest;
+pub mod retry;
 
 use axum::Router;
 use std::sync::atomic::Ordering;
@@ -55,9 +59,17 @@ fn cors(origins: Option<&[String]>) -> CorsLayer {
             header::CONTENT_TYPE,
             header::IF_MATCH,
             header::IF_NONE_MATCH,
+            idempotency::IDEMPOTENCY_KEY,
             REQUEST_ID,
         ])
-        .expose_headers([header::ETAG, header::LINK, header::LOCATION, REQUEST_ID])
+        .expose_headers([
+            header::ETAG,
+            header::LINK,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            idempotency::IDEMPOTENCY_REPLAYED,
+            REQUEST_ID,
+        ])
         .max_age(std::time::Duration::from_secs(600));
     match origins {
         None => base.allow_origin(AllowOrigin::any()),
@@ -189,16 +201,14 @@ async fn gate(
     }
     let probe = is_probe(req.uri().path());
     if !probe && !state.ready.load(Ordering::SeqCst) {
-        return AppError::Unavailable(
-            "gazette is starting: the database is not reachable yet".into(),
-        )
-        .into_response();
+        return AppError::unavailable("gazette is starting: the database is not reachable yet")
+            .into_response();
     }
     if !probe && let Err(e) = admit(&state, &mut req) {
         return e.into_response();
     }
     let Ok(_permit) = state.inflight.clone().try_acquire_owned() else {
-        return AppError::Unavailable("gazette is at its concurrency limit; retry shortly".into())
+        return AppError::unavailable("gazette is at its concurrency limit; retry shortly")
             .into_response();
     };
     let limit = state.http.request_timeout;
@@ -213,7 +223,7 @@ async fn gate(
         .await
     {
         Ok(res) => res,
-        Err(_) => AppError::Unavailable(format!(
+        Err(_) => AppError::unavailable(format!(
             "the request took longer than {} ms",
             limit.as_millis()
         ))
@@ -232,6 +242,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", rest::routes())
         .merge(public::routes())
         .fallback(not_found)
+        // Reads that lost their connection run again; inside the cache, so hits skip it.
+        .layer(axum::middleware::from_fn(retry::reads))
         // Inside the body limit (which it reads POST bodies under) and the gate (so rate
         // limits and load shedding apply to hits too).
         .layer(axum::middleware::from_fn_with_state(
@@ -240,6 +252,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(graphql::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_json))
+        // Inside the gate, which verified the caller the key belongs to; outside
+        // `problem_json`, so a stored response is the one the client saw.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)

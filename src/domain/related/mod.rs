@@ -172,6 +172,11 @@ pub async fn set_pins(
     id: i32,
     slugs: &[String],
 ) -> Result<article::Model> {
+    if super::idempotency::replayed("article")?.is_some() {
+        return articles::find_by_id(db, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no article has id {id}")));
+    }
     caller.require(Role::Editor, "choosing related articles")?;
     let a = articles::find_by_id(db, id)
         .await?
@@ -197,32 +202,34 @@ pub async fn set_pins(
         pinned.push(other.id);
     }
     let b = db.get_database_backend();
-    let txn = db.begin().await?;
-    let mut q = Sql::new(b, "DELETE FROM related_pins WHERE article_id = ");
-    q.bind(id);
-    txn.execute(q.build()).await?;
-    if !pinned.is_empty() {
-        let mut q = Sql::new(
-            b,
-            "INSERT INTO related_pins (article_id, related_id, position) VALUES ",
-        );
-        for (pos, r) in pinned.iter().enumerate() {
-            q.row(pos, [id.into(), (*r).into(), (pos as i32).into()]);
-        }
+    let (a, pinned) = (&a, &pinned);
+    super::transaction::write(db, move |txn| async move {
+        let mut q = Sql::new(b, "DELETE FROM related_pins WHERE article_id = ");
+        q.bind(id);
         txn.execute(q.build()).await?;
-    }
-    revisions::log_change(
-        &txn,
-        EntityKind::Article,
-        id,
-        "choose related",
-        caller.sub(),
-    )
-    .await?;
-    // Pins show on this article's page and on any list of related articles.
-    invalidation::touch(&txn, [Key::Article(id), Key::Lists]).await?;
-    txn.commit().await?;
-    Ok(a)
+        if !pinned.is_empty() {
+            let mut q = Sql::new(
+                b,
+                "INSERT INTO related_pins (article_id, related_id, position) VALUES ",
+            );
+            for (pos, r) in pinned.iter().enumerate() {
+                q.row(pos, [id.into(), (*r).into(), (pos as i32).into()]);
+            }
+            txn.execute(q.build()).await?;
+        }
+        revisions::log_change(
+            &*txn,
+            EntityKind::Article,
+            id,
+            "choose related",
+            caller.sub(),
+        )
+        .await?;
+        // Pins show on this article's page and on any list of related articles.
+        invalidation::touch(&*txn, [Key::Article(id), Key::Lists]).await?;
+        Ok(a.clone())
+    })
+    .await
 }
 
 fn is_published(a: &article::Model) -> bool {

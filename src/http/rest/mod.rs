@@ -131,8 +131,74 @@ fn problem_content_type(api: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Every write (REST `POST`/`PATCH`/`PUT`/`DELETE`, and `POST /graphql` for mutations)
+/// takes an `Idempotency-Key` header (see `crate::http::idempotency`), and may answer 400 (a
+/// malformed key), 409 (the key's request is still in flight) or 422 (the key was used with
+/// another request).
+fn idempotency_key(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{
+        ContentBuilder, ObjectBuilder, Ref, RefOr, Required, ResponseBuilder, Type,
+    };
+    let param = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes the write safe to retry: 1 to 255 visible ASCII characters (a UUID), quoted or bare, new for each write. Within the retention period (24 h) the same key with the same method, path and body gets the first response again (Idempotency-Replayed: true) and changes nothing; with another request, 422; while the first is in flight, 409.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(257)),
+        ))
+        .build();
+    let problem = |why: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(why)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in api.paths.paths.values_mut() {
+        let ops = [
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+            &mut item.put,
+        ];
+        for op in ops.into_iter().flatten() {
+            op.parameters
+                .get_or_insert_with(Vec::new)
+                .push(param.clone());
+            let r = &mut op.responses.responses;
+            for (status, why) in [
+                ("400", "A malformed Idempotency-Key (or request)"),
+                (
+                    "409",
+                    "A request with this Idempotency-Key is still being processed (or the write lost a race)",
+                ),
+                (
+                    "422",
+                    "This Idempotency-Key was used with a different request (or the input breaks a rule)",
+                ),
+            ] {
+                r.entry(status.into()).or_insert_with(|| problem(why));
+            }
+        }
+    }
+}
+
 impl Modify for BearerAuth {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        idempotency_key(api);
         problem_content_type(api);
         let components = api.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -150,7 +216,7 @@ impl Modify for BearerAuth {
 /// The OpenAPI document of the REST API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "gazette REST API", description = "The REST mirror of gazette's GraphQL API. Errors are RFC 9457 problem+json."),
+    info(title = "gazette REST API", description = "The REST mirror of gazette's GraphQL API. Errors are RFC 9457 problem+json. A 503 (UNAVAILABLE) means the database cannot serve right now: retry after Retry-After seconds; retry writes with the same Idempotency-Key, so that a write whose outcome was unknown is applied exactly once."),
     paths(
         crate::http::graphql::post, crate::http::graphql::get,
         crate::http::health::alive, crate::http::health::ready, crate::http::metrics::render,

@@ -3,8 +3,10 @@
 //! Fixtures in the import format are in `crate::fixtures`.
 
 mod auth;
+pub mod cluster;
 mod http;
 pub mod postgres;
+pub mod proxy;
 
 pub use auth::{TEST_SECRET, editor, now, raw_token, sign, sign_with, test_auth, token, writer};
 pub use http::{
@@ -102,11 +104,7 @@ impl TestApp {
         dir: Option<tempfile::TempDir>,
         auth: gazette::auth::Auth,
     ) -> Self {
-        // Server logs (internal errors in particular) show in a failing test's output.
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter("gazette=debug")
-            .try_init();
+        logs();
         gazette::db::migrate(&db).await.expect("migrate");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
@@ -335,6 +333,14 @@ impl TestApp {
             .expect("a row");
         row.try_get::<i64>("", "n").expect("n")
     }
+}
+
+/// Shows server logs (internal errors in particular) in a failing test's output.
+pub fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("gazette=debug")
+        .try_init();
 }
 
 /// The front end's base URL in tests.
