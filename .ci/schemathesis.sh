@@ -26,14 +26,22 @@ for _ in $(seq 1 60); do
 done
 token=$(./target/debug/gazette token --sub schemathesis --role admin --ttl 2h)
 
-$ST run openapi.yaml \
-  --url "http://127.0.0.1:$port" \
-  --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
-  --header "Authorization: Bearer $token" \
-  --max-examples "${SCHEMATHESIS_EXAMPLES:-30}" \
-  --phases examples,coverage,fuzzing \
-  --seed 7 \
-  --no-color \
-  --request-timeout 10 \
-  --generation-database none \
-  "$@" || { echo "--- server log ---"; tail -50 "$work/server.log"; exit 1; }
+run() {
+  $ST run openapi.yaml \
+    --url "http://127.0.0.1:$port" \
+    --header "Authorization: Bearer $token" \
+    --max-examples "${SCHEMATHESIS_EXAMPLES:-30}" \
+    --phases examples,coverage,fuzzing \
+    --seed 7 \
+    --no-color \
+    --request-timeout 10 \
+    --generation-database none \
+    "$@" || { echo "--- server log ---"; tail -50 "$work/server.log"; exit 1; }
+}
+# Every operation but oEmbed, with every check.
+run --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
+  --exclude-path /oembed "$@"
+# oEmbed answers 501 to a format it does not serve, as oEmbed 1.0 asks (documented in
+# openapi.yaml), so "no 5xx" does not apply to it; the rest do.
+run --checks response_schema_conformance,status_code_conformance,content_type_conformance \
+  --include-path /oembed "$@"
