@@ -17,7 +17,9 @@
 # public URL, fetches each route once with curl (status, bytes, time to first byte, total),
 # runs wrk (a warm-up, then a measured run) while sampling the server's resident memory
 # every 0.2 s, and prints one row per route: req/s, p50/p90/p99, errors, bytes per answer,
-# the server's memory before and at its peak. The target (issue #14): the news sitemap at
+# the server's memory before and at its peak, and the CPU time per request of gazette and
+# of PostgreSQL (every `postgres` process on the machine; on SQLite the database works
+# inside gazette), which holds up better than latency on a machine other work shares. The target (issue #14): the news sitemap at
 # p99 <= 20 ms at c=8 on both databases; the big page streams (its memory stays far below
 # $CONC x its size).
 #
@@ -171,6 +173,11 @@ SQL
 NEWS_PATH=/sitemaps/news.xml
 MONTH_PATH=/sitemaps/articles-$MONTH.xml
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# CPU time (utime + stime, in ticks) of a process, and of every `postgres` process: CPU per
+# request holds up better than latency on a machine that other work shares.
+TICK=$(getconf CLK_TCK)
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_db() { local s=0 p; for p in $(pgrep -x postgres || true); do s=$((s + $(cpu_of "$p"))); done; echo "$s"; }
 run_db() {
   local db=$1
   say "$db: re-dating ($NEWS in the last 46 hours, the rest in $MONTH)"
@@ -186,7 +193,7 @@ run_db() {
   local idle; idle=$(rss_kb "$SERVER")
   printf '\n%s (response cache off, c=%s, %ss after a %ss warm-up; server RSS idle %s MB)\n' \
     "$db" "$CONC" "$DUR" "$WARM" "$((idle / 1024))"
-  printf '%-34s %6s %9s %8s %8s %8s %8s %6s %10s %8s %8s %9s\n' route urls 'req/s' p50_ms p90_ms p99_ms max_ms errs bytes ttfb_ms total_ms peak_rss_MB
+  printf '%-34s %6s %9s %8s %8s %8s %8s %6s %10s %8s %8s %9s %8s %8s\n' route urls 'req/s' p50_ms p90_ms p99_ms max_ms errs bytes ttfb_ms total_ms peak_rss_MB gz_us db_us
   for path in "$NEWS_PATH" "$MONTH_PATH"; do
     local url="http://127.0.0.1:$PORT$path" one status urls ttfb total
     one=$(curl -s -o "$LOGS/sitemaps_body.xml" -w '%{http_code} %{time_starttransfer} %{time_total}' "$url")
@@ -197,18 +204,22 @@ run_db() {
     local peak=0
     ( while kill -0 "$SERVER" 2>/dev/null; do rss_kb "$SERVER"; sleep 0.2; done ) > "$LOGS/sitemaps_rss.txt" &
     SAMPLER=$!
-    local line
+    local line g0 d0 g1 d1
+    g0=$(cpu_of "$SERVER"); d0=$(cpu_db)
     line=$(wrk -t"$THREADS" -c"$CONC" -d"${DUR}s" --timeout 30s --latency -s bench/get.lua "$url" 2>&1 \
              | tee "$LOGS/sitemaps_wrk_${db}_$(basename "$path").log" | grep '^RESULT' || true)
+    g1=$(cpu_of "$SERVER"); d1=$(cpu_db)
     stop "$SAMPLER"; SAMPLER=
     peak=$(sort -n "$LOGS/sitemaps_rss.txt" | tail -1)
     [ -n "$line" ] || { echo "$db $path: wrk failed (see $LOGS)" >&2; continue; }
     # RESULT rps= p50_ms= p90_ms= p99_ms= max_ms= errors= non2xx= requests= bytes_per_req=
     field() { tr ' ' '\n' <<<"$line" | sed -n "s/^$1=//p"; }
     ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
-    printf '%-34s %6s %9s %8s %8s %8s %8s %6s %10s %8s %8s %9s\n' "$path" "$urls" "$(field rps)" \
+    local n; n=$(field requests); [ "${n:-0}" -gt 0 ] || n=1
+    printf '%-34s %6s %9s %8s %8s %8s %8s %6s %10s %8s %8s %9s %8s %8s\n' "$path" "$urls" "$(field rps)" \
       "$(field p50_ms)" "$(field p90_ms)" "$(field p99_ms)" "$(field max_ms)" "$(field errors)" \
-      "$(field bytes_per_req)" "$(ms "$ttfb")" "$(ms "$total")" "$((peak / 1024))"
+      "$(field bytes_per_req)" "$(ms "$ttfb")" "$(ms "$total")" "$((peak / 1024))" \
+      "$(( (g1 - g0) * 1000000 / TICK / n ))" "$(( (d1 - d0) * 1000000 / TICK / n ))"
   done
   stop "$SERVER"; SERVER=
 }
