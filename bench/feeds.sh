@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
-# Public formats, uncached, on the generated 50,000-article newsroom: feeds (RSS, Atom,
-# JSON Feed of the site, every section, authors and tags, with full content), the Google
-# News sitemap, the sitemap index and its largest article page, on SQLite and PostgreSQL.
+# Feeds, uncached, on the generated 50,000-article newsroom: RSS, Atom and JSON Feed of the
+# site, of every section, of 40 authors and of 40 tags, each with the newest 50 articles in
+# full, on SQLite and PostgreSQL (the sitemaps have bench/sitemaps.sh).
 #
-#   bash bench/syndication.sh                  # both databases, 15 s per target at 8 connections
-#   DUR=5 DBS=sqlite bash bench/syndication.sh # a quick look
+#   bash bench/feeds.sh                   # both databases, 15 s per target at 8 connections
+#   DUR=5 DBS=sqlite bash bench/feeds.sh  # a quick look
 #
 # The response cache is off (GAZETTE_RESPONSE_CACHE_BYTES=0): every request reads the
-# database. The generated newsroom ends in 2025, so before each run the newest 1,500
-# published articles are moved into the last 40 hours (a busy news day and a half: the news
-# sitemap then has two pages). Settings: BENCH_DIR (${TMPDIR:-/tmp}/gazette-bench, shared
-# with bench/peer.sh), N (50000), DUR (15), CONC (8), DBS ("sqlite postgres"), SKIP_BUILD.
+# database. Settings: BENCH_DIR (${TMPDIR:-/tmp}/gazette-bench, shared with bench/peer.sh),
+# N (50000), DUR (15), CONC (8), DBS ("sqlite postgres"), SKIP_BUILD.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
 PEER_DIR=${PEER_DIR:-$ROOT/../shared/bench}
@@ -30,57 +28,39 @@ if [ ! -s "$DATA" ]; then
   say "generating $DATA"
   python3 "$PEER_DIR/gen_dataset.py" --articles "$N" -o "$DATA.tmp" && mv "$DATA.tmp" "$DATA"
 fi
-WANT="$(basename "$DATA") $(stat -L -c %s "$DATA") $(find migrations -type f -name '*.rs' | sort | xargs cat | sha1sum | cut -c1-12)"
+# The same imports as bench/peer.sh (and the same marks), reused while file and migrations are.
+MIGRATIONS=$(find migrations -type f -name '*.rs' | sort | xargs cat | sha1sum | cut -c1-12)
+WANT="$(basename "$(readlink -f "$DATA")") $(stat -L -c %s "$DATA") migrations $MIGRATIONS"
 PSQL=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)/psql
-PG_DSN=postgres://bench@127.0.0.1:$PGPORT/gazette_synd
-SQLITE_DIR=$BENCH_DIR/syndication-sqlite
+PG_DSN=postgres://bench@127.0.0.1:$PGPORT/gazette
+SQLITE_DIR=$BENCH_DIR/gazette-sqlite
 
 SERVER=
 cleanup() { [ -z "$SERVER" ] || { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }; rm -rf "$OUT"; }
 trap cleanup EXIT
 
 
-prepare() {  # db: import when needed, then move the news window to now
+prepare() {  # db: import when needed
   case $1 in
     sqlite)
-      if [ "$(cat "$SQLITE_DIR/.imported" 2>/dev/null)" != "$WANT" ]; then
+      if [ "$(cat "$SQLITE_DIR/loaded" 2>/dev/null)" != "$WANT" ]; then
         say "importing into SQLite ($SQLITE_DIR)"; rm -rf "$SQLITE_DIR"; mkdir -p "$SQLITE_DIR"
         env -u DATABASE_URL GAZETTE_DATA_DIR="$SQLITE_DIR" GAZETTE_LOG=error "$BIN" import "$DATA" >/dev/null 2>&1
-        echo "$WANT" > "$SQLITE_DIR/.imported"
+        echo "$WANT" > "$SQLITE_DIR/loaded"
       fi
-      python3 - "$SQLITE_DIR/gazette.db" <<'PY'
-import sqlite3, sys, datetime as dt
-db = sqlite3.connect(sys.argv[1])
-ids = [r[0] for r in db.execute("SELECT id FROM articles WHERE status='PUBLISHED' ORDER BY published_at DESC, id DESC LIMIT 1500")]
-now = dt.datetime.now(dt.timezone.utc)
-for i, id_ in enumerate(ids):
-    t = (now - dt.timedelta(seconds=96 * i + 60)).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-    db.execute("UPDATE articles SET published_at=?, updated_at=? WHERE id=?", (t, t, id_))
-    db.execute("UPDATE article_authors SET published_at=? WHERE article_id=?", (t, id_))
-db.commit()
-PY
       ;;
     postgres)
       bash "$PEER_DIR/peer/pg.sh" start >&2
       have=$("$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -tAXc \
-        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'gazette_synd'")
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'gazette'")
       if [ "$have" != "$WANT" ]; then
-        say "importing into PostgreSQL (gazette_synd on port $PGPORT)"
-        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "DROP DATABASE IF EXISTS gazette_synd WITH (FORCE)"
-        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "CREATE DATABASE gazette_synd"
+        say "importing into PostgreSQL (gazette on port $PGPORT)"
+        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "DROP DATABASE IF EXISTS gazette WITH (FORCE)"
+        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "CREATE DATABASE gazette"
         env -u GAZETTE_DATA_DIR DATABASE_URL="$PG_DSN" GAZETTE_LOG=error "$BIN" import "$DATA" >/dev/null 2>&1
-        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d gazette_synd -qXc "VACUUM ANALYZE"
-        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "COMMENT ON DATABASE gazette_synd IS '$WANT'"
+        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d gazette -qXc "VACUUM ANALYZE"
+        "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d postgres -qXc "COMMENT ON DATABASE gazette IS '$WANT'"
       fi
-      "$PSQL" -h 127.0.0.1 -p "$PGPORT" -U bench -d gazette_synd -qX <<'SQL'
-WITH news AS (
-  SELECT id, now() - (row_number() OVER (ORDER BY published_at DESC, id DESC)) * interval '96 seconds' AS t
-  FROM articles WHERE status = 'PUBLISHED' ORDER BY published_at DESC, id DESC LIMIT 1500)
-UPDATE articles a SET published_at = news.t, updated_at = news.t FROM news WHERE a.id = news.id;
-UPDATE article_authors b SET published_at = a.published_at FROM articles a
-  WHERE a.id = b.article_id AND a.status = 'PUBLISHED' AND b.published_at IS DISTINCT FROM a.published_at;
-ANALYZE articles; ANALYZE article_authors;
-SQL
       ;;
   esac
 }
@@ -113,7 +93,7 @@ for DB in $DBS; do
   serve "$DB"
   base=http://127.0.0.1:$PORT
   python3 - "$base" "$OUT" <<'PY'
-import json, sys, urllib.request, re
+import json, sys, urllib.request
 base, out = sys.argv[1], sys.argv[2]
 get = lambda p: urllib.request.urlopen(base + p).read()
 def walk(t):
@@ -126,22 +106,10 @@ scopes = [""] + [f"?section={s}" for s in sections] + [f"?author={a}" for a in a
 feeds = [f"{f}{q}" for q in scopes for f in ("/feeds/rss.xml", "/feeds/atom.xml", "/feeds/feed.json")]
 open(f"{out}/feeds.txt", "w").write("\n".join(feeds) + "\n")
 open(f"{out}/site_rss.txt", "w").write("/feeds/rss.xml\n")
-try:
-    index = get("/sitemap.xml").decode()
-    locs = [re.sub(r"^https://news\.example", "", l) for l in re.findall(r"<loc>([^<]+)</loc>", index)]
-    news = [l for l in locs if "news" in l]
-    open(f"{out}/news.txt", "w").write("\n".join(news) + "\n")
-    pages = [l for l in locs if "news" not in l and "article" in l]
-    biggest = max(pages, key=lambda p: len(get(p))) if pages else None
-    if biggest: open(f"{out}/page.txt", "w").write(biggest + "\n")
-except Exception as e:
-    print("no sitemaps:", e, file=sys.stderr)
 PY
   measure "site RSS (50 items, full content)" "$OUT/site_rss.txt"
   measure "feeds: $(wc -l < "$OUT/feeds.txt") URLs, 3 formats, all scopes" "$OUT/feeds.txt"
-  [ -s "$OUT/news.txt" ] && measure "news sitemap ($(wc -l < "$OUT/news.txt") pages)" "$OUT/news.txt"
-  [ -s "$OUT/page.txt" ] && measure "largest article sitemap page ($(cat "$OUT/page.txt"))" "$OUT/page.txt"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 done
 echo
-echo "machine: $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg); rerun: bash bench/syndication.sh"
+echo "machine: $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg); rerun: bash bench/feeds.sh"
