@@ -1,6 +1,8 @@
 -- wrk script: GETs the paths of the file named by env PATHS (one per line), rotating
--- through them; each wrk thread starts at a different offset. After the run prints one
--- machine-readable line, as the peer kit's rotate.lua does:
+-- through them (each wrk thread starts at a different offset), or without PATHS the
+-- target URL as is; answers uncompressed. After the run prints one machine-readable line,
+-- as the peer kit's rotate.lua does (errors = connect+read+write+timeout+non-2xx;
+-- bytes_per_req includes response headers):
 --   RESULT rps= p50_ms= p90_ms= p99_ms= max_ms= errors= non2xx= requests= bytes_per_req=
 local paths = {}
 local counter = 0
@@ -12,8 +14,11 @@ function setup(thread)
 end
 
 function init(args)
-  for line in io.lines(os.getenv("PATHS")) do
-    if #line > 0 then table.insert(paths, line) end
+  local file = os.getenv("PATHS")
+  if file and #file > 0 then
+    for line in io.lines(file) do
+      if #line > 0 then table.insert(paths, line) end
+    end
   end
   counter = (id or 0) * 97
   wrk.method = "GET"
@@ -21,6 +26,7 @@ function init(args)
 end
 
 function request()
+  if #paths == 0 then return wrk.format(nil, nil) end
   counter = counter + 1
   return wrk.format(nil, paths[(counter % #paths) + 1])
 end

@@ -200,13 +200,13 @@ run_db() {
     read -r status ttfb total <<<"$one"
     [ "$status" = 200 ] || { echo "$db $path: status $status" >&2; head -c 400 "$LOGS/sitemaps_body.xml" >&2; exit 1; }
     urls=$(grep -o '<loc>' "$LOGS/sitemaps_body.xml" | wc -l)
-    wrk -t"$THREADS" -c"$CONC" -d"${WARM}s" --timeout 30s -s bench/get.lua "$url" >/dev/null 2>&1 || true
+    wrk -t"$THREADS" -c"$CONC" -d"${WARM}s" --timeout 30s -s bench/get_paths.lua "$url" >/dev/null 2>&1 || true
     local peak=0
     ( while kill -0 "$SERVER" 2>/dev/null; do rss_kb "$SERVER"; sleep 0.2; done ) > "$LOGS/sitemaps_rss.txt" &
     SAMPLER=$!
     local line g0 d0 g1 d1
     g0=$(cpu_of "$SERVER"); d0=$(cpu_db)
-    line=$(wrk -t"$THREADS" -c"$CONC" -d"${DUR}s" --timeout 30s --latency -s bench/get.lua "$url" 2>&1 \
+    line=$(wrk -t"$THREADS" -c"$CONC" -d"${DUR}s" --timeout 30s --latency -s bench/get_paths.lua "$url" 2>&1 \
              | tee "$LOGS/sitemaps_wrk_${db}_$(basename "$path").log" | grep '^RESULT' || true)
     g1=$(cpu_of "$SERVER"); d1=$(cpu_db)
     stop "$SAMPLER"; SAMPLER=
