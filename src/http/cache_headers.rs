@@ -79,6 +79,14 @@ impl Conditions {
         }
     }
 
+    /// The validators of a request, left in place.
+    pub fn of(headers: &HeaderMap) -> Self {
+        Self {
+            if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
+            if_modified_since: headers.get(header::IF_MODIFIED_SINCE).cloned(),
+        }
+    }
+
     /// Whether a `200` answer with these headers is not modified for the request (RFC 9110
     /// §13.2.2): `If-None-Match` against its `ETag` when sent, else `If-Modified-Since`
     /// against its `Last-Modified`, when it has one.
@@ -109,6 +117,23 @@ fn http_date(text: &str) -> Option<i64> {
 /// `t` as an HTTP date, for `Last-Modified`.
 pub fn to_http_date(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// Adds `Last-Modified: at` to an answer (whose time must never go backwards) and turns a
+/// `200` into `304` when the request's validators say it is unmodified (`If-Modified-Since`
+/// counts only without `If-None-Match`, which [`bytes_response`] has already weighed).
+pub fn with_last_modified(
+    mut res: Response,
+    at: chrono::DateTime<chrono::Utc>,
+    request: &HeaderMap,
+) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&to_http_date(at)) {
+        res.headers_mut().insert(header::LAST_MODIFIED, v);
+    }
+    if res.status() == StatusCode::OK && Conditions::of(request).unmodified(res.headers()) {
+        return into_not_modified(res);
+    }
+    res
 }
 
 /// The `304` for `res` (its headers but the body's own).

@@ -9,7 +9,7 @@
 //! and the article's id, stable across edits, slug changes and template changes.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -159,7 +159,12 @@ async fn serve(
     let cx = Caching::of(s, &Caller::Anonymous, headers);
     let res =
         cache_headers::bytes_response(&cx, StatusCode::OK, bytes, content_type, &feed.keys, None);
-    Ok(last_modified(res, feed.updated, headers))
+    // The feed's time never goes backwards (see `syndication::Feed::updated`).
+    Ok(cache_headers::with_last_modified(
+        res,
+        feed.updated,
+        headers,
+    ))
 }
 
 /// The feed's own URL, as a reader subscribes to it.
@@ -172,39 +177,13 @@ fn self_url(site: &Site, format: FeedFormat, scope: &FeedScope, limit: Option<i6
     url
 }
 
-/// Adds `Last-Modified` (the feed's update time, which never goes backwards) and answers
-/// `304` to an `If-Modified-Since` at or after it when no `If-None-Match` was sent.
-fn last_modified(mut res: Response, updated: DateTime<Utc>, headers: &HeaderMap) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&cache_headers::to_http_date(updated)) {
-        res.headers_mut().insert(header::LAST_MODIFIED, v);
-    }
-    let conditions = cache_headers::Conditions {
-        if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
-        if_modified_since: headers.get(header::IF_MODIFIED_SINCE).cloned(),
-    };
-    if res.status() == StatusCode::OK && conditions.unmodified(res.headers()) {
-        return cache_headers::into_not_modified(res);
-    }
-    res
-}
-
-/// `text` without the characters XML 1.0 forbids (controls but tab, newline and carriage
-/// return; U+FFFE, U+FFFF). Markup never holds them, so the whole document is filtered.
+/// The document without the characters XML 1.0 forbids (markup never holds them, so the
+/// whole document is filtered at once).
 fn xml_safe(text: String) -> Vec<u8> {
-    let bytes = text.into_bytes();
-    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
-    let suspect = |b: u8| (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xBF;
-    if !bytes.iter().any(|&b| suspect(b)) {
-        return bytes;
+    match super::xml_chars(&text) {
+        std::borrow::Cow::Borrowed(_) => text.into_bytes(),
+        std::borrow::Cow::Owned(kept) => kept.into_bytes(),
     }
-    let text = String::from_utf8(bytes).unwrap_or_default();
-    let bad = |c: char| {
-        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
-    };
-    text.chars()
-        .filter(|c| !bad(*c))
-        .collect::<String>()
-        .into_bytes()
 }
 
 /// A stable id for an article: `tag:news.example,2026:article:42` (RFC 4151), from the

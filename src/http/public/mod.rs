@@ -32,3 +32,30 @@ pub fn is_public_format(path: &str) -> bool {
         || path.starts_with("/sitemaps/")
         || path == "/oembed"
 }
+
+/// Whether XML 1.0 allows `c` in a document (its `Char` production, less what Rust
+/// strings cannot hold anyway).
+fn xml_allows(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// `text` without the characters XML 1.0 forbids (controls but tab, newline and carriage
+/// return; U+FFFE, U+FFFF), borrowed when it has none: a byte scan first, since almost no
+/// text does (U+FFFE and U+FFFF start with 0xEF in UTF-8). Every XML format here writes its
+/// text through this, so a control character edited into a headline cannot make a feed or
+/// a sitemap unreadable.
+pub(crate) fn xml_chars(text: &str) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    let forbidden = b
+        .iter()
+        .any(|&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
+        || (b.contains(&0xEF) && text.contains(['\u{FFFE}', '\u{FFFF}']));
+    if forbidden {
+        text.chars()
+            .filter(|&c| xml_allows(c))
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}

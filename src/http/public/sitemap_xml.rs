@@ -14,32 +14,10 @@ pub const NEWS_NS: &str = "http://www.google.com/schemas/sitemap-news/0.9";
 
 const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
-/// Whether XML 1.0 allows `c` in a document (its `Char` production, less what Rust
-/// strings cannot hold anyway).
-fn allowed(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// Whether `text` holds a character XML 1.0 forbids: a control character, or U+FFFE/U+FFFF
-/// (whose UTF-8 starts with 0xEF). A byte scan, since almost no text does.
-fn has_forbidden(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.iter()
-        .any(|&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
-        || (b.contains(&0xEF) && text.contains(['\u{FFFE}', '\u{FFFF}']))
-}
-
 /// Appends `text` as XML character data: forbidden characters dropped, markup escaped by
 /// quick-xml (only when there is any: URLs and most headlines have none).
 fn text(out: &mut String, text: &str) {
-    let kept: std::borrow::Cow<'_, str> = if has_forbidden(text) {
-        text.chars()
-            .filter(|&c| allowed(c))
-            .collect::<String>()
-            .into()
-    } else {
-        text.into()
-    };
+    let kept = super::xml_chars(text);
     if kept
         .bytes()
         .any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))

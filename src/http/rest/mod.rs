@@ -72,24 +72,27 @@ pub fn routes() -> Router<AppState> {
 
 struct BearerAuth;
 
+/// A response described as a problem document.
+fn problem_response(why: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(why)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
 /// Problem documents are served as `application/problem+json`, not `application/json`, and
 /// every operation may answer 429 (rate limit) and 503 (starting, overloaded, timed out, or
 /// the database unreachable).
 fn problem_content_type(api: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-    let problem = |why: &str| {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description(why)
-                .content(
-                    "application/problem+json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build(),
-        )
-    };
+    use utoipa::openapi::RefOr;
     for item in api.paths.paths.values_mut() {
         let ops = [
             &mut item.get,
@@ -100,10 +103,11 @@ fn problem_content_type(api: &mut utoipa::openapi::OpenApi) {
         ];
         for op in ops.into_iter().flatten() {
             let r = &mut op.responses.responses;
-            r.entry("429".into())
-                .or_insert_with(|| problem("Too many requests from this client (Retry-After)"));
+            r.entry("429".into()).or_insert_with(|| {
+                problem_response("Too many requests from this client (Retry-After)")
+            });
             r.entry("503".into()).or_insert_with(|| {
-                problem(
+                problem_response(
                     "Starting, overloaded, timed out, or the database is unreachable (Retry-After)",
                 )
             });
@@ -137,9 +141,7 @@ fn problem_content_type(api: &mut utoipa::openapi::OpenApi) {
 /// another request).
 fn idempotency_key(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-    use utoipa::openapi::{
-        ContentBuilder, ObjectBuilder, Ref, RefOr, Required, ResponseBuilder, Type,
-    };
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
     let param = ParameterBuilder::new()
         .name("Idempotency-Key")
         .parameter_in(ParameterIn::Header)
@@ -154,19 +156,6 @@ fn idempotency_key(api: &mut utoipa::openapi::OpenApi) {
                 .max_length(Some(257)),
         ))
         .build();
-    let problem = |why: &str| {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description(why)
-                .content(
-                    "application/problem+json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build(),
-        )
-    };
     for item in api.paths.paths.values_mut() {
         let ops = [
             &mut item.post,
@@ -190,7 +179,8 @@ fn idempotency_key(api: &mut utoipa::openapi::OpenApi) {
                     "This Idempotency-Key was used with a different request (or the input breaks a rule)",
                 ),
             ] {
-                r.entry(status.into()).or_insert_with(|| problem(why));
+                r.entry(status.into())
+                    .or_insert_with(|| problem_response(why));
             }
         }
     }
