@@ -8,12 +8,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -c 'import feedparser' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "feedparser>=6,<7"
 
-cargo build --quiet
+# .ci/run passes the binary its `cargo test` built (GAZETTE_BIN); a plain `cargo build` would
+# build a second copy of gazette and of every crate whose features differ without dev-dependencies.
+bin=${GAZETTE_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --quiet
+  bin=./target/debug/gazette
+fi
 work=$(mktemp -d)
 port=${FEEDS_PORT:-18089}
 export GAZETTE_DATA_DIR="$work/data" GAZETTE_RATE_LIMIT=100000
 export GAZETTE_PUBLIC_URL=https://news.example GAZETTE_PUBLICATION_NAME="The Harbour Ledger"
-./target/debug/gazette --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+"$bin" --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 60); do

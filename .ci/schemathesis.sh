@@ -7,7 +7,13 @@ cd "$(dirname "$0")/.."
 command -v st >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check "schemathesis>=4,<5"
 ST=$(command -v st || echo "python3 -m schemathesis.cli")
 
-cargo build --quiet
+# .ci/run passes the binary its `cargo test` built (GAZETTE_BIN); a plain `cargo build` would
+# build a second copy of gazette and of every crate whose features differ without dev-dependencies.
+bin=${GAZETTE_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --quiet
+  bin=./target/debug/gazette
+fi
 work=$(mktemp -d)
 port=${SCHEMATHESIS_PORT:-18087}
 export GAZETTE_DATA_DIR="$work/data"
@@ -17,14 +23,14 @@ export GAZETTE_RATE_LIMIT=100000 GAZETTE_WRITE_RATE_LIMIT=100000
 export GAZETTE_PUBLIC_URL=https://news.example
 GAZETTE_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
 export GAZETTE_JWT_SECRET
-./target/debug/gazette --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+"$bin" --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 60); do
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
   sleep 0.5
 done
-token=$(./target/debug/gazette token --sub schemathesis --role admin --ttl 2h)
+token=$("$bin" token --sub schemathesis --role admin --ttl 2h)
 
 run() {
   $ST run openapi.yaml \
