@@ -104,6 +104,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
         .with_http(args.http())
         .with_limits(&args.limits())
         .with_response_cache(&args.response_cache())
+        .with_rendered_bodies(args.render_cache_bytes)
         .with_site(site)
         .starting();
     // Migrate (waiting for the database if it is down), load the demo into a new embedded

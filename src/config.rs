@@ -187,6 +187,12 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_RESPONSE_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub response_cache_bytes: u64,
 
+    /// Bytes of article bodies rendered to HTML kept in memory, per article version, for
+    /// the feeds (0 renders every body on every request). Never stale: an edit makes a new
+    /// version.
+    #[arg(long, env = "GAZETTE_RENDER_CACHE_BYTES", default_value_t = crate::domain::rendered::DEFAULT_BYTES)]
+    pub render_cache_bytes: u64,
+
     /// Longest the response cache keeps an answer, in seconds: a backstop, since every write
     /// invalidates what it touches at once.
     #[arg(long, env = "GAZETTE_RESPONSE_CACHE_TTL", default_value_t = 600)]

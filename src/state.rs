@@ -15,6 +15,7 @@ use crate::rate_limit::{Rate, RateLimits};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Auth;
+use crate::domain::rendered::RenderedBodies;
 use crate::domain::site::Site;
 use crate::graphql::{self, GazetteSchema};
 use crate::response_cache::{ResponseCache, Settings as CacheSettings};
@@ -67,6 +68,8 @@ pub struct Shared {
     pub site: Arc<Site>,
     /// The GraphQL limits the schema was built with (to build it again).
     pub limits_gql: graphql::Limits,
+    /// Article bodies rendered to HTML, per article version (feeds carry them in full).
+    pub rendered: RenderedBodies,
 }
 
 /// HTTP settings that handlers and layers read.
@@ -141,6 +144,7 @@ impl AppState {
             response_cache: ResponseCache::new(&CacheSettings::default(), is_shared(&db)),
             site,
             limits_gql: graphql::Limits::default(),
+            rendered: RenderedBodies::default(),
             db,
         }))
     }
@@ -170,6 +174,11 @@ impl AppState {
             s.limits_gql = limits.clone();
             s.prepare = Arc::new(graphql::prepare::Prepare::new(limits));
         })
+    }
+
+    /// The same state keeping at most `max_bytes` of rendered bodies (0: none).
+    pub fn with_rendered_bodies(self, max_bytes: u64) -> Self {
+        self.map(|s| s.rendered = RenderedBodies::new(max_bytes))
     }
 
     /// The same state with this site (public URLs, the publication).

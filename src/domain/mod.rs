@@ -28,6 +28,7 @@
 //! - [`search`]: full-text search on each database's engine.
 //! - [`import`]: the bulk JSON import.
 //! - [`site`]: the front end's public URLs (templates, base URL) and the publication.
+//! - [`rendered`]: article bodies rendered to HTML, kept per article version.
 //! - [`syndication`]: what the public formats (feeds, sitemaps, JSON-LD, oEmbed) list.
 //! - [`structured`]: an article page's schema.org JSON-LD, safe inside a `<script>`.
 //! - [`oembed`]: which article an embedding site's URL names, and its embed card.
@@ -55,6 +56,7 @@ pub mod preview;
 mod properties;
 pub mod publishing;
 pub mod related;
+pub mod rendered;
 pub mod revisions;
 pub mod search;
 pub mod sections;

@@ -6,6 +6,7 @@
 //! unpublished one is in no feed.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, Query};
@@ -13,9 +14,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::access::Caller;
 use super::articles::{self, PageRequest};
-use super::blocks::Block;
 use super::directory::Directory;
 use super::filter::{ArticleFilter, AuthorRef, TagRef};
+use super::rendered::RenderedBodies;
 use super::invalidation::Key;
 use super::site::{FeedScope, Site};
 use crate::entities::{article, author, change_log, section, tag};
@@ -27,10 +28,10 @@ pub const DEPARTURES: &[&str] = &["unpublish", "archive", "delete"];
 /// One article of a feed, with what its item shows.
 #[derive(Clone, Debug)]
 pub struct Item {
-    /// The row, as a listing reads it: without its body (see `body`).
+    /// The row, as a listing reads it: without its body (see `content_html`).
     pub article: article::Model,
-    /// The body, block by block.
-    pub body: Vec<Block>,
+    /// The body as sanitised HTML ([`super::blocks::render_html`]).
+    pub content_html: Arc<str>,
     pub section: section::Model,
     pub authors: Vec<author::Model>,
     pub tags: Vec<tag::Model>,
@@ -73,6 +74,7 @@ pub struct Feed {
 pub async fn feed(
     db: &DatabaseConnection,
     directory: &Directory,
+    bodies: &RenderedBodies,
     site: &Site,
     scope: FeedScope,
     limit: u64,
@@ -146,7 +148,7 @@ pub async fn feed(
         .next()
         .map(|p| p.items)
         .unwrap_or_default();
-    let items = items(db, directory, site, page, &mut keys).await?;
+    let items = items(db, directory, bodies, site, page, &mut keys).await?;
     let departed = last_departure(db).await?;
     let updated = items
         .iter()
@@ -170,12 +172,13 @@ pub async fn feed(
 pub async fn items(
     db: &DatabaseConnection,
     directory: &Directory,
+    bodies: &RenderedBodies,
     site: &Site,
     articles: Vec<article::Model>,
     keys: &mut BTreeSet<Key>,
 ) -> Result<Vec<Item>> {
     let ids: Vec<i32> = articles.iter().map(|a| a.id).collect();
-    let mut bodies = articles::body_blocks(db, &ids).await?;
+    let mut html = bodies.html(db, &articles).await?;
     let mut section_ids: Vec<i32> = articles.iter().map(|a| a.section_id).collect();
     section_ids.sort_unstable();
     section_ids.dedup();
@@ -190,8 +193,8 @@ pub async fn items(
             );
             continue;
         };
-        // The row came without its body (a listing's); `body` is what an item shows.
-        let body: Vec<Block> = bodies.remove(&a.id).unwrap_or_default();
+        // The row came without its body (a listing's); `content_html` is what an item shows.
+        let content_html = html.remove(&a.id).unwrap_or_else(|| Arc::from(""));
         let r = relations.remove(&a.id).unwrap_or_default();
         let Some(url) = site.article_url(&a, &section.path) else {
             continue;
@@ -202,7 +205,7 @@ pub async fn items(
         keys.extend(r.tags.iter().map(|x| Key::Tag(x.id)));
         out.push(Item {
             article: a,
-            body,
+            content_html,
             section,
             authors: r.authors,
             tags: r.tags,

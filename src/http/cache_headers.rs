@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 
 use crate::domain::access::Caller;
 use crate::domain::invalidation::Key;
@@ -19,9 +18,19 @@ use crate::http::error::HttpError;
 pub const PRIVATE: &str = "private, no-store";
 
 /// A strong validator for `bytes`; with a version, writes can send it back as `If-Match`.
+///
+/// 128 bits of rapidhash v3 (a fixed, portable function: every process and every release
+/// gives the same tag for the same bytes), with two seeds. A validator needs no resistance
+/// to forgery, and at a feed's 380 kB, SHA-256 was a tenth of the answer's CPU.
 pub fn etag(bytes: &[u8], version: Option<i32>) -> String {
-    let hash = Sha256::digest(bytes);
-    let hex: String = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    use rapidhash::v3::{RapidSecrets, rapidhash_v3_seeded};
+    const FIRST: RapidSecrets = RapidSecrets::seed(0x6761_7a65_7474_6531);
+    const SECOND: RapidSecrets = RapidSecrets::seed(0x6761_7a65_7474_6532);
+    let hex = format!(
+        "{:016x}{:016x}",
+        rapidhash_v3_seeded(bytes, &FIRST),
+        rapidhash_v3_seeded(bytes, &SECOND)
+    );
     match version {
         Some(v) => format!("\"v{v}-{hex}\""),
         None => format!("\"{hex}\""),

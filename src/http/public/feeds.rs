@@ -133,6 +133,7 @@ async fn serve(
     let feed = syndication::feed(
         &s.db,
         s.response_cache.directory(),
+        &s.rendered,
         &s.site,
         scope,
         limit,
@@ -150,8 +151,12 @@ async fn serve(
             "application/atom+xml; charset=utf-8",
         ),
         FeedFormat::Json => (
-            serde_json::to_vec(&json_document(&s.site, &feed, &self_url))
-                .map_err(|e| AppError::Internal(e.into()))?,
+            {
+                let mut out = Vec::with_capacity(capacity(&feed));
+                serde_json::to_writer(&mut out, &json_document(&s.site, &feed, &self_url))
+                    .map_err(|e| AppError::Internal(e.into()))?;
+                out
+            },
             "application/feed+json; charset=utf-8",
         ),
     };
@@ -225,9 +230,19 @@ fn featured(item: &Item) -> Option<blocks::Image> {
         .and_then(|v| serde_json::from_value(v).ok())
 }
 
+/// About how many bytes a feed's document takes, so that it is written into one buffer
+/// instead of one grown (and copied) a dozen times.
+fn capacity(feed: &Feed) -> usize {
+    4096 + feed
+        .items
+        .iter()
+        .map(|i| i.content_html.len() * 9 / 8 + 2048)
+        .sum::<usize>()
+}
+
 /// The body as the sanitised HTML every format carries in full.
 fn content_html(item: &Item) -> String {
-    blocks::render_html(&item.body)
+    item.content_html.to_string()
 }
 
 fn rss_document(site: &Site, feed: &Feed, self_url: &str) -> Result<String> {
@@ -338,7 +353,7 @@ fn rss_document(site: &Site, feed: &Feed, self_url: &str) -> Result<String> {
         ..rss::Channel::default()
     };
     let bytes = channel
-        .write_to(Vec::new())
+        .write_to(Vec::with_capacity(capacity(feed)))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("writing RSS: {e}")))?;
     String::from_utf8(bytes).map_err(|e| AppError::Internal(e.into()).into())
 }
@@ -456,7 +471,7 @@ fn atom_document(site: &Site, feed: &Feed, self_url: &str) -> Result<String> {
         ..atom_syndication::Feed::default()
     };
     let bytes = doc
-        .write_to(Vec::new())
+        .write_to(Vec::with_capacity(capacity(feed)))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("writing Atom: {e}")))?;
     String::from_utf8(bytes).map_err(|e| AppError::Internal(e.into()).into())
 }
