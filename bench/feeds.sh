@@ -7,8 +7,12 @@
 #   DUR=5 DBS=sqlite bash bench/feeds.sh  # a quick look
 #
 # The response cache is off (GAZETTE_RESPONSE_CACHE_BYTES=0): every request reads the
-# database. Settings: BENCH_DIR (${TMPDIR:-/tmp}/gazette-bench, shared with bench/peer.sh),
-# N (50000), DUR (15), CONC (8), DBS ("sqlite postgres"), SKIP_BUILD.
+# database. Bodies rendered to HTML are kept per article version (GAZETTE_RENDER_CACHE_BYTES,
+# 32 MiB); RENDER=0 switches that off too, so every body is read and rendered each time.
+# Each row gives wrk's figures and the CPU time per request of gazette and of PostgreSQL
+# (every `postgres` process on the machine; on SQLite the database works inside gazette),
+# which holds up better than latency on a machine that other work shares. Settings: BENCH_DIR (${TMPDIR:-/tmp}/gazette-bench, shared with bench/peer.sh),
+# N (50000), DUR (15), CONC (8), DBS ("sqlite postgres"), RENDER (unset), SKIP_BUILD.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
 PEER_DIR=${PEER_DIR:-$ROOT/../shared/bench}
@@ -68,6 +72,7 @@ prepare() {  # db: import when needed
 serve() {  # db
   local envs=(GAZETTE_ADDR=127.0.0.1:$PORT GAZETTE_RESPONSE_CACHE_BYTES=0 GAZETTE_PUBLIC_URL=https://news.example
     GAZETTE_RATE_LIMIT=1000000000 GAZETTE_LOG=warn)
+  [ -z "${RENDER:-}" ] || envs+=(GAZETTE_RENDER_CACHE_BYTES="$RENDER")
   case $1 in
     sqlite) env -u DATABASE_URL GAZETTE_DATA_DIR="$SQLITE_DIR" "${envs[@]}" "$BIN" >"$OUT/server.log" 2>&1 & ;;
     postgres) env -u GAZETTE_DATA_DIR DATABASE_URL="$PG_DSN" "${envs[@]}" "$BIN" >"$OUT/server.log" 2>&1 & ;;
@@ -77,17 +82,26 @@ serve() {  # db
   echo "gazette did not start" >&2; cat "$OUT/server.log" >&2; exit 1
 }
 
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_db() { local s=0 p; for p in $(pgrep -x postgres || true); do s=$((s + $(cpu_of "$p"))); done; echo "$s"; }
 measure() {  # name paths-file
   local url=http://127.0.0.1:$PORT
   PATHS=$2 wrk -t1 -c"$CONC" -d"${WARM}s" --timeout 10s -s bench/get_paths.lua "$url" >/dev/null 2>&1 || true
-  local rss0 line
+  local rss0 line g0 d0 g1 d1 n hz
+  g0=$(cpu_of "$SERVER"); d0=$(cpu_db)
   line=$(PATHS=$2 wrk -t1 -c"$CONC" -d"${DUR}s" --timeout 10s --latency -s bench/get_paths.lua "$url" 2>&1 | grep '^RESULT')
+  g1=$(cpu_of "$SERVER"); d1=$(cpu_db)
   rss0=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
-  printf '| %s | %s | %s | %s |\n' "$DB" "$1" "$(sed -E 's/RESULT rps=([^ ]+) p50_ms=([^ ]+) p90_ms=[^ ]+ p99_ms=([^ ]+) max_ms=[^ ]+ errors=([^ ]+) .* bytes_per_req=([^ ]+)/\1 | \2 | \3 | \4 | \5/' <<<"$line")" "$((rss0 / 1024)) MB"
+  n=$(sed -E 's/.* requests=([0-9]+).*/\1/' <<<"$line"); hz=$(getconf CLK_TCK)
+  printf '| %s | %s | %s | %s | %s | %s MB |\n' "$DB" "$1" \
+    "$(sed -E 's/RESULT rps=([^ ]+) p50_ms=([^ ]+) p90_ms=[^ ]+ p99_ms=([^ ]+) max_ms=[^ ]+ errors=([^ ]+) .* bytes_per_req=([^ ]+)/\1 | \2 | \3 | \4 | \5/' <<<"$line")" \
+    "$(( (g1 - g0) * 1000000 / hz / (n > 0 ? n : 1) ))" \
+    "$([ "$DB" = postgres ] && echo $(( (d1 - d0) * 1000000 / hz / (n > 0 ? n : 1) )) || echo -)" \
+    "$((rss0 / 1024))"
 }
 
-echo "| database | target | req/s | p50 ms | p99 ms | errors | bytes/resp | peak RSS |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|"
+echo "| database | target | req/s | p50 ms | p99 ms | errors | bytes/resp | gazette CPU µs/req | PostgreSQL CPU µs/req | peak RSS |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for DB in $DBS; do
   prepare "$DB"
   serve "$DB"
@@ -105,9 +119,18 @@ tags = sorted({t["slug"] for a in json.loads(get("/api/v1/articles?limit=100"))[
 scopes = [""] + [f"?section={s}" for s in sections] + [f"?author={a}" for a in authors] + [f"?tag={t}" for t in tags]
 feeds = [f"{f}{q}" for q in scopes for f in ("/feeds/rss.xml", "/feeds/atom.xml", "/feeds/feed.json")]
 open(f"{out}/feeds.txt", "w").write("\n".join(feeds) + "\n")
-open(f"{out}/site_rss.txt", "w").write("/feeds/rss.xml\n")
+for name, q in (("site_rss", [""]), ("sections", [s for s in scopes if "section=" in s]),
+                ("authors", [s for s in scopes if "author=" in s]), ("tags", [s for s in scopes if "tag=" in s])):
+    open(f"{out}/{name}.txt", "w").write("".join(f"/feeds/rss.xml{x}\n" for x in q))
+open(f"{out}/site_atom.txt", "w").write("/feeds/atom.xml\n")
+open(f"{out}/site_json.txt", "w").write("/feeds/feed.json\n")
 PY
   measure "site RSS (50 items, full content)" "$OUT/site_rss.txt"
+  measure "site Atom" "$OUT/site_atom.txt"
+  measure "site JSON Feed" "$OUT/site_json.txt"
+  measure "RSS of each section ($(wc -l < "$OUT/sections.txt") URLs)" "$OUT/sections.txt"
+  measure "RSS of 40 authors" "$OUT/authors.txt"
+  measure "RSS of 40 tags" "$OUT/tags.txt"
   measure "feeds: $(wc -l < "$OUT/feeds.txt") URLs, 3 formats, all scopes" "$OUT/feeds.txt"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 done

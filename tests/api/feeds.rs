@@ -19,6 +19,7 @@ storage_tests!(
     drafts_scheduled_and_unpublished_articles_are_in_no_feed,
     a_publish_an_edit_and_an_unpublish_reach_a_cached_feed_at_once,
     feeds_answer_conditional_requests,
+    an_edited_body_is_in_the_next_feed_and_memoised_bodies_change_no_byte,
     bad_feed_parameters_are_refused,
     without_a_public_url_feeds_are_off_and_urls_are_null,
     urls_follow_the_templates_in_graphql_and_rest,
@@ -427,6 +428,59 @@ async fn a_publish_an_edit_and_an_unpublish_reach_a_cached_feed_at_once(app: &Te
     // Atom's <updated> agrees with the header.
     let atom = parsed(app, "/feeds/atom.xml?section=business").await;
     assert_eq!(atom.updated.map(|t| t.timestamp()), Some(after.timestamp()));
+}
+
+/// The content of the item linking to `slug`'s page.
+fn content_of(feed: &feed_rs::model::Feed, slug: &str) -> String {
+    let suffix = format!("/{slug}");
+    feed.entries
+        .iter()
+        .find(|e| e.links.iter().any(|l| l.href.ends_with(&suffix)))
+        .and_then(|e| e.content.as_ref())
+        .and_then(|c| c.body.clone())
+        .unwrap_or_else(|| panic!("no item with content for {slug}"))
+}
+
+async fn an_edited_body_is_in_the_next_feed_and_memoised_bodies_change_no_byte(app: &TestApp) {
+    app.import(newsroom()).await;
+    // Both without the response cache: one keeps bodies rendered per article version, the
+    // other renders every body for every answer.
+    let kept = app.uncached().await;
+    let fresh = app.uncached_unrendered().await;
+    let bytes = |router: Router, uri: &'static str| async move {
+        let (status, _, body) = get_raw(&router, uri, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        body
+    };
+    let mut before = Vec::new();
+    for (uri, _) in FORMATS {
+        let first = bytes(kept.clone(), uri).await;
+        assert_eq!(bytes(kept.clone(), uri).await, first, "{uri}: from the memo");
+        assert_eq!(bytes(fresh.clone(), uri).await, first, "{uri}: rendered afresh");
+        let feed = feed_rs::parser::parse(first.as_slice()).expect("parses");
+        before.push(content_of(&feed, "markets-rally"));
+    }
+
+    // A new body (same headline, same everything else): every format shows it at once.
+    let (id, v) = app.id_version("markets-rally").await;
+    app.ok_as(
+        &editor(),
+        "mutation($id: ID!, $v: Int!) { updateArticle(id: $id, expectedVersion: $v, input: { body: [{ paragraph: { html: \"Shares rose <em>again</em> on Friday\" } }, { heading: { level: 2, text: \"What next\" } }] }) { version } }",
+        json!({ "id": id, "v": v }),
+    )
+    .await;
+    for ((uri, _), old) in FORMATS.into_iter().zip(before) {
+        let now = bytes(kept.clone(), uri).await;
+        assert_eq!(bytes(fresh.clone(), uri).await, now, "{uri}: rendered afresh");
+        let feed = feed_rs::parser::parse(now.as_slice()).expect("parses");
+        let content = content_of(&feed, "markets-rally");
+        assert_ne!(content, old, "{uri}");
+        assert!(
+            content.contains("<p>Shares rose <em>again</em> on Friday</p>")
+                && content.contains("<h2>What next</h2>"),
+            "{uri}: {content}"
+        );
+    }
 }
 
 async fn feeds_answer_conditional_requests(app: &TestApp) {

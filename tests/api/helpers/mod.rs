@@ -178,6 +178,12 @@ impl TestApp {
         uncached_router(self.db.clone()).await
     }
 
+    /// [`Self::uncached`], and without the memo of rendered bodies either: every body is
+    /// read and rendered for each answer.
+    pub async fn uncached_unrendered(&self) -> Router {
+        uncached_router_with(self.db.clone(), |s| s.with_rendered_bodies(0)).await
+    }
+
     /// This database behind a router whose site settings are the tests' with `change`
     /// applied (another public URL, other templates, none).
     pub async fn with_site(
@@ -373,13 +379,22 @@ pub fn rate_limits(read: (u32, u32), write: (u32, u32)) -> gazette::state::HttpS
 }
 
 async fn uncached_router(db: DatabaseConnection) -> Router {
+    uncached_router_with(db, |s| s).await
+}
+
+async fn uncached_router_with(
+    db: DatabaseConnection,
+    change: impl FnOnce(gazette::AppState) -> gazette::AppState,
+) -> Router {
     let off = gazette::response_cache::Settings {
         max_bytes: 0,
         ..Default::default()
     };
-    let state = gazette::AppState::new(db, test_auth())
-        .with_response_cache(&off)
-        .with_site(test_site(|_| {}));
+    let state = change(
+        gazette::AppState::new(db, test_auth())
+            .with_response_cache(&off)
+            .with_site(test_site(|_| {})),
+    );
     let cache = state.response_cache.clone();
     let router = gazette::app(state);
     wait_until_live(&cache).await;
