@@ -21,8 +21,8 @@ use crate::entities::{article, section};
 use crate::error::Result;
 
 /// What an article sitemap shows of an article: the columns of its URL and update time,
-/// all in the index `ix_articles_status_published_listed`, so a page is read from the index
-/// alone (and on SQLite, never past the body in the row).
+/// all in the index `ix_articles_status_published_headlined`, so a page is read from the
+/// index alone (and on SQLite, never past the body in the row).
 #[derive(Clone, Debug, FromQueryResult, serde::Deserialize)]
 struct Listed {
     id: i32,
@@ -40,7 +40,8 @@ const LISTED: &[article::Column] = &[
     article::Column::UpdatedAt,
 ];
 
-/// What the news sitemap shows of a story (the headline is among the row's first columns).
+/// What the news sitemap shows of a story: all in the same index (its last column is the
+/// headline), so a news page is read from the index alone too.
 #[derive(Clone, Debug, FromQueryResult, serde::Deserialize)]
 struct Headlined {
     id: i32,
