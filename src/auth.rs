@@ -243,8 +243,9 @@ impl Auth {
                 "the token's sub claim is empty or too long",
             ));
         }
-        let role = Role::parse(&c.role)
-            .ok_or_else(|| unauthenticated("the token's role is not writer, editor or admin"))?;
+        let role = Role::parse(&c.role).ok_or_else(|| {
+            unauthenticated("the token's role is not writer, editor, admin, partner or reader")
+        })?;
         Ok(Caller::Account { sub: c.sub, role })
     }
 

@@ -162,7 +162,8 @@ pub fn token(db_args: &DbArgs, auth_args: &AuthArgs, args: &TokenArgs) -> anyhow
         auth.accepts_tokens(),
         "no key to sign with: set GAZETTE_JWT_SECRET (PostgreSQL has no generated secret)"
     );
-    let role = Role::parse(&args.role).context("role must be writer, editor or admin")?;
+    let role =
+        Role::parse(&args.role).context("role must be writer, editor, admin, partner or reader")?;
     println!("{}", auth.mint(&args.sub, role, args.ttl)?);
     Ok(())
 }

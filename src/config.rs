@@ -128,8 +128,8 @@ pub struct TokenArgs {
     #[arg(long)]
     pub sub: String,
 
-    /// writer, editor or admin.
-    #[arg(long, value_parser = ["writer", "editor", "admin"])]
+    /// writer, editor, admin, partner or reader (the last two see only what anonymous readers see).
+    #[arg(long, value_parser = ["writer", "editor", "admin", "partner", "reader"])]
     pub role: String,
 
     /// Lifetime: seconds, or a number with s, m, h or d.

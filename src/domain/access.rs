@@ -10,6 +10,11 @@
 //! | delete an article | no | no | yes |
 //! | read drafts | own | all | all |
 //!
+//! `partner` (syndication partners) and `reader` (signed-in readers) hold none of these:
+//! they may read what an anonymous reader may, and write nothing. Every permission is a grant
+//! named per role ([`Role::includes`], [`Caller::visibility`]); roles have no order, so a
+//! role added later gets nothing until a grant says so.
+//!
 //! Ownership is read from the database at the time of the request: a writer owns an article
 //! when one of its byline authors has the writer's `sub` as account subject, so removing an
 //! author record (or changing its subject) takes effect at once, whatever tokens say.
@@ -24,13 +29,18 @@ use super::ArticleStatus;
 use crate::entities::{article, article_author, author};
 use crate::error::{AppError, Result};
 
-/// A newsroom role, from the token's `role` claim.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A role, from the token's `role` claim. Deliberately not ordered: what each role may do is
+/// listed in [`Role::includes`] and [`Caller::visibility`], never inferred from a rank.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Writer,
     Editor,
     Admin,
+    /// A syndication partner (`sub` is the partner's slug).
+    Partner,
+    /// A signed-in reader.
+    Reader,
 }
 
 impl Role {
@@ -40,6 +50,8 @@ impl Role {
             Self::Writer => "writer",
             Self::Editor => "editor",
             Self::Admin => "admin",
+            Self::Partner => "partner",
+            Self::Reader => "reader",
         }
     }
 
@@ -49,7 +61,22 @@ impl Role {
             "writer" => Some(Self::Writer),
             "editor" => Some(Self::Editor),
             "admin" => Some(Self::Admin),
+            "partner" => Some(Self::Partner),
+            "reader" => Some(Self::Reader),
             _ => None,
+        }
+    }
+
+    /// Whether this role holds everything `needed` may do: the explicit grant table of the
+    /// newsroom's roles (an admin is an editor and a writer; an editor is a writer). Partners
+    /// and readers hold only their own role, which no newsroom action asks for.
+    pub fn includes(self, needed: Role) -> bool {
+        match self {
+            Self::Admin => matches!(needed, Self::Admin | Self::Editor | Self::Writer),
+            Self::Editor => matches!(needed, Self::Editor | Self::Writer),
+            Self::Writer => needed == Self::Writer,
+            Self::Partner => needed == Self::Partner,
+            Self::Reader => needed == Self::Reader,
         }
     }
 }
@@ -82,7 +109,20 @@ impl Caller {
 
     /// Editors and admins.
     pub fn is_editor(&self) -> bool {
-        self.role().is_some_and(|r| r >= Role::Editor)
+        self.role().is_some_and(|r| r.includes(Role::Editor))
+    }
+
+    /// The subject of a writer (editors and admins are not included: they need no ownership).
+    /// Ownership is a writer's grant only, so a partner or reader whose `sub` happens to
+    /// equal a writer's account subject owns nothing.
+    pub fn writer_sub(&self) -> Option<&str> {
+        match self {
+            Self::Account {
+                sub,
+                role: Role::Writer,
+            } => Some(sub),
+            _ => None,
+        }
     }
 
     /// Refuses anonymous callers.
@@ -98,7 +138,7 @@ impl Caller {
     /// Refuses callers below `role`.
     pub fn require(&self, role: Role, action: &str) -> Result<()> {
         let (_, have) = self.require_account()?;
-        if have >= role {
+        if have.includes(role) {
             Ok(())
         } else {
             Err(AppError::Forbidden(format!(
@@ -109,15 +149,20 @@ impl Caller {
         }
     }
 
-    /// What this caller may read of articles (narrowed further by filters).
+    /// What this caller may read of articles (narrowed further by filters). Only the roles
+    /// named here see more than an anonymous reader; any other role (partners, readers, and
+    /// any added later) falls to the anonymous reader's visibility.
     pub fn visibility(&self) -> Visibility {
         match self {
-            Self::Anonymous => Visibility::Published,
             Self::Account {
                 role: Role::Writer,
                 sub,
             } => Visibility::PublishedOrOwn(sub.clone()),
-            Self::Account { .. } => Visibility::Everything,
+            Self::Account {
+                role: Role::Editor | Role::Admin,
+                ..
+            } => Visibility::Everything,
+            _ => Visibility::Published,
         }
     }
 }
@@ -192,6 +237,22 @@ pub async fn read_article(
     }
 }
 
+/// Whether `caller` is an editor or admin, or a writer on the byline of `article_id`: who
+/// may see an article's workings (revisions, preview links) whatever its status.
+pub async fn editor_or_owner(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    article_id: i32,
+) -> Result<bool> {
+    if caller.is_editor() {
+        return Ok(true);
+    }
+    match caller.writer_sub() {
+        Some(sub) => owns(db, sub, article_id).await,
+        None => Ok(false),
+    }
+}
+
 /// Whether `caller` may read this article.
 pub async fn can_read(
     db: &impl ConnectionTrait,
@@ -214,10 +275,15 @@ pub async fn check_can_edit(
     caller: &Caller,
     a: &article::Model,
 ) -> Result<()> {
-    let (sub, role) = caller.require_account()?;
-    if role >= Role::Editor {
+    caller.require(Role::Writer, "changing an article")?;
+    if caller.is_editor() {
         return Ok(());
     }
+    let Some(sub) = caller.writer_sub() else {
+        return Err(AppError::Forbidden(
+            "only writers may change articles".into(),
+        ));
+    };
     if !owns(db, sub, a.id).await? {
         return Err(AppError::Forbidden(
             "writers may only change articles on their own byline".into(),
@@ -238,9 +304,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn roles_are_ordered_and_parsed_strictly() {
-        assert!(Role::Admin > Role::Editor && Role::Editor > Role::Writer);
+    fn roles_are_granted_explicitly_and_parsed_strictly() {
+        assert!(Role::Admin.includes(Role::Editor) && Role::Editor.includes(Role::Writer));
+        for outsider in [Role::Partner, Role::Reader] {
+            for newsroom in [Role::Writer, Role::Editor, Role::Admin] {
+                assert!(
+                    !outsider.includes(newsroom),
+                    "{outsider:?} is not {newsroom:?}"
+                );
+                assert!(
+                    !newsroom.includes(outsider),
+                    "{newsroom:?} is not {outsider:?}"
+                );
+            }
+        }
         assert_eq!(Role::parse("editor"), Some(Role::Editor));
+        assert_eq!(Role::parse("partner"), Some(Role::Partner));
         for bad in ["Editor", "root", "", "admin "] {
             assert_eq!(Role::parse(bad), None, "{bad:?}");
         }
@@ -269,6 +348,15 @@ mod tests {
         assert!(writer.visibility().allows(ArticleStatus::Draft, true));
         assert!(!writer.visibility().allows(ArticleStatus::Draft, false));
         assert!(editor.visibility().allows(ArticleStatus::Archived, false));
+        for role in [Role::Partner, Role::Reader] {
+            let outsider = Caller::Account {
+                sub: "omar".into(),
+                role,
+            };
+            assert_eq!(outsider.visibility(), Visibility::Published, "{role:?}");
+            assert_eq!(outsider.writer_sub(), None, "{role:?}");
+            assert!(!outsider.is_editor(), "{role:?}");
+        }
         assert!(
             writer
                 .require(Role::Editor, "publishing")

@@ -84,10 +84,13 @@ async fn check_own_byline(
     caller: &Caller,
     author_ids: &[i32],
 ) -> Result<()> {
-    let (sub, role) = caller.require_account()?;
-    if role >= Role::Editor {
+    caller.require(Role::Writer, "filing an article")?;
+    if caller.is_editor() {
         return Ok(());
     }
+    let Some(sub) = caller.writer_sub() else {
+        return Err(AppError::Forbidden("only writers may file articles".into()));
+    };
     let mine = author::Entity::find()
         .filter(author::Column::Id.is_in(author_ids.iter().copied()))
         .filter(author::Column::Subject.eq(sub))

@@ -302,11 +302,7 @@ impl Article {
     async fn revisions(&self, ctx: &Context<'_>) -> Result<Vec<ArticleRevision>> {
         let db = super::db(ctx)?;
         let caller = super::caller(ctx);
-        let allowed = caller.is_editor()
-            || match caller.sub() {
-                Some(sub) => access::owns(db, sub, self.0.id).await.gql()?,
-                None => false,
-            };
+        let allowed = access::editor_or_owner(db, caller, self.0.id).await.gql()?;
         if !allowed {
             let err = match caller {
                 crate::domain::access::Caller::Anonymous => {

@@ -38,6 +38,7 @@ mod publishing;
 mod related;
 mod response_cache;
 mod rest;
+mod roles;
 mod search;
 mod sections_authors_tags;
 mod sitemaps;

@@ -551,9 +551,9 @@ pub async fn list_revisions(
     Who(c): Who,
     Path(slug): Path<String>,
 ) -> Result<Json<Vec<RevisionView>>> {
-    let (sub, _) = c.require_account()?;
+    c.require_account()?;
     let a = visible(&s, &c, &slug, None).await?;
-    if !c.is_editor() && !access::owns(&s.db, sub, a.id).await? {
+    if !access::editor_or_owner(&s.db, &c, a.id).await? {
         return Err(AppError::Forbidden(
             "revisions are for editors and the article's own writers".into(),
         )
