@@ -237,7 +237,8 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_IDEMPOTENCY_RETENTION", default_value = "24h", value_parser = parse_ttl)]
     pub idempotency_retention: i64,
 
-    /// How often to publish due scheduled articles, in milliseconds.
+    /// How often to publish due scheduled articles and lift embargoes that have passed, in
+    /// milliseconds.
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
     pub scheduler_interval_ms: u64,
 

@@ -167,24 +167,33 @@ impl Caller {
     }
 }
 
+/// The one rule of what is public: a PUBLISHED article that is not under embargo. Every
+/// public path reads it, as this function or as its SQL twin `filter::public_condition`.
+/// An embargo is lifted by the scheduler when the database's clock passes it, so every
+/// process agrees on what is public without comparing clocks of its own.
+pub fn is_public(a: &article::Model) -> bool {
+    a.status == ArticleStatus::Published && a.embargo_until.is_none()
+}
+
 /// Which articles a caller may read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Visibility {
-    /// Published articles only (anonymous readers).
+    /// Public articles only ([`is_public`]: anonymous readers, and every role without a
+    /// grant of its own).
     #[default]
     Published,
-    /// Published articles and the writer's own in any status.
+    /// Public articles and the writer's own in any status (embargoed ones included).
     PublishedOrOwn(String),
     /// Every article (editors and admins).
     Everything,
 }
 
 impl Visibility {
-    /// Whether an article in `status`, owned by the caller or not, is visible.
-    pub fn allows(&self, status: ArticleStatus, owned: bool) -> bool {
+    /// Whether `a`, owned by the caller or not, is visible.
+    pub fn allows(&self, a: &article::Model, owned: bool) -> bool {
         match self {
-            Self::Published => status == ArticleStatus::Published,
-            Self::PublishedOrOwn(_) => status == ArticleStatus::Published || owned,
+            Self::Published => is_public(a),
+            Self::PublishedOrOwn(_) => is_public(a) || owned,
             Self::Everything => true,
         }
     }
@@ -259,13 +268,10 @@ pub async fn can_read(
     caller: &Caller,
     a: &article::Model,
 ) -> Result<bool> {
-    let status = a.status;
     Ok(match caller.visibility() {
         Visibility::Everything => true,
-        Visibility::Published => status == ArticleStatus::Published,
-        Visibility::PublishedOrOwn(sub) => {
-            status == ArticleStatus::Published || owns(db, &sub, a.id).await?
-        }
+        Visibility::Published => is_public(a),
+        Visibility::PublishedOrOwn(sub) => is_public(a) || owns(db, &sub, a.id).await?,
     })
 }
 
@@ -325,6 +331,34 @@ mod tests {
         }
     }
 
+    fn article(
+        status: ArticleStatus,
+        embargo_until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> article::Model {
+        let at = chrono::Utc::now();
+        article::Model {
+            id: 1,
+            slug: "s".into(),
+            headline: "h".into(),
+            dek: None,
+            body: serde_json::json!([]),
+            word_count: 0,
+            section_id: 1,
+            status,
+            source_name: None,
+            source_url: None,
+            featured_image: None,
+            created_at: at,
+            updated_at: at,
+            published_at: Some(at),
+            scheduled_at: None,
+            embargo_until,
+            rights: None,
+            not_for_syndication: false,
+            version: 1,
+        }
+    }
+
     #[test]
     fn visibility_follows_the_role_table() {
         let writer = Caller::Account {
@@ -335,19 +369,20 @@ mod tests {
             sub: "e".into(),
             role: Role::Editor,
         };
-        assert!(
-            !Caller::Anonymous
-                .visibility()
-                .allows(ArticleStatus::Draft, true)
-        );
-        assert!(
-            Caller::Anonymous
-                .visibility()
-                .allows(ArticleStatus::Published, false)
-        );
-        assert!(writer.visibility().allows(ArticleStatus::Draft, true));
-        assert!(!writer.visibility().allows(ArticleStatus::Draft, false));
-        assert!(editor.visibility().allows(ArticleStatus::Archived, false));
+        let published = article(ArticleStatus::Published, None);
+        let embargoed = article(ArticleStatus::Published, Some(chrono::Utc::now()));
+        let draft = article(ArticleStatus::Draft, None);
+        let archived = article(ArticleStatus::Archived, None);
+        let anonymous = Caller::Anonymous.visibility();
+        assert!(!anonymous.allows(&draft, true));
+        assert!(anonymous.allows(&published, false));
+        assert!(!anonymous.allows(&embargoed, false), "an embargo hides it");
+        assert!(writer.visibility().allows(&draft, true));
+        assert!(writer.visibility().allows(&embargoed, true));
+        assert!(!writer.visibility().allows(&draft, false));
+        assert!(!writer.visibility().allows(&embargoed, false));
+        assert!(editor.visibility().allows(&archived, false));
+        assert!(editor.visibility().allows(&embargoed, false));
         for role in [Role::Partner, Role::Reader] {
             let outsider = Caller::Account {
                 sub: "omar".into(),

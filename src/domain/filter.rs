@@ -143,6 +143,13 @@ fn never() -> SimpleExpr {
     Expr::cust("1 = 0")
 }
 
+/// [`crate::domain::access::is_public`] as SQL: PUBLISHED and not under embargo.
+pub(crate) fn public_condition() -> Condition {
+    Condition::all()
+        .add(col(article::Column::Status).eq(ArticleStatus::Published.as_str()))
+        .add(col(article::Column::EmbargoUntil).is_null())
+}
+
 /// The WHERE clause of a listing.
 pub(crate) fn filter_condition(f: &ArticleFilter) -> Condition {
     condition(f, None, false)
@@ -200,13 +207,12 @@ pub(crate) fn condition(
     author_joined: bool,
 ) -> Condition {
     let mut cond = Condition::all();
-    let published = || col(article::Column::Status).eq(ArticleStatus::Published.as_str());
     match &f.visibility {
-        Visibility::Published => cond = cond.add(published()),
+        Visibility::Published => cond = cond.add(public_condition()),
         Visibility::PublishedOrOwn(sub) => {
             cond = cond.add(
                 Condition::any()
-                    .add(published())
+                    .add(public_condition())
                     .add(col(article::Column::Id).in_subquery(owned_articles_subquery(sub))),
             );
         }

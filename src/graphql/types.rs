@@ -18,7 +18,7 @@ use crate::domain::blocks::{self as body, Image as StoredImage};
 use crate::domain::comments::CommentPageRequest;
 use crate::domain::filter::{ArticleFilter, AuthorRef, TagRef};
 use crate::domain::site::FeedScope;
-use crate::domain::{access, related, revisions, sections, structured};
+use crate::domain::{access, content, related, revisions, sections, structured};
 use crate::entities::{article, article_revision, author, comment, section, tag};
 use crate::error::AppError;
 use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
@@ -260,6 +260,18 @@ impl Article {
         })
     }
 
+    /// Until when the article stays hidden from readers once published (null when it is
+    /// under no embargo). Only callers who may see it while embargoed ever read a time here:
+    /// the server clears it when the time passes.
+    async fn embargo_until(&self) -> Option<DateTime<Utc>> {
+        self.0.embargo_until
+    }
+
+    /// The terms the story travels with to partners; null when none are set.
+    async fn rights(&self) -> Option<Rights> {
+        Rights::of(content::Rights::of(&self.0))
+    }
+
     /// The lead image.
     async fn featured_image(&self) -> Result<Option<Image>> {
         let Some(json) = &self.0.featured_image else {
@@ -382,6 +394,32 @@ impl Article {
 pub struct Source {
     pub name: String,
     pub url: Option<String>,
+}
+
+/// The terms a story travels with to partners.
+#[derive(SimpleObject)]
+pub struct Rights {
+    /// What a partner may do with the story.
+    pub usage_terms: Option<String>,
+    pub copyright_holder: Option<String>,
+    pub copyright_notice: Option<String>,
+    /// Kept out of every partner route while it stays public.
+    pub not_for_syndication: bool,
+}
+
+impl Rights {
+    /// `None` when nothing is set.
+    fn of(r: content::Rights) -> Option<Self> {
+        if r.is_empty() {
+            return None;
+        }
+        Some(Self {
+            usage_terms: r.usage_terms,
+            copyright_holder: r.copyright_holder,
+            copyright_notice: r.copyright_notice,
+            not_for_syndication: r.not_for_syndication,
+        })
+    }
 }
 
 /// An image: an article's lead image.
@@ -717,5 +755,15 @@ impl ArticleRevision {
     #[graphql(complexity = "50 * child_complexity")]
     async fn body(&self) -> Result<Vec<Block>> {
         Ok(self.snapshot()?.body.into_iter().map(Block::from).collect())
+    }
+
+    /// The embargo at this revision.
+    async fn embargo_until(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.snapshot()?.embargo_until)
+    }
+
+    /// The rights at this revision; null when none were set.
+    async fn rights(&self) -> Result<Option<Rights>> {
+        Ok(Rights::of(self.snapshot()?.rights))
     }
 }

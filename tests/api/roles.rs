@@ -1,7 +1,8 @@
 //! Visibility is an explicit grant per role: an anonymous reader, a signed-in `reader`, a
 //! syndication `partner` (with no partner record) and a writer off the byline see published
 //! articles only; the byline's writer sees their own in every status; editors and admins
-//! see everything. Every role is asked about an article in each status, through GraphQL
+//! see everything. Every role is asked about an article in each status (and a published one
+//! under embargo), through GraphQL
 //! (one article, the listing and its count) and REST (one article, the listing). Roles that
 //! hold no newsroom grant write nothing, even when their `sub` equals a writer's account.
 
@@ -28,6 +29,8 @@ fn articles() -> Vec<Value> {
         4,
     );
     unpublished["publishedAt"] = json!("2026-04-04T09:00:00Z");
+    let mut embargoed = april_article("an-embargoed", "Embargoed", "Soon.", "PUBLISHED", 7);
+    embargoed["embargoUntil"] = json!("2099-01-01T09:00:00Z");
     vec![
         april_article("a-published", "Published", "Out.", "PUBLISHED", 1),
         april_article("a-draft", "Draft", "Not yet.", "DRAFT", 2),
@@ -35,16 +38,18 @@ fn articles() -> Vec<Value> {
         unpublished,
         april_article("in-review", "In review", "Checking.", "IN_REVIEW", 5),
         april_article("an-archived", "Archived", "Old.", "ARCHIVED", 6),
+        embargoed,
     ]
 }
 
-const ALL: [&str; 6] = [
+const ALL: [&str; 7] = [
     "a-published",
     "a-draft",
     "a-scheduled",
     "an-unpublished",
     "in-review",
     "an-archived",
+    "an-embargoed",
 ];
 
 const LISTING: &str = "{ articles(first: 50) { totalCount edges { node { slug } } } }";
