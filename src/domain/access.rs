@@ -275,6 +275,13 @@ pub async fn can_read(
     })
 }
 
+/// Checks that `caller` may receive articles as IPTC ninjs items: editors and admins.
+/// Anonymous callers need a token (`UNAUTHENTICATED`); other roles are refused
+/// (`FORBIDDEN`) before anything is looked up, so the answer says nothing of what exists.
+pub fn check_can_receive_ninjs(caller: &Caller) -> Result<()> {
+    caller.require(Role::Editor, "receiving ninjs items")
+}
+
 /// Checks that `caller` may change this article's content (edit, submit, restore).
 pub async fn check_can_edit(
     db: &impl ConnectionTrait,

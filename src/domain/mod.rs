@@ -49,6 +49,7 @@ pub mod html;
 pub mod idempotency;
 pub mod import;
 pub mod invalidation;
+pub mod ninjs;
 pub mod oembed;
 pub mod preview;
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::domain::blocks::{self as body, Image as StoredImage};
 use crate::domain::comments::CommentPageRequest;
 use crate::domain::filter::{ArticleFilter, AuthorRef, TagRef};
 use crate::domain::site::FeedScope;
-use crate::domain::{access, content, related, revisions, sections, structured};
+use crate::domain::{access, content, ninjs, related, revisions, sections, structured};
 use crate::entities::{article, article_revision, author, comment, section, tag};
 use crate::error::AppError;
 use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
@@ -161,17 +161,7 @@ impl Article {
         if site.base().is_none() {
             return Ok(None);
         }
-        // Listings prefetch the sections and relations this reads (`connection::prefetch`),
-        // so a page of articles costs the same statements whatever its length.
-        let (authors, tags) = tokio::join!(self.authors(ctx), self.tags(ctx));
-        let authors: Vec<author::Model> = authors?.into_iter().map(|a| a.0).collect();
-        let tags: Vec<tag::Model> = tags?.into_iter().map(|t| t.0).collect();
-        let section = self.section(ctx).await?;
-        let lineage: Vec<section::Model> = breadcrumb(ctx, &section.0.path)
-            .await?
-            .into_iter()
-            .map(|s| s.0)
-            .collect();
+        let (lineage, authors, tags) = self.described(ctx).await?;
         let described = structured::Described {
             article: &self.0,
             lineage: &lineage,
@@ -179,6 +169,29 @@ impl Article {
             tags: &tags,
         };
         Ok(structured::json_ld(site, &described).map(Json))
+    }
+
+    /// The article as an IPTC ninjs item: ninjs 2.1 by default, 3.1 with `version: 3`
+    /// (the property names of the IPTC's schema files: 2.1 in lower case, 3.1 in camelCase).
+    /// Its `uri` (`urn:gazette:article:{id}`) never changes. For editors and admins.
+    async fn ninjs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 2)] version: i32,
+    ) -> Result<Json<serde_json::Value>> {
+        access::check_can_receive_ninjs(super::caller(ctx)).gql()?;
+        let version = ninjs::Version::parse(Some(i64::from(version))).gql()?;
+        let (lineage, authors, tags) = self.described(ctx).await?;
+        let described = structured::Described {
+            article: &self.0,
+            lineage: &lineage,
+            authors: &authors,
+            tags: &tags,
+        };
+        let body = self.blocks(ctx).await?;
+        Ok(Json(
+            ninjs::item(super::site(ctx)?, &described, &body, version).gql()?,
+        ))
     }
 
     /// Its section and that section's ancestors, root first: `World » Middle East`.
@@ -386,6 +399,27 @@ impl Article {
                     .into_graphql()
             })?;
         Vec::<body::Block>::deserialize(&loaded).map_err(bad)
+    }
+}
+
+impl Article {
+    /// The section lineage, byline and tags that JSON-LD and ninjs describe. Listings
+    /// prefetch what this reads (`connection::prefetch`), so a page of articles costs the
+    /// same statements whatever its length.
+    async fn described(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<(Vec<section::Model>, Vec<author::Model>, Vec<tag::Model>)> {
+        let (authors, tags) = tokio::join!(self.authors(ctx), self.tags(ctx));
+        let authors: Vec<author::Model> = authors?.into_iter().map(|a| a.0).collect();
+        let tags: Vec<tag::Model> = tags?.into_iter().map(|t| t.0).collect();
+        let section = self.section(ctx).await?;
+        let lineage: Vec<section::Model> = breadcrumb(ctx, &section.0.path)
+            .await?
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
+        Ok((lineage, authors, tags))
     }
 }
 

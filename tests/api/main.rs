@@ -31,6 +31,7 @@ mod hostile;
 mod idempotency;
 mod import;
 mod layering;
+mod ninjs;
 mod oembed;
 mod one_rule;
 mod postgres_failures;
