@@ -15,6 +15,7 @@ mod m20261130_000006_index_changes_by_action;
 mod m20261130_000007_widen_articles_published_index;
 mod m20261130_000008_create_idempotency_keys;
 mod m20261201_001501_add_embargo_and_rights;
+mod m20261201_001502_create_partners;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_widen_articles_published_index::Migration),
             Box::new(m20261130_000008_create_idempotency_keys::Migration),
             Box::new(m20261201_001501_add_embargo_and_rights::Migration),
+            Box::new(m20261201_001502_create_partners::Migration),
         ]
     }
 }

@@ -86,8 +86,28 @@ impl Role {
 pub enum Caller {
     /// No token: published content only.
     Anonymous,
-    /// A verified newsroom account.
+    /// A verified account (a newsroom role, or a signed-in reader).
     Account { sub: String, role: Role },
+    /// A syndication partner, by a token of one of its keys. `grant` is what its records
+    /// allow, read from the database on this request (`domain::partners::check`); a token
+    /// whose records were not read holds no grant and sees what anonymous readers see.
+    Partner {
+        slug: String,
+        key: String,
+        grant: Option<PartnerGrant>,
+    },
+}
+
+/// What a partner's records allow it to receive.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PartnerGrant {
+    pub partner_id: i32,
+    /// The sections it receives: its granted subtrees, resolved to ids.
+    pub section_ids: Vec<i32>,
+    /// Whether it receives published stories under embargo.
+    pub embargoed: bool,
+    /// Its own rate limit, in requests a minute.
+    pub rate_limit_per_minute: Option<i32>,
 }
 
 impl Caller {
@@ -96,6 +116,7 @@ impl Caller {
         match self {
             Self::Anonymous => None,
             Self::Account { sub, .. } => Some(sub),
+            Self::Partner { slug, .. } => Some(slug),
         }
     }
 
@@ -104,6 +125,7 @@ impl Caller {
         match self {
             Self::Anonymous => None,
             Self::Account { role, .. } => Some(*role),
+            Self::Partner { .. } => Some(Role::Partner),
         }
     }
 
@@ -132,6 +154,7 @@ impl Caller {
                 "this needs a newsroom account: send `Authorization: Bearer <token>`".into(),
             )),
             Self::Account { sub, role } => Ok((sub, *role)),
+            Self::Partner { slug, .. } => Ok((slug, Role::Partner)),
         }
     }
 
@@ -162,6 +185,10 @@ impl Caller {
                 role: Role::Editor | Role::Admin,
                 ..
             } => Visibility::Everything,
+            Self::Partner { grant: Some(g), .. } => Visibility::Partner {
+                section_ids: g.section_ids.clone(),
+                embargoed: g.embargoed,
+            },
             _ => Visibility::Published,
         }
     }
@@ -186,6 +213,20 @@ pub enum Visibility {
     PublishedOrOwn(String),
     /// Every article (editors and admins).
     Everything,
+    /// A partner's grant: published articles of these sections that are not marked "not for
+    /// syndication", and, with `embargoed`, those under embargo too.
+    Partner {
+        section_ids: Vec<i32>,
+        embargoed: bool,
+    },
+}
+
+/// Whether a partner with this grant receives `a` (`filter::partner_condition` is its SQL).
+pub fn partner_receives(a: &article::Model, section_ids: &[i32], embargoed: bool) -> bool {
+    a.status == ArticleStatus::Published
+        && (a.embargo_until.is_none() || embargoed)
+        && !a.not_for_syndication
+        && section_ids.contains(&a.section_id)
 }
 
 impl Visibility {
@@ -195,6 +236,10 @@ impl Visibility {
             Self::Published => is_public(a),
             Self::PublishedOrOwn(_) => is_public(a) || owned,
             Self::Everything => true,
+            Self::Partner {
+                section_ids,
+                embargoed,
+            } => partner_receives(a, section_ids, *embargoed),
         }
     }
 }
@@ -272,13 +317,21 @@ pub async fn can_read(
         Visibility::Everything => true,
         Visibility::Published => is_public(a),
         Visibility::PublishedOrOwn(sub) => is_public(a) || owns(db, &sub, a.id).await?,
+        Visibility::Partner {
+            section_ids,
+            embargoed,
+        } => partner_receives(a, &section_ids, embargoed),
     })
 }
 
-/// Checks that `caller` may receive articles as IPTC ninjs items: editors and admins.
+/// Checks that `caller` may receive articles as IPTC ninjs items: editors and admins, and
+/// partners whose records were checked (which articles, their grant decides).
 /// Anonymous callers need a token (`UNAUTHENTICATED`); other roles are refused
 /// (`FORBIDDEN`) before anything is looked up, so the answer says nothing of what exists.
 pub fn check_can_receive_ninjs(caller: &Caller) -> Result<()> {
+    if matches!(caller, Caller::Partner { grant: Some(_), .. }) {
+        return Ok(());
+    }
     caller.require(Role::Editor, "receiving ninjs items")
 }
 

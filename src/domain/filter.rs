@@ -110,7 +110,10 @@ impl ArticleFilter {
     /// Whether the listing holds published articles only, and so sorts by publication time
     /// (the indexed path); other listings sort drafts by creation time among the rest.
     pub(crate) fn published_only(&self) -> bool {
-        self.visibility == Visibility::Published || self.status == Some(ArticleStatus::Published)
+        matches!(
+            self.visibility,
+            Visibility::Published | Visibility::Partner { .. }
+        ) || self.status == Some(ArticleStatus::Published)
     }
 
     /// The sort key of `a` in this listing, as its cursor carries it.
@@ -148,6 +151,21 @@ pub(crate) fn public_condition() -> Condition {
     Condition::all()
         .add(col(article::Column::Status).eq(ArticleStatus::Published.as_str()))
         .add(col(article::Column::EmbargoUntil).is_null())
+}
+
+/// `access::partner_receives` as SQL.
+fn partner_condition(section_ids: &[i32], embargoed: bool) -> Condition {
+    let mut c = Condition::all()
+        .add(col(article::Column::Status).eq(ArticleStatus::Published.as_str()))
+        .add(col(article::Column::NotForSyndication).eq(false))
+        .add(match section_ids {
+            [] => never(),
+            ids => col(article::Column::SectionId).is_in(ids.iter().copied()),
+        });
+    if !embargoed {
+        c = c.add(col(article::Column::EmbargoUntil).is_null());
+    }
+    c
 }
 
 /// The WHERE clause of a listing.
@@ -217,6 +235,10 @@ pub(crate) fn condition(
             );
         }
         Visibility::Everything => {}
+        Visibility::Partner {
+            section_ids,
+            embargoed,
+        } => cond = cond.add(partner_condition(section_ids, *embargoed)),
     }
     if let Some(status) = f.status {
         cond = cond.add(col(article::Column::Status).eq(status.as_str()));

@@ -51,6 +51,7 @@ pub mod import;
 pub mod invalidation;
 pub mod ninjs;
 pub mod oembed;
+pub mod partners;
 pub mod preview;
 #[cfg(test)]
 mod properties;

@@ -231,7 +231,11 @@ async fn an_embargoed_article_leaks_through_no_public_path_until_the_scheduler_l
 
     for (who, tok, count) in [
         ("anonymous", None, 6),
-        ("a partner", Some(token("acme", "partner")), 6),
+        (
+            "a partner of every section",
+            Some(app.partner("acme", &["world", "business"], false).await),
+            6,
+        ),
         ("a reader", Some(token("ana", "reader")), 6),
         // Lena also sees her own article in review.
         ("a writer off the byline", Some(writer("lena")), 7),
@@ -644,7 +648,7 @@ async fn two_processes_on_one_postgres_agree_on_an_embargo() {
     let until = chrono::Utc::now() + chrono::Duration::seconds(2);
     app.import(newsroom_with_embargo(until)).await;
     let (other, _cache) = app.second_process().await;
-    let partner = token("acme", "partner");
+    let partner = app.partner("acme", &["world"], false).await;
     let listing = json!({ "query": "{ articles(first: 50) { edges { node { slug } } } }" });
     let shows = |router: axum::Router, tok: Option<String>| {
         let listing = listing.clone();

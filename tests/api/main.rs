@@ -34,6 +34,7 @@ mod layering;
 mod ninjs;
 mod oembed;
 mod one_rule;
+mod partners;
 mod postgres_failures;
 mod postgres_restarts;
 mod publishing;

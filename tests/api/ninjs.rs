@@ -3,7 +3,7 @@
 //! valid item under the IPTC's own JSON Schemas of ninjs 2.1 and 3.1 (copied into
 //! `tests/data/ninjs`, checked offline, formats included); both transports give the same
 //! item; the mapping keeps its promises (a `uri` that survives a slug change, `pubstatus`,
-//! embargo and rights); and only editors receive items.
+//! embargo and rights); and only editors, and partners within their grant, receive items.
 
 use std::path::Path;
 
@@ -16,7 +16,7 @@ use crate::helpers::{TestApp, assert_problem, editor, request, token, writer};
 crate::storage_tests!(
     every_demo_article_is_a_valid_ninjs_item_in_both_versions_on_graphql_and_rest,
     hostile_articles_still_make_valid_items_that_keep_the_mapping,
-    only_editors_receive_ninjs_and_bad_versions_are_refused,
+    only_editors_and_partners_receive_ninjs_and_bad_versions_are_refused,
 );
 
 /// Validates items against the IPTC schemas of one ninjs version.
@@ -250,7 +250,7 @@ async fn hostile_articles_still_make_valid_items_that_keep_the_mapping(app: &Tes
     assert_eq!(renamed["version"], (v + 1).to_string());
 }
 
-async fn only_editors_receive_ninjs_and_bad_versions_are_refused(app: &TestApp) {
+async fn only_editors_and_partners_receive_ninjs_and_bad_versions_are_refused(app: &TestApp) {
     app.import(newsroom()).await;
     let uri = "/api/v1/articles/talks-resume/ninjs";
     let cases: Vec<(&str, Option<String>, StatusCode, &str)> = vec![
@@ -263,12 +263,6 @@ async fn only_editors_receive_ninjs_and_bad_versions_are_refused(app: &TestApp) 
         (
             "a writer",
             Some(writer("omar")),
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN",
-        ),
-        (
-            "a partner without a grant",
-            Some(token("acme", "partner")),
             StatusCode::FORBIDDEN,
             "FORBIDDEN",
         ),
@@ -297,6 +291,29 @@ async fn only_editors_receive_ninjs_and_bad_versions_are_refused(app: &TestApp) 
         );
         assert!(body["data"]["article"]["ninjs"].is_null(), "{who}: {body}");
     }
+    // A partner receives items of its grant only: outside it, an article is not there.
+    let partner = app.partner("acme", &["business"], false).await;
+    for u in [uri, "/api/v1/articles/no-such-story/ninjs"] {
+        let (got, headers, body) = app.send(request("GET", u, Some(&partner), None)).await;
+        assert_problem(
+            &format!("a partner, {u}"),
+            got,
+            &headers,
+            &body,
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+        );
+    }
+    let (status, _, item) = app
+        .send(request(
+            "GET",
+            "/api/v1/articles/markets-rally/ninjs",
+            Some(&partner),
+            None,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{item}");
+    Schema::v2().assert_valid("a partner's item", &item);
     for (query, what) in [
         ("?version=4", "an unknown version"),
         ("?version=1", "ninjs 1.x"),
