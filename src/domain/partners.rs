@@ -282,6 +282,16 @@ pub async fn newest_key(db: &impl ConnectionTrait, partner_slug: &str) -> Result
         .map(|k| k.id))
 }
 
+/// Counts `n` articles delivered to `caller` as ninjs items, when it is a partner
+/// (`gazette_partner_articles_delivered_total` on `/metrics`, beside the requests the gate
+/// counts).
+pub fn count_delivered(caller: &Caller, n: u64) {
+    if let Caller::Partner { slug, .. } = caller {
+        metrics::counter!("gazette_partner_articles_delivered_total", "partner" => slug.clone())
+            .increment(n);
+    }
+}
+
 /// The check of a partner token, on every request: the partner exists and is not revoked,
 /// the key is one of its keys and is not revoked. Anything else is `UNAUTHENTICATED` with
 /// the same sentence, so a token says nothing of which records exist. Returns the grant.

@@ -189,9 +189,9 @@ impl Article {
             tags: &tags,
         };
         let body = self.blocks(ctx).await?;
-        Ok(Json(
-            ninjs::item(super::site(ctx)?, &described, &body, version).gql()?,
-        ))
+        let item = ninjs::item(super::site(ctx)?, &described, &body, version).gql()?;
+        crate::domain::partners::count_delivered(super::caller(ctx), 1);
+        Ok(Json(item))
     }
 
     /// Its section and that section's ancestors, root first: `World » Middle East`.

@@ -378,10 +378,13 @@ async fn a_partner_receives_its_grant_only_through_every_route(app: &TestApp) {
     let (_, _, text) =
         crate::helpers::send_raw(&app.router, request("GET", "/metrics", None, None)).await;
     let text = String::from_utf8_lossy(&text);
-    assert!(
-        text.contains("gazette_partner_requests_total{partner=\"acme\"}"),
-        "{text}"
-    );
+    for metric in [
+        "gazette_partner_requests_total{partner=\"acme\"}",
+        "gazette_partner_articles_delivered_total{partner=\"acme\"}",
+        "gazette_partner_articles_delivered_total{partner=\"beta\"}",
+    ] {
+        assert!(text.contains(metric), "{metric}: {text}");
+    }
 }
 
 async fn revoked_unknown_or_keyless_partner_tokens_are_refused_and_partners_write_nothing(

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use super::Problem;
 use super::extract::{Params, Who};
 use crate::domain::invalidation::Key;
-use crate::domain::{access, ninjs};
+use crate::domain::{access, ninjs, partners};
 use crate::http::cache_headers;
 use crate::http::error::Result;
 use crate::state::AppState;
@@ -45,6 +45,7 @@ pub async fn article(
     let version = ninjs::Version::parse(p.version)?;
     let a = super::articles::visible(&s, &c, &slug, None).await?;
     let item = ninjs::of_article(&s.db, &s.site, &a, version).await?;
+    partners::count_delivered(&c, 1);
     let keys = BTreeSet::from([Key::Article(a.id), Key::Lists]);
     Ok(cache_headers::json(
         &cache_headers::Caching::of(&s, &c, &headers),
