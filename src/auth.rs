@@ -70,6 +70,9 @@ struct Claims {
     iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     aud: Option<String>,
+    /// A partner token's key id (`partner_keys.id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
 }
 
 fn unauthenticated(msg: &str) -> AppError {
@@ -243,13 +246,37 @@ impl Auth {
                 "the token's sub claim is empty or too long",
             ));
         }
-        let role = Role::parse(&c.role)
-            .ok_or_else(|| unauthenticated("the token's role is not writer, editor or admin"))?;
+        let role = Role::parse(&c.role).ok_or_else(|| {
+            unauthenticated("the token's role is not writer, editor, admin, partner or reader")
+        })?;
+        if role == Role::Partner {
+            // Checked against the partner's records on each request (`domain::partners`).
+            let key = c
+                .key
+                .filter(|k| !k.is_empty() && k.len() <= 64)
+                .ok_or_else(|| {
+                    unauthenticated(
+                        "a partner token needs a `key` claim naming one of the partner's keys",
+                    )
+                })?;
+            return Ok(Caller::Partner {
+                slug: c.sub,
+                key,
+                grant: None,
+            });
+        }
         Ok(Caller::Account { sub: c.sub, role })
     }
 
-    /// Mints a token this server accepts (only with a shared secret).
-    pub fn mint(&self, sub: &str, role: Role, ttl_seconds: i64) -> anyhow::Result<String> {
+    /// Mints a token this server accepts (only with a shared secret); `key` names a partner
+    /// key (partner tokens need one).
+    pub fn mint(
+        &self,
+        sub: &str,
+        role: Role,
+        partner_key: Option<&str>,
+        ttl_seconds: i64,
+    ) -> anyhow::Result<String> {
         let keys = self.keys.as_ref().context("no key is configured")?;
         let key = keys.encoding.as_ref().context(
             "tokens for a public key are minted by whoever holds the private key; gazette only mints for a shared secret",
@@ -263,6 +290,7 @@ impl Auth {
             iat: Some(now),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            key: partner_key.map(str::to_owned),
         };
         Ok(jsonwebtoken::encode(&Header::new(keys.alg), &claims, key)?)
     }

@@ -157,15 +157,41 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
 }
 
 /// `gazette token`: prints a token the local server accepts.
-pub fn token(db_args: &DbArgs, auth_args: &AuthArgs, args: &TokenArgs) -> anyhow::Result<()> {
+/// A partner token names one of the partner's keys: `--key`, or its newest active one.
+pub async fn token(db_args: &DbArgs, auth_args: &AuthArgs, args: &TokenArgs) -> anyhow::Result<()> {
     let auth = auth(db_args, auth_args)?;
     anyhow::ensure!(
         auth.accepts_tokens(),
         "no key to sign with: set GAZETTE_JWT_SECRET (PostgreSQL has no generated secret)"
     );
-    let role = Role::parse(&args.role).context("role must be writer, editor or admin")?;
-    println!("{}", auth.mint(&args.sub, role, args.ttl)?);
+    let role =
+        Role::parse(&args.role).context("role must be writer, editor, admin, partner or reader")?;
+    let key = match (role, &args.key) {
+        (Role::Partner, Some(k)) => Some(k.clone()),
+        (Role::Partner, None) => Some(partner_key(db_args, &args.sub).await?),
+        (_, Some(_)) => anyhow::bail!("--key is for partner tokens"),
+        (_, None) => None,
+    };
+    println!("{}", auth.mint(&args.sub, role, key.as_deref(), args.ttl)?);
     Ok(())
+}
+
+/// The newest active key of the partner `slug`, from the database.
+async fn partner_key(db_args: &DbArgs, slug: &str) -> anyhow::Result<String> {
+    let (conn, _) = open(db_args).await?;
+    let key = crate::domain::partners::newest_key(&conn, slug)
+        .await
+        .map_err(|e| match e.code() {
+            "NOT_FOUND" => anyhow::anyhow!("{e}"),
+            // The CLI's user is the operator: the cause, not the client-facing sentence.
+            _ => anyhow::anyhow!(
+                "cannot read partner {slug:?} (is the database migrated? `gazette migrate`): {e:?}"
+            ),
+        })?;
+    conn.close().await.ok();
+    key.with_context(|| {
+        format!("partner {slug:?} is revoked or has no active key: create one with createPartnerKey or POST /api/v1/partners/{slug}/keys")
+    })
 }
 
 /// `gazette migrate`.

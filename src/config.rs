@@ -124,13 +124,19 @@ pub enum Command {
 /// Settings of `token`.
 #[derive(Debug, Clone, Args)]
 pub struct TokenArgs {
-    /// The account (`sub`); a writer owns articles whose byline author has this subject.
+    /// The account (`sub`); a writer owns articles whose byline author has this subject; a
+    /// partner token's `sub` is the partner's slug.
     #[arg(long)]
     pub sub: String,
 
-    /// writer, editor or admin.
-    #[arg(long, value_parser = ["writer", "editor", "admin"])]
+    /// writer, editor, admin, partner or reader (the last two see only what anonymous readers see).
+    #[arg(long, value_parser = ["writer", "editor", "admin", "partner", "reader"])]
     pub role: String,
+
+    /// For a partner token: the key id it names (default: the partner's newest active key,
+    /// read from the database).
+    #[arg(long)]
+    pub key: Option<String>,
 
     /// Lifetime: seconds, or a number with s, m, h or d.
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
@@ -243,7 +249,8 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_IDEMPOTENCY_RETENTION", default_value = "24h", value_parser = parse_ttl)]
     pub idempotency_retention: i64,
 
-    /// How often to publish due scheduled articles, in milliseconds.
+    /// How often to publish due scheduled articles and lift embargoes that have passed, in
+    /// milliseconds.
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
     pub scheduler_interval_ms: u64,
 

@@ -4,11 +4,13 @@
 //! process: with several processes behind a balancer each enforces its share, which is what a
 //! rate limit needs (nothing depends on it for correctness).
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// Requests per second and burst, per client.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +32,9 @@ pub struct Exhausted {
 pub struct RateLimits {
     reads: DefaultKeyedRateLimiter<String>,
     writes: DefaultKeyedRateLimiter<String>,
+    /// Partners with a rate limit of their own: partner id → (requests a minute, limiter).
+    /// Rebuilt when an admin changes the limit.
+    partners: Mutex<HashMap<i32, (u32, Arc<DefaultDirectRateLimiter>)>>,
 }
 
 fn limiter(r: Rate) -> DefaultKeyedRateLimiter<String> {
@@ -44,7 +49,39 @@ impl RateLimits {
         Self {
             reads: limiter(reads),
             writes: limiter(writes),
+            partners: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Spends one request from a partner's own budget of `per_minute` requests a minute
+    /// (its records' limit, on top of the budget every client has).
+    pub fn partner(&self, partner_id: i32, per_minute: u32) -> Result<(), Exhausted> {
+        let per = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let limiter = {
+            let mut map = self
+                .partners
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let entry = map.entry(partner_id).or_insert_with(|| {
+                (
+                    per.get(),
+                    Arc::new(RateLimiter::direct(Quota::per_minute(per))),
+                )
+            });
+            if entry.0 != per.get() {
+                *entry = (
+                    per.get(),
+                    Arc::new(RateLimiter::direct(Quota::per_minute(per))),
+                );
+            }
+            entry.1.clone()
+        };
+        limiter.check().map_err(|not_until| Exhausted {
+            what: "requests for this partner",
+            wait: not_until
+                .wait_time_from(DefaultClock::default().now())
+                .max(Duration::from_secs(1)),
+        })
     }
 
     /// Spends one request from `client`'s budget.

@@ -1,5 +1,6 @@
-//! The background task that publishes scheduled articles when they fall due, and removes
-//! expired idempotency keys (about once a minute).
+//! The background task that publishes scheduled articles when they fall due, lifts embargoes
+//! the database's clock has passed, and removes expired idempotency keys (about once a
+//! minute).
 //!
 //! Its state lives only in the database, so it survives restarts, and every process may run
 //! it: each due article is claimed by a conditional update, so it is published exactly once.
@@ -36,12 +37,26 @@ pub async fn run(db: DatabaseConnection, every: Duration, cache: Option<Response
             }
         }
         let touched = invalidation::Touched::new(cache.as_ref().map_or(0, ResponseCache::origin));
-        let result = invalidation::collect(touched.clone(), publishing::publish_due(&db)).await;
+        let (result, lifted) = invalidation::collect(touched.clone(), async {
+            (
+                publishing::publish_due(&db).await,
+                publishing::lift_due_embargoes(&db).await,
+            )
+        })
+        .await;
         if let Some(c) = &cache {
             let keys = touched.take();
             if !keys.is_empty() {
                 c.invalidate(keys);
             }
+        }
+        match lifted {
+            Ok(0) => {}
+            Ok(n) => {
+                metrics::counter!("gazette_embargoes_lifted_total").increment(n as u64);
+                tracing::info!(lifted = n, "lifted embargoes");
+            }
+            Err(err) => tracing::warn!(error = %err, "lifting embargoes failed; retrying"),
         }
         match result {
             Ok(0) => {

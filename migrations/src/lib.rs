@@ -14,7 +14,9 @@ mod m20261126_000005_index_bylines_by_time;
 mod m20261130_000006_index_changes_by_action;
 mod m20261130_000007_widen_articles_published_index;
 mod m20261130_000008_create_idempotency_keys;
-mod m20261130_000009_cover_headlines_in_published_index;
+mod m20261201_001501_add_embargo_and_rights;
+mod m20261201_001502_create_partners;
+mod m20261201_002001_cover_headlines_in_published_index;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -31,7 +33,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_index_changes_by_action::Migration),
             Box::new(m20261130_000007_widen_articles_published_index::Migration),
             Box::new(m20261130_000008_create_idempotency_keys::Migration),
-            Box::new(m20261130_000009_cover_headlines_in_published_index::Migration),
+            Box::new(m20261201_001501_add_embargo_and_rights::Migration),
+            Box::new(m20261201_001502_create_partners::Migration),
+            Box::new(m20261201_002001_cover_headlines_in_published_index::Migration),
         ]
     }
 }

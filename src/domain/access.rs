@@ -10,6 +10,11 @@
 //! | delete an article | no | no | yes |
 //! | read drafts | own | all | all |
 //!
+//! `partner` (syndication partners) and `reader` (signed-in readers) hold none of these:
+//! they may read what an anonymous reader may, and write nothing. Every permission is a grant
+//! named per role ([`Role::includes`], [`Caller::visibility`]); roles have no order, so a
+//! role added later gets nothing until a grant says so.
+//!
 //! Ownership is read from the database at the time of the request: a writer owns an article
 //! when one of its byline authors has the writer's `sub` as account subject, so removing an
 //! author record (or changing its subject) takes effect at once, whatever tokens say.
@@ -24,13 +29,18 @@ use super::ArticleStatus;
 use crate::entities::{article, article_author, author};
 use crate::error::{AppError, Result};
 
-/// A newsroom role, from the token's `role` claim.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A role, from the token's `role` claim. Deliberately not ordered: what each role may do is
+/// listed in [`Role::includes`] and [`Caller::visibility`], never inferred from a rank.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Writer,
     Editor,
     Admin,
+    /// A syndication partner (`sub` is the partner's slug).
+    Partner,
+    /// A signed-in reader.
+    Reader,
 }
 
 impl Role {
@@ -40,6 +50,8 @@ impl Role {
             Self::Writer => "writer",
             Self::Editor => "editor",
             Self::Admin => "admin",
+            Self::Partner => "partner",
+            Self::Reader => "reader",
         }
     }
 
@@ -49,7 +61,22 @@ impl Role {
             "writer" => Some(Self::Writer),
             "editor" => Some(Self::Editor),
             "admin" => Some(Self::Admin),
+            "partner" => Some(Self::Partner),
+            "reader" => Some(Self::Reader),
             _ => None,
+        }
+    }
+
+    /// Whether this role holds everything `needed` may do: the explicit grant table of the
+    /// newsroom's roles (an admin is an editor and a writer; an editor is a writer). Partners
+    /// and readers hold only their own role, which no newsroom action asks for.
+    pub fn includes(self, needed: Role) -> bool {
+        match self {
+            Self::Admin => matches!(needed, Self::Admin | Self::Editor | Self::Writer),
+            Self::Editor => matches!(needed, Self::Editor | Self::Writer),
+            Self::Writer => needed == Self::Writer,
+            Self::Partner => needed == Self::Partner,
+            Self::Reader => needed == Self::Reader,
         }
     }
 }
@@ -59,8 +86,28 @@ impl Role {
 pub enum Caller {
     /// No token: published content only.
     Anonymous,
-    /// A verified newsroom account.
+    /// A verified account (a newsroom role, or a signed-in reader).
     Account { sub: String, role: Role },
+    /// A syndication partner, by a token of one of its keys. `grant` is what its records
+    /// allow, read from the database on this request (`domain::partners::check`); a token
+    /// whose records were not read holds no grant and sees what anonymous readers see.
+    Partner {
+        slug: String,
+        key: String,
+        grant: Option<PartnerGrant>,
+    },
+}
+
+/// What a partner's records allow it to receive.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PartnerGrant {
+    pub partner_id: i32,
+    /// The sections it receives: its granted subtrees, resolved to ids.
+    pub section_ids: Vec<i32>,
+    /// Whether it receives published stories under embargo.
+    pub embargoed: bool,
+    /// Its own rate limit, in requests a minute.
+    pub rate_limit_per_minute: Option<i32>,
 }
 
 impl Caller {
@@ -69,6 +116,7 @@ impl Caller {
         match self {
             Self::Anonymous => None,
             Self::Account { sub, .. } => Some(sub),
+            Self::Partner { slug, .. } => Some(slug),
         }
     }
 
@@ -77,12 +125,26 @@ impl Caller {
         match self {
             Self::Anonymous => None,
             Self::Account { role, .. } => Some(*role),
+            Self::Partner { .. } => Some(Role::Partner),
         }
     }
 
     /// Editors and admins.
     pub fn is_editor(&self) -> bool {
-        self.role().is_some_and(|r| r >= Role::Editor)
+        self.role().is_some_and(|r| r.includes(Role::Editor))
+    }
+
+    /// The subject of a writer (editors and admins are not included: they need no ownership).
+    /// Ownership is a writer's grant only, so a partner or reader whose `sub` happens to
+    /// equal a writer's account subject owns nothing.
+    pub fn writer_sub(&self) -> Option<&str> {
+        match self {
+            Self::Account {
+                sub,
+                role: Role::Writer,
+            } => Some(sub),
+            _ => None,
+        }
     }
 
     /// Refuses anonymous callers.
@@ -92,13 +154,14 @@ impl Caller {
                 "this needs a newsroom account: send `Authorization: Bearer <token>`".into(),
             )),
             Self::Account { sub, role } => Ok((sub, *role)),
+            Self::Partner { slug, .. } => Ok((slug, Role::Partner)),
         }
     }
 
     /// Refuses callers below `role`.
     pub fn require(&self, role: Role, action: &str) -> Result<()> {
         let (_, have) = self.require_account()?;
-        if have >= role {
+        if have.includes(role) {
             Ok(())
         } else {
             Err(AppError::Forbidden(format!(
@@ -109,38 +172,74 @@ impl Caller {
         }
     }
 
-    /// What this caller may read of articles (narrowed further by filters).
+    /// What this caller may read of articles (narrowed further by filters). Only the roles
+    /// named here see more than an anonymous reader; any other role (partners, readers, and
+    /// any added later) falls to the anonymous reader's visibility.
     pub fn visibility(&self) -> Visibility {
         match self {
-            Self::Anonymous => Visibility::Published,
             Self::Account {
                 role: Role::Writer,
                 sub,
             } => Visibility::PublishedOrOwn(sub.clone()),
-            Self::Account { .. } => Visibility::Everything,
+            Self::Account {
+                role: Role::Editor | Role::Admin,
+                ..
+            } => Visibility::Everything,
+            Self::Partner { grant: Some(g), .. } => Visibility::Partner {
+                section_ids: g.section_ids.clone(),
+                embargoed: g.embargoed,
+            },
+            _ => Visibility::Published,
         }
     }
+}
+
+/// The one rule of what is public: a PUBLISHED article that is not under embargo. Every
+/// public path reads it, as this function or as its SQL twin `filter::public_condition`.
+/// An embargo is lifted by the scheduler when the database's clock passes it, so every
+/// process agrees on what is public without comparing clocks of its own.
+pub fn is_public(a: &article::Model) -> bool {
+    a.status == ArticleStatus::Published && a.embargo_until.is_none()
 }
 
 /// Which articles a caller may read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Visibility {
-    /// Published articles only (anonymous readers).
+    /// Public articles only ([`is_public`]: anonymous readers, and every role without a
+    /// grant of its own).
     #[default]
     Published,
-    /// Published articles and the writer's own in any status.
+    /// Public articles and the writer's own in any status (embargoed ones included).
     PublishedOrOwn(String),
     /// Every article (editors and admins).
     Everything,
+    /// A partner's grant: published articles of these sections that are not marked "not for
+    /// syndication", and, with `embargoed`, those under embargo too.
+    Partner {
+        section_ids: Vec<i32>,
+        embargoed: bool,
+    },
+}
+
+/// Whether a partner with this grant receives `a` (`filter::partner_condition` is its SQL).
+pub fn partner_receives(a: &article::Model, section_ids: &[i32], embargoed: bool) -> bool {
+    a.status == ArticleStatus::Published
+        && (a.embargo_until.is_none() || embargoed)
+        && !a.not_for_syndication
+        && section_ids.contains(&a.section_id)
 }
 
 impl Visibility {
-    /// Whether an article in `status`, owned by the caller or not, is visible.
-    pub fn allows(&self, status: ArticleStatus, owned: bool) -> bool {
+    /// Whether `a`, owned by the caller or not, is visible.
+    pub fn allows(&self, a: &article::Model, owned: bool) -> bool {
         match self {
-            Self::Published => status == ArticleStatus::Published,
-            Self::PublishedOrOwn(_) => status == ArticleStatus::Published || owned,
+            Self::Published => is_public(a),
+            Self::PublishedOrOwn(_) => is_public(a) || owned,
             Self::Everything => true,
+            Self::Partner {
+                section_ids,
+                embargoed,
+            } => partner_receives(a, section_ids, *embargoed),
         }
     }
 }
@@ -192,20 +291,48 @@ pub async fn read_article(
     }
 }
 
+/// Whether `caller` is an editor or admin, or a writer on the byline of `article_id`: who
+/// may see an article's workings (revisions, preview links) whatever its status.
+pub async fn editor_or_owner(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    article_id: i32,
+) -> Result<bool> {
+    if caller.is_editor() {
+        return Ok(true);
+    }
+    match caller.writer_sub() {
+        Some(sub) => owns(db, sub, article_id).await,
+        None => Ok(false),
+    }
+}
+
 /// Whether `caller` may read this article.
 pub async fn can_read(
     db: &impl ConnectionTrait,
     caller: &Caller,
     a: &article::Model,
 ) -> Result<bool> {
-    let status = a.status;
     Ok(match caller.visibility() {
         Visibility::Everything => true,
-        Visibility::Published => status == ArticleStatus::Published,
-        Visibility::PublishedOrOwn(sub) => {
-            status == ArticleStatus::Published || owns(db, &sub, a.id).await?
-        }
+        Visibility::Published => is_public(a),
+        Visibility::PublishedOrOwn(sub) => is_public(a) || owns(db, &sub, a.id).await?,
+        Visibility::Partner {
+            section_ids,
+            embargoed,
+        } => partner_receives(a, &section_ids, embargoed),
     })
+}
+
+/// Checks that `caller` may receive articles as IPTC ninjs items: editors and admins, and
+/// partners whose records were checked (which articles, their grant decides).
+/// Anonymous callers need a token (`UNAUTHENTICATED`); other roles are refused
+/// (`FORBIDDEN`) before anything is looked up, so the answer says nothing of what exists.
+pub fn check_can_receive_ninjs(caller: &Caller) -> Result<()> {
+    if matches!(caller, Caller::Partner { grant: Some(_), .. }) {
+        return Ok(());
+    }
+    caller.require(Role::Editor, "receiving ninjs items")
 }
 
 /// Checks that `caller` may change this article's content (edit, submit, restore).
@@ -214,10 +341,15 @@ pub async fn check_can_edit(
     caller: &Caller,
     a: &article::Model,
 ) -> Result<()> {
-    let (sub, role) = caller.require_account()?;
-    if role >= Role::Editor {
+    caller.require(Role::Writer, "changing an article")?;
+    if caller.is_editor() {
         return Ok(());
     }
+    let Some(sub) = caller.writer_sub() else {
+        return Err(AppError::Forbidden(
+            "only writers may change articles".into(),
+        ));
+    };
     if !owns(db, sub, a.id).await? {
         return Err(AppError::Forbidden(
             "writers may only change articles on their own byline".into(),
@@ -238,11 +370,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn roles_are_ordered_and_parsed_strictly() {
-        assert!(Role::Admin > Role::Editor && Role::Editor > Role::Writer);
+    fn roles_are_granted_explicitly_and_parsed_strictly() {
+        assert!(Role::Admin.includes(Role::Editor) && Role::Editor.includes(Role::Writer));
+        for outsider in [Role::Partner, Role::Reader] {
+            for newsroom in [Role::Writer, Role::Editor, Role::Admin] {
+                assert!(
+                    !outsider.includes(newsroom),
+                    "{outsider:?} is not {newsroom:?}"
+                );
+                assert!(
+                    !newsroom.includes(outsider),
+                    "{newsroom:?} is not {outsider:?}"
+                );
+            }
+        }
         assert_eq!(Role::parse("editor"), Some(Role::Editor));
+        assert_eq!(Role::parse("partner"), Some(Role::Partner));
         for bad in ["Editor", "root", "", "admin "] {
             assert_eq!(Role::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    fn article(
+        status: ArticleStatus,
+        embargo_until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> article::Model {
+        let at = chrono::Utc::now();
+        article::Model {
+            id: 1,
+            slug: "s".into(),
+            headline: "h".into(),
+            dek: None,
+            body: serde_json::json!([]),
+            word_count: 0,
+            section_id: 1,
+            status,
+            source_name: None,
+            source_url: None,
+            featured_image: None,
+            created_at: at,
+            updated_at: at,
+            published_at: Some(at),
+            scheduled_at: None,
+            embargo_until,
+            rights: None,
+            not_for_syndication: false,
+            version: 1,
         }
     }
 
@@ -256,19 +429,29 @@ mod tests {
             sub: "e".into(),
             role: Role::Editor,
         };
-        assert!(
-            !Caller::Anonymous
-                .visibility()
-                .allows(ArticleStatus::Draft, true)
-        );
-        assert!(
-            Caller::Anonymous
-                .visibility()
-                .allows(ArticleStatus::Published, false)
-        );
-        assert!(writer.visibility().allows(ArticleStatus::Draft, true));
-        assert!(!writer.visibility().allows(ArticleStatus::Draft, false));
-        assert!(editor.visibility().allows(ArticleStatus::Archived, false));
+        let published = article(ArticleStatus::Published, None);
+        let embargoed = article(ArticleStatus::Published, Some(chrono::Utc::now()));
+        let draft = article(ArticleStatus::Draft, None);
+        let archived = article(ArticleStatus::Archived, None);
+        let anonymous = Caller::Anonymous.visibility();
+        assert!(!anonymous.allows(&draft, true));
+        assert!(anonymous.allows(&published, false));
+        assert!(!anonymous.allows(&embargoed, false), "an embargo hides it");
+        assert!(writer.visibility().allows(&draft, true));
+        assert!(writer.visibility().allows(&embargoed, true));
+        assert!(!writer.visibility().allows(&draft, false));
+        assert!(!writer.visibility().allows(&embargoed, false));
+        assert!(editor.visibility().allows(&archived, false));
+        assert!(editor.visibility().allows(&embargoed, false));
+        for role in [Role::Partner, Role::Reader] {
+            let outsider = Caller::Account {
+                sub: "omar".into(),
+                role,
+            };
+            assert_eq!(outsider.visibility(), Visibility::Published, "{role:?}");
+            assert_eq!(outsider.writer_sub(), None, "{role:?}");
+            assert!(!outsider.is_editor(), "{role:?}");
+        }
         assert!(
             writer
                 .require(Role::Editor, "publishing")

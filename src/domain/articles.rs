@@ -193,10 +193,16 @@ fn page_select_one(
         }
     }
     q.from(article::Entity);
-    // An author's published stories are read from the bylines' index by time (see
-    // `index_bylines`), newest first, rather than by walking every newer article.
+    // An author's public stories are read from the bylines' index by time (see
+    // `index_bylines`), newest first, rather than by walking every newer article. The index
+    // holds public ones only, so callers who also see embargoed ones take the general path.
     let by_author = match &req.filter.author {
-        Some(AuthorRef::Id(id)) if req.filter.published_only() => Some(*id),
+        Some(AuthorRef::Id(id))
+            if req.filter.published_only()
+                && req.filter.visibility == crate::domain::access::Visibility::Published =>
+        {
+            Some(*id)
+        }
         _ => None,
     };
     let byline = |c: article_author::Column| Expr::col((article_author::Entity, c));

@@ -8,6 +8,7 @@
 //! work. [`Checked::resolve`] then turns the section path and author slugs into ids through
 //! whatever lookup the caller has: a query per write, or maps an import loaded once.
 
+use chrono::{DateTime, SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, Block, Image};
@@ -24,6 +25,12 @@ pub const MAX_REFS: usize = 50;
 pub const MAX_TAG_NAME: usize = 100;
 /// Longest source name, in characters.
 pub const MAX_SOURCE_NAME: usize = 200;
+/// Longest usage terms, in characters.
+pub const MAX_USAGE_TERMS: usize = 2000;
+/// Longest copyright holder, in characters.
+pub const MAX_COPYRIGHT_HOLDER: usize = 200;
+/// Longest copyright notice, in characters.
+pub const MAX_COPYRIGHT_NOTICE: usize = 500;
 
 /// Where a story draws on another outlet: `Insights from <name>`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,6 +38,57 @@ pub struct Source {
     pub name: String,
     #[serde(default)]
     pub url: Option<String>,
+}
+
+/// The terms a story travels with: what a partner may do with it, whose it is, and whether
+/// it may go to partners at all (`not_for_syndication` keeps it out of every partner route
+/// while it stays public).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rights {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_terms: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copyright_holder: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copyright_notice: Option<String>,
+    #[serde(default)]
+    pub not_for_syndication: bool,
+}
+
+impl Rights {
+    /// The rights a stored article carries: its `rights` texts and its flag column.
+    pub fn of(a: &crate::entities::article::Model) -> Self {
+        let mut r: Self = a
+            .rights
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        r.not_for_syndication = a.not_for_syndication;
+        r
+    }
+
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The texts as stored in the `rights` column (the flag has its own column), or `None`
+    /// when there are none.
+    pub fn texts_json(&self) -> Option<serde_json::Value> {
+        let texts = Self {
+            not_for_syndication: false,
+            ..self.clone()
+        };
+        if texts.is_empty() {
+            return None;
+        }
+        let mut v = serde_json::to_value(texts).ok()?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("notForSyndication");
+        }
+        Some(v)
+    }
 }
 
 /// An article's content as a client or an import file gives it.
@@ -47,6 +105,9 @@ pub struct ArticleContent {
     pub tags: Vec<String>,
     pub source: Option<Source>,
     pub featured_image: Option<Image>,
+    /// Until when a published article stays hidden from everyone without a grant for it.
+    pub embargo_until: Option<DateTime<Utc>>,
+    pub rights: Option<Rights>,
 }
 
 /// Content that passed every rule that needs no lookup, cleaned.
@@ -65,6 +126,9 @@ pub struct Checked {
     pub tags: Vec<(String, String)>,
     pub source: Option<Source>,
     pub featured_image: Option<Image>,
+    pub embargo_until: Option<DateTime<Utc>>,
+    /// Empty when none are set.
+    pub rights: Rights,
 }
 
 /// Content whose section and authors exist: ready to write.
@@ -113,6 +177,11 @@ pub fn check(input: ArticleContent) -> Result<Checked> {
         .transpose()
         .map_err(|e| AppError::bad_input(format!("featuredImage: {e}")))?;
     let source = input.source.map(check_source).transpose()?;
+    let rights = input
+        .rights
+        .map(check_rights)
+        .transpose()?
+        .unwrap_or_default();
     if input.authors.is_empty() || input.authors.len() > MAX_REFS {
         return Err(AppError::bad_input(format!(
             "authors: an article needs 1 to {MAX_REFS} authors, not {}",
@@ -154,6 +223,32 @@ pub fn check(input: ArticleContent) -> Result<Checked> {
         tags,
         source,
         featured_image,
+        // Stored times keep microseconds, so what is read back equals what was written.
+        embargo_until: input.embargo_until.map(|t| t.trunc_subsecs(6)),
+        rights,
+    })
+}
+
+fn check_rights(r: Rights) -> Result<Rights> {
+    let text = |field: &str, v: Option<String>, max: usize| -> Result<Option<String>> {
+        Ok(match v {
+            Some(t) => Some(plain_text(field, &t, max)?).filter(|t| !t.is_empty()),
+            None => None,
+        })
+    };
+    Ok(Rights {
+        usage_terms: text("rights.usageTerms", r.usage_terms, MAX_USAGE_TERMS)?,
+        copyright_holder: text(
+            "rights.copyrightHolder",
+            r.copyright_holder,
+            MAX_COPYRIGHT_HOLDER,
+        )?,
+        copyright_notice: text(
+            "rights.copyrightNotice",
+            r.copyright_notice,
+            MAX_COPYRIGHT_NOTICE,
+        )?,
+        not_for_syndication: r.not_for_syndication,
     })
 }
 
@@ -307,6 +402,17 @@ mod tests {
                     ..content()
                 },
                 "source.url must be an absolute http(s) URL",
+            ),
+            (
+                "long usage terms",
+                ArticleContent {
+                    rights: Some(Rights {
+                        usage_terms: Some("x".repeat(MAX_USAGE_TERMS + 1)),
+                        ..Rights::default()
+                    }),
+                    ..content()
+                },
+                "rights.usageTerms is longer",
             ),
         ];
         for (case, input, message) in cases {

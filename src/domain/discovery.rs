@@ -28,7 +28,7 @@ pub async fn saved(
     if before.is_none_or(|b| text_changed(b, after)) {
         search::index(txn, &[SearchDoc::of(after)]).await?;
     }
-    let listed = |a: &article::Model| (a.status, a.published_at);
+    let listed = |a: &article::Model| (a.status, a.published_at, a.embargo_until.is_some());
     if content || before.is_none_or(|b| listed(b) != listed(after)) {
         index_bylines(txn, &[after.id]).await?;
     }
@@ -41,15 +41,15 @@ pub async fn deleted(txn: &impl ConnectionTrait, before: &article::Model) -> Res
     search::unindex(txn, before.id).await
 }
 
-/// Copies each article's publication time onto its bylines while it is published (NULL
-/// otherwise), which is what an author's listing reads through its index. Every write that
+/// Copies each article's publication time onto its bylines while it is public (published
+/// and not under embargo, as `access::is_public`; NULL otherwise), which is what an author's listing reads through its index. Every write that
 /// changes bylines, status or publication time calls this, in its transaction.
 pub(crate) async fn index_bylines(db: &impl ConnectionTrait, article_ids: &[i32]) -> Result<()> {
     for ids in article_ids.chunks(1000) {
         let mut q = super::sql::Sql::new(
             db.get_database_backend(),
             "UPDATE article_authors SET published_at = (
-                SELECT CASE WHEN articles.status = ",
+                SELECT CASE WHEN articles.embargo_until IS NULL AND articles.status = ",
         );
         q.bind(ArticleStatus::Published.as_str()).push(
             " THEN articles.published_at END

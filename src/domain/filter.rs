@@ -110,7 +110,10 @@ impl ArticleFilter {
     /// Whether the listing holds published articles only, and so sorts by publication time
     /// (the indexed path); other listings sort drafts by creation time among the rest.
     pub(crate) fn published_only(&self) -> bool {
-        self.visibility == Visibility::Published || self.status == Some(ArticleStatus::Published)
+        matches!(
+            self.visibility,
+            Visibility::Published | Visibility::Partner { .. }
+        ) || self.status == Some(ArticleStatus::Published)
     }
 
     /// The sort key of `a` in this listing, as its cursor carries it.
@@ -141,6 +144,28 @@ pub(crate) fn col(c: article::Column) -> Expr {
 
 fn never() -> SimpleExpr {
     Expr::cust("1 = 0")
+}
+
+/// [`crate::domain::access::is_public`] as SQL: PUBLISHED and not under embargo.
+pub(crate) fn public_condition() -> Condition {
+    Condition::all()
+        .add(col(article::Column::Status).eq(ArticleStatus::Published.as_str()))
+        .add(col(article::Column::EmbargoUntil).is_null())
+}
+
+/// `access::partner_receives` as SQL.
+fn partner_condition(section_ids: &[i32], embargoed: bool) -> Condition {
+    let mut c = Condition::all()
+        .add(col(article::Column::Status).eq(ArticleStatus::Published.as_str()))
+        .add(col(article::Column::NotForSyndication).eq(false))
+        .add(match section_ids {
+            [] => never(),
+            ids => col(article::Column::SectionId).is_in(ids.iter().copied()),
+        });
+    if !embargoed {
+        c = c.add(col(article::Column::EmbargoUntil).is_null());
+    }
+    c
 }
 
 /// The WHERE clause of a listing.
@@ -200,17 +225,20 @@ pub(crate) fn condition(
     author_joined: bool,
 ) -> Condition {
     let mut cond = Condition::all();
-    let published = || col(article::Column::Status).eq(ArticleStatus::Published.as_str());
     match &f.visibility {
-        Visibility::Published => cond = cond.add(published()),
+        Visibility::Published => cond = cond.add(public_condition()),
         Visibility::PublishedOrOwn(sub) => {
             cond = cond.add(
                 Condition::any()
-                    .add(published())
+                    .add(public_condition())
                     .add(col(article::Column::Id).in_subquery(owned_articles_subquery(sub))),
             );
         }
         Visibility::Everything => {}
+        Visibility::Partner {
+            section_ids,
+            embargoed,
+        } => cond = cond.add(partner_condition(section_ids, *embargoed)),
     }
     if let Some(status) = f.status {
         cond = cond.add(col(article::Column::Status).eq(status.as_str()));

@@ -20,7 +20,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{Block, Image};
-use super::content::{self, ArticleContent, Source, Valid};
+use super::content::{self, ArticleContent, Rights, Source, Valid};
 use super::revisions::Snapshot;
 use super::search::{self, SearchDoc};
 use super::{ArticleStatus, CommentStatus, now, slug};
@@ -109,6 +109,10 @@ pub struct ArticleIn {
     #[serde(default)]
     pub featured_image: Option<Image>,
     pub body: Vec<Block>,
+    #[serde(default)]
+    pub embargo_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub rights: Option<Rights>,
 }
 
 /// A comment; `parent` is an earlier comment's key on the same article.
@@ -512,6 +516,8 @@ fn prepare_article<'a>(i: usize, a: &'a ArticleIn, refs: &Refs<'_>) -> Result<Pr
         tags: a.tags.clone(),
         source: a.source.clone(),
         featured_image: a.featured_image.clone(),
+        embargo_until: a.embargo_until,
+        rights: a.rights.clone(),
     };
     let valid = content::check(input)
         .and_then(|c| {
@@ -543,6 +549,9 @@ fn prepare_article<'a>(i: usize, a: &'a ArticleIn, refs: &Refs<'_>) -> Result<Pr
         updated_at: Set(updated),
         published_at: Set(published),
         scheduled_at: Set(a.scheduled_at.map(secs)),
+        embargo_until: Set(c.embargo_until.map(secs)),
+        rights: Set(c.rights.texts_json()),
+        not_for_syndication: Set(c.rights.not_for_syndication),
         version: Set(1),
     };
     Ok(Prepared {
@@ -587,6 +596,9 @@ async fn write_articles(
                     C::UpdatedAt,
                     C::PublishedAt,
                     C::ScheduledAt,
+                    C::EmbargoUntil,
+                    C::Rights,
+                    C::NotForSyndication,
                 ])
                 .value(C::Version, Expr::col((article::Entity, C::Version)).add(1))
                 .to_owned(),
@@ -664,6 +676,8 @@ async fn write_articles(
             source: c.source.clone(),
             featured_image: c.featured_image.clone(),
             body: c.body.clone(),
+            embargo_until: p.model.embargo_until.clone().unwrap(),
+            rights: c.rights.clone(),
         };
         revisions.push(article_revision::ActiveModel {
             id: NotSet,

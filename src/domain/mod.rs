@@ -50,7 +50,9 @@ pub mod html;
 pub mod idempotency;
 pub mod import;
 pub mod invalidation;
+pub mod ninjs;
 pub mod oembed;
+pub mod partners;
 pub mod preview;
 #[cfg(test)]
 mod properties;

@@ -67,8 +67,8 @@ pub async fn mint(
     a: &article::Model,
     ttl: i64,
 ) -> Result<String> {
-    let (sub, _) = caller.require_account()?;
-    if !caller.is_editor() && !access::owns(db, sub, a.id).await? {
+    caller.require_account()?;
+    if !access::editor_or_owner(db, caller, a.id).await? {
         return Err(AppError::Forbidden(
             "only editors and the article's own writers may share a preview".into(),
         ));

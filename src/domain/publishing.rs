@@ -20,13 +20,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, Func, OnConflict, SimpleExpr};
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _, UpdateMany,
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, UpdateMany,
 };
 
 use super::access::{self, Caller, Role};
 use super::blocks::{Block, Image};
-use super::content::{self, ArticleContent, Source, Valid};
+use super::content::{self, ArticleContent, Rights, Source, Valid};
 use super::idempotency::{self, Outcome};
 use super::invalidation::Key;
 use super::revisions;
@@ -57,6 +57,9 @@ pub struct ArticlePatch {
     pub tags: Option<Vec<String>>,
     pub source: Option<Option<Source>>,
     pub featured_image: Option<Option<Image>>,
+    pub embargo_until: Option<Option<DateTime<Utc>>>,
+    /// Replaces the rights whole; `Some(None)` clears them.
+    pub rights: Option<Option<Rights>>,
 }
 
 /// Applies [`content`]'s rules (HTML cleaning off the async runtime) and resolves the
@@ -84,10 +87,13 @@ async fn check_own_byline(
     caller: &Caller,
     author_ids: &[i32],
 ) -> Result<()> {
-    let (sub, role) = caller.require_account()?;
-    if role >= Role::Editor {
+    caller.require(Role::Writer, "filing an article")?;
+    if caller.is_editor() {
         return Ok(());
     }
+    let Some(sub) = caller.writer_sub() else {
+        return Err(AppError::Forbidden("only writers may file articles".into()));
+    };
     let mine = author::Entity::find()
         .filter(author::Column::Id.is_in(author_ids.iter().copied()))
         .filter(author::Column::Subject.eq(sub))
@@ -362,6 +368,9 @@ pub async fn create(
             updated_at: Set(at),
             published_at: Set(None),
             scheduled_at: Set(None),
+            embargo_until: Set(c.embargo_until),
+            rights: Set(c.rights.texts_json()),
+            not_for_syndication: Set(c.rights.not_for_syndication),
             version: Set(1),
         })
         .exec(&*txn)
@@ -414,6 +423,8 @@ pub async fn update(
         tags: patch.tags.unwrap_or(snap.tags),
         source: patch.source.unwrap_or(snap.source),
         featured_image: patch.featured_image.unwrap_or(snap.featured_image),
+        embargo_until: patch.embargo_until.unwrap_or(snap.embargo_until),
+        rights: patch.rights.unwrap_or(Some(snap.rights)),
     };
     save_content(db, caller, &current, expected, merged, new_slug, "update").await
 }
@@ -450,6 +461,12 @@ async fn save_content(
         .col_expr(
             article::Column::FeaturedImage,
             Expr::value(c.featured_image_json()?),
+        )
+        .col_expr(article::Column::EmbargoUntil, Expr::value(c.embargo_until))
+        .col_expr(article::Column::Rights, Expr::value(c.rights.texts_json()))
+        .col_expr(
+            article::Column::NotForSyndication,
+            Expr::value(c.rights.not_for_syndication),
         )
         .col_expr(article::Column::UpdatedAt, Expr::value(now()));
     if let Some(s) = &new_slug {
@@ -570,6 +587,56 @@ pub async fn restore(
     )
     .await
 }
+
+/// The database's clock, as an expression comparable with stored times: the one clock every
+/// process agrees on. SQLite stores times as RFC 3339 text with `+00:00`, which sorts as
+/// time does against this text of the same shape.
+fn database_now(backend: DbBackend) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => Expr::cust("CURRENT_TIMESTAMP"),
+        _ => Expr::cust("strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"),
+    }
+}
+
+/// Lifts every embargo the database's clock has passed, each exactly once even when several
+/// processes run this at the same moment (the claim is the conditional update). A lift is a
+/// recorded change like any other: a revision, a change-log entry, discovery brought up to
+/// date (search, related lists, bylines) and the cache keys of the article and the listings
+/// touched, so cached public answers that should now show it are dropped at that moment.
+pub async fn lift_due_embargoes(db: &DatabaseConnection) -> Result<usize> {
+    let due = article::Entity::find()
+        .filter(article::Column::EmbargoUntil.is_not_null())
+        .filter(
+            Expr::col((article::Entity, article::Column::EmbargoUntil))
+                .lte(database_now(db.get_database_backend())),
+        )
+        .order_by_asc(article::Column::EmbargoUntil)
+        .limit(100)
+        .all(db)
+        .await?;
+    let mut lifted = 0;
+    for before in &due {
+        let q = article::Entity::update_many()
+            .col_expr(
+                article::Column::EmbargoUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(article::Column::UpdatedAt, Expr::value(now()))
+            .filter(article::Column::EmbargoUntil.is_not_null());
+        let id = before.id;
+        // None: another process lifted it, or an editor changed it meanwhile (the next run
+        // looks again).
+        let done = claim(db, id, before.version, q, move |txn| async move {
+            record_version(&txn, id, Some(before), false, LIFT_EMBARGO, None).await
+        })
+        .await?;
+        lifted += usize::from(done.is_some());
+    }
+    Ok(lifted)
+}
+
+/// The action a lifted embargo is recorded as, in revisions and the change log.
+pub const LIFT_EMBARGO: &str = "lift-embargo";
 
 /// Publishes every scheduled article that is due, each exactly once even when several
 /// processes run this at the same moment: the claim is the conditional update itself.

@@ -9,7 +9,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{Block, Image};
-use super::content::{ArticleContent, Source};
+use super::content::{ArticleContent, Rights, Source};
 use super::{ArticleStatus, authors, now, sections, tags};
 use crate::entities::change_log::EntityKind;
 use crate::entities::{article, article_revision, change_log};
@@ -31,6 +31,11 @@ pub struct Snapshot {
     pub source: Option<Source>,
     pub featured_image: Option<Image>,
     pub body: Vec<Block>,
+    /// Absent from revisions saved before embargoes existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embargo_until: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Rights::is_empty")]
+    pub rights: Rights,
 }
 
 impl Snapshot {
@@ -45,6 +50,8 @@ impl Snapshot {
             tags: self.tags,
             source: self.source,
             featured_image: self.featured_image,
+            embargo_until: self.embargo_until,
+            rights: Some(self.rights),
         }
     }
 }
@@ -84,6 +91,8 @@ pub async fn snapshot(db: &impl ConnectionTrait, a: &article::Model) -> Result<S
             .map(|j| Image::deserialize(j).map_err(|e| internal(&e.to_string())))
             .transpose()?,
         body: Vec::<Block>::deserialize(&a.body).map_err(|e| internal(&e.to_string()))?,
+        embargo_until: a.embargo_until,
+        rights: Rights::of(a),
     })
 }
 

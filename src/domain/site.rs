@@ -573,6 +573,9 @@ mod tests {
             updated_at: at,
             published_at: Some(at),
             scheduled_at: None,
+            embargo_until: None,
+            rights: None,
+            not_for_syndication: false,
             version: 1,
         }
     }

@@ -25,6 +25,13 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub published_at: Option<DateTimeUtc>,
     pub scheduled_at: Option<DateTimeUtc>,
+    /// While set, a published article is hidden from every public path; the scheduler clears
+    /// it when the database's clock passes it (`domain::publishing::lift_due_embargoes`).
+    pub embargo_until: Option<DateTimeUtc>,
+    /// Usage terms, copyright holder and notice, see `domain::content::Rights`.
+    pub rights: Option<Json>,
+    /// Keeps the article out of every partner route while it stays public.
+    pub not_for_syndication: bool,
     /// Bumped by every write; writes are conditional on it (optimistic concurrency).
     pub version: i32,
 }

@@ -9,6 +9,8 @@ pub mod author;
 pub mod change_log;
 pub mod comment;
 pub mod idempotency_key;
+pub mod partner;
+pub mod partner_key;
 pub mod secret;
 pub mod section;
 pub mod tag;

@@ -4,7 +4,9 @@
 use crate::domain::invalidation::Key;
 use async_graphql::{Context, Object, Result, SimpleObject};
 
-use super::loaders::{self, ArticleCount, ArticleRelations, CommentCount, Loaders, SectionById};
+use super::loaders::{
+    self, ArticleBody, ArticleCount, ArticleRelations, CommentCount, Loaders, SectionById,
+};
 use super::surrogate_keys::{note, note_lists};
 use super::types::{Article, Author, Comment};
 use crate::domain::articles::PageRequest;
@@ -50,7 +52,7 @@ pub(super) async fn prefetch(
     let ids = || articles.iter().map(|a| a.id);
     let wants = |f: &str| node.field(f).exists() && !articles.is_empty();
     let sections = async {
-        if wants("section") || wants("breadcrumb") || wants("jsonLd") {
+        if wants("section") || wants("breadcrumb") || wants("jsonLd") || wants("ninjs") {
             loader
                 .load_many(articles.iter().map(|a| SectionById(a.section_id)))
                 .await?;
@@ -58,8 +60,15 @@ pub(super) async fn prefetch(
         Ok(())
     };
     let relations = async {
-        if wants("authors") || wants("tags") || wants("jsonLd") {
+        if wants("authors") || wants("tags") || wants("jsonLd") || wants("ninjs") {
             loader.load_many(ids().map(ArticleRelations)).await?;
+        }
+        Ok(())
+    };
+    let bodies = async {
+        // ninjs items carry the body; listings read articles without it.
+        if wants("ninjs") {
+            loader.load_many(ids().map(ArticleBody)).await?;
         }
         Ok(())
     };
@@ -69,9 +78,9 @@ pub(super) async fn prefetch(
         }
         Ok(())
     };
-    let results: [Result<(), loaders::LoadError>; 3] = {
-        let (a, b, c) = tokio::join!(sections, relations, counts);
-        [a, b, c]
+    let results: [Result<(), loaders::LoadError>; 4] = {
+        let (a, b, c, d) = tokio::join!(sections, relations, counts, bodies);
+        [a, b, c, d]
     };
     results
         .into_iter()

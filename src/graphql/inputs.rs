@@ -1,9 +1,10 @@
 //! Input types of the mutations, converted into the domain's plain structs.
 
 use async_graphql::{InputObject, MaybeUndefined, OneofObject};
+use chrono::{DateTime, Utc};
 
 use crate::domain::blocks as body;
-use crate::domain::content::{ArticleContent, Source};
+use crate::domain::content::{ArticleContent, Rights, Source};
 use crate::domain::publishing::{ArticlePatch, NewArticle};
 use crate::domain::{authors, sections};
 
@@ -67,6 +68,30 @@ pub struct SourceInput {
     pub url: Option<String>,
 }
 
+/// The terms a story travels with to partners. Empty texts are dropped.
+#[derive(InputObject)]
+pub struct RightsInput {
+    /// What a partner may do with the story ("Online use only, no archiving").
+    pub usage_terms: Option<String>,
+    pub copyright_holder: Option<String>,
+    /// "© 2026 The Example Times".
+    pub copyright_notice: Option<String>,
+    /// Keeps the article out of every partner route while it stays public.
+    #[graphql(default)]
+    pub not_for_syndication: bool,
+}
+
+impl From<RightsInput> for Rights {
+    fn from(r: RightsInput) -> Self {
+        Self {
+            usage_terms: r.usage_terms,
+            copyright_holder: r.copyright_holder,
+            copyright_notice: r.copyright_notice,
+            not_for_syndication: r.not_for_syndication,
+        }
+    }
+}
+
 impl From<ImageInput> for body::Image {
     fn from(i: ImageInput) -> Self {
         Self {
@@ -126,6 +151,10 @@ pub struct ArticleInput {
     pub tags: Vec<String>,
     pub source: Option<SourceInput>,
     pub featured_image: Option<ImageInput>,
+    /// Until when the article, once published, stays hidden from readers and from partners
+    /// without the embargo permission. Lifted by the server when the time passes.
+    pub embargo_until: Option<DateTime<Utc>>,
+    pub rights: Option<RightsInput>,
 }
 
 impl From<ArticleInput> for NewArticle {
@@ -141,13 +170,15 @@ impl From<ArticleInput> for NewArticle {
                 tags: a.tags,
                 source: a.source.map(Into::into),
                 featured_image: a.featured_image.map(Into::into),
+                embargo_until: a.embargo_until,
+                rights: a.rights.map(Into::into),
             },
         }
     }
 }
 
-/// Changes to an article: fields left out stay as they are; `null` clears `dek`, `source`
-/// and `featuredImage`.
+/// Changes to an article: fields left out stay as they are; `null` clears `dek`, `source`,
+/// `featuredImage`, `embargoUntil` and `rights`.
 #[derive(InputObject)]
 #[graphql(name = "ArticlePatch")]
 pub struct ArticlePatchInput {
@@ -161,6 +192,9 @@ pub struct ArticlePatchInput {
     pub tags: Option<Vec<String>>,
     pub source: MaybeUndefined<SourceInput>,
     pub featured_image: MaybeUndefined<ImageInput>,
+    pub embargo_until: MaybeUndefined<DateTime<Utc>>,
+    /// Replaces the rights whole.
+    pub rights: MaybeUndefined<RightsInput>,
 }
 
 fn maybe<T, U: From<T>>(m: MaybeUndefined<T>) -> Option<Option<U>> {
@@ -183,6 +217,8 @@ impl From<ArticlePatchInput> for ArticlePatch {
             tags: p.tags,
             source: maybe(p.source),
             featured_image: maybe(p.featured_image),
+            embargo_until: maybe::<DateTime<Utc>, DateTime<Utc>>(p.embargo_until),
+            rights: maybe(p.rights),
         }
     }
 }

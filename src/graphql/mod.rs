@@ -11,6 +11,7 @@ pub mod error;
 mod inputs;
 pub mod loaders;
 mod mutation;
+mod partners;
 pub mod prepare;
 mod query;
 mod search;

@@ -9,12 +9,13 @@ use chrono::{DateTime, Utc};
 use super::inputs::{
     ArticleInput, ArticlePatchInput, AuthorInput, AuthorPatch, SectionInput, SectionPatch,
 };
+use super::partners::{Partner, PartnerInput, PartnerKey, PartnerPatchInput};
 use super::types::{Article, Author, Section};
 use super::{caller, db};
 use crate::auth::Auth;
 use crate::domain::access::Caller;
 use crate::domain::workflow::Transition;
-use crate::domain::{articles, authors, preview, publishing, related, sections};
+use crate::domain::{articles, authors, partners, preview, publishing, related, sections};
 use crate::error::AppError;
 use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
 
@@ -173,6 +174,67 @@ impl MutationRoot {
             .await
             .gql()?;
         Ok(Article(a))
+    }
+
+    /// Creates a syndication partner (admins).
+    async fn create_partner(&self, ctx: &Context<'_>, input: PartnerInput) -> Result<Partner> {
+        let c = account(ctx)?;
+        Ok(Partner(
+            partners::create(db(ctx)?, c, input.into()).await.gql()?,
+        ))
+    }
+
+    /// Changes a partner's name, sections, embargo permission or rate limit (admins); the
+    /// change applies to its next request.
+    async fn update_partner(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        input: PartnerPatchInput,
+    ) -> Result<Partner> {
+        let c = account(ctx)?;
+        Ok(Partner(
+            partners::update(db(ctx)?, c, &slug, input.into())
+                .await
+                .gql()?,
+        ))
+    }
+
+    /// Revokes a partner (admins): its next request, with any of its keys, is refused.
+    async fn revoke_partner(&self, ctx: &Context<'_>, slug: String) -> Result<Partner> {
+        let c = account(ctx)?;
+        Ok(Partner(partners::revoke(db(ctx)?, c, &slug).await.gql()?))
+    }
+
+    /// Gives a partner a new key, for one of its client systems (admins).
+    async fn create_partner_key(
+        &self,
+        ctx: &Context<'_>,
+        partner: String,
+        name: Option<String>,
+    ) -> Result<PartnerKey> {
+        let c = account(ctx)?;
+        Ok(PartnerKey(
+            partners::create_key(db(ctx)?, c, &partner, name)
+                .await
+                .gql()?,
+        ))
+    }
+
+    /// Revokes one key of a partner (admins): requests with its tokens are refused from the
+    /// next one on.
+    async fn revoke_partner_key(
+        &self,
+        ctx: &Context<'_>,
+        partner: String,
+        id: String,
+    ) -> Result<PartnerKey> {
+        let c = account(ctx)?;
+        Ok(PartnerKey(
+            partners::revoke_key(db(ctx)?, c, &partner, &id)
+                .await
+                .gql()?,
+        ))
     }
 
     /// Creates a section (editors).

@@ -1,6 +1,7 @@
 //! The query root: what readers, front ends and partners can ask for.
 
 use super::connection::{ArticleConnection, AuthorConnection};
+use super::partners::Partner;
 use super::search::SearchConnection;
 use super::surrogate_keys::{no_store, note, note_lists};
 use super::types::{Article, Author, RelatedArticle, Section, Tag, author, section, tag};
@@ -167,6 +168,27 @@ impl QueryRoot {
             note_lists(ctx);
         }
         Ok(found.map(|m| section(ctx, m)))
+    }
+
+    /// Every syndication partner, by slug (admins).
+    async fn partners(&self, ctx: &Context<'_>) -> Result<Vec<Partner>> {
+        no_store(ctx);
+        Ok(crate::domain::partners::list(db(ctx)?, caller(ctx))
+            .await
+            .gql()?
+            .into_iter()
+            .map(Partner)
+            .collect())
+    }
+
+    /// One syndication partner (admins).
+    async fn partner(&self, ctx: &Context<'_>, slug: String) -> Result<Partner> {
+        no_store(ctx);
+        Ok(Partner(
+            crate::domain::partners::get(db(ctx)?, caller(ctx), &slug)
+                .await
+                .gql()?,
+        ))
     }
 
     /// The top-level sections in navigation order; subsections hang under `children`.

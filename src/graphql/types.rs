@@ -18,7 +18,7 @@ use crate::domain::blocks::{self as body, Image as StoredImage};
 use crate::domain::comments::CommentPageRequest;
 use crate::domain::filter::{ArticleFilter, AuthorRef, TagRef};
 use crate::domain::site::FeedScope;
-use crate::domain::{access, related, revisions, sections, structured};
+use crate::domain::{access, content, ninjs, related, revisions, sections, structured};
 use crate::entities::{article, article_revision, author, comment, section, tag};
 use crate::error::AppError;
 use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
@@ -161,17 +161,7 @@ impl Article {
         if site.base().is_none() {
             return Ok(None);
         }
-        // Listings prefetch the sections and relations this reads (`connection::prefetch`),
-        // so a page of articles costs the same statements whatever its length.
-        let (authors, tags) = tokio::join!(self.authors(ctx), self.tags(ctx));
-        let authors: Vec<author::Model> = authors?.into_iter().map(|a| a.0).collect();
-        let tags: Vec<tag::Model> = tags?.into_iter().map(|t| t.0).collect();
-        let section = self.section(ctx).await?;
-        let lineage: Vec<section::Model> = breadcrumb(ctx, &section.0.path)
-            .await?
-            .into_iter()
-            .map(|s| s.0)
-            .collect();
+        let (lineage, authors, tags) = self.described(ctx).await?;
         let described = structured::Described {
             article: &self.0,
             lineage: &lineage,
@@ -179,6 +169,29 @@ impl Article {
             tags: &tags,
         };
         Ok(structured::json_ld(site, &described).map(Json))
+    }
+
+    /// The article as an IPTC ninjs item: ninjs 2.1 by default, 3.1 with `version: 3`
+    /// (the property names of the IPTC's schema files: 2.1 in lower case, 3.1 in camelCase).
+    /// Its `uri` (`urn:gazette:article:{id}`) never changes. For editors and admins.
+    async fn ninjs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 2)] version: i32,
+    ) -> Result<Json<serde_json::Value>> {
+        access::check_can_receive_ninjs(super::caller(ctx)).gql()?;
+        let version = ninjs::Version::parse(Some(i64::from(version))).gql()?;
+        let (lineage, authors, tags) = self.described(ctx).await?;
+        let described = structured::Described {
+            article: &self.0,
+            lineage: &lineage,
+            authors: &authors,
+            tags: &tags,
+        };
+        let body = self.blocks(ctx).await?;
+        let item = ninjs::item(super::site(ctx)?, &described, &body, version).gql()?;
+        crate::domain::partners::count_delivered(super::caller(ctx), 1);
+        Ok(Json(item))
     }
 
     /// Its section and that section's ancestors, root first: `World » Middle East`.
@@ -260,6 +273,18 @@ impl Article {
         })
     }
 
+    /// Until when the article stays hidden from readers once published (null when it is
+    /// under no embargo). Only callers who may see it while embargoed ever read a time here:
+    /// the server clears it when the time passes.
+    async fn embargo_until(&self) -> Option<DateTime<Utc>> {
+        self.0.embargo_until
+    }
+
+    /// The terms the story travels with to partners; null when none are set.
+    async fn rights(&self) -> Option<Rights> {
+        Rights::of(content::Rights::of(&self.0))
+    }
+
     /// The lead image.
     async fn featured_image(&self) -> Result<Option<Image>> {
         let Some(json) = &self.0.featured_image else {
@@ -302,11 +327,7 @@ impl Article {
     async fn revisions(&self, ctx: &Context<'_>) -> Result<Vec<ArticleRevision>> {
         let db = super::db(ctx)?;
         let caller = super::caller(ctx);
-        let allowed = caller.is_editor()
-            || match caller.sub() {
-                Some(sub) => access::owns(db, sub, self.0.id).await.gql()?,
-                None => false,
-            };
+        let allowed = access::editor_or_owner(db, caller, self.0.id).await.gql()?;
         if !allowed {
             let err = match caller {
                 crate::domain::access::Caller::Anonymous => {
@@ -381,11 +402,58 @@ impl Article {
     }
 }
 
+impl Article {
+    /// The section lineage, byline and tags that JSON-LD and ninjs describe. Listings
+    /// prefetch what this reads (`connection::prefetch`), so a page of articles costs the
+    /// same statements whatever its length.
+    async fn described(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<(Vec<section::Model>, Vec<author::Model>, Vec<tag::Model>)> {
+        let (authors, tags) = tokio::join!(self.authors(ctx), self.tags(ctx));
+        let authors: Vec<author::Model> = authors?.into_iter().map(|a| a.0).collect();
+        let tags: Vec<tag::Model> = tags?.into_iter().map(|t| t.0).collect();
+        let section = self.section(ctx).await?;
+        let lineage: Vec<section::Model> = breadcrumb(ctx, &section.0.path)
+            .await?
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
+        Ok((lineage, authors, tags))
+    }
+}
+
 /// Where a story draws on another outlet.
 #[derive(SimpleObject)]
 pub struct Source {
     pub name: String,
     pub url: Option<String>,
+}
+
+/// The terms a story travels with to partners.
+#[derive(SimpleObject)]
+pub struct Rights {
+    /// What a partner may do with the story.
+    pub usage_terms: Option<String>,
+    pub copyright_holder: Option<String>,
+    pub copyright_notice: Option<String>,
+    /// Kept out of every partner route while it stays public.
+    pub not_for_syndication: bool,
+}
+
+impl Rights {
+    /// `None` when nothing is set.
+    fn of(r: content::Rights) -> Option<Self> {
+        if r.is_empty() {
+            return None;
+        }
+        Some(Self {
+            usage_terms: r.usage_terms,
+            copyright_holder: r.copyright_holder,
+            copyright_notice: r.copyright_notice,
+            not_for_syndication: r.not_for_syndication,
+        })
+    }
 }
 
 /// An image: an article's lead image.
@@ -721,5 +789,15 @@ impl ArticleRevision {
     #[graphql(complexity = "50 * child_complexity")]
     async fn body(&self) -> Result<Vec<Block>> {
         Ok(self.snapshot()?.body.into_iter().map(Block::from).collect())
+    }
+
+    /// The embargo at this revision.
+    async fn embargo_until(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.snapshot()?.embargo_until)
+    }
+
+    /// The rights at this revision; null when none were set.
+    async fn rights(&self) -> Result<Option<Rights>> {
+        Ok(Rights::of(self.snapshot()?.rights))
     }
 }

@@ -250,7 +250,7 @@ fn cache_control(cx: &Caching<'_>) -> HeaderValue {
         Caller::Anonymous => {
             HeaderValue::from_str(cx.public).unwrap_or(HeaderValue::from_static(PRIVATE))
         }
-        Caller::Account { .. } => HeaderValue::from_static(PRIVATE),
+        Caller::Account { .. } | Caller::Partner { .. } => HeaderValue::from_static(PRIVATE),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Who a request counts against for the rate limits (`crate::rate_limit`): its token's
-//! subject when it sends a valid token, else its IP address (from `X-Forwarded-For` only when
+//! subject (and role, for partners and readers) when it sends a valid token, else its IP address (from `X-Forwarded-For` only when
 //! the connection comes from a configured trusted proxy); and how an exhausted budget is
 //! answered (429 with `Retry-After`).
 
@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request};
 
-use crate::domain::access::Caller;
+use crate::domain::access::{Caller, Role};
 use crate::http::error::HttpError;
 use crate::rate_limit::Exhausted;
 
@@ -26,8 +26,14 @@ impl Clients {
 
     /// Who the request counts against.
     pub fn of<B>(&self, req: &Request<B>, caller: &Caller) -> String {
-        if let Some(sub) = caller.sub() {
-            return format!("sub:{sub}");
+        // A partner's slug or a reader's account may equal a newsroom account's subject:
+        // they are other clients, so their role names them too.
+        match (caller.sub(), caller.role()) {
+            (Some(sub), Some(Role::Writer | Role::Editor | Role::Admin)) => {
+                return format!("sub:{sub}");
+            }
+            (Some(sub), Some(role)) => return format!("{}:{sub}", role.as_str()),
+            _ => {}
         }
         let peer = req
             .extensions()

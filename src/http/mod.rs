@@ -170,8 +170,26 @@ fn check_header_size(req: &Request<axum::body::Body>) -> Result<(), HttpError> {
 /// writes a write too — GraphQL mutations are charged by the GraphQL handler, which sees
 /// the operation), and leaves the verified caller and the client's key on the request. A
 /// bad token is counted against the client's address; the handler answers it 401.
-fn admit(state: &AppState, req: &mut Request<axum::body::Body>) -> Result<(), HttpError> {
-    let verified = Verified::of(state, req.headers());
+async fn admit(state: &AppState, req: &mut Request<axum::body::Body>) -> Result<(), HttpError> {
+    let mut verified = Verified::of(state, req.headers());
+    // A partner token is checked against the partner's and the key's records on every
+    // request, so a revocation refuses the next one; the grant comes from the same rows.
+    if let Ok(Caller::Partner { slug, key, grant }) = &mut verified.0 {
+        match crate::domain::partners::check(&state.db, slug, key).await {
+            Ok(g) => {
+                ::metrics::counter!("gazette_partner_requests_total", "partner" => slug.clone())
+                    .increment(1);
+                if let Some(n) = g.rate_limit_per_minute {
+                    state
+                        .limits
+                        .partner(g.partner_id, u32::try_from(n).unwrap_or(1))?;
+                }
+                *grant = Some(g);
+            }
+            Err(AppError::Unauthenticated(why)) => verified.0 = Err(why),
+            Err(e) => return Err(e.into()),
+        }
+    }
     // A bad token counts against the client's address, without copying the caller.
     let client = state
         .clients
@@ -204,7 +222,7 @@ async fn gate(
         return AppError::unavailable("gazette is starting: the database is not reachable yet")
             .into_response();
     }
-    if !probe && let Err(e) = admit(&state, &mut req) {
+    if !probe && let Err(e) = admit(&state, &mut req).await {
         return e.into_response();
     }
     let Ok(_permit) = state.inflight.clone().try_acquire_owned() else {

@@ -12,6 +12,7 @@ storage_tests!(
     a_listing_with_relations_costs_the_same_statements_for_5_or_50_articles,
     a_front_page_of_sections_costs_the_same_for_any_number_of_sections,
     an_article_page_costs_a_fixed_handful_of_statements,
+    ninjs_items_of_a_listing_cost_the_same_statements_for_5_or_50_articles,
 );
 
 /// Loads the directory (a query no test counts).
@@ -92,4 +93,26 @@ async fn an_article_page_costs_a_fixed_handful_of_statements(app: &TestApp) {
     );
     // The article; its bylines and tags; then its comments and their count.
     assert_eq!(n, 4, "article page statements");
+}
+
+async fn ninjs_items_of_a_listing_cost_the_same_statements_for_5_or_50_articles(app: &TestApp) {
+    app.import(many_articles(50)).await;
+    let editor = crate::helpers::editor();
+    app.ok_as(&editor, WARM, json!({})).await;
+    let mut seen = Vec::new();
+    for n in [5, 50] {
+        app.take_statement_count();
+        let data = app
+            .ok_as(
+                &editor,
+                "query($n: Int) { articles(first: $n) { edges { node { v2: ninjs v3: ninjs(version: 3) } } } }",
+                json!({ "n": n }),
+            )
+            .await;
+        seen.push(app.take_statement_count());
+        let edges = data["articles"]["edges"].as_array().expect("edges");
+        assert_eq!(edges.len(), n as usize);
+        assert!(edges[0]["node"]["v2"]["uri"].is_string(), "{data}");
+    }
+    assert_eq!(seen[0], seen[1], "statements for 5 and 50 items: {seen:?}");
 }

@@ -291,7 +291,7 @@ async fn minted_tokens_are_accepted_by_the_same_server() {
     )
     .expect("auth");
     let minted = auth
-        .mint("alice", gazette::domain::access::Role::Editor, 60)
+        .mint("alice", gazette::domain::access::Role::Editor, None, 60)
         .expect("mint");
     let app = TestApp::sqlite_with(auth).await;
     let (status, _, body) = send_with(&app, &format!("Bearer {minted}"), MUTATION).await;
@@ -316,4 +316,48 @@ fn the_generated_secret_is_owner_only_and_stable() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+/// `gazette token --role partner` mints what a partner route accepts: the key it names is
+/// checked against the partner's records.
+#[tokio::test]
+async fn minted_partner_tokens_name_their_key_and_are_accepted() {
+    let app = TestApp::sqlite().await;
+    app.import(crate::fixtures::newsroom()).await;
+    app.partner("acme", &["world"], false).await;
+    let key = gazette::domain::partners::newest_key(&app.db, "acme")
+        .await
+        .expect("read")
+        .expect("a key");
+    let auth = crate::helpers::test_auth();
+    let minted = auth
+        .mint(
+            "acme",
+            gazette::domain::access::Role::Partner,
+            Some(&key),
+            60,
+        )
+        .expect("mint");
+    let (status, body) = app
+        .graphql_as(
+            Some(&minted),
+            "{ articles { edges { node { slug } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(crate::helpers::slugs(&body["data"]["articles"]).len(), 4);
+    let wrong = auth
+        .mint(
+            "acme",
+            gazette::domain::access::Role::Partner,
+            Some("pk_other"),
+            60,
+        )
+        .expect("mint");
+    let (status, _) = app
+        .graphql_as(Some(&wrong), "{ sections { path } }", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.cleanup().await;
 }

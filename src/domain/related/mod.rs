@@ -124,9 +124,11 @@ pub async fn of_articles(
              WHERE p.article_id IN "
         ),
     );
+    // Public articles only (`access::is_public`): an embargoed one is in no list.
     q.list(ids)
         .push(" AND a.status = ")
         .bind(published)
+        .push(" AND a.embargo_until IS NULL")
         .push(&format!(
             " UNION ALL \
          SELECT r.article_id AS of_id, 0 AS pinned, 0 AS ord, r.score AS score, \
@@ -137,6 +139,7 @@ pub async fn of_articles(
     q.list(ids)
         .push(" AND a.status = ")
         .bind(published)
+        .push(" AND a.embargo_until IS NULL")
         .push(") x ORDER BY of_id, pinned DESC, ord, score DESC, id DESC");
     let rows = db.query_all(q.build()).await?;
     for r in rows {
@@ -232,8 +235,9 @@ pub async fn set_pins(
     .await
 }
 
+/// Lists hold public articles only: an embargoed one joins them when its embargo lifts.
 fn is_published(a: &article::Model) -> bool {
-    a.status == ArticleStatus::Published
+    super::access::is_public(a)
 }
 
 /// Keeps the lists in step after `after` was written; `before` is the article as it was
@@ -285,7 +289,7 @@ pub async fn needs_rebuild(db: &impl ConnectionTrait) -> Result<bool> {
          EXISTS (SELECT 1 FROM articles WHERE status = ",
     );
     q.bind(ArticleStatus::Published.as_str())
-        .push(") AS published");
+        .push(" AND embargo_until IS NULL) AS published");
     let row = db.query_one(q.build()).await?;
     Ok(match row {
         Some(r) => {

@@ -30,13 +30,18 @@ const SHORTLIST: usize = 100;
 /// Candidates taken from each index before the shortlist.
 const CANDIDATES: usize = 300;
 
+/// The status of the articles the lists hold; each statement also asks for
+/// `embargo_until IS NULL`, as `access::is_public` does.
 fn published() -> &'static str {
     ArticleStatus::Published.as_str()
 }
 
 async fn published_count(db: &impl ConnectionTrait) -> Result<u64> {
     let b = db.get_database_backend();
-    let mut q = Sql::new(b, "SELECT COUNT(*) AS n FROM articles WHERE status = ");
+    let mut q = Sql::new(
+        b,
+        "SELECT COUNT(*) AS n FROM articles WHERE embargo_until IS NULL AND status = ",
+    );
     q.bind(published());
     let n: i64 = match db.query_one(q.build()).await? {
         Some(r) => r.try_get("", "n")?,
@@ -222,7 +227,7 @@ async fn tag_rows(db: &impl ConnectionTrait, id: i32, tags: &[i32]) -> Result<Ve
          JOIN articles a ON a.id = at.article_id WHERE at.tag_id IN ",
     );
     q.list(tags)
-        .push(" AND a.status = ")
+        .push(" AND a.embargo_until IS NULL AND a.status = ")
         .bind(published())
         .push(" AND at.article_id <> ")
         .bind(id);
@@ -241,7 +246,9 @@ async fn profiles(db: &impl ConnectionTrait, ids: &[i32]) -> Result<HashMap<i32,
         b,
         "SELECT id, section_id, published_at FROM articles WHERE id IN ",
     );
-    q.list(ids).push(" AND status = ").bind(published());
+    q.list(ids)
+        .push(" AND embargo_until IS NULL AND status = ")
+        .bind(published());
     for r in db.query_all(q.build()).await? {
         let id: i32 = r.try_get("", "id")?;
         let at: Option<DateTime<Utc>> = r.try_get("", "published_at")?;
@@ -289,7 +296,8 @@ async fn tag_idf(db: &impl ConnectionTrait, tags: &[i32], n: u64) -> Result<Hash
         let mut q = Sql::new(
             b,
             "SELECT at.tag_id, COUNT(*) AS n FROM article_tags at \
-             JOIN articles a ON a.id = at.article_id WHERE a.status = ",
+             JOIN articles a ON a.id = at.article_id \
+             WHERE a.embargo_until IS NULL AND a.status = ",
         );
         q.bind(published())
             .push(" AND at.tag_id IN ")
@@ -544,7 +552,7 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
         let mut q = Sql::new(
             b,
             "SELECT id, headline, dek, body, featured_image, section_id, published_at \
-             FROM articles WHERE status = ",
+             FROM articles WHERE embargo_until IS NULL AND status = ",
         );
         q.bind(published())
             .push(" AND id > ")

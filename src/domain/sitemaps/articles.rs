@@ -21,7 +21,7 @@ use crate::entities::{article, section};
 use crate::error::Result;
 
 /// What an article sitemap shows of an article: the columns of its URL and update time,
-/// all in the index `ix_articles_status_published_headlined`, so a page is read from the
+/// all in the index `ix_articles_status_published_headlined` (with the embargo), so a page is read from the
 /// index alone (and on SQLite, never past the body in the row).
 #[derive(Clone, Debug, FromQueryResult, serde::Deserialize)]
 struct Listed {

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
 use super::extract::{Account, Body, Params, Who};
-use super::views::{self, ArticleView, Keys, Page};
+use super::views::{self, ArticleView, Keys, Page, RightsView};
 use crate::domain::access::{self, Caller};
 use crate::domain::articles::{self, PageRequest};
 use crate::domain::blocks::{Block, Image};
@@ -275,6 +275,9 @@ pub struct CreateBody {
     source: Option<Source>,
     #[schema(value_type = Option<Object>)]
     featured_image: Option<Image>,
+    /// Until when the article, once published, stays hidden from readers.
+    embargo_until: Option<DateTime<Utc>>,
+    rights: Option<RightsView>,
 }
 
 /// Creates a draft (writers under their own byline, editors, admins).
@@ -300,6 +303,8 @@ pub async fn create(
             tags: b.tags,
             source: b.source,
             featured_image: b.featured_image,
+            embargo_until: b.embargo_until,
+            rights: b.rights.map(Into::into),
         },
     };
     let a = publishing::create(&s.db, &c, input).await?;
@@ -312,7 +317,8 @@ fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Changes to an article: fields left out stay; `null` clears `dek`, `source`, `featured_image`.
+/// Changes to an article: fields left out stay; `null` clears `dek`, `source`,
+/// `featured_image`, `embargo_until` and `rights`.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
@@ -334,6 +340,13 @@ pub struct PatchBody {
     #[serde(default, deserialize_with = "some")]
     #[schema(value_type = Option<Object>)]
     featured_image: Option<Option<Image>>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    embargo_until: Option<Option<DateTime<Utc>>>,
+    /// Replaces the rights whole.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<RightsView>)]
+    rights: Option<Option<RightsView>>,
 }
 
 /// The version a write is based on: `If-Match` (a stale one is 412) or `expected_version`.
@@ -405,6 +418,8 @@ pub async fn patch(
         tags: b.tags,
         source: b.source,
         featured_image: b.featured_image,
+        embargo_until: b.embargo_until,
+        rights: b.rights.map(|r| r.map(Into::into)),
     };
     let a = publishing::update(&s.db, &c, id, v, patch)
         .await
@@ -539,6 +554,8 @@ pub struct RevisionView {
     headline: String,
     #[schema(value_type = String)]
     status: ArticleStatus,
+    embargo_until: Option<DateTime<Utc>>,
+    rights: Option<RightsView>,
 }
 
 /// Every saved change of an article, newest first (editors and its own writers).
@@ -551,9 +568,9 @@ pub async fn list_revisions(
     Who(c): Who,
     Path(slug): Path<String>,
 ) -> Result<Json<Vec<RevisionView>>> {
-    let (sub, _) = c.require_account()?;
+    c.require_account()?;
     let a = visible(&s, &c, &slug, None).await?;
-    if !c.is_editor() && !access::owns(&s.db, sub, a.id).await? {
+    if !access::editor_or_owner(&s.db, &c, a.id).await? {
         return Err(AppError::Forbidden(
             "revisions are for editors and the article's own writers".into(),
         )
@@ -570,6 +587,8 @@ pub async fn list_revisions(
             created_at: r.created_at,
             headline: snap.headline,
             status: snap.status,
+            embargo_until: snap.embargo_until,
+            rights: RightsView::from_rights(snap.rights),
         });
     }
     Ok(Json(out))

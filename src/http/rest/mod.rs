@@ -5,6 +5,8 @@ mod articles;
 mod discovery;
 pub(crate) mod extract;
 mod newsroom;
+mod ninjs;
+mod partners;
 mod views;
 
 use axum::Router;
@@ -42,6 +44,18 @@ pub fn routes() -> Router<AppState> {
         .route("/articles/{slug}/unpublish", post(articles::unpublish))
         .route("/articles/{slug}/archive", post(articles::archive))
         .route("/articles/{slug}/revisions", get(articles::list_revisions))
+        .route("/articles/{slug}/ninjs", get(ninjs::article))
+        .route("/partners", get(partners::list).post(partners::create))
+        .route(
+            "/partners/{slug}",
+            get(partners::get).patch(partners::patch),
+        )
+        .route("/partners/{slug}/revoke", post(partners::revoke))
+        .route("/partners/{slug}/keys", post(partners::create_key))
+        .route(
+            "/partners/{slug}/keys/{id}/revoke",
+            post(partners::revoke_key),
+        )
         .route(
             "/articles/{slug}/related",
             get(discovery::related_of).put(discovery::pin_related),
@@ -212,7 +226,9 @@ impl Modify for BearerAuth {
         crate::http::health::alive, crate::http::health::ready, crate::http::metrics::render,
         articles::list, articles::create, articles::get, articles::patch, articles::delete,
         articles::submit, articles::publish, articles::unpublish, articles::archive,
-        articles::list_revisions, articles::restore,
+        articles::list_revisions, articles::restore, ninjs::article,
+        partners::list, partners::create, partners::get, partners::patch, partners::revoke,
+        partners::create_key, partners::revoke_key,
         newsroom::list_sections, newsroom::create_section, newsroom::get_section, newsroom::patch_section,
         newsroom::list_authors, newsroom::create_author, newsroom::get_author, newsroom::patch_author,
         newsroom::get_tag, discovery::search, discovery::related_of, discovery::pin_related,

@@ -98,6 +98,53 @@ pub struct SourceView {
     pub url: Option<String>,
 }
 
+/// The terms a story travels with to partners (in a write, it replaces them whole).
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RightsView {
+    /// What a partner may do with the story.
+    #[serde(default)]
+    pub usage_terms: Option<String>,
+    #[serde(default)]
+    pub copyright_holder: Option<String>,
+    #[serde(default)]
+    pub copyright_notice: Option<String>,
+    /// Kept out of every partner route while it stays public.
+    #[serde(default)]
+    pub not_for_syndication: bool,
+}
+
+impl From<RightsView> for crate::domain::content::Rights {
+    fn from(r: RightsView) -> Self {
+        Self {
+            usage_terms: r.usage_terms,
+            copyright_holder: r.copyright_holder,
+            copyright_notice: r.copyright_notice,
+            not_for_syndication: r.not_for_syndication,
+        }
+    }
+}
+
+impl RightsView {
+    /// The article's rights; `None` when none are set.
+    pub fn of(a: &article::Model) -> Option<Self> {
+        Self::from_rights(crate::domain::content::Rights::of(a))
+    }
+
+    /// `None` when nothing is set.
+    pub fn from_rights(r: crate::domain::content::Rights) -> Option<Self> {
+        if r.is_empty() {
+            return None;
+        }
+        Some(Self {
+            usage_terms: r.usage_terms,
+            copyright_holder: r.copyright_holder,
+            copyright_notice: r.copyright_notice,
+            not_for_syndication: r.not_for_syndication,
+        })
+    }
+}
+
 /// An article. `body`, `body_html`, `breadcrumb` and `json_ld` are present on single reads only.
 #[derive(Serialize, ToSchema)]
 pub struct ArticleView {
@@ -135,6 +182,10 @@ pub struct ArticleView {
     pub comment_count: i64,
     pub published_at: Option<DateTime<Utc>>,
     pub scheduled_at: Option<DateTime<Utc>>,
+    /// Until when the article stays hidden from readers once published; null when it is
+    /// under no embargo (the server clears it when the time passes).
+    pub embargo_until: Option<DateTime<Utc>>,
+    pub rights: Option<RightsView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; send it back as `expected_version` (or `If-Match`).
@@ -309,6 +360,8 @@ pub async fn articles(
                     url: a.source_url.clone(),
                 }),
                 featured_image: a.featured_image.clone(),
+                embargo_until: a.embargo_until,
+                rights: RightsView::of(&a),
                 comment_count: counts.get(&a.id).copied().unwrap_or(0),
                 slug: a.slug,
                 headline: a.headline,

@@ -326,6 +326,27 @@ impl TestApp {
         out
     }
 
+    /// Creates the partner `slug` with a key, as an admin, and returns a token of that key
+    /// (what `gazette token --role partner --sub SLUG` mints).
+    pub async fn partner(&self, slug: &str, sections: &[&str], embargoed: bool) -> String {
+        let admin = token("root", "admin");
+        self.ok_as(
+            &admin,
+            "mutation($i: PartnerInput!) { createPartner(input: $i) { slug } }",
+            json!({ "i": { "name": format!("Partner {slug}"), "slug": slug, "sections": sections, "embargoed": embargoed } }),
+        )
+        .await;
+        let data = self
+            .ok_as(
+                &admin,
+                "mutation($p: String!) { createPartnerKey(partner: $p) { id } }",
+                json!({ "p": slug }),
+            )
+            .await;
+        let key = data["createPartnerKey"]["id"].as_str().expect("key id");
+        sign(json!({ "sub": slug, "role": "partner", "key": key, "exp": now() + 3600 }))
+    }
+
     /// Rows in a table (to check that nothing was written).
     pub async fn count_rows(&self, table: &str) -> i64 {
         let row = self

@@ -1,8 +1,11 @@
-//! The news sitemap lists the stories of the last 48 hours with their headlines, up to a
-//! thousand a page. Its rows were found through the published index and then each fetched
+//! Every public listing asks for `status = 'PUBLISHED' AND embargo_until IS NULL` (migration
+//! 1501 added the embargo): without the embargo in the published index, each row a sitemap
+//! or a feed lists was fetched from the table to check it. And the news sitemap lists the
+//! stories of the last 48 hours with their headlines, up to a thousand a page. Its rows were found through the published index and then each fetched
 //! from the table for its headline: a thousand row lookups scattered over the file (each
-//! article's row is its own page or more, with its body). With the headline at the end of
-//! the published index, a news page is read from the index alone, like the other sitemaps.
+//! article's row is its own page or more, with its body). With the embargo and the headline
+//! at the end of the published index, a sitemap page and a news page are read from the index
+//! alone.
 //! It replaces the index of migration 7 (same leading columns, so every listing that used
 //! that one uses this one).
 
@@ -12,7 +15,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261130_000009_cover_headlines_in_published_index"
+        "m20261201_002001_cover_headlines_in_published_index"
     }
 }
 
@@ -25,6 +28,7 @@ enum Articles {
     SectionId,
     UpdatedAt,
     Slug,
+    EmbargoUntil,
     Headline,
 }
 
@@ -42,7 +46,7 @@ fn index(name: &str, headline: bool) -> IndexCreateStatement {
         .col(Articles::UpdatedAt)
         .col(Articles::Slug);
     if headline {
-        i.col(Articles::Headline);
+        i.col(Articles::EmbargoUntil).col(Articles::Headline);
     }
     i.to_owned()
 }
