@@ -65,7 +65,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_index(index(LISTED, false)).await?;
-        m.drop_index(Index::drop().name(HEADLINED).table(Articles::Table).to_owned())
-            .await
+        m.drop_index(
+            Index::drop()
+                .name(HEADLINED)
+                .table(Articles::Table)
+                .to_owned(),
+        )
+        .await
     }
 }

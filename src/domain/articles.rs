@@ -406,14 +406,18 @@ pub async fn relation_ids(
             Some(row) => row.try_get_by_index(0)?,
             None => None,
         };
-        for quad in text.as_deref().unwrap_or("").split(';').filter(|q| !q.is_empty()) {
+        for quad in text
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .filter(|q| !q.is_empty())
+        {
             let mut n = [0i32; 4];
             let mut parts = quad.split(',');
             for slot in &mut n {
-                *slot = parts
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .ok_or_else(|| AppError::internal(format!("a byline or tagging read as {quad:?}")))?;
+                *slot = parts.next().and_then(|p| p.parse().ok()).ok_or_else(|| {
+                    AppError::internal(format!("a byline or tagging read as {quad:?}"))
+                })?;
             }
             quads.push(n);
         }

@@ -455,8 +455,16 @@ async fn an_edited_body_is_in_the_next_feed_and_memoised_bodies_change_no_byte(a
     let mut before = Vec::new();
     for (uri, _) in FORMATS {
         let first = bytes(kept.clone(), uri).await;
-        assert_eq!(bytes(kept.clone(), uri).await, first, "{uri}: from the memo");
-        assert_eq!(bytes(fresh.clone(), uri).await, first, "{uri}: rendered afresh");
+        assert_eq!(
+            bytes(kept.clone(), uri).await,
+            first,
+            "{uri}: from the memo"
+        );
+        assert_eq!(
+            bytes(fresh.clone(), uri).await,
+            first,
+            "{uri}: rendered afresh"
+        );
         let feed = feed_rs::parser::parse(first.as_slice()).expect("parses");
         before.push(content_of(&feed, "markets-rally"));
     }
@@ -471,7 +479,11 @@ async fn an_edited_body_is_in_the_next_feed_and_memoised_bodies_change_no_byte(a
     .await;
     for ((uri, _), old) in FORMATS.into_iter().zip(before) {
         let now = bytes(kept.clone(), uri).await;
-        assert_eq!(bytes(fresh.clone(), uri).await, now, "{uri}: rendered afresh");
+        assert_eq!(
+            bytes(fresh.clone(), uri).await,
+            now,
+            "{uri}: rendered afresh"
+        );
         let feed = feed_rs::parser::parse(now.as_slice()).expect("parses");
         let content = content_of(&feed, "markets-rally");
         assert_ne!(content, old, "{uri}");
