@@ -32,7 +32,7 @@ pub struct NinjsParams {
     params(("slug" = String, Path, description = "The article's slug"), NinjsParams),
     responses((status = 200, description = "The ninjs item", body = Object, content_type = "application/json", headers(("ETag" = String))),
               (status = 304, description = "Not modified"),
-              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, description = "Bad parameters", body = Problem)),
     security(("bearer" = [])))]
 pub async fn article(
     State(s): State<AppState>,
