@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::Auth;
 use crate::config::{AuthArgs, DbArgs, ImportArgs, ServeArgs, TokenArgs};
 use crate::domain::access::Role;
-use crate::domain::import::{self, ImportSummary, Stage};
+use crate::domain::import::{self, ImportSource, ImportSummary, Stage};
 use crate::{AppState, db, demo};
 
 /// Opens the configured database. The flag is true when it is the embedded file and that
@@ -177,43 +177,45 @@ pub async fn migrate(db_args: &DbArgs) -> anyhow::Result<()> {
 
 /// Imports the built-in demo newsroom.
 pub async fn load_demo(conn: &DatabaseConnection) -> anyhow::Result<ImportSummary> {
-    let file = import::parse(demo::NEWSROOM_JSON.as_bytes()).context("demo content")?;
-    Ok(import::import(conn, file, 500, &|_, _, _| {}).await?)
+    let source = ImportSource::bytes(demo::NEWSROOM_JSON.as_bytes());
+    let report = import::import(conn, source, 500, &|_, _, _| {})
+        .await
+        .context("demo content")?;
+    Ok(report.summary())
 }
 
-/// `gazette import FILE` (or `--demo`), with progress on a terminal and plain lines otherwise.
+/// `gazette import FILE` (or `--demo`), with progress on a terminal and plain lines
+/// otherwise, then the report (and `--report FILE` as JSON). Fails when the file cannot be
+/// read or nothing in it could be imported; skipped records alone do not fail it.
 pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
     let (conn, _) = open(db_args).await?;
     db::migrate(&conn).await?;
-    let file = match &args.file {
+    let source = match &args.file {
         Some(path) if !args.demo => {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || -> anyhow::Result<import::ImportFile> {
-                let bytes = std::fs::read(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                import::parse(&bytes)
-                    .with_context(|| format!("{} is not a valid import file", path.display()))
-            })
-            .await??
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+            ImportSource::file(path)
         }
-        _ => import::parse(demo::NEWSROOM_JSON.as_bytes())?,
+        _ => ImportSource::bytes(demo::NEWSROOM_JSON.as_bytes()),
     };
     let reporter = Reporter::new();
-    let summary = import::import(&conn, file, args.batch_size, &|s, d, t| {
+    let report = import::import(&conn, source, args.batch_size, &|s, d, t| {
         reporter.report(s, d, t)
     })
     .await;
     reporter.finish();
-    let summary = summary.context("import stopped")?;
-    eprintln!(
-        "imported {} sections, {} authors, {} tags, {} articles, {} comments in {:.1} s",
-        summary.sections,
-        summary.authors,
-        summary.tags,
-        summary.articles,
-        summary.comments,
-        started.elapsed().as_secs_f64()
+    let report = report.context("import stopped")?;
+    eprintln!("{}", report.render(20));
+    if let Some(path) = &args.report {
+        let json = serde_json::to_vec_pretty(&report)?;
+        std::fs::write(path, json)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        eprintln!("report written to {}", path.display());
+    }
+    anyhow::ensure!(
+        report.imported() > 0,
+        "nothing could be imported ({} records in the file, {} skipped)",
+        report.seen(),
+        report.issues.len()
     );
     Ok(())
 }

@@ -14,6 +14,7 @@ mod m20261126_000005_index_bylines_by_time;
 mod m20261130_000006_index_changes_by_action;
 mod m20261130_000007_widen_articles_published_index;
 mod m20261130_000008_create_idempotency_keys;
+mod m20261201_001801_create_import_digests;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_index_changes_by_action::Migration),
             Box::new(m20261130_000007_widen_articles_published_index::Migration),
             Box::new(m20261130_000008_create_idempotency_keys::Migration),
+            Box::new(m20261201_001801_create_import_digests::Migration),
         ]
     }
 }

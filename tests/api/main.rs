@@ -29,6 +29,7 @@ mod graphql_http;
 mod hostile;
 mod idempotency;
 mod import;
+mod import_format;
 mod layering;
 mod oembed;
 mod one_rule;
