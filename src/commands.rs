@@ -10,9 +10,9 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
-use crate::config::{AuthArgs, DbArgs, ImportArgs, ServeArgs, TokenArgs};
+use crate::config::{AuthArgs, DbArgs, ExportArgs, ImportArgs, ServeArgs, TokenArgs};
 use crate::domain::access::Role;
-use crate::domain::import::{self, ImportSource, ImportSummary, Stage};
+use crate::domain::import::{self, ImportSource, ImportSummary};
 use crate::{AppState, db, demo};
 
 /// Opens the configured database. The flag is true when it is the embedded file and that
@@ -199,7 +199,7 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
     };
     let reporter = Reporter::new();
     let report = import::import(&conn, source, args.batch_size, &|s, d, t| {
-        reporter.report(s, d, t)
+        reporter.report(s.name(), d, t)
     })
     .await;
     reporter.finish();
@@ -220,11 +220,49 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `gazette export`: the newsroom in the import format, to a file or standard output, with
+/// progress on a terminal.
+pub async fn export(db_args: &DbArgs, args: &ExportArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (conn, _) = open(db_args).await?;
+    db::migrate(&conn).await?;
+    let mut out: Box<dyn std::io::Write + Send> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::io::stdout(),
+        )),
+    };
+    let reporter = Reporter::new();
+    // The writes are blocking, into a buffer: this command does nothing else meanwhile.
+    let summary = crate::domain::export::export(&conn, args.options(), &mut *out, &|k, d, t| {
+        reporter.report(k, d, t)
+    })
+    .await;
+    reporter.finish();
+    let summary = summary.context("export stopped")?;
+    eprintln!(
+        "exported {} sections, {} authors, {} tags, {} articles, {} comments, {} revisions in {:.1} s",
+        summary.sections,
+        summary.authors,
+        summary.tags,
+        summary.articles,
+        summary.comments,
+        summary.revisions,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Shows import progress: a bar on a terminal, a line per ~10% elsewhere.
 struct Reporter {
     started: Instant,
     bar: Option<ProgressBar>,
-    state: Mutex<(Option<Stage>, usize)>,
+    state: Mutex<(Option<&'static str>, usize)>,
 }
 
 impl Reporter {
@@ -248,7 +286,9 @@ impl Reporter {
         }
     }
 
-    fn report(&self, stage: Stage, done: usize, total: usize) {
+    /// `total` 0: not known in advance.
+    fn report(&self, stage: &'static str, done: usize, total: usize) {
+        let total = if total == 0 { done } else { total };
         let Ok(mut state) = self.state.lock() else {
             return;
         };
@@ -256,18 +296,20 @@ impl Reporter {
             *state = (Some(stage), 0);
             if let Some(bar) = &self.bar {
                 bar.set_length(total as u64);
-                bar.set_message(stage.name());
+                bar.set_message(stage);
             }
         }
         match &self.bar {
-            Some(bar) => bar.set_position(done as u64),
+            Some(bar) => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
             None => {
                 let tenth = (done * 10).checked_div(total).unwrap_or(10);
                 if tenth > state.1 || done == total {
                     state.1 = tenth.max(state.1 + 1);
                     eprintln!(
-                        "{}: {done}/{total} ({:.1} s)",
-                        stage.name(),
+                        "{stage}: {done}/{total} ({:.1} s)",
                         self.started.elapsed().as_secs_f64()
                     );
                 }

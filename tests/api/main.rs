@@ -24,6 +24,7 @@ mod articles;
 mod comments;
 mod contract;
 mod directory;
+mod export;
 mod feeds;
 mod graphql_http;
 mod hostile;

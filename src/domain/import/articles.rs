@@ -238,9 +238,12 @@ fn prepare(
         featured_image: c.featured_image.clone(),
         body: c.body.clone(),
     };
-    // What the file said, resolved: the snapshot plus the times a snapshot leaves out.
-    let json =
-        serde_json::to_vec(&(&snapshot, a.created_at, a.updated_at)).map_err(|e| e.to_string())?;
+    // What will be stored: the snapshot plus the times a snapshot leaves out, as stored
+    // (an export of this article digests the same), except a creation time the file does
+    // not give, which would be the time of each run.
+    let created_d = a.created_at.map(secs);
+    let updated_d = a.updated_at.map(secs).or(created_d);
+    let json = serde_json::to_vec(&(&snapshot, created_d, updated_d)).map_err(|e| e.to_string())?;
     let digest = Sha256::digest(&json)
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 use sea_orm::{ConnectionTrait as _, DatabaseConnection};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::blocks::{Block, Image};
 use super::content::Source;
@@ -38,7 +38,7 @@ use reader::{ScanError, Take};
 pub use report::{Counts, ImportReport, ImportSummary, Issue, Outcome};
 
 /// A section; `parent` is the parent's slug (or full path), listed earlier or already stored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SectionIn {
     pub slug: String,
@@ -50,7 +50,7 @@ pub struct SectionIn {
 }
 
 /// An author.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorIn {
     pub slug: String,
@@ -66,7 +66,7 @@ pub struct AuthorIn {
 }
 
 /// A tag; the slug is derived from the name when absent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct TagIn {
     #[serde(default)]
     pub slug: Option<String>,
@@ -74,7 +74,7 @@ pub struct TagIn {
 }
 
 /// An article. `section` is a full path; `authors` are slugs; `tags` are names.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArticleIn {
     pub slug: String,
@@ -102,7 +102,7 @@ pub struct ArticleIn {
 }
 
 /// A comment; `parent` is an earlier comment's key on the same article.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentIn {
     pub key: String,
@@ -277,7 +277,13 @@ async fn import_passes(
             .map_err(|e| refused(&source, e))?
     };
     for key in &staged.unknown {
-        report.note(format!("unknown key {key:?} ignored"));
+        report.note(if key == "revisions" {
+            "revisions: kept in the file for the record, not imported (an import starts each \
+             article's history anew)"
+                .to_owned()
+        } else {
+            format!("unknown key {key:?} ignored")
+        });
     }
     records::import_sections(db, staged.sections, report, progress).await?;
     records::import_authors(db, staged.authors, report, progress).await?;

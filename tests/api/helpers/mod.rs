@@ -74,6 +74,14 @@ impl TestApp {
         Self::build(db, None, Some(dir), auth).await
     }
 
+    /// Another app on a new, empty database of the same kind (SQLite or PostgreSQL).
+    pub async fn empty_sibling(&self) -> Self {
+        match self.pg {
+            Some(_) => Self::postgres().await,
+            None => Self::sqlite().await,
+        }
+    }
+
     /// A second pool on the same database, as another gazette process would open.
     pub async fn second_connection(&self) -> DatabaseConnection {
         match (&self.pg, &self._dir) {
