@@ -595,3 +595,99 @@ async fn the_demo_newsroom_loads_and_uses_every_block_kind(app: &TestApp) {
         .await;
     assert!(shared >= 5, "{shared} tags are shared");
 }
+
+/// `gazette import` as a user runs it: the report on the terminal and in `--report FILE`,
+/// and the exit status (non-zero only when the file is unreadable or nothing could be
+/// imported). SQLite only: the command's plumbing; what it stores is tested above on both.
+mod command {
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    use serde_json::{Value, json};
+
+    use crate::fixtures::newsroom;
+
+    fn gazette(data: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_gazette"))
+            .env_remove("DATABASE_URL")
+            .env("GAZETTE_LOG", "warn")
+            .arg("--data-dir")
+            .arg(data)
+            .args(args)
+            .output()
+            .expect("gazette runs")
+    }
+
+    #[test]
+    fn the_command_reports_skipped_records_and_succeeds_when_some_were_imported() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut file = newsroom();
+        file["articles"][3]["authors"] = json!(["ghost"]);
+        let input = dir.path().join("newsroom.json");
+        std::fs::write(&input, file.to_string()).expect("write");
+        let report = dir.path().join("report.json");
+        let out = gazette(
+            &dir.path().join("db"),
+            &[
+                "import",
+                input.to_str().expect("path"),
+                "--report",
+                report.to_str().expect("path"),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(
+                "skipped: articles[3] (\"markets-rally\"): authors: \"ghost\" is not an author"
+            ),
+            "{stderr}"
+        );
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("JSON");
+        assert_eq!(
+            report["articles"],
+            json!({ "created": 7, "updated": 0, "unchanged": 0, "skipped": 1 })
+        );
+        assert_eq!(report["issues"][0]["id"], "markets-rally");
+        assert_eq!(report["format"], "gazette");
+    }
+
+    #[test]
+    fn the_command_fails_when_the_file_is_unreadable_or_nothing_could_be_imported() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = dir.path().join("db");
+        let truncated = dir.path().join("truncated.json");
+        std::fs::write(&truncated, &newsroom().to_string()[..500]).expect("write");
+        let nothing = dir.path().join("nothing.json");
+        std::fs::write(
+            &nothing,
+            json!({ "articles": [{ "slug": "x", "headline": "X", "section": "none", "authors": ["nobody"], "status": "DRAFT", "body": [] }] })
+                .to_string(),
+        )
+        .expect("write");
+        let cases = [
+            (
+                "missing",
+                "/nonexistent/file.json",
+                "cannot read /nonexistent/file.json",
+            ),
+            (
+                "truncated",
+                truncated.to_str().expect("path"),
+                "is not a gazette import file: articles[",
+            ),
+            (
+                "nothing importable",
+                nothing.to_str().expect("path"),
+                "nothing could be imported (1 records in the file, 1 skipped)",
+            ),
+        ];
+        for (what, path, want) in cases {
+            let out = gazette(&db, &["import", path]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{what}: {stderr}");
+            assert!(stderr.contains(want), "{what}: {stderr}");
+        }
+    }
+}

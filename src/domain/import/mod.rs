@@ -3,7 +3,7 @@
 //! can come from any system. The format is described in the README
 //! ("Import format") and, for tools, in `docs/import-format.schema.json`.
 //!
-//! The file is read as a stream ([`reader`]), in three passes that do not depend on the
+//! The file is read as a stream (`reader`), in three passes that do not depend on the
 //! order of its keys: sections, authors and tags (this pass also checks that the whole file
 //! is well-formed, so a truncated or foreign file is refused before anything is written),
 //! then articles, then comments. Memory stays that of a batch, whatever the file's size.
