@@ -278,7 +278,7 @@ mod tests {
     fn a_truncated_file_names_the_element_it_stopped_in() {
         let err = keys(
             r#"{"sections":[],"articles":[{"a":1},{"b":"tru"#,
-            Stage::Sections,
+            Stage::Articles,
         )
         .expect_err("truncated");
         assert!(err.starts_with("articles[1]: EOF while parsing"), "{err}");
