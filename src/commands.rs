@@ -18,8 +18,20 @@ use crate::{AppState, db, demo};
 /// Opens the configured database. The flag is true when it is the embedded file and that
 /// file did not exist before: a new newsroom, which gets the demo content.
 async fn open(args: &DbArgs) -> anyhow::Result<(DatabaseConnection, bool)> {
+    open_as(args, false).await
+}
+
+/// [`open`] for a bulk job (`bulk`: import, export), which keeps few prepared statements.
+async fn open_as(args: &DbArgs, bulk: bool) -> anyhow::Result<(DatabaseConnection, bool)> {
+    let connect = |url: String| async move {
+        if bulk {
+            db::connect_bulk(&url, args.db_pool).await
+        } else {
+            db::connect(&url, args.db_pool).await
+        }
+    };
     match &args.database_url {
-        Some(url) => Ok((db::connect(url, args.db_pool).await?, false)),
+        Some(url) => Ok((connect(url.clone()).await?, false)),
         None => {
             std::fs::create_dir_all(&args.data_dir).with_context(|| {
                 format!(
@@ -28,7 +40,7 @@ async fn open(args: &DbArgs) -> anyhow::Result<(DatabaseConnection, bool)> {
                 )
             })?;
             let fresh = !args.data_dir.join("gazette.db").exists();
-            let conn = db::connect(&db::embedded_url(&args.data_dir), args.db_pool).await?;
+            let conn = connect(db::embedded_url(&args.data_dir)).await?;
             Ok((conn, fresh))
         }
     }
@@ -188,7 +200,7 @@ pub async fn load_demo(conn: &DatabaseConnection) -> anyhow::Result<ImportSummar
 /// otherwise, then the report (and `--report FILE` as JSON). Fails when the file cannot be
 /// read or nothing in it could be imported; skipped records alone do not fail it.
 pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
-    let (conn, _) = open(db_args).await?;
+    let (conn, _) = open_as(db_args, true).await?;
     db::migrate(&conn).await?;
     let source = match &args.file {
         Some(path) if !args.demo => {
@@ -224,7 +236,7 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
 /// progress on a terminal.
 pub async fn export(db_args: &DbArgs, args: &ExportArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (conn, _) = open(db_args).await?;
+    let (conn, _) = open_as(db_args, true).await?;
     db::migrate(&conn).await?;
     let mut out: Box<dyn std::io::Write + Send> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::with_capacity(
