@@ -6,7 +6,8 @@
 //! The file is read as a stream (`reader`), in three passes that do not depend on the
 //! order of its keys: sections, authors and tags (this pass also checks that the whole file
 //! is well-formed, so a truncated or foreign file is refused before anything is written),
-//! then articles, then comments. Memory stays that of a batch, whatever the file's size.
+//! then articles, then comments. The file is never held whole: the passes keep a batch at a
+//! time.
 //!
 //! A record that breaks a rule is skipped and listed in the [`ImportReport`] with the field
 //! at fault; the others are imported. Articles and comments are written in batches, each in
