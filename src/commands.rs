@@ -10,16 +10,28 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
-use crate::config::{AuthArgs, DbArgs, ImportArgs, ServeArgs, TokenArgs};
+use crate::config::{AuthArgs, DbArgs, ExportArgs, ImportArgs, ServeArgs, TokenArgs};
 use crate::domain::access::Role;
-use crate::domain::import::{self, ImportSummary, Stage};
+use crate::domain::import::{self, ImportSource, ImportSummary};
 use crate::{AppState, db, demo};
 
 /// Opens the configured database. The flag is true when it is the embedded file and that
 /// file did not exist before: a new newsroom, which gets the demo content.
 async fn open(args: &DbArgs) -> anyhow::Result<(DatabaseConnection, bool)> {
+    open_as(args, false).await
+}
+
+/// [`open`] for a bulk job (`bulk`: import, export), which keeps few prepared statements.
+async fn open_as(args: &DbArgs, bulk: bool) -> anyhow::Result<(DatabaseConnection, bool)> {
+    let connect = |url: String| async move {
+        if bulk {
+            db::connect_bulk(&url, args.db_pool).await
+        } else {
+            db::connect(&url, args.db_pool).await
+        }
+    };
     match &args.database_url {
-        Some(url) => Ok((db::connect(url, args.db_pool).await?, false)),
+        Some(url) => Ok((connect(url.clone()).await?, false)),
         None => {
             std::fs::create_dir_all(&args.data_dir).with_context(|| {
                 format!(
@@ -28,7 +40,7 @@ async fn open(args: &DbArgs) -> anyhow::Result<(DatabaseConnection, bool)> {
                 )
             })?;
             let fresh = !args.data_dir.join("gazette.db").exists();
-            let conn = db::connect(&db::embedded_url(&args.data_dir), args.db_pool).await?;
+            let conn = connect(db::embedded_url(&args.data_dir)).await?;
             Ok((conn, fresh))
         }
     }
@@ -204,42 +216,82 @@ pub async fn migrate(db_args: &DbArgs) -> anyhow::Result<()> {
 
 /// Imports the built-in demo newsroom.
 pub async fn load_demo(conn: &DatabaseConnection) -> anyhow::Result<ImportSummary> {
-    let file = import::parse(demo::NEWSROOM_JSON.as_bytes()).context("demo content")?;
-    Ok(import::import(conn, file, 500, &|_, _, _| {}).await?)
+    let source = ImportSource::bytes(demo::NEWSROOM_JSON.as_bytes());
+    let report = import::import(conn, source, 500, &|_, _, _| {})
+        .await
+        .context("demo content")?;
+    Ok(report.summary())
 }
 
-/// `gazette import FILE` (or `--demo`), with progress on a terminal and plain lines otherwise.
+/// `gazette import FILE` (or `--demo`), with progress on a terminal and plain lines
+/// otherwise, then the report (and `--report FILE` as JSON). Fails when the file cannot be
+/// read or nothing in it could be imported; skipped records alone do not fail it.
 pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let (conn, _) = open(db_args).await?;
+    let (conn, _) = open_as(db_args, true).await?;
     db::migrate(&conn).await?;
-    let file = match &args.file {
+    let source = match &args.file {
         Some(path) if !args.demo => {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || -> anyhow::Result<import::ImportFile> {
-                let bytes = std::fs::read(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                import::parse(&bytes)
-                    .with_context(|| format!("{} is not a valid import file", path.display()))
-            })
-            .await??
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+            ImportSource::file(path)
         }
-        _ => import::parse(demo::NEWSROOM_JSON.as_bytes())?,
+        _ => ImportSource::bytes(demo::NEWSROOM_JSON.as_bytes()),
     };
     let reporter = Reporter::new();
-    let summary = import::import(&conn, file, args.batch_size, &|s, d, t| {
-        reporter.report(s, d, t)
+    let report = import::import(&conn, source, args.batch_size, &|s, d, t| {
+        reporter.report(s.name(), d, t)
     })
     .await;
     reporter.finish();
-    let summary = summary.context("import stopped")?;
+    let report = report.context("import stopped")?;
+    eprintln!("{}", report.render(20));
+    if let Some(path) = &args.report {
+        let json = serde_json::to_vec_pretty(&report)?;
+        std::fs::write(path, json)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        eprintln!("report written to {}", path.display());
+    }
+    anyhow::ensure!(
+        report.imported() > 0,
+        "nothing could be imported ({} records in the file, {} skipped)",
+        report.seen(),
+        report.issues.len()
+    );
+    Ok(())
+}
+
+/// `gazette export`: the newsroom in the import format, to a file or standard output, with
+/// progress on a terminal.
+pub async fn export(db_args: &DbArgs, args: &ExportArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (conn, _) = open_as(db_args, true).await?;
+    db::migrate(&conn).await?;
+    let mut out: Box<dyn std::io::Write + Send> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::io::stdout(),
+        )),
+    };
+    let reporter = Reporter::new();
+    // The writes are blocking, into a buffer: this command does nothing else meanwhile.
+    let summary = crate::domain::export::export(&conn, args.options(), &mut *out, &|k, d, t| {
+        reporter.report(k, d, t)
+    })
+    .await;
+    reporter.finish();
+    let summary = summary.context("export stopped")?;
     eprintln!(
-        "imported {} sections, {} authors, {} tags, {} articles, {} comments in {:.1} s",
+        "exported {} sections, {} authors, {} tags, {} articles, {} comments, {} revisions in {:.1} s",
         summary.sections,
         summary.authors,
         summary.tags,
         summary.articles,
         summary.comments,
+        summary.revisions,
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -249,7 +301,7 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
 struct Reporter {
     started: Instant,
     bar: Option<ProgressBar>,
-    state: Mutex<(Option<Stage>, usize)>,
+    state: Mutex<(Option<&'static str>, usize)>,
 }
 
 impl Reporter {
@@ -273,7 +325,9 @@ impl Reporter {
         }
     }
 
-    fn report(&self, stage: Stage, done: usize, total: usize) {
+    /// `total` 0: not known in advance.
+    fn report(&self, stage: &'static str, done: usize, total: usize) {
+        let total = if total == 0 { done } else { total };
         let Ok(mut state) = self.state.lock() else {
             return;
         };
@@ -281,18 +335,20 @@ impl Reporter {
             *state = (Some(stage), 0);
             if let Some(bar) = &self.bar {
                 bar.set_length(total as u64);
-                bar.set_message(stage.name());
+                bar.set_message(stage);
             }
         }
         match &self.bar {
-            Some(bar) => bar.set_position(done as u64),
+            Some(bar) => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
             None => {
                 let tenth = (done * 10).checked_div(total).unwrap_or(10);
                 if tenth > state.1 || done == total {
                     state.1 = tenth.max(state.1 + 1);
                     eprintln!(
-                        "{}: {done}/{total} ({:.1} s)",
-                        stage.name(),
+                        "{stage}: {done}/{total} ({:.1} s)",
                         self.started.elapsed().as_secs_f64()
                     );
                 }

@@ -117,6 +117,8 @@ pub enum Command {
     Migrate,
     /// Import sections, authors, articles and comments from a JSON file (see README).
     Import(ImportArgs),
+    /// Write the newsroom in the import format (see README, "Moving in").
+    Export(ExportArgs),
     /// Print a token the local server accepts (shared secret or the generated one).
     Token(TokenArgs),
 }
@@ -461,9 +463,54 @@ pub struct ImportArgs {
     #[arg(long, conflicts_with = "file")]
     pub demo: bool,
 
-    /// Articles per transaction; a bad record rolls back its batch only.
+    /// Articles per transaction (comments: four times as many).
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
+
+    /// Also write the import report to this file, as JSON.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// Settings of `export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Write here instead of to standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+
+    /// Only articles updated at or after this time (RFC 3339, `2026-03-01T00:00:00Z`), with
+    /// their comments and revisions; sections, authors and tags are always written whole.
+    #[arg(long)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Also export these, comma-separated: `drafts` (articles in every status, not only
+    /// published ones), `comments` (in every moderation status), `revisions`.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub include: Vec<ExportInclude>,
+}
+
+/// What `export --include` adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportInclude {
+    /// Articles in every status.
+    Drafts,
+    /// Every stored revision of each exported article.
+    Revisions,
+    /// Comments of the exported articles, in every moderation status.
+    Comments,
+}
+
+impl ExportArgs {
+    /// The export's options.
+    pub fn options(&self) -> crate::domain::export::ExportOptions {
+        crate::domain::export::ExportOptions {
+            since: self.since,
+            drafts: self.include.contains(&ExportInclude::Drafts),
+            revisions: self.include.contains(&ExportInclude::Revisions),
+            comments: self.include.contains(&ExportInclude::Comments),
+        }
+    }
 }
 
 /// How log lines look.

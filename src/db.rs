@@ -60,6 +60,28 @@ pub async fn connect(url: &str, pool: u32) -> anyhow::Result<DatabaseConnection>
 /// Opens a pool on `url`; with `lazy`, no connection is made until one is needed, so a
 /// server can start while its database is down and wait for it.
 pub async fn connect_with(url: &str, pool: u32, lazy: bool) -> anyhow::Result<DatabaseConnection> {
+    connect_inner(url, pool, lazy, DEFAULT_STATEMENT_CACHE).await
+}
+
+/// Statements a connection keeps prepared, as sqlx does by default.
+const DEFAULT_STATEMENT_CACHE: usize = 100;
+
+/// Statements a connection of a bulk job (import, export) keeps prepared. Its multi-row
+/// statements differ in length batch by batch, so each is new; a hundred of them cached
+/// on each connection held hundreds of megabytes by the end of a large import.
+pub const BULK_STATEMENT_CACHE: usize = 8;
+
+/// Opens a pool for a bulk job: as [`connect`], with few prepared statements kept.
+pub async fn connect_bulk(url: &str, pool: u32) -> anyhow::Result<DatabaseConnection> {
+    connect_inner(url, pool, false, BULK_STATEMENT_CACHE).await
+}
+
+async fn connect_inner(
+    url: &str,
+    pool: u32,
+    lazy: bool,
+    statement_cache: usize,
+) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.connect_lazy(lazy);
     let pool = if url.starts_with("sqlite:") {
@@ -79,8 +101,9 @@ pub async fn connect_with(url: &str, pool: u32, lazy: bool) -> anyhow::Result<Da
         .sqlx_logging(true)
         .sqlx_logging_level(log::LevelFilter::Debug)
         .sqlx_slow_statements_logging_settings(log::LevelFilter::Off, Duration::MAX)
-        .map_sqlx_sqlite_opts(|o| {
-            o.foreign_keys(true)
+        .map_sqlx_sqlite_opts(move |o| {
+            o.statement_cache_capacity(statement_cache)
+                .foreign_keys(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
@@ -95,7 +118,7 @@ pub async fn connect_with(url: &str, pool: u32, lazy: bool) -> anyhow::Result<Da
                 .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT.to_string())
         });
     let mut db = if url.starts_with("postgres") {
-        connect_postgres(opts).await
+        connect_postgres(opts, statement_cache).await
     } else {
         Database::connect(opts).await.map_err(anyhow::Error::from)
     }
@@ -107,12 +130,16 @@ pub async fn connect_with(url: &str, pool: u32, lazy: bool) -> anyhow::Result<Da
 
 /// A PostgreSQL pool as SeaORM opens one, plus the check of connections that went idle
 /// before a failure ([`before_acquire`]).
-async fn connect_postgres(opts: ConnectOptions) -> anyhow::Result<DatabaseConnection> {
+async fn connect_postgres(
+    opts: ConnectOptions,
+    statement_cache: usize,
+) -> anyhow::Result<DatabaseConnection> {
     use sea_orm::sqlx::ConnectOptions as _;
     let lazy = opts.get_connect_lazy();
     let connect = opts
         .get_url()
         .parse::<PgConnectOptions>()?
+        .statement_cache_capacity(statement_cache)
         .log_statements(log::LevelFilter::Debug)
         .log_slow_statements(log::LevelFilter::Off, Duration::MAX);
     let pool = opts

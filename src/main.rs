@@ -56,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => commands::serve(&cli.db, &cli.auth, &args).await,
         Command::Migrate => commands::migrate(&cli.db).await,
         Command::Import(args) => commands::import(&cli.db, &args).await,
+        Command::Export(args) => commands::export(&cli.db, &args).await,
         Command::Token(args) => commands::token(&cli.db, &cli.auth, &args).await,
     }
 }

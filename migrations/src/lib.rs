@@ -16,6 +16,7 @@ mod m20261130_000007_widen_articles_published_index;
 mod m20261130_000008_create_idempotency_keys;
 mod m20261201_001501_add_embargo_and_rights;
 mod m20261201_001502_create_partners;
+mod m20261201_001801_create_import_digests;
 mod m20261201_002001_cover_headlines_in_published_index;
 
 /// Every migration, oldest first.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_create_idempotency_keys::Migration),
             Box::new(m20261201_001501_add_embargo_and_rights::Migration),
             Box::new(m20261201_001502_create_partners::Migration),
+            Box::new(m20261201_001801_create_import_digests::Migration),
             Box::new(m20261201_002001_cover_headlines_in_published_index::Migration),
         ]
     }

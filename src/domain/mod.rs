@@ -45,6 +45,7 @@ pub mod content;
 pub mod cursor;
 pub mod directory;
 pub mod discovery;
+pub mod export;
 pub mod filter;
 pub mod html;
 pub mod idempotency;

@@ -9,6 +9,7 @@ pub mod author;
 pub mod change_log;
 pub mod comment;
 pub mod idempotency_key;
+pub mod import_digest;
 pub mod partner;
 pub mod partner_key;
 pub mod secret;

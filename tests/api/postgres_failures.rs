@@ -88,7 +88,7 @@ async fn a_cut_database_fails_fast_recovers_and_loses_no_acknowledged_write() {
     let s = setup(true).await;
     let db = s.pool(4, Duration::from_secs(2)).await;
     gazette::db::migrate(&db).await.expect("migrate");
-    let file = gazette::domain::import::parse(newsroom().to_string().as_bytes()).expect("parse");
+    let file = gazette::domain::import::ImportSource::bytes(newsroom().to_string().into_bytes());
     gazette::domain::import::import(&db, file, 100, &|_, _, _| {})
         .await
         .expect("import");

@@ -149,7 +149,7 @@ async fn cut_during_commit(
     let s = setup(true).await;
     let db = s.gazette_pool(4).await;
     gazette::db::migrate(&db).await.expect("migrate");
-    let file = gazette::domain::import::parse(newsroom().to_string().as_bytes()).expect("parse");
+    let file = gazette::domain::import::ImportSource::bytes(newsroom().to_string().into_bytes());
     gazette::domain::import::import(&db, file, 100, &|_, _, _| {})
         .await
         .expect("import");
@@ -452,7 +452,7 @@ async fn postgres_restarts_are_invisible_to_readers_and_honest_to_writers() {
         .await
         .expect("connect");
     gazette::db::migrate(&db).await.expect("migrate");
-    let file = gazette::domain::import::parse(newsroom().to_string().as_bytes()).expect("parse");
+    let file = gazette::domain::import::ImportSource::bytes(newsroom().to_string().into_bytes());
     gazette::domain::import::import(&db, file, 100, &|_, _, _| {})
         .await
         .expect("import");

@@ -539,53 +539,62 @@ async fn offer(db: &impl ConnectionTrait, id: i32, scored: &[(i32, Scored)]) -> 
 
 /// Rebuilds every count, signature and list from the published articles, in memory: the
 /// way after a bulk import, or when the tables are new.
+/// A page of published articles after id `last`, with what their signatures are made of.
+async fn published_page(db: &impl ConnectionTrait, last: i32) -> Result<Vec<sea_orm::QueryResult>> {
+    let mut q = Sql::new(
+        db.get_database_backend(),
+        "SELECT id, headline, dek, body, featured_image, section_id, published_at \
+         FROM articles WHERE embargo_until IS NULL AND status = ",
+    );
+    q.bind(published())
+        .push(" AND id > ")
+        .bind(last)
+        .push(" ORDER BY id LIMIT 2000");
+    Ok(db.query_all(q.build()).await?)
+}
+
+/// An article's id and the counts of the terms of its headline, dek, caption and body.
+fn term_counts(r: &sea_orm::QueryResult) -> Result<(i32, TermCounts)> {
+    let id: i32 = r.try_get("", "id")?;
+    let body: serde_json::Value = r.try_get("", "body")?;
+    let image: Option<serde_json::Value> = r.try_get("", "featured_image")?;
+    let headline: String = r.try_get("", "headline")?;
+    let dek: Option<String> = r.try_get("", "dek")?;
+    let blocks: Vec<crate::domain::blocks::Block> =
+        serde_json::from_value(body).unwrap_or_default();
+    let caption = image
+        .as_ref()
+        .and_then(|i| i.get("caption"))
+        .and_then(|c| c.as_str());
+    Ok((
+        id,
+        TermCounts::from_parts(&headline, dek.as_deref(), caption, &blocks),
+    ))
+}
+
 pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
     let b = db.get_database_backend();
     // Everything needed, article by article, in pages by id.
     // Terms are interned: the archive's texts are counted once and kept as ids.
+    // Two passes over the published articles, in pages by id, so that memory holds the
+    // archive's vocabulary and each article's short signature, never every article's full
+    // term counts at once (800 MB for 50,000 articles): the first counts in how many
+    // articles each term appears, the second counts each article's terms again and keeps
+    // only its signature, which needs those document frequencies.
     let mut vocabulary: Vec<String> = Vec::new();
     let mut term_ids: HashMap<String, u32> = HashMap::new();
     let mut df: Vec<u64> = Vec::new();
-    let mut arts: Vec<(Profile, Vec<(u32, f64)>)> = Vec::new();
+    let mut arts: Vec<Profile> = Vec::new();
     let mut last = 0;
     loop {
-        let mut q = Sql::new(
-            b,
-            "SELECT id, headline, dek, body, featured_image, section_id, published_at \
-             FROM articles WHERE embargo_until IS NULL AND status = ",
-        );
-        q.bind(published())
-            .push(" AND id > ")
-            .bind(last)
-            .push(" ORDER BY id LIMIT 2000");
-        let rows = db.query_all(q.build()).await?;
+        let rows = published_page(db, last).await?;
         if rows.is_empty() {
             break;
         }
         for r in rows {
-            let id: i32 = r.try_get("", "id")?;
+            let (id, counts) = term_counts(&r)?;
             last = id;
-            let body: serde_json::Value = r.try_get("", "body")?;
-            let image: Option<serde_json::Value> = r.try_get("", "featured_image")?;
-            let headline: String = r.try_get("", "headline")?;
-            let dek: Option<String> = r.try_get("", "dek")?;
-            let blocks: Vec<crate::domain::blocks::Block> =
-                serde_json::from_value(body).unwrap_or_default();
-            let caption = image
-                .as_ref()
-                .and_then(|i| i.get("caption"))
-                .and_then(|c| c.as_str());
-            let counts = TermCounts::from_parts(&headline, dek.as_deref(), caption, &blocks);
-            let at: Option<DateTime<Utc>> = r.try_get("", "published_at")?;
-            let p = Profile {
-                id,
-                section_id: r.try_get("", "section_id")?,
-                published_at: at.unwrap_or(DateTime::<Utc>::MIN_UTC),
-                authors: Vec::new(),
-                tags: Vec::new(),
-            };
-            let mut weighted: Vec<(u32, f64)> = Vec::new();
-            for (t, c) in counts.weighted(&s.shape) {
+            for (t, _) in counts.weighted(&s.shape) {
                 let id = match term_ids.get(t) {
                     Some(id) => *id,
                     None => {
@@ -597,16 +606,18 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
                     }
                 };
                 df[id as usize] += 1;
-                weighted.push((id, c));
             }
-            arts.push((p, weighted));
+            let at: Option<DateTime<Utc>> = r.try_get("", "published_at")?;
+            arts.push(Profile {
+                id,
+                section_id: r.try_get("", "section_id")?,
+                published_at: at.unwrap_or(DateTime::<Utc>::MIN_UTC),
+                authors: Vec::new(),
+                tags: Vec::new(),
+            });
         }
     }
-    let index: HashMap<i32, usize> = arts
-        .iter()
-        .enumerate()
-        .map(|(i, (p, _))| (p.id, i))
-        .collect();
+    let index: HashMap<i32, usize> = arts.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
     for (table, column) in [("article_authors", "author_id"), ("article_tags", "tag_id")] {
         let rows = db
             .query_all(Statement::from_string(
@@ -621,31 +632,47 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
             if let Some(i) = index.get(&a) {
                 let x: i32 = r.try_get("", "x")?;
                 if column == "author_id" {
-                    arts[*i].0.authors.push(x);
+                    arts[*i].authors.push(x);
                 } else {
-                    arts[*i].0.tags.push(x);
+                    arts[*i].tags.push(x);
                 }
             }
         }
     }
     let n = arts.len() as u64;
 
-    // Signatures.
-    let sigs: Vec<Vec<(String, f64)>> = arts
-        .iter_mut()
-        .map(|(_, weighted)| {
+    // Signatures. An article published between the passes has none this time; terms new
+    // since the first pass are left out.
+    let mut sigs: Vec<Vec<(String, f64)>> = vec![Vec::new(); arts.len()];
+    let mut last = 0;
+    loop {
+        let rows = published_page(db, last).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in rows {
+            let (id, counts) = term_counts(&r)?;
+            last = id;
+            let Some(&i) = index.get(&id) else { continue };
+            let weighted: Vec<(u32, f64)> = counts
+                .weighted(&s.shape)
+                .into_iter()
+                .filter_map(|(t, c)| term_ids.get(t).map(|id| (*id, c)))
+                .collect();
             let top = text::top_terms(
-                std::mem::take(weighted),
+                weighted,
                 s.shape.terms,
                 n,
                 |t| df[*t as usize],
                 |t| vocabulary[*t as usize].as_str(),
             );
-            top.into_iter()
+            sigs[i] = top
+                .into_iter()
                 .map(|(t, w)| (vocabulary[t as usize].clone(), w))
-                .collect()
-        })
-        .collect();
+                .collect();
+        }
+    }
+    drop(term_ids);
 
     // Inverted indexes over signatures and tags.
     let mut term_post: HashMap<&str, Vec<(usize, f64)>> = HashMap::new();
@@ -655,7 +682,7 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
         }
     }
     let mut tag_post: HashMap<i32, Vec<usize>> = HashMap::new();
-    for (i, (p, _)) in arts.iter().enumerate() {
+    for (i, p) in arts.iter().enumerate() {
         for t in &p.tags {
             tag_post.entry(*t).or_default().push(i);
         }
@@ -683,7 +710,7 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
     let mut tag_part = vec![0.0f64; arts.len()];
     let mut seen = vec![false; arts.len()];
     let mut touched: Vec<usize> = Vec::new();
-    for (i, (me, _)) in arts.iter().enumerate() {
+    for (i, me) in arts.iter().enumerate() {
         for (t, w) in &sigs[i] {
             for (j, wj) in term_post.get(t.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
                 if !std::mem::replace(&mut seen[*j], true) {
@@ -717,17 +744,14 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
                 )
             })
             .collect();
-        rough.sort_by(|a, b| {
-            b.1.total_cmp(&a.1)
-                .then(arts[b.0].0.id.cmp(&arts[a.0].0.id))
-        });
+        rough.sort_by(|a, b| b.1.total_cmp(&a.1).then(arts[b.0].id.cmp(&arts[a.0].id)));
         rough.truncate(SHORTLIST);
         let my_sig: HashMap<&str, f64> = sigs[i].iter().map(|(t, w)| (t.as_str(), *w)).collect();
         let mut scored: Vec<(i32, Scored)> = rough
             .iter()
             .map(|(j, _)| {
                 let (dot, terms) = wording_of(&my_sig, &sigs[*j]);
-                let other = &arts[*j].0;
+                let other = &arts[*j];
                 (
                     other.id,
                     score::score(&s.weights, &look, me, other, dot, &terms),
@@ -764,7 +788,7 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
         db.execute(q.build()).await?;
     }
     let mut term_rows: Vec<(i32, &String, f64)> = Vec::new();
-    for ((p, _), sig) in arts.iter().zip(&sigs) {
+    for (p, sig) in arts.iter().zip(&sigs) {
         term_rows.extend(sig.iter().map(|(t, w)| (p.id, t, *w)));
     }
     for chunk in term_rows.chunks(500) {
@@ -778,7 +802,7 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
         db.execute(q.build()).await?;
     }
     let mut related_rows: Vec<(i32, i32, &Scored)> = Vec::new();
-    for ((p, _), list) in arts.iter().zip(&lists) {
+    for (p, list) in arts.iter().zip(&lists) {
         related_rows.extend(list.iter().map(|(y, sc)| (p.id, *y, sc)));
     }
     insert_rows(db, &related_rows).await?;

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use gazette::domain::import::{self, ImportSummary};
+use gazette::domain::import::{self, ImportReport, ImportSource};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 
@@ -72,6 +72,14 @@ impl TestApp {
             .await
             .expect("open sqlite");
         Self::build(db, None, Some(dir), auth).await
+    }
+
+    /// Another app on a new, empty database of the same kind (SQLite or PostgreSQL).
+    pub async fn empty_sibling(&self) -> Self {
+        match self.pg {
+            Some(_) => Self::postgres().await,
+            None => Self::sqlite().await,
+        }
     }
 
     /// A second pool on the same database, as another gazette process would open.
@@ -143,19 +151,28 @@ impl TestApp {
     }
 
     /// Imports a file in the import format.
-    pub async fn import(&self, file: Value) -> ImportSummary {
+    pub async fn import(&self, file: Value) -> ImportReport {
         self.try_import(file).await.expect("import")
     }
 
     /// Imports a file, returning the refusal if any.
-    pub async fn try_import(&self, file: Value) -> Result<ImportSummary, gazette::error::AppError> {
-        let bytes = serde_json::to_vec(&file).expect("json");
-        let parsed = import::parse(&bytes)?;
+    pub async fn try_import(&self, file: Value) -> Result<ImportReport, gazette::error::AppError> {
+        self.try_import_source(ImportSource::bytes(
+            serde_json::to_vec(&file).expect("json"),
+        ))
+        .await
+    }
+
+    /// Imports a file given as bytes or a path, three articles per batch.
+    pub async fn try_import_source(
+        &self,
+        source: ImportSource,
+    ) -> Result<ImportReport, gazette::error::AppError> {
         // As this process's own write: applied at once, and its notification ignored.
         let touched = gazette::domain::invalidation::Touched::new(self.cache.origin());
         let done = gazette::domain::invalidation::collect(
             touched.clone(),
-            import::import(&self.db, parsed, 3, &|_, _, _| {}),
+            import::import(&self.db, source, 3, &|_, _, _| {}),
         )
         .await;
         self.cache.invalidate(touched.take());

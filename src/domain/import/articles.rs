@@ -1,0 +1,480 @@
+//! The articles pass: a reader thread parses each article, applies the rules every way in
+//! applies ([`content::check`]) and resolves its section and authors, then hands batches to
+//! the writer, which writes each batch in one transaction with bylines, tags, revisions,
+//! change-log entries and search rows. Parsing and cleaning (CPU) overlap with the writes.
+//!
+//! An article already stored exactly as imported (same digest of the record, and no edit
+//! since: same version) is left alone, so a re-import or a resumed import adds no version,
+//! revision or change; an article edited since is overwritten and counted as updated.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _, QueryFilter as _,
+    QuerySelect as _, TransactionTrait as _,
+};
+use sha2::{Digest as _, Sha256};
+use tokio::sync::mpsc;
+
+use super::reader::{self, ImportSource, Take};
+use super::records::upsert_tags;
+use super::{ArticleIn, Failed, ImportReport, Progress, Stage, blocking, check_slug, secs};
+use crate::domain::content::{self, ArticleContent, Valid};
+use crate::domain::revisions::Snapshot;
+use crate::domain::search::{self, SearchDoc};
+use crate::domain::{ArticleStatus, now};
+use crate::entities::change_log::EntityKind;
+use crate::entities::{
+    article, article_author, article_revision, article_tag, author, change_log, import_digest,
+    section,
+};
+use crate::error::{AppError, Result};
+
+/// An article validated, cleaned and resolved, ready to write.
+pub(super) struct Prepared {
+    slug: String,
+    model: article::ActiveModel,
+    valid: Valid,
+    snapshot: Snapshot,
+    /// SHA-256 of the record as resolved, in hex.
+    digest: String,
+}
+
+/// A batch from the reader: each article prepared, or skipped with why.
+type Batch = Vec<(usize, String, std::result::Result<Prepared, String>)>;
+
+/// Imports every article of `source`; returns slug → id of the articles the file holds.
+pub(super) async fn import_articles(
+    db: &DatabaseConnection,
+    source: &ImportSource,
+    total: usize,
+    batch: usize,
+    report: &mut ImportReport,
+    progress: Progress<'_>,
+) -> std::result::Result<HashMap<String, i32>, Failed> {
+    let mut article_ids = HashMap::with_capacity(total);
+    if total == 0 {
+        return Ok(article_ids);
+    }
+    let sections: HashMap<String, i32> = section::Entity::find()
+        .select_only()
+        .columns([section::Column::Path, section::Column::Id])
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let authors: HashMap<String, i32> = author::Entity::find()
+        .select_only()
+        .columns([author::Column::Slug, author::Column::Id])
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let (tx, mut rx) = mpsc::channel::<Batch>(2);
+    let reading = {
+        let source = source.clone();
+        blocking(move || read_articles(&source, batch, &sections, &authors, &tx))
+    };
+    let mut done = 0;
+    let written: std::result::Result<(), Failed> = async {
+        while let Some(chunk) = rx.recv().await {
+            let mut ready = Vec::with_capacity(chunk.len());
+            let n = chunk.len();
+            for (i, slug, prepared) in chunk {
+                match prepared {
+                    Ok(p) => ready.push(p),
+                    Err(e) => report.skip(Stage::Articles, i, &slug, e),
+                }
+            }
+            let txn = db.begin().await?;
+            write_articles(&txn, ready, &mut article_ids, report).await?;
+            txn.commit().await?;
+            done += n;
+            progress(Stage::Articles, done, total);
+        }
+        Ok(())
+    }
+    .await;
+    // The reader stops on its own when the writer has gone.
+    drop(rx);
+    let read = reading.await;
+    written?;
+    read.map_err(Failed::Scan)?;
+    Ok(article_ids)
+}
+
+/// The reader thread: parses, checks and resolves articles, `batch` at a time.
+fn read_articles(
+    source: &ImportSource,
+    batch: usize,
+    sections: &HashMap<String, i32>,
+    authors: &HashMap<String, i32>,
+    tx: &mpsc::Sender<Batch>,
+) -> std::result::Result<(), reader::ScanError> {
+    let mut first_at: HashMap<String, usize> = HashMap::new();
+    let mut pending: Batch = Vec::with_capacity(batch);
+    let plan = |s: Stage| {
+        if s == Stage::Articles {
+            Take::Raw
+        } else {
+            Take::Skip
+        }
+    };
+    reader::scan(source, &plan, &mut |stage, i, raw| {
+        let Some(raw) = raw else { return true };
+        let parsed: std::result::Result<ArticleIn, String> = reader::parse_element(stage, i, &raw);
+        drop(raw);
+        let (slug, prepared) = match parsed {
+            Err(e) => (String::new(), Err(strip_place(&e, i))),
+            Ok(a) => {
+                let slug = a.slug.clone();
+                let prepared = match first_at.get(&slug) {
+                    Some(first) => Err(format!("duplicate slug: articles[{first}] has it too")),
+                    None => prepare(a, sections, authors),
+                };
+                if prepared.is_ok() {
+                    first_at.insert(slug.clone(), i);
+                }
+                (slug, prepared)
+            }
+        };
+        pending.push((i, slug, prepared));
+        if pending.len() >= batch {
+            let full = std::mem::replace(&mut pending, Vec::with_capacity(batch));
+            return tx.blocking_send(full).is_ok();
+        }
+        true
+    })?;
+    if !pending.is_empty() && tx.blocking_send(pending).is_err() {
+        return Err(reader::ScanError::Stopped);
+    }
+    Ok(())
+}
+
+/// `articles[3].status: …` → `status: …`: the report already names the element.
+pub(super) fn strip_place(msg: &str, i: usize) -> String {
+    for kind in Stage::ALL {
+        let place = format!("{}[{i}]", kind.name());
+        if let Some(rest) = msg.strip_prefix(&place) {
+            return rest
+                .strip_prefix(": ")
+                .or_else(|| rest.strip_prefix('.'))
+                .unwrap_or(rest)
+                .to_owned();
+        }
+    }
+    msg.to_owned()
+}
+
+/// Applies the same rules as every other way in ([`content`]), then the import's own: a
+/// valid slug, a time for a scheduled article.
+fn prepare(
+    a: ArticleIn,
+    sections: &HashMap<String, i32>,
+    authors: &HashMap<String, i32>,
+) -> std::result::Result<Prepared, String> {
+    check_slug(&a.slug)?;
+    if a.status == ArticleStatus::Scheduled && a.scheduled_at.is_none() {
+        return Err("scheduledAt is required for a SCHEDULED article".into());
+    }
+    let input = ArticleContent {
+        headline: a.headline,
+        dek: a.dek,
+        body: a.body,
+        section: a.section,
+        authors: a.authors,
+        tags: a.tags,
+        source: a.source,
+        featured_image: a.featured_image,
+        embargo_until: a.embargo_until,
+        rights: a.rights,
+    };
+    let valid = content::check(input)
+        .and_then(|c| {
+            let section = sections.get(&c.section).copied();
+            c.resolve(section, |s| authors.get(s).copied())
+        })
+        .map_err(|e| e.to_string())?;
+    let c = &valid.content;
+    let at = now();
+    let created = a.created_at.map_or(at, secs);
+    let updated = a.updated_at.map_or(created, secs);
+    let published = match (a.status, a.published_at) {
+        (ArticleStatus::Published, None) => Some(updated),
+        (_, p) => p.map(secs),
+    };
+    let internal = |e: AppError| e.to_string();
+    let model = article::ActiveModel {
+        id: NotSet,
+        slug: Set(a.slug.clone()),
+        headline: Set(c.headline.clone()),
+        dek: Set(c.dek.clone()),
+        body: Set(c.body_json().map_err(internal)?),
+        word_count: Set(c.word_count),
+        section_id: Set(valid.section_id),
+        status: Set(a.status),
+        source_name: Set(c.source.as_ref().map(|s| s.name.clone())),
+        source_url: Set(c.source.as_ref().and_then(|s| s.url.clone())),
+        featured_image: Set(c.featured_image_json().map_err(internal)?),
+        created_at: Set(created),
+        updated_at: Set(updated),
+        published_at: Set(published),
+        scheduled_at: Set(a.scheduled_at.map(secs)),
+        embargo_until: Set(c.embargo_until.map(secs)),
+        rights: Set(c.rights.texts_json()),
+        not_for_syndication: Set(c.rights.not_for_syndication),
+        version: Set(1),
+    };
+    let snapshot = Snapshot {
+        slug: a.slug.clone(),
+        headline: c.headline.clone(),
+        dek: c.dek.clone(),
+        section: c.section.clone(),
+        authors: c.authors.clone(),
+        tags: c.tags.iter().map(|(_, name)| name.clone()).collect(),
+        status: a.status,
+        published_at: published,
+        scheduled_at: a.scheduled_at.map(secs),
+        source: c.source.clone(),
+        featured_image: c.featured_image.clone(),
+        body: c.body.clone(),
+        embargo_until: c.embargo_until.map(secs),
+        rights: c.rights.clone(),
+    };
+    // What will be stored: the snapshot plus the times a snapshot leaves out, as stored
+    // (an export of this article digests the same), except a creation time the file does
+    // not give, which would be the time of each run.
+    let created_d = a.created_at.map(secs);
+    let updated_d = a.updated_at.map(secs).or(created_d);
+    let json = serde_json::to_vec(&(&snapshot, created_d, updated_d)).map_err(|e| e.to_string())?;
+    let digest = Sha256::digest(&json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Prepared {
+        slug: a.slug,
+        model,
+        valid,
+        snapshot,
+        digest,
+    })
+}
+
+/// Which of `batch` are stored as imported and unedited since, by slug → id.
+async fn unchanged(
+    txn: &impl ConnectionTrait,
+    batch: &[Prepared],
+    report: &mut ImportReport,
+) -> Result<HashMap<String, (i32, bool)>> {
+    use article::Column as C;
+    let rows: Vec<(i32, String, i32)> = article::Entity::find()
+        .select_only()
+        .columns([C::Id, C::Slug, C::Version])
+        .filter(C::Slug.is_in(batch.iter().map(|p| p.slug.as_str())))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let digests: HashMap<i32, (String, i32)> = import_digest::Entity::find()
+        .filter(import_digest::Column::ArticleId.is_in(rows.iter().map(|r| r.0)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|d| (d.article_id, (d.digest, d.version)))
+        .collect();
+    let stored: HashMap<String, (i32, i32)> =
+        rows.into_iter().map(|(id, s, v)| (s, (id, v))).collect();
+    let mut out = HashMap::with_capacity(stored.len());
+    let counts = report.counts_mut(Stage::Articles);
+    for p in batch {
+        match stored.get(&p.slug) {
+            None => counts.created += 1,
+            Some(&(id, version)) => {
+                let same = digests
+                    .get(&id)
+                    .is_some_and(|(d, v)| *d == p.digest && *v == version);
+                if same {
+                    counts.unchanged += 1;
+                } else {
+                    counts.updated += 1;
+                }
+                out.insert(p.slug.clone(), (id, same));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn write_articles(
+    txn: &impl ConnectionTrait,
+    batch: Vec<Prepared>,
+    article_ids: &mut HashMap<String, i32>,
+    report: &mut ImportReport,
+) -> Result<()> {
+    use article::Column as C;
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut all_tags: Vec<(String, String)> = Vec::new();
+    let mut seen = HashSet::new();
+    for p in &batch {
+        for (slug, name) in &p.valid.content.tags {
+            if seen.insert(slug.as_str()) {
+                all_tags.push((slug.clone(), name.clone()));
+            }
+        }
+    }
+    // A write first, so SQLite takes the write lock before any read in this transaction.
+    let tag_ids = upsert_tags(txn, &all_tags, false).await?;
+    let known = unchanged(txn, &batch, report).await?;
+    let batch: Vec<Prepared> = batch
+        .into_iter()
+        .filter(|p| match known.get(&p.slug) {
+            Some(&(id, true)) => {
+                article_ids.insert(p.slug.clone(), id);
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    if batch.is_empty() {
+        return Ok(());
+    }
+
+    article::Entity::insert_many(batch.iter().map(|p| p.model.clone()))
+        .on_conflict(
+            OnConflict::column(C::Slug)
+                .update_columns([
+                    C::Headline,
+                    C::Dek,
+                    C::Body,
+                    C::WordCount,
+                    C::SectionId,
+                    C::Status,
+                    C::SourceName,
+                    C::SourceUrl,
+                    C::FeaturedImage,
+                    C::CreatedAt,
+                    C::UpdatedAt,
+                    C::PublishedAt,
+                    C::ScheduledAt,
+                    C::EmbargoUntil,
+                    C::Rights,
+                    C::NotForSyndication,
+                ])
+                .value(C::Version, Expr::col((article::Entity, C::Version)).add(1))
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    let rows: Vec<(i32, String, i32)> = article::Entity::find()
+        .select_only()
+        .columns([C::Id, C::Slug, C::Version])
+        .filter(C::Slug.is_in(batch.iter().map(|p| p.slug.as_str())))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let versions: HashMap<String, (i32, i32)> = rows
+        .into_iter()
+        .map(|(id, slug, v)| (slug, (id, v)))
+        .collect();
+    let ids: Vec<i32> = versions.values().map(|(id, _)| *id).collect();
+
+    article_author::Entity::delete_many()
+        .filter(article_author::Column::ArticleId.is_in(ids.iter().copied()))
+        .exec(txn)
+        .await?;
+    article_tag::Entity::delete_many()
+        .filter(article_tag::Column::ArticleId.is_in(ids.iter().copied()))
+        .exec(txn)
+        .await?;
+
+    let at = now();
+    let mut bylines = Vec::new();
+    let mut taggings = Vec::new();
+    let mut revisions = Vec::with_capacity(batch.len());
+    let mut changes = Vec::with_capacity(batch.len());
+    let mut docs = Vec::with_capacity(batch.len());
+    let mut digests = Vec::with_capacity(batch.len());
+    for p in batch {
+        let (id, version) = *versions.get(&p.slug).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("article {} vanished mid-import", p.slug))
+        })?;
+        article_ids.insert(p.slug.clone(), id);
+        let c = &p.valid.content;
+        docs.push(SearchDoc::new(id, &c.headline, c.dek.as_deref(), &c.body));
+        for (pos, author_id) in p.valid.author_ids.iter().enumerate() {
+            bylines.push(article_author::ActiveModel {
+                article_id: Set(id),
+                author_id: Set(*author_id),
+                position: Set(pos as i32),
+                published_at: Set(None),
+            });
+        }
+        for (pos, (slug, _)) in c.tags.iter().enumerate() {
+            let tag_id = *tag_ids.get(slug).ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("tag {slug} vanished mid-import"))
+            })?;
+            taggings.push(article_tag::ActiveModel {
+                article_id: Set(id),
+                tag_id: Set(tag_id),
+                position: Set(pos as i32),
+            });
+        }
+        revisions.push(article_revision::ActiveModel {
+            id: NotSet,
+            article_id: Set(id),
+            version: Set(version),
+            action: Set("import".into()),
+            actor: Set(None),
+            snapshot: Set(serde_json::to_value(&p.snapshot).map_err(anyhow::Error::from)?),
+            created_at: Set(at),
+        });
+        changes.push(change_log::ActiveModel {
+            seq: NotSet,
+            entity: Set(EntityKind::Article),
+            entity_id: Set(id),
+            action: Set(if version == 1 { "created" } else { "updated" }.into()),
+            actor: Set(None),
+            at: Set(at),
+        });
+        digests.push(import_digest::ActiveModel {
+            article_id: Set(id),
+            digest: Set(p.digest),
+            version: Set(version),
+        });
+    }
+    for chunk in bylines.chunks(5000) {
+        article_author::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    crate::domain::discovery::index_bylines(txn, &ids).await?;
+    for chunk in taggings.chunks(5000) {
+        article_tag::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    article_revision::Entity::insert_many(revisions)
+        .exec_without_returning(txn)
+        .await?;
+    change_log::Entity::insert_many(changes)
+        .exec_without_returning(txn)
+        .await?;
+    import_digest::Entity::insert_many(digests)
+        .on_conflict(
+            OnConflict::column(import_digest::Column::ArticleId)
+                .update_columns([
+                    import_digest::Column::Digest,
+                    import_digest::Column::Version,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    search::index(txn, &docs).await?;
+    Ok(())
+}
