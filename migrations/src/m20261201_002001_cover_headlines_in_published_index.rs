@@ -8,8 +8,13 @@
 //! alone.
 //! It replaces the index of migration 7 (same leading columns, so every listing that used
 //! that one uses this one).
+//!
+//! The table is analysed again at once: without statistics for the new index, SQLite took
+//! `status = ?` through it for selective and walked every published article to list one
+//! author's (70 ms a page instead of 1), until the next import's `ANALYZE`.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
 
 pub struct Migration;
 
@@ -60,7 +65,13 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_index(index(HEADLINED, true)).await?;
         m.drop_index(Index::drop().name(LISTED).table(Articles::Table).to_owned())
-            .await
+            .await?;
+        let analyze = match m.get_database_backend() {
+            DbBackend::Postgres => "ANALYZE articles",
+            _ => "PRAGMA analysis_limit = 1000; ANALYZE articles",
+        };
+        m.get_connection().execute_unprepared(analyze).await?;
+        Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
