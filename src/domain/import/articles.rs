@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _, QueryFilter as _,
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter as _,
     QuerySelect as _, TransactionTrait as _,
 };
 use sha2::{Digest as _, Sha256};
@@ -58,22 +58,9 @@ pub(super) async fn import_articles(
     if total == 0 {
         return Ok(article_ids);
     }
-    let sections: HashMap<String, i32> = section::Entity::find()
-        .select_only()
-        .columns([section::Column::Path, section::Column::Id])
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let authors: HashMap<String, i32> = author::Entity::find()
-        .select_only()
-        .columns([author::Column::Slug, author::Column::Id])
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let sections =
+        ids_by::<section::Entity>(db, section::Column::Path, section::Column::Id).await?;
+    let authors = ids_by::<author::Entity>(db, author::Column::Slug, author::Column::Id).await?;
     let (tx, mut rx) = mpsc::channel::<Batch>(2);
     let reading = {
         let source = source.clone();
@@ -105,6 +92,23 @@ pub(super) async fn import_articles(
     written?;
     read.map_err(Failed::Scan)?;
     Ok(article_ids)
+}
+
+/// Every row of `E` as `key → id` (sections by path, authors by slug): what an article
+/// names, resolved without a statement per article.
+async fn ids_by<E: EntityTrait>(
+    db: &DatabaseConnection,
+    key: E::Column,
+    id: E::Column,
+) -> Result<HashMap<String, i32>> {
+    Ok(E::find()
+        .select_only()
+        .columns([key, id])
+        .into_tuple::<(String, i32)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// The reader thread: parses, checks and resolves articles, `batch` at a time.
