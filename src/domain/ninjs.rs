@@ -5,7 +5,7 @@
 //! property in lower case (`pubstatus`, `firstcreated`, `infosources`), 3.1 in camelCase
 //! (`pubStatus`, `firstCreated`, `infoSources`) and calls the embargo `embargoedUntil`
 //! rather than `embargoed`. Both forbid properties they do not define, so the item is built
-//! once under the 2.1 names and renamed for 3.1 through one table ([`v3_name`]); the tests
+//! once under the 2.1 names and renamed for 3.1 through one table (`v3_name`); the tests
 //! validate every demo article and hostile ones against the IPTC's JSON Schemas of both.
 //!
 //! The mapping:
