@@ -128,6 +128,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
             Duration::from_millis(args.scheduler_interval_ms.max(50)),
             state.response_cache.clone(),
         );
+        let retention = Duration::from_secs(args.changes_retention.unsigned_abs());
         tokio::spawn(async move {
             db::migrate_when_reachable(&conn).await;
             if fresh {
@@ -147,7 +148,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
             ready.store(true, std::sync::atomic::Ordering::SeqCst);
             tracing::info!("ready");
             build_related_if_missing(&conn).await;
-            crate::scheduler::run(conn, every, Some(cache)).await;
+            crate::scheduler::run_with(conn, every, Some(cache), retention).await;
         })
     };
     let upkeep = crate::telemetry::spawn_upkeep();

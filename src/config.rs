@@ -251,6 +251,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_IDEMPOTENCY_RETENTION", default_value = "24h", value_parser = parse_ttl)]
     pub idempotency_retention: i64,
 
+    /// How long the change stream keeps events, as a duration (`30d`): a client whose
+    /// position is older must sync again from a snapshot (`RESYNC_REQUIRED`).
+    #[arg(long, env = "GAZETTE_CHANGES_RETENTION", default_value = "30d", value_parser = parse_ttl)]
+    pub changes_retention: i64,
+
     /// How often to publish due scheduled articles and lift embargoes that have passed, in
     /// milliseconds.
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]

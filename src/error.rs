@@ -57,6 +57,8 @@ pub enum Code {
     /// A representation the route does not implement (501): oEmbed answers an unsupported
     /// `format` so, as its specification asks.
     NotImplemented,
+    /// A change-stream position older than the stream keeps (410): sync again from scratch.
+    ResyncRequired,
 }
 
 impl Code {
@@ -79,6 +81,7 @@ impl Code {
             Self::RateLimited => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
+            Self::ResyncRequired => "RESYNC_REQUIRED",
         }
     }
 
@@ -102,13 +105,14 @@ impl Code {
             Self::Unavailable => 503,
             Self::Internal => 500,
             Self::NotImplemented => 501,
+            Self::ResyncRequired => 410,
         }
     }
 
     /// The entry for an HTTP status a framework refused a request with (a client error
     /// without an entry of its own is a malformed request; a server error is internal).
     pub fn of_status(status: u16) -> Self {
-        const ALL: [Code; 17] = [
+        const ALL: [Code; 18] = [
             Code::BadUserInput,
             Code::MalformedRequest,
             Code::MethodNotAllowed,
@@ -126,6 +130,7 @@ impl Code {
             Code::Unavailable,
             Code::Internal,
             Code::NotImplemented,
+            Code::ResyncRequired,
         ];
         match ALL.into_iter().find(|c| c.status() == status) {
             Some(c) => c,
@@ -165,6 +170,10 @@ pub enum AppError {
         message: String,
         failure: Option<Failure>,
     },
+    /// A change-stream position older than retention keeps: the client must sync again
+    /// from a snapshot.
+    #[error("{0}")]
+    ResyncRequired(String),
     /// Anything the client cannot act on. Never shown verbatim.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -182,6 +191,7 @@ impl AppError {
             Self::Conflict { .. } => Code::Conflict,
             Self::Unauthenticated(_) => Code::Unauthenticated,
             Self::Forbidden(_) => Code::Forbidden,
+            Self::ResyncRequired(_) => Code::ResyncRequired,
             Self::Unavailable { .. } => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }
@@ -247,6 +257,7 @@ impl AppError {
             },
             Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
             Self::Forbidden(m) => Self::Forbidden(m.clone()),
+            Self::ResyncRequired(m) => Self::ResyncRequired(m.clone()),
             Self::Unavailable { message, failure } => Self::Unavailable {
                 message: message.clone(),
                 failure: *failure,

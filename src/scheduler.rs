@@ -1,6 +1,6 @@
 //! The background task that publishes scheduled articles when they fall due, lifts embargoes
-//! the database's clock has passed, and removes expired idempotency keys (about once a
-//! minute).
+//! the database's clock has passed, and removes expired idempotency keys and change-stream
+//! events older than the retention (about once a minute).
 //!
 //! Its state lives only in the database, so it survives restarts, and every process may run
 //! it: each due article is claimed by a conditional update, so it is published exactly once.
@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::domain::{idempotency, invalidation, publishing};
+use crate::domain::{idempotency, invalidation, publishing, stream};
+
+/// How long change-stream events are kept by default.
+pub const CHANGE_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 
 /// How often expired idempotency keys are removed.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
@@ -23,6 +26,17 @@ pub fn spawn(db: DatabaseConnection, every: Duration) -> tokio::task::JoinHandle
 /// Checks every `every`, forever. What it publishes is invalidated in `cache` (this
 /// process's) at once, and in other processes' through the database's notifications.
 pub async fn run(db: DatabaseConnection, every: Duration, cache: Option<ResponseCache>) {
+    run_with(db, every, cache, CHANGE_RETENTION).await
+}
+
+/// [`run`], keeping change-stream events for `change_retention`.
+pub async fn run_with(
+    db: DatabaseConnection,
+    every: Duration,
+    cache: Option<ResponseCache>,
+    change_retention: Duration,
+) {
+    let keep = chrono::Duration::from_std(change_retention).unwrap_or(chrono::Duration::MAX);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut purged_at: Option<std::time::Instant> = None;
@@ -34,6 +48,11 @@ pub async fn run(db: DatabaseConnection, every: Duration, cache: Option<Response
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(removed = n, "expired idempotency keys removed"),
                 Err(err) => tracing::warn!(error = %err, "expired idempotency keys not removed"),
+            }
+            match stream::prune(&db, keep).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "change-stream events past retention removed"),
+                Err(err) => tracing::warn!(error = %err, "change-stream events not pruned"),
             }
         }
         let touched = invalidation::Touched::new(cache.as_ref().map_or(0, ResponseCache::origin));

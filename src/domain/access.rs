@@ -199,7 +199,50 @@ impl Caller {
 /// An embargo is lifted by the scheduler when the database's clock passes it, so every
 /// process agrees on what is public without comparing clocks of its own.
 pub fn is_public(a: &article::Model) -> bool {
-    a.status == ArticleStatus::Published && a.embargo_until.is_none()
+    ArticleFacts::of(a).is_public()
+}
+
+/// What a visibility decision reads of an article: the same rules decide on a row as it is
+/// now ([`Visibility::allows`]) and on the facts the change stream keeps of it before and
+/// after each write (`domain::stream`), so "could this caller see it then?" is the same
+/// question as "can this caller see it now?".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ArticleFacts {
+    #[serde(rename = "s")]
+    pub status: ArticleStatus,
+    /// Under an embargo that has not lifted.
+    #[serde(rename = "e")]
+    pub embargoed: bool,
+    /// Kept out of every partner route.
+    #[serde(rename = "n")]
+    pub not_for_syndication: bool,
+    #[serde(rename = "c")]
+    pub section_id: i32,
+}
+
+impl ArticleFacts {
+    /// The facts of a row.
+    pub fn of(a: &article::Model) -> Self {
+        Self {
+            status: a.status,
+            embargoed: a.embargo_until.is_some(),
+            not_for_syndication: a.not_for_syndication,
+            section_id: a.section_id,
+        }
+    }
+
+    /// [`is_public`] on facts.
+    pub fn is_public(&self) -> bool {
+        self.status == ArticleStatus::Published && !self.embargoed
+    }
+
+    /// [`partner_receives`] on facts.
+    pub fn partner_receives(&self, section_ids: &[i32], embargoed: bool) -> bool {
+        self.status == ArticleStatus::Published
+            && (!self.embargoed || embargoed)
+            && !self.not_for_syndication
+            && section_ids.contains(&self.section_id)
+    }
 }
 
 /// Which articles a caller may read.
@@ -223,23 +266,25 @@ pub enum Visibility {
 
 /// Whether a partner with this grant receives `a` (`filter::partner_condition` is its SQL).
 pub fn partner_receives(a: &article::Model, section_ids: &[i32], embargoed: bool) -> bool {
-    a.status == ArticleStatus::Published
-        && (a.embargo_until.is_none() || embargoed)
-        && !a.not_for_syndication
-        && section_ids.contains(&a.section_id)
+    ArticleFacts::of(a).partner_receives(section_ids, embargoed)
 }
 
 impl Visibility {
     /// Whether `a`, owned by the caller or not, is visible.
     pub fn allows(&self, a: &article::Model, owned: bool) -> bool {
+        self.allows_facts(&ArticleFacts::of(a), owned)
+    }
+
+    /// Whether an article with these facts, owned by the caller or not, is visible.
+    pub fn allows_facts(&self, f: &ArticleFacts, owned: bool) -> bool {
         match self {
-            Self::Published => is_public(a),
-            Self::PublishedOrOwn(_) => is_public(a) || owned,
+            Self::Published => f.is_public(),
+            Self::PublishedOrOwn(_) => f.is_public() || owned,
             Self::Everything => true,
             Self::Partner {
                 section_ids,
                 embargoed,
-            } => partner_receives(a, section_ids, *embargoed),
+            } => f.partner_receives(section_ids, *embargoed),
         }
     }
 }

@@ -12,6 +12,7 @@ use sea_orm::{
 use super::articles::page_size;
 use super::batched::Page;
 use super::cursor::Cursor;
+use super::stream::Event;
 use crate::entities::change_log::EntityKind;
 use crate::entities::{article_author, author};
 use crate::error::{AppError, Result};
@@ -184,16 +185,16 @@ pub async fn create(
             .exec(&*txn)
             .await
             .map_err(|e| AppError::from_write(e, "that author slug"))?;
-        super::revisions::log_change(
-            &*txn,
+        // A new author is listed and found by slug (its own key tells the directory).
+        let keys = [Key::Lists, Key::Author(res.last_insert_id)];
+        let event = Event::new(
             EntityKind::Author,
             res.last_insert_id,
             "create",
             caller.sub(),
-        )
-        .await?;
-        // A new author is listed and found by slug (its own key tells the directory).
-        super::invalidation::touch(&*txn, [Key::Lists, Key::Author(res.last_insert_id)]).await?;
+            keys,
+        );
+        super::stream::append(&*txn, vec![event]).await?;
         author::Entity::find_by_id(res.last_insert_id)
             .one(&*txn)
             .await?
@@ -264,8 +265,9 @@ pub async fn update(
             .update(&*txn)
             .await
             .map_err(|e| AppError::from_write(e, "that author slug"))?;
-        super::revisions::log_change(&*txn, EntityKind::Author, id, "update", caller.sub()).await?;
-        super::invalidation::touch(&*txn, touched.iter().copied()).await?;
+        let keys = touched.iter().copied();
+        let event = Event::new(EntityKind::Author, id, "update", caller.sub(), keys);
+        super::stream::append(&*txn, vec![event]).await?;
         Ok(saved)
     })
     .await

@@ -67,6 +67,7 @@ pub mod site;
 pub mod sitemaps;
 pub mod slug;
 pub(crate) mod sql;
+pub mod stream;
 pub mod structured;
 pub mod syndication;
 pub mod tags;

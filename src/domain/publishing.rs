@@ -24,12 +24,13 @@ use sea_orm::{
     EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, UpdateMany,
 };
 
-use super::access::{self, Caller, Role};
+use super::access::{self, ArticleFacts, Caller, Role};
 use super::blocks::{Block, Image};
 use super::content::{self, ArticleContent, Rights, Source, Valid};
 use super::idempotency::{self, Outcome};
 use super::invalidation::Key;
 use super::revisions;
+use super::stream::Event;
 use super::transaction::{self, Txn};
 use super::workflow::Transition;
 use super::{ArticleStatus, discovery, now, slug};
@@ -193,17 +194,24 @@ async fn write_relations(txn: &impl ConnectionTrait, id: i32, v: &Valid) -> Resu
             )
             .exec_without_returning(txn)
             .await?;
-        if created > 0 {
-            // `tag(slug:)` finds a tag from its first use on: a cached miss must go.
-            super::invalidation::touch(txn, [Key::Lists]).await?;
-        }
-        let ids: HashMap<String, i32> = tag::Entity::find()
+        let found = tag::Entity::find()
             .filter(tag::Column::Slug.is_in(c.tags.iter().map(|(s, _)| s.as_str())))
             .all(txn)
-            .await?
-            .into_iter()
-            .map(|t| (t.slug, t.id))
-            .collect();
+            .await?;
+        if created > 0 {
+            // New tags are changes of their own; `tag(slug:)` finds a tag from its first use
+            // on, so a cached miss must go.
+            let events = found
+                .iter()
+                .filter(|t| t.created_at == at)
+                .map(|t| {
+                    let keys = [Key::Lists, Key::Tag(t.id)];
+                    Event::new(EntityKind::Tag, t.id, "create", None, keys)
+                })
+                .collect();
+            super::stream::append(txn, events).await?;
+        }
+        let ids: HashMap<String, i32> = found.into_iter().map(|t| (t.slug, t.id)).collect();
         article_tag::Entity::insert_many(c.tags.iter().enumerate().filter_map(
             |(pos, (slug, _))| {
                 ids.get(slug).map(|tag_id| article_tag::ActiveModel {
@@ -315,7 +323,7 @@ async fn record_version(
 ) -> Result<article::Model> {
     let a = load(txn, id).await?;
     discovery::saved(txn, before, &a, content).await?;
-    revisions::record(txn, &a, action, actor).await?;
+    revisions::record(txn, &a, before, action, actor).await?;
     Ok(a)
 }
 
@@ -554,9 +562,12 @@ pub async fn delete(
         move |txn| async move {
             discovery::deleted(&*txn, current).await?;
             article::Entity::delete_by_id(id).exec(&*txn).await?;
-            revisions::log_change(&*txn, EntityKind::Article, id, "delete", caller.sub()).await?;
             // It may have been published: its page and every listing it could be on.
-            super::invalidation::touch(&*txn, [Key::Article(id), Key::Lists]).await
+            let keys = [Key::Article(id), Key::Lists];
+            let before = Some(ArticleFacts::of(current));
+            let version = Some(current.version + 1);
+            let event = Event::article(id, "delete", caller.sub(), version, before, None, keys);
+            super::stream::append(&*txn, vec![event]).await
         },
     )
     .await
@@ -642,18 +653,16 @@ pub const LIFT_EMBARGO: &str = "lift-embargo";
 /// processes run this at the same moment: the claim is the conditional update itself.
 pub async fn publish_due(db: &DatabaseConnection) -> Result<usize> {
     let t = now();
-    let due: Vec<(i32, i32)> = article::Entity::find()
-        .select_only()
-        .columns([article::Column::Id, article::Column::Version])
+    let due = article::Entity::find()
         .filter(article::Column::Status.eq(ArticleStatus::Scheduled))
         .filter(article::Column::ScheduledAt.lte(t))
         .order_by_asc(article::Column::ScheduledAt)
         .limit(100)
-        .into_tuple()
         .all(db)
         .await?;
     let mut published = 0;
-    for (id, version) in due {
+    for before in &due {
+        let (id, version) = (before.id, before.version);
         let q = article::Entity::update_many()
             .col_expr(
                 article::Column::Status,
@@ -671,7 +680,7 @@ pub async fn publish_due(db: &DatabaseConnection) -> Result<usize> {
         let step = Transition::PublishDue.name();
         // None: another process published it, or an editor changed it meanwhile.
         let done = claim(db, id, version, q, move |txn| async move {
-            record_version(&txn, id, None, false, step, None).await
+            record_version(&txn, id, Some(before), false, step, None).await
         })
         .await?;
         published += usize::from(done.is_some());

@@ -8,11 +8,11 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::access::ArticleFacts;
 use super::blocks::{Block, Image};
 use super::content::{ArticleContent, Rights, Source};
 use super::{ArticleStatus, authors, now, sections, tags};
-use crate::entities::change_log::EntityKind;
-use crate::entities::{article, article_revision, change_log};
+use crate::entities::{article, article_revision};
 use crate::error::{AppError, Result};
 
 /// An article as one saved change left it: what every revision stores, the import's too.
@@ -96,10 +96,12 @@ pub async fn snapshot(db: &impl ConnectionTrait, a: &article::Model) -> Result<S
     })
 }
 
-/// Stores a revision of `a` (already written) and a change-log entry, in `txn`.
+/// Stores a revision of `a` (already written; `before` is the row it replaced, if any) and
+/// its event in the change stream, in `txn`.
 pub async fn record(
     txn: &impl ConnectionTrait,
     a: &article::Model,
+    before: Option<&article::Model>,
     action: &str,
     actor: Option<&str>,
 ) -> Result<()> {
@@ -116,33 +118,17 @@ pub async fn record(
     })
     .exec_without_returning(txn)
     .await?;
-    log_change(txn, EntityKind::Article, a.id, action, actor).await?;
-    super::invalidation::touch(
-        txn,
-        super::invalidation::article_keys(a.id, a.status, a.published_at.is_some()),
-    )
-    .await
-}
-
-/// Appends to the change log.
-pub async fn log_change(
-    txn: &impl ConnectionTrait,
-    entity: EntityKind,
-    id: i32,
-    action: &str,
-    actor: Option<&str>,
-) -> Result<()> {
-    change_log::Entity::insert(change_log::ActiveModel {
-        seq: NotSet,
-        entity: Set(entity),
-        entity_id: Set(id),
-        action: Set(action.to_owned()),
-        actor: Set(actor.map(str::to_owned)),
-        at: Set(now()),
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
+    let keys = super::invalidation::article_keys(a.id, a.status, a.published_at.is_some());
+    let event = super::stream::Event::article(
+        a.id,
+        action,
+        actor,
+        Some(a.version),
+        before.map(ArticleFacts::of),
+        Some(ArticleFacts::of(a)),
+        keys,
+    );
+    super::stream::append(txn, vec![event]).await
 }
 
 /// An article's revisions, newest first.

@@ -9,6 +9,7 @@ use sea_orm::{
     QueryOrder as _,
 };
 
+use super::stream::Event;
 use crate::entities::change_log::EntityKind;
 use crate::entities::section;
 use crate::error::Result;
@@ -196,19 +197,13 @@ pub async fn create(
         .exec(&*txn)
         .await
         .map_err(|e| AppError::from_write(e, &format!("the section path {path:?}")))?;
-        super::revisions::log_change(
-            &*txn,
-            EntityKind::Section,
-            res.last_insert_id,
-            "create",
-            caller.sub(),
-        )
-        .await?;
         // A new section is in the tree, in its parent's children and found by its path (its
         // own key tells the directory).
         let mut touched = vec![Key::Lists, Key::Section(res.last_insert_id)];
         touched.extend(parent_id.map(Key::Section));
-        super::invalidation::touch(&*txn, touched).await?;
+        let id = res.last_insert_id;
+        let event = Event::new(EntityKind::Section, id, "create", caller.sub(), touched);
+        super::stream::append(&*txn, vec![event]).await?;
         section::Entity::find_by_id(res.last_insert_id)
             .one(&*txn)
             .await?
@@ -258,11 +253,11 @@ pub async fn update(
     let m = &m;
     super::transaction::write(db, move |txn| async move {
         let saved = m.clone().update(&*txn).await?;
-        super::revisions::log_change(&*txn, EntityKind::Section, id, "update", caller.sub())
-            .await?;
         // Paths never change, so only what shows this section (its pages, breadcrumbs,
         // bylines' sections, its parent's children in their order) carries its key.
-        super::invalidation::touch(&*txn, [Key::Section(id)]).await?;
+        let keys = [Key::Section(id)];
+        let event = Event::new(EntityKind::Section, id, "update", caller.sub(), keys);
+        super::stream::append(&*txn, vec![event]).await?;
         Ok(saved)
     })
     .await

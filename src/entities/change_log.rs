@@ -1,4 +1,5 @@
-//! The ordered trace of every write (`seq` only grows): the base of delta sync and webhooks.
+//! The ordered trace of every write (`seq` only grows, without gaps): the change stream that
+//! delta sync, the partner feed, webhooks and subscriptions read (`domain::stream`).
 
 use sea_orm::entity::prelude::*;
 
@@ -14,6 +15,15 @@ pub struct Model {
     pub action: String,
     pub actor: Option<String>,
     pub at: DateTimeUtc,
+    /// The entity's version after the write (articles).
+    pub version: Option<i32>,
+    /// The surrogate keys the write touched, space-separated (`domain::invalidation::Key`).
+    pub keys: Option<String>,
+    /// An article's `domain::access::ArticleFacts` before the write (JSON; none when it did
+    /// not exist).
+    pub facts_before: Option<String>,
+    /// Its facts after the write (none when it was deleted).
+    pub facts_after: Option<String>,
 }
 
 /// The kinds of record the change log names, stored in lowercase.

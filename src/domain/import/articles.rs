@@ -21,14 +21,15 @@ use tokio::sync::mpsc;
 use super::reader::{self, ImportSource, Take};
 use super::records::upsert_tags;
 use super::{ArticleIn, Failed, ImportReport, Progress, Stage, blocking, check_slug, secs};
+use crate::domain::access::ArticleFacts;
 use crate::domain::content::{self, ArticleContent, Valid};
+use crate::domain::invalidation::Key;
 use crate::domain::revisions::Snapshot;
 use crate::domain::search::{self, SearchDoc};
+use crate::domain::stream::{Event, IMPORT_ACTION};
 use crate::domain::{ArticleStatus, now};
-use crate::entities::change_log::EntityKind;
 use crate::entities::{
-    article, article_author, article_revision, article_tag, author, change_log, import_digest,
-    section,
+    article, article_author, article_revision, article_tag, author, import_digest, section,
 };
 use crate::error::{AppError, Result};
 
@@ -348,6 +349,14 @@ async fn write_articles(
         return Ok(());
     }
 
+    // What anyone could see of the articles this batch replaces, for the change stream.
+    let replaced: HashMap<String, ArticleFacts> = article::Entity::find()
+        .filter(C::Slug.is_in(batch.iter().map(|p| p.slug.as_str())))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|a| (a.slug.clone(), ArticleFacts::of(&a)))
+        .collect();
     article::Entity::insert_many(batch.iter().map(|p| p.model.clone()))
         .on_conflict(
             OnConflict::column(C::Slug)
@@ -437,14 +446,23 @@ async fn write_articles(
             snapshot: Set(serde_json::to_value(&p.snapshot).map_err(anyhow::Error::from)?),
             created_at: Set(at),
         });
-        changes.push(change_log::ActiveModel {
-            seq: NotSet,
-            entity: Set(EntityKind::Article),
-            entity_id: Set(id),
-            action: Set(if version == 1 { "created" } else { "updated" }.into()),
-            actor: Set(None),
-            at: Set(at),
-        });
+        let after = ArticleFacts {
+            status: p.snapshot.status,
+            embargoed: p.snapshot.embargo_until.is_some(),
+            not_for_syndication: p.snapshot.rights.not_for_syndication,
+            section_id: p.valid.section_id,
+        };
+        let mut event = Event::article(
+            id,
+            IMPORT_ACTION,
+            None,
+            Some(version),
+            replaced.get(&p.slug).copied(),
+            Some(after),
+            [Key::Article(id)],
+        );
+        event.at = at;
+        changes.push(event);
         digests.push(import_digest::ActiveModel {
             article_id: Set(id),
             digest: Set(p.digest),
@@ -465,9 +483,7 @@ async fn write_articles(
     article_revision::Entity::insert_many(revisions)
         .exec_without_returning(txn)
         .await?;
-    change_log::Entity::insert_many(changes)
-        .exec_without_returning(txn)
-        .await?;
+    crate::domain::stream::append(txn, changes).await?;
     import_digest::Entity::insert_many(digests)
         .on_conflict(
             OnConflict::column(import_digest::Column::ArticleId)

@@ -22,11 +22,11 @@ use std::sync::OnceLock;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, TransactionTrait};
 
-use super::access::{Caller, Role};
+use super::access::{ArticleFacts, Caller, Role};
 use super::sql::Sql;
-use super::{ArticleStatus, articles, invalidation, revisions};
+use super::stream::{self, Event};
+use super::{ArticleStatus, articles};
 use crate::entities::article;
-use crate::entities::change_log::EntityKind;
 use crate::error::{AppError, Result};
 pub use score::Weights;
 pub use text::SignatureShape;
@@ -220,16 +220,20 @@ pub async fn set_pins(
             }
             txn.execute(q.build()).await?;
         }
-        revisions::log_change(
-            &*txn,
-            EntityKind::Article,
+        // Pins show on this article's page and on any list of related articles. The
+        // article's version does not move, nor what anyone may see of it.
+        let facts = Some(ArticleFacts::of(a));
+        let keys = [Key::Article(id), Key::Lists];
+        let event = Event::article(
             id,
             "choose related",
             caller.sub(),
-        )
-        .await?;
-        // Pins show on this article's page and on any list of related articles.
-        invalidation::touch(&*txn, [Key::Article(id), Key::Lists]).await?;
+            Some(a.version),
+            facts,
+            facts,
+            keys,
+        );
+        stream::append(&*txn, vec![event]).await?;
         Ok(a.clone())
     })
     .await
