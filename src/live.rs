@@ -142,7 +142,8 @@ impl Live {
 
     /// The last position broadcast, if the follower has read the head yet.
     pub fn position(&self) -> Option<i32> {
-        i32::try_from(self.0.position.load(Ordering::Acquire)).ok()
+        let p = self.0.position.load(Ordering::Acquire);
+        (p >= 0).then(|| i32::try_from(p).ok()).flatten()
     }
 
     /// Follows the stream after position `start` (see [`Follow`]); with `None`, after the

@@ -29,9 +29,9 @@ use crate::live::{Follow, Live};
 /// Live updates of articles, over WebSocket (`graphql-transport-ws`) at `/graphql/ws`.
 pub struct SubscriptionRoot;
 
-/// Where a subscription starts: the feed's position when its `subscribe` message arrived
-/// (given by the WebSocket handler as request data), so that a write the client makes right
-/// after subscribing is never missed.
+/// Where a subscription starts: the stream's head when its `subscribe` message was handled
+/// (given by the WebSocket handler as request data), so that a write the client makes once
+/// the server has taken the subscription is never missed, and none from before is sent.
 #[derive(Clone, Copy, Debug)]
 pub struct Start(pub Option<i32>);
 

@@ -58,6 +58,12 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
+    // A bad token is refused as on every route, before anything else.
+    let base = match verified.map(|v| v.0.caller()) {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => return e.into_response(),
+        None => return AppError::internal("the gate did not verify this request").into_response(),
+    };
     let Ok(ws) = ws else {
         return HttpError::refused(
             Code::MalformedRequest,
@@ -66,11 +72,6 @@ pub async fn upgrade(
             ),
         )
         .into_response();
-    };
-    let base = match verified.map(|v| v.0.caller()) {
-        Some(Ok(c)) => c,
-        Some(Err(e)) => return e.into_response(),
-        None => return AppError::internal("the gate did not verify this request").into_response(),
     };
     let client = client.map_or_else(|| "unknown".to_owned(), |c| c.0.0);
     let Some(guard) = state.live.connect(&client) else {
@@ -266,7 +267,7 @@ impl Connection {
                 }
                 let req: async_graphql::Request = serde_json::from_value(msg["payload"].clone())
                     .map_err(|_| invalid("`subscribe` needs a payload with a `query`"))?;
-                match self.start(&id, req, caller, tx) {
+                match self.start(&id, req, caller, tx).await {
                     Ok(()) => Ok(vec![]),
                     Err(errors) => Ok(vec![error_message(&id, &errors)]),
                 }
@@ -314,8 +315,9 @@ impl Connection {
     }
 
     /// Checks a subscription's document and starts it; the errors of one refused before it
-    /// runs.
-    fn start(
+    /// runs. It starts after the stream's head as it is now: every write committed before the
+    /// `subscribe` message was handled is left out, every later one is in.
+    async fn start(
         &mut self,
         id: &str,
         req: async_graphql::Request,
@@ -337,6 +339,9 @@ impl Connection {
                 "only subscriptions run over /graphql/ws; send queries and mutations to POST /graphql",
             )]);
         }
+        let head = crate::domain::stream::head(&s.db)
+            .await
+            .map_err(|e| vec![refusal(e)])?;
         let directory = s.response_cache.directory().clone();
         let loaders = crate::graphql::loaders::new(s.db.clone(), directory.clone());
         // A subscription lives long: what it reads for one event must not be served from
@@ -347,7 +352,7 @@ impl Connection {
             .data(directory)
             .data(caller)
             .data(s.live.clone())
-            .data(Start(s.live.position()));
+            .data(Start(Some(head.last_seq)));
         let generation = self.next_gen;
         self.next_gen += 1;
         let (schema, tx, id_owned) = (s.schema.clone(), tx.clone(), id.to_owned());
@@ -388,6 +393,12 @@ fn coded(code: &str, message: impl Into<String>) -> async_graphql::ServerError {
         .get_or_insert_with(Default::default)
         .set("code", code);
     e
+}
+
+/// The GraphQL error of a domain error (logged as resolvers' are).
+fn refusal(e: AppError) -> async_graphql::ServerError {
+    e.log();
+    coded(e.code(), e.client_message())
 }
 
 /// The protocol's `error` message for operation `id`.
