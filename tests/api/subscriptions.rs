@@ -381,3 +381,39 @@ async fn a_follower_that_missed_notifications_catches_up_from_its_position(app: 
     }
     assert_eq!(got, ["missed-one", "missed-two"], "both, in order");
 }
+
+/// On PostgreSQL a lost `LISTEN` connection loses the notifications sent meanwhile; once
+/// the listener is back, the follower reads from its position, so a publication made while
+/// it was away still arrives (with no poll to fall back on).
+#[tokio::test]
+#[ignore = "needs GAZETTE_TEST_POSTGRES_URL (PostgreSQL); CI runs these with --include-ignored"]
+async fn postgres_a_subscriber_hears_what_was_published_while_its_listener_reconnected() {
+    use sea_orm::ConnectionTrait as _;
+    let app = TestApp::postgres().await;
+    app.import(newsroom()).await;
+    let other = app
+        .serve_live(true, live_settings(|s| s.poll = Duration::from_secs(3600)))
+        .await;
+    let mut anon = connect(other.addr, None).await;
+    anon.subscribe("1", PUBLISHED, json!({})).await;
+    draft(&app, "while-away", "world", json!({})).await;
+    // Cut every listener of this schema, then publish at once: the notification is sent
+    // while they reconnect (or just after; either way it must arrive).
+    let cut = app
+        .db
+        .query_all(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN %' \
+             AND query LIKE '%' || current_schema() || '%'",
+        ))
+        .await
+        .expect("terminate the listeners");
+    assert!(cut.len() >= 2, "both processes' listeners were cut");
+    publish(&app, "while-away").await;
+    assert_eq!(
+        anon.next("1").await["articlePublished"]["slug"],
+        "while-away"
+    );
+    app.cleanup().await;
+}
