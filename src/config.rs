@@ -269,7 +269,11 @@ pub struct ServeArgs {
 
     /// Most open subscription WebSockets (`/graphql/ws`) per client (token subject, else
     /// address); more are refused with 429.
-    #[arg(long, env = "GAZETTE_WS_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 16)]
+    #[arg(
+        long,
+        env = "GAZETTE_WS_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 16
+    )]
     pub ws_max_connections_per_client: usize,
 
     /// Most subscriptions running at once on one WebSocket.

@@ -337,6 +337,9 @@ mod tests {
         assert!(live.connect("ip:1").is_none(), "a third is refused");
         assert!(live.connect("ip:2").is_some(), "another client is not");
         drop(a);
-        assert!(live.connect("ip:1").is_some(), "a closed one frees its place");
+        assert!(
+            live.connect("ip:1").is_some(),
+            "a closed one frees its place"
+        );
     }
 }

@@ -317,7 +317,10 @@ impl Visibility {
     /// reading from the database (only a writer's visibility depends on it).
     pub fn depends_on_ownership(&self, facts: &[Option<&ArticleFacts>]) -> bool {
         matches!(self, Self::PublishedOrOwn(_))
-            && facts.iter().flatten().any(|f| self.allows_facts(f, true) != self.allows_facts(f, false))
+            && facts
+                .iter()
+                .flatten()
+                .any(|f| self.allows_facts(f, true) != self.allows_facts(f, false))
     }
 }
 
@@ -510,12 +513,21 @@ mod tests {
         let anonymous = Visibility::Published;
         let editor = Visibility::Everything;
         assert!(!anonymous.became_published(None, Some(&draft), false));
-        assert!(!editor.became_published(None, Some(&draft), false), "a draft is not published");
+        assert!(
+            !editor.became_published(None, Some(&draft), false),
+            "a draft is not published"
+        );
         assert!(!anonymous.became_published(Some(&draft), Some(&embargoed), false));
         assert!(editor.became_published(Some(&draft), Some(&embargoed), false));
-        assert!(anonymous.became_published(Some(&embargoed), Some(&public), false), "the lift");
+        assert!(
+            anonymous.became_published(Some(&embargoed), Some(&public), false),
+            "the lift"
+        );
         assert!(!editor.became_published(Some(&embargoed), Some(&public), false));
-        assert!(!anonymous.became_published(Some(&public), Some(&public), false), "an edit");
+        assert!(
+            !anonymous.became_published(Some(&public), Some(&public), false),
+            "an edit"
+        );
         let writer = Visibility::PublishedOrOwn("w".into());
         assert!(writer.depends_on_ownership(&[Some(&embargoed)]));
         assert!(!writer.depends_on_ownership(&[Some(&public), None]));

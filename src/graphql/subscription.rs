@@ -72,7 +72,10 @@ impl SubscriptionRoot {
     ) -> Result<BoxStream<'static, Result<Article>>> {
         let w = Watch::new(ctx).await?;
         let visible = match articles::find_by_slug(&w.db, &slug).await.gql()? {
-            Some(a) => access::can_read(&w.db, &w.caller, &a).await.gql()?.then_some(a),
+            Some(a) => access::can_read(&w.db, &w.caller, &a)
+                .await
+                .gql()?
+                .then_some(a),
             None => None,
         };
         let Some(a) = visible else {
@@ -95,7 +98,7 @@ enum Outcome {
     /// Nothing to send.
     Skip,
     /// Send this article.
-    Send(article::Model),
+    Send(Box<article::Model>),
     /// The subscription is over (its article was deleted).
     End,
 }
@@ -162,7 +165,7 @@ impl Watch {
                 };
                 match outcome {
                     Ok(Outcome::Skip) => {}
-                    Ok(Outcome::Send(a)) => return Some((Ok(Article(a)), (w, kind))),
+                    Ok(Outcome::Send(a)) => return Some((Ok(Article(*a)), (w, kind))),
                     Ok(Outcome::End) => return None,
                     Err(err) => return Some((Err(err.into_graphql()), (w, kind))),
                 }
@@ -187,7 +190,7 @@ impl Watch {
             return Ok(Outcome::Skip);
         };
         Ok(if access::can_read(&self.db, &self.caller, &a).await? {
-            Outcome::Send(a)
+            Outcome::Send(Box::new(a))
         } else {
             Outcome::Skip
         })
@@ -202,7 +205,10 @@ impl Watch {
             return Ok(Outcome::Skip);
         }
         if let (Some(root), Some(f)) = (section, after) {
-            let found = self.directory.sections_by_ids(&self.db, &[f.section_id]).await?;
+            let found = self
+                .directory
+                .sections_by_ids(&self.db, &[f.section_id])
+                .await?;
             let within = found.get(&f.section_id).is_some_and(|s| {
                 s.path == root
                     || s.path

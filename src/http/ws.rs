@@ -97,7 +97,9 @@ pub async fn upgrade(
         .max_message_size(limit.saturating_mul(4))
         .max_frame_size(limit.saturating_mul(4))
         .on_upgrade(move |socket| async move {
-            Connection::new(state, base, guard).serve(socket, offered).await;
+            Connection::new(state, base, guard)
+                .serve(socket, offered)
+                .await;
         })
 }
 

@@ -49,6 +49,6 @@ mod sections_authors_tags;
 mod sitemaps;
 mod sqlite_busy;
 mod statements;
-mod subscriptions;
 mod structured_data;
+mod subscriptions;
 mod tokens;

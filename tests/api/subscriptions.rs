@@ -27,7 +27,8 @@ storage_tests!(
 const PUBLISHED: &str = "subscription($s: String) { articlePublished(section: $s) { slug headline status section { path } } }";
 const CHANGED: &str =
     "subscription($slug: String!) { articleChanged(slug: $slug) { slug headline status version } }";
-const CREATE: &str = "mutation($input: ArticleInput!) { createArticle(input: $input) { id version } }";
+const CREATE: &str =
+    "mutation($input: ArticleInput!) { createArticle(input: $input) { id version } }";
 const UPDATE: &str = "mutation($id: ID!, $v: Int!, $input: ArticlePatch!) { updateArticle(id: $id, expectedVersion: $v, input: $input) { version } }";
 
 fn input(slug: &str, section: &str) -> Value {
@@ -118,12 +119,10 @@ async fn an_embargoed_story_reaches_readers_when_it_lifts_and_editors_when_publi
         None,
     ));
     let got = anon.next("a").await;
-    assert!(
-        chrono::Utc::now() >= until,
-        "not before the embargo's time"
-    );
+    assert!(chrono::Utc::now() >= until, "not before the embargo's time");
     assert_eq!(got["articlePublished"]["slug"], "embargoed-budget");
-    ed.quiet("the lift publishes nothing new to an editor").await;
+    ed.quiet("the lift publishes nothing new to an editor")
+        .await;
     scheduler.abort();
 }
 
@@ -133,7 +132,8 @@ async fn article_changed_sends_each_update_its_subscriber_may_see(app: &TestApp)
     publish(app, "changing").await;
     let server = app.serve_live(false, live_settings(|_| {})).await;
     let mut anon = connect(server.addr, None).await;
-    anon.subscribe("c", CHANGED, json!({ "slug": "changing" })).await;
+    anon.subscribe("c", CHANGED, json!({ "slug": "changing" }))
+        .await;
 
     let (id, v) = app.id_version("changing").await;
     app.ok_as(
@@ -170,7 +170,10 @@ async fn article_changed_sends_each_update_its_subscriber_may_see(app: &TestApp)
         json!({ "id": id, "v": v, "input": { "headline": "Draft edit" } }),
     )
     .await;
-    assert_eq!(ed.next("d").await["articleChanged"]["headline"], "Draft edit");
+    assert_eq!(
+        ed.next("d").await["articleChanged"]["headline"],
+        "Draft edit"
+    );
     anon.quiet("the draft's edit reaches no reader").await;
 }
 
@@ -178,15 +181,22 @@ async fn the_section_filter_keeps_to_its_subtree(app: &TestApp) {
     app.import(newsroom()).await;
     let server = app.serve_live(false, live_settings(|_| {})).await;
     let mut anon = connect(server.addr, None).await;
-    anon.subscribe("w", PUBLISHED, json!({ "s": "world" })).await;
+    anon.subscribe("w", PUBLISHED, json!({ "s": "world" }))
+        .await;
 
     draft(app, "markets", "business", json!({})).await;
     publish(app, "markets").await;
     draft(app, "talks", "world/middle-east", json!({})).await;
     publish(app, "talks").await;
     let got = anon.next("w").await;
-    assert_eq!(got["articlePublished"]["slug"], "talks", "only `world` and below");
-    assert_eq!(got["articlePublished"]["section"]["path"], "world/middle-east");
+    assert_eq!(
+        got["articlePublished"]["slug"], "talks",
+        "only `world` and below"
+    );
+    assert_eq!(
+        got["articlePublished"]["section"]["path"],
+        "world/middle-east"
+    );
 
     anon.send(json!({ "type": "subscribe", "id": "x", "payload": { "query": PUBLISHED, "variables": { "s": "nowhere" } } }))
         .await;
@@ -194,17 +204,21 @@ async fn the_section_filter_keeps_to_its_subtree(app: &TestApp) {
     assert_eq!(errors[0]["extensions"]["code"], "NOT_FOUND", "{errors}");
 }
 
-async fn a_bad_token_closes_the_socket_and_protocol_errors_use_the_protocol_codes(
-    app: &TestApp,
-) {
+async fn a_bad_token_closes_the_socket_and_protocol_errors_use_the_protocol_codes(app: &TestApp) {
     let server = app.serve_live(false, live_settings(|_| {})).await;
     let expired = crate::helpers::sign(
         json!({ "sub": "ed", "role": "editor", "exp": crate::helpers::now() - 3600 }),
     );
     for (why, payload) in [
-        ("a token that does not verify", json!({ "token": "not-a-token" })),
+        (
+            "a token that does not verify",
+            json!({ "token": "not-a-token" }),
+        ),
         ("an expired token", bearer(&expired).expect("payload")),
-        ("a scheme other than Bearer", json!({ "Authorization": format!("Basic {}", editor()) })),
+        (
+            "a scheme other than Bearer",
+            json!({ "Authorization": format!("Basic {}", editor()) }),
+        ),
         ("a token that is not a string", json!({ "token": 42 })),
     ] {
         let mut ws = open(server.addr).await;
@@ -224,10 +238,17 @@ async fn a_bad_token_closes_the_socket_and_protocol_errors_use_the_protocol_code
         ),
         (
             "a second connection_init",
-            vec![json!({ "type": "connection_init" }), json!({ "type": "connection_init" })],
+            vec![
+                json!({ "type": "connection_init" }),
+                json!({ "type": "connection_init" }),
+            ],
             4429,
         ),
-        ("a message that is no protocol message", vec![json!({ "hello": 1 })], 4400),
+        (
+            "a message that is no protocol message",
+            vec![json!({ "hello": 1 })],
+            4400,
+        ),
         (
             "two subscriptions with one id",
             vec![
@@ -313,14 +334,21 @@ async fn limits_are_refused_with_the_protocols_errors(app: &TestApp) {
         );
     }
     // Queries and mutations are for POST /graphql.
-    ws2.send(json!({ "type": "subscribe", "id": "q", "payload": { "query": "{ sections { slug } }" } }))
-        .await;
-    assert_eq!(ws2.error("q").await[0]["extensions"]["code"], "BAD_USER_INPUT");
+    ws2.send(
+        json!({ "type": "subscribe", "id": "q", "payload": { "query": "{ sections { slug } }" } }),
+    )
+    .await;
+    assert_eq!(
+        ws2.error("q").await[0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
 
     // Connections per client: the fourth is refused before the upgrade.
     let mut third = open(server.addr).await;
     assert_eq!(
-        open_with(server.addr, Some("graphql-transport-ws")).await.err(),
+        open_with(server.addr, Some("graphql-transport-ws"))
+            .await
+            .err(),
         Some(429)
     );
     // A connection that never initialises is closed with 4408.
@@ -337,7 +365,10 @@ async fn limits_are_refused_with_the_protocols_errors(app: &TestApp) {
     let started = std::time::Instant::now();
     let (code, reason) = ws.closed().await;
     assert_eq!(code, 1000, "{reason}");
-    assert!(started.elapsed() >= Duration::from_millis(400), "not before the idle timeout");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "not before the idle timeout"
+    );
 }
 
 async fn a_publication_in_one_process_reaches_a_subscriber_on_another(app: &TestApp) {
