@@ -283,47 +283,72 @@ fn in_scope(scope: Scope, kind: EntityKind) -> bool {
     }
 }
 
-/// The entities of `events` as they are now, by kind and id.
+/// What a visibility decision and an entry read of an article as it is now (its row without
+/// the body, which only the page's upserts need).
+#[derive(Clone, Debug, sea_orm::FromQueryResult)]
+struct ArticleNow {
+    id: i32,
+    slug: String,
+    status: String,
+    embargo_until: Option<DateTime<Utc>>,
+    not_for_syndication: bool,
+    section_id: i32,
+}
+
+impl ArticleNow {
+    /// Its facts; `None` for a stored status this gazette does not know (visible to no one).
+    fn facts(&self) -> Option<ArticleFacts> {
+        Some(ArticleFacts {
+            status: ArticleStatus::parse(&self.status)?,
+            embargoed: self.embargo_until.is_some(),
+            not_for_syndication: self.not_for_syndication,
+            section_id: self.section_id,
+        })
+    }
+}
+
+/// The entities a page's events name, as they are now, by kind and id; loaded batch by batch.
+#[derive(Default)]
 struct Current {
-    articles: HashMap<i32, article::Model>,
+    articles: HashMap<i32, ArticleNow>,
     owned: HashSet<i32>,
     sections: HashMap<i32, section::Model>,
     authors: HashMap<i32, author::Model>,
     tags: HashMap<i32, tag::Model>,
+    loaded: HashSet<(EntityKind, i32)>,
 }
 
 impl Current {
-    async fn load(db: &impl ConnectionTrait, caller: &Caller, events: &[&Stored]) -> Result<Self> {
-        let ids = |k: EntityKind| -> Vec<i32> {
-            let mut v: Vec<i32> = events
-                .iter()
-                .filter(|e| e.entity == k)
-                .map(|e| e.id)
-                .collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
-        let (a, s, u, t) = (
-            ids(EntityKind::Article),
-            ids(EntityKind::Section),
-            ids(EntityKind::Author),
-            ids(EntityKind::Tag),
-        );
-        let mut cur = Self {
-            articles: HashMap::new(),
-            owned: HashSet::new(),
-            sections: HashMap::new(),
-            authors: HashMap::new(),
-            tags: HashMap::new(),
-        };
-        for chunk in a.chunks(1000) {
-            let found = super::articles::find_all(
-                db,
-                article::Entity::find().filter(article::Column::Id.is_in(chunk.iter().copied())),
-            )
-            .await?;
-            cur.articles.extend(found.into_iter().map(|m| (m.id, m)));
+    /// Loads the entities of `events` not loaded yet.
+    async fn load(
+        &mut self,
+        db: &impl ConnectionTrait,
+        caller: &Caller,
+        events: &[Stored],
+    ) -> Result<()> {
+        let mut ids: HashMap<EntityKind, Vec<i32>> = HashMap::new();
+        for e in events {
+            if self.loaded.insert((e.entity, e.id)) {
+                ids.entry(e.entity).or_default().push(e.id);
+            }
+        }
+        let of = |k: EntityKind| ids.get(&k).cloned().unwrap_or_default();
+        for chunk in of(EntityKind::Article).chunks(1000) {
+            let found: Vec<ArticleNow> = article::Entity::find()
+                .select_only()
+                .columns([
+                    article::Column::Id,
+                    article::Column::Slug,
+                    article::Column::Status,
+                    article::Column::EmbargoUntil,
+                    article::Column::NotForSyndication,
+                    article::Column::SectionId,
+                ])
+                .filter(article::Column::Id.is_in(chunk.iter().copied()))
+                .into_model()
+                .all(db)
+                .await?;
+            self.articles.extend(found.into_iter().map(|m| (m.id, m)));
             if let Some(sub) = caller.writer_sub() {
                 let owned: Vec<i32> = article_author::Entity::find()
                     .select_only()
@@ -341,42 +366,66 @@ impl Current {
                     .into_tuple()
                     .all(db)
                     .await?;
-                cur.owned.extend(owned);
+                self.owned.extend(owned);
             }
         }
-        for chunk in s.chunks(1000) {
-            cur.sections
+        for chunk in of(EntityKind::Section).chunks(1000) {
+            self.sections
                 .extend(super::sections::by_ids(db, chunk).await?);
         }
-        for chunk in u.chunks(1000) {
+        for chunk in of(EntityKind::Author).chunks(1000) {
             let found = author::Entity::find()
                 .filter(author::Column::Id.is_in(chunk.iter().copied()))
                 .all(db)
                 .await?;
-            cur.authors.extend(found.into_iter().map(|m| (m.id, m)));
+            self.authors.extend(found.into_iter().map(|m| (m.id, m)));
         }
-        for chunk in t.chunks(1000) {
+        for chunk in of(EntityKind::Tag).chunks(1000) {
             let found = tag::Entity::find()
                 .filter(tag::Column::Id.is_in(chunk.iter().copied()))
                 .all(db)
                 .await?;
-            cur.tags.extend(found.into_iter().map(|m| (m.id, m)));
+            self.tags.extend(found.into_iter().map(|m| (m.id, m)));
         }
-        Ok(cur)
+        Ok(())
     }
 
-    /// The entity now, if the caller may see it.
-    fn visible(&self, visibility: &Visibility, kind: EntityKind, id: i32) -> Option<Entity> {
+    /// Whether the caller may see the entity now.
+    fn visible(&self, visibility: &Visibility, kind: EntityKind, id: i32) -> bool {
         match kind {
-            EntityKind::Article => self
-                .articles
-                .get(&id)
-                .filter(|a| visibility.allows(a, self.owned.contains(&id)))
-                .cloned()
-                .map(Entity::Article),
+            EntityKind::Article => self.articles.get(&id).is_some_and(|a| {
+                a.facts()
+                    .is_some_and(|f| visibility.allows_facts(&f, self.owned.contains(&id)))
+            }),
+            EntityKind::Section => self.sections.contains_key(&id),
+            EntityKind::Author => self.authors.contains_key(&id),
+            EntityKind::Tag => self.tags.contains_key(&id),
+            EntityKind::Comment => false,
+        }
+    }
+
+    /// The entity now, for an upsert (articles come from `full`, read with their bodies).
+    fn entity(
+        &self,
+        full: &HashMap<i32, article::Model>,
+        kind: EntityKind,
+        id: i32,
+    ) -> Option<Entity> {
+        match kind {
+            EntityKind::Article => full.get(&id).cloned().map(Entity::Article),
             EntityKind::Section => self.sections.get(&id).cloned().map(Entity::Section),
             EntityKind::Author => self.authors.get(&id).cloned().map(Entity::Author),
             EntityKind::Tag => self.tags.get(&id).cloned().map(Entity::Tag),
+            EntityKind::Comment => None,
+        }
+    }
+
+    fn slug(&self, kind: EntityKind, id: i32) -> Option<String> {
+        match kind {
+            EntityKind::Article => self.articles.get(&id).map(|a| a.slug.clone()),
+            EntityKind::Section => self.sections.get(&id).map(|s| s.path.clone()),
+            EntityKind::Author => self.authors.get(&id).map(|a| a.slug.clone()),
+            EntityKind::Tag => self.tags.get(&id).map(|t| t.slug.clone()),
             EntityKind::Comment => None,
         }
     }
@@ -407,70 +456,96 @@ async fn follow(
     first: u64,
     scope: Scope,
 ) -> Result<ChangePage> {
-    let events = stream::read(db, from, SCAN).await?;
-    let scanned_all = (events.len() as u64) < SCAN;
-    let relevant: Vec<&Stored> = events
-        .iter()
-        .filter(|e| in_scope(scope, e.entity))
-        .collect();
-    let cur = Current::load(db, caller, &relevant).await?;
     let visibility = caller.visibility();
-
+    let chunk = (first * 4).clamp(100, 1000);
+    let mut cur = Current::default();
+    let mut events: Vec<Stored> = Vec::new();
     // Walk the events in order; each entity takes a slot from the first event at which it
     // has something to say (visible now, or seen by the caller around that event).
     let mut entries: HashMap<(EntityKind, i32), Pending> = HashMap::new();
     let mut order: Vec<(EntityKind, i32)> = Vec::new();
     let mut cut = from;
     let mut stopped = false;
-    for (i, e) in events.iter().enumerate() {
-        if !in_scope(scope, e.entity) {
-            cut = e.seq;
-            continue;
-        }
-        let key = (e.entity, e.id);
-        let owned = cur.owned.contains(&e.id);
-        let seen_here = e.entity != EntityKind::Article
-            || e.touched_view(|f| visibility.allows_facts(f, owned));
-        let visible_now = cur.visible(&visibility, e.entity, e.id).is_some();
-        match entries.get_mut(&key) {
-            Some(p) => {
-                p.last = i;
-                p.seen |= seen_here;
+    let mut exhausted = false;
+    let mut read_to = from;
+    while !stopped && !exhausted && (events.len() as u64) < SCAN {
+        let batch = stream::read(db, read_to, chunk).await?;
+        exhausted = (batch.len() as u64) < chunk;
+        let Some(last) = batch.last() else { break };
+        read_to = last.seq;
+        let relevant: Vec<Stored> = batch
+            .iter()
+            .filter(|e| in_scope(scope, e.entity))
+            .cloned()
+            .collect();
+        cur.load(db, caller, &relevant).await?;
+        let offset = events.len();
+        events.extend(batch);
+        for (i, e) in events.iter().enumerate().skip(offset) {
+            if !in_scope(scope, e.entity) {
+                cut = e.seq;
+                continue;
             }
-            None if visible_now || seen_here => {
-                if order.len() as u64 == first {
-                    stopped = true;
-                    break;
+            let key = (e.entity, e.id);
+            let owned = cur.owned.contains(&e.id);
+            let seen_here = e.entity != EntityKind::Article
+                || e.touched_view(|f| visibility.allows_facts(f, owned));
+            match entries.get_mut(&key) {
+                Some(p) => {
+                    p.last = i;
+                    p.seen |= seen_here;
                 }
-                entries.insert(
-                    key,
-                    Pending {
-                        last: i,
-                        seen: seen_here,
-                    },
-                );
-                order.push(key);
+                None if seen_here || cur.visible(&visibility, e.entity, e.id) => {
+                    if order.len() as u64 == first {
+                        stopped = true;
+                        break;
+                    }
+                    entries.insert(
+                        key,
+                        Pending {
+                            last: i,
+                            seen: seen_here,
+                        },
+                    );
+                    order.push(key);
+                }
+                None => {}
             }
-            None => {}
+            cut = e.seq;
         }
-        cut = e.seq;
     }
+
+    // The articles of the page's upserts, with their bodies.
+    let upserts: Vec<i32> = order
+        .iter()
+        .filter(|(k, id)| *k == EntityKind::Article && cur.visible(&visibility, *k, *id))
+        .map(|(_, id)| *id)
+        .collect();
+    let full: HashMap<i32, article::Model> = if upserts.is_empty() {
+        HashMap::new()
+    } else {
+        super::articles::find_all(
+            db,
+            article::Entity::find().filter(article::Column::Id.is_in(upserts)),
+        )
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect()
+    };
 
     let mut items: Vec<(i32, Change)> = Vec::with_capacity(order.len());
     for key in order {
         let Some(p) = entries.get(&key) else { continue };
         let e = &events[p.last];
-        let now = cur.visible(&visibility, key.0, key.1);
+        let now = if cur.visible(&visibility, key.0, key.1) {
+            cur.entity(&full, key.0, key.1)
+        } else {
+            None
+        };
         if now.is_none() && !p.seen {
             continue;
         }
-        let slug = match key.0 {
-            EntityKind::Article => cur.articles.get(&key.1).map(|a| a.slug.clone()),
-            EntityKind::Section => cur.sections.get(&key.1).map(|s| s.path.clone()),
-            EntityKind::Author => cur.authors.get(&key.1).map(|a| a.slug.clone()),
-            EntityKind::Tag => cur.tags.get(&key.1).map(|t| t.slug.clone()),
-            EntityKind::Comment => None,
-        };
         let (kind, reason) = match &now {
             Some(_) => (ChangeKind::Upsert, None),
             None if key.0 == EntityKind::Article => {
@@ -489,7 +564,7 @@ async fn follow(
                 kind,
                 entity: key.0,
                 id: key.1,
-                slug,
+                slug: cur.slug(key.0, key.1),
                 at: e.at,
                 reason,
                 version,
@@ -498,10 +573,9 @@ async fn follow(
         ));
     }
     items.sort_by_key(|(seq, _)| *seq);
-    let items = items.into_iter().map(|(_, c)| c).collect();
     Ok(ChangePage {
-        items,
+        items: items.into_iter().map(|(_, c)| c).collect(),
         next: Position::Stream(cut).encode(),
-        has_more: stopped || !scanned_all,
+        has_more: stopped || !exhausted,
     })
 }
