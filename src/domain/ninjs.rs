@@ -220,17 +220,40 @@ pub async fn of_article(
     )
 }
 
-/// The item a partner receives for an article that was deleted: its identifier and
-/// `canceled`, so it can take the story down.
-pub fn canceled(article_id: i32, at: DateTime<Utc>, version: Version) -> Value {
-    let item = json!({
+/// Why a partner no longer receives a story.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retracted {
+    /// Taken out of the partner's view (unpublished, embargoed again, moved out of its grant):
+    /// `withheld`.
+    Withheld,
+    /// Deleted: `canceled`.
+    Canceled,
+}
+
+/// The item a partner receives for a story it may no longer use: its identifier, its
+/// version when known, and `withheld` or `canceled`, so it can take the story down. It
+/// carries nothing else of the story (which the partner may no longer see).
+pub fn retracted(
+    article_id: i32,
+    at: DateTime<Utc>,
+    article_version: Option<i32>,
+    why: Retracted,
+    version: Version,
+) -> Value {
+    let mut item = json!({
         "uri": uri(article_id),
         "standard": { "name": "ninjs", "version": version.number(), "schema": version.schema() },
         "type": "text",
         "representationtype": "partial",
         "versioncreated": time(at),
-        "pubstatus": "canceled",
+        "pubstatus": match why {
+            Retracted::Withheld => "withheld",
+            Retracted::Canceled => "canceled",
+        },
     });
+    if let (Some(v), Some(map)) = (article_version, item.as_object_mut()) {
+        map.insert("version".into(), json!(v.to_string()));
+    }
     match version {
         Version::V2 => item,
         Version::V3 => to_v3(item),
