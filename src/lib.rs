@@ -73,12 +73,12 @@ pub mod telemetry;
 pub use state::AppState;
 
 /// The whole HTTP API over `state`; tests drive exactly this router. On PostgreSQL this also
-/// starts hearing other processes' writes for the response cache; everywhere it starts
-/// following the change stream for live subscriptions.
+/// starts hearing other processes' writes for the response cache; everywhere it gives
+/// live subscriptions the change stream to follow.
 pub fn app(state: AppState) -> axum::Router {
     response_cache::listener::spawn(&state.response_cache, &state.db);
     state
         .live
-        .spawn(state.db.clone(), state.response_cache.stream_wake());
+        .attach(state.db.clone(), state.response_cache.stream_wake());
     http::router(state)
 }

@@ -14,6 +14,9 @@
 //!   ([`Settings::poll`] × [`BACKSTOP_FACTOR`]) is the backstop;
 //! - on SQLite (one process, no notifications) it polls every [`Settings::poll`].
 //!
+//! It runs only while this process has a subscription: the first one starts it from its own
+//! start position, and it stops when the last one ends, so an idle process reads nothing.
+//!
 //! Positions are gapless and committed in order, so each subscription also checks that it
 //! saw every position after the one it started at ([`Follow`]): a subscription that fell
 //! behind the broadcast buffer (a slow client), or that started while the follower was
@@ -31,7 +34,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, broadcast};
 
 use crate::domain::stream::{self, Stored};
-use crate::error::Result;
+use crate::error::{AppError, Result};
 
 /// Events read from the database in one statement.
 const PAGE: u64 = 500;
@@ -83,16 +86,24 @@ pub struct Live(Arc<Hub>);
 struct Hub {
     settings: Settings,
     tx: broadcast::Sender<Arc<Stored>>,
-    /// The last position broadcast; -1 until the follower has read the head.
+    /// The last position broadcast; -1 while no follower runs.
     position: AtomicI64,
     /// Open connections per client.
     connections: Mutex<HashMap<String, usize>>,
-    /// Set once the follower runs.
-    started: AtomicBool,
+    /// What the follower reads and hears ([`Live::attach`]), and whether it runs: it starts
+    /// with the first subscription and stops once none is left, under this lock, so that a
+    /// subscription never joins a follower that is leaving.
+    follower: Mutex<Follower>,
     /// While set, the follower neither reads nor hears (a test's stand-in for a lost listener).
     deaf: AtomicBool,
-    /// Wakes the follower at once (after [`Live::deafen`], or a write in this process).
+    /// Wakes the follower at once (after [`Live::deafen`]).
     nudge: Notify,
+}
+
+#[derive(Default)]
+struct Follower {
+    source: Option<(DatabaseConnection, Arc<Notify>)>,
+    running: bool,
 }
 
 impl Default for Live {
@@ -110,7 +121,7 @@ impl Live {
             tx,
             position: AtomicI64::new(-1),
             connections: Mutex::default(),
-            started: AtomicBool::new(false),
+            follower: Mutex::default(),
             deaf: AtomicBool::new(false),
             nudge: Notify::new(),
         }))
@@ -121,38 +132,49 @@ impl Live {
         &self.0.settings
     }
 
-    /// Starts the follower over `db` (once; later calls do nothing), woken by `wake` (the
-    /// response cache's listener on PostgreSQL) and by its poll. It stops when every handle
-    /// to this feed is gone. Needs a tokio runtime; without one nothing is started.
-    pub fn spawn(&self, db: DatabaseConnection, wake: Arc<Notify>) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if self.0.started.swap(true, Ordering::SeqCst) {
-            return;
+    /// Gives the follower what it reads, `db`, and what wakes it besides its poll, `wake`
+    /// (the response cache's listener on PostgreSQL). It runs only while a subscription
+    /// of this process needs it, so a process nobody subscribes to never polls.
+    pub fn attach(&self, db: DatabaseConnection, wake: Arc<Notify>) {
+        if let Ok(mut f) = self.0.follower.lock() {
+            f.source = Some((db, wake));
         }
-        let shared = matches!(db, DatabaseConnection::SqlxPostgresPoolConnection(_));
-        let every = if shared {
-            self.0.settings.poll * BACKSTOP_FACTOR
-        } else {
-            self.0.settings.poll
-        };
-        runtime.spawn(follow(Arc::downgrade(&self.0), db, wake, every));
     }
 
-    /// The last position broadcast, if the follower has read the head yet.
+    /// The last position broadcast, while the follower runs.
     pub fn position(&self) -> Option<i32> {
         let p = self.0.position.load(Ordering::Acquire);
         (p >= 0).then(|| i32::try_from(p).ok()).flatten()
     }
 
     /// Follows the stream after position `start` (see [`Follow`]); with `None`, after the
-    /// current head.
+    /// current head. Starts the follower if it is not running.
     pub async fn follow(&self, db: DatabaseConnection, start: Option<i32>) -> Result<Follow> {
-        let rx = self.0.tx.subscribe();
-        let start = match start.or_else(|| self.position()) {
+        let start = match start {
             Some(s) => s,
             None => stream::head(&db).await?.last_seq,
+        };
+        let rx = {
+            let mut f = self
+                .0
+                .follower
+                .lock()
+                .map_err(|_| AppError::internal("the live follower's lock is poisoned"))?;
+            let rx = self.0.tx.subscribe();
+            if !f.running
+                && let Some((db, wake)) = f.source.clone()
+                && let Ok(runtime) = tokio::runtime::Handle::try_current()
+            {
+                f.running = true;
+                self.0.position.store(i64::from(start), Ordering::Release);
+                let every = if matches!(db, DatabaseConnection::SqlxPostgresPoolConnection(_)) {
+                    self.0.settings.poll * BACKSTOP_FACTOR
+                } else {
+                    self.0.settings.poll
+                };
+                runtime.spawn(follow(Arc::downgrade(&self.0), db, wake, every, start));
+            }
+            rx
         };
         let mut f = Follow {
             rx,
@@ -213,17 +235,31 @@ impl Drop for ConnectionGuard {
     }
 }
 
-/// The follower: reads the stream after its position whenever woken or due, and broadcasts.
-async fn follow(hub: Weak<Hub>, db: DatabaseConnection, wake: Arc<Notify>, every: Duration) {
-    let mut last: Option<i32> = None;
+/// The follower: reads the stream after `start` whenever woken or due, and broadcasts; it
+/// stops when no subscription is left.
+async fn follow(
+    hub: Weak<Hub>,
+    db: DatabaseConnection,
+    wake: Arc<Notify>,
+    every: Duration,
+    start: i32,
+) {
+    let mut last = start;
     let mut retry = Duration::from_millis(100);
     loop {
         let Some(h) = hub.upgrade() else { return };
+        if let Ok(mut f) = h.follower.lock()
+            && h.tx.receiver_count() == 0
+        {
+            f.running = false;
+            h.position.store(-1, Ordering::Release);
+            return;
+        }
         let mut pause = every;
         if !h.deaf.load(Ordering::SeqCst) {
             match read(&h, &db, last).await {
                 Ok(l) => {
-                    last = Some(l);
+                    last = l;
                     retry = Duration::from_millis(100);
                 }
                 Err(e) => {
@@ -245,14 +281,8 @@ async fn follow(hub: Weak<Hub>, db: DatabaseConnection, wake: Arc<Notify>, every
     }
 }
 
-/// Reads and broadcasts everything after `last` (from the head, the first time); returns the
-/// new position.
-async fn read(h: &Hub, db: &DatabaseConnection, last: Option<i32>) -> Result<i32> {
-    let Some(mut last) = last else {
-        let head = stream::head(db).await?.last_seq;
-        h.position.store(i64::from(head), Ordering::Release);
-        return Ok(head);
-    };
+/// Reads and broadcasts everything after `last`; returns the new position.
+async fn read(h: &Hub, db: &DatabaseConnection, mut last: i32) -> Result<i32> {
     loop {
         let page = stream::read(db, last, PAGE).await?;
         let full = page.len() as u64 == PAGE;
