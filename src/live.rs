@@ -113,7 +113,7 @@ impl Default for Live {
 }
 
 impl Live {
-    /// A feed with these settings; nothing runs until [`Live::spawn`].
+    /// A feed with these settings; nothing runs until [`Live::attach`].
     pub fn new(settings: Settings) -> Self {
         let (tx, _) = broadcast::channel(settings.buffer.max(16));
         Self(Arc::new(Hub {
