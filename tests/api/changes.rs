@@ -541,9 +541,14 @@ async fn bad_and_pruned_positions_are_refused(app: &TestApp) {
         .await
         .expect("prune");
     assert!(removed > 0);
-    assert_eq!(app.count_rows("change_log").await, 1, "only the departure is kept");
     assert_eq!(
-        app.count_rows("change_log WHERE action = 'unpublish'").await,
+        app.count_rows("change_log").await,
+        1,
+        "only the departure is kept"
+    );
+    assert_eq!(
+        app.count_rows("change_log WHERE action = 'unpublish'")
+            .await,
         1
     );
     let (status, headers, body) = app

@@ -193,14 +193,24 @@ pub async fn partner_items(
     let version = ninjs::Version::parse(p.version)?;
     let first = changes::page_size(p.limit)?;
     let page = changes::page(&s.db, &c, p.since.as_deref(), first, Scope::Articles).await?;
+    let stories: Vec<_> = page
+        .items
+        .iter()
+        .filter_map(|ch| match &ch.now {
+            Some(Entity::Article(a)) => Some(a.clone()),
+            _ => None,
+        })
+        .collect();
+    let delivered = stories.len() as u64;
+    let mut usable = ninjs::of_articles(&s.db, &s.site, &stories, version)
+        .await?
+        .into_iter();
     let mut items = Vec::with_capacity(page.items.len());
-    let mut delivered = 0;
     for ch in page.items {
         items.push(match ch.now {
-            Some(Entity::Article(a)) => {
-                delivered += 1;
-                ninjs::of_article(&s.db, &s.site, &a, version).await?
-            }
+            Some(Entity::Article(_)) => usable
+                .next()
+                .ok_or_else(|| crate::error::AppError::internal("a ninjs item vanished"))?,
             _ => {
                 let status = if ch.reason == Some("deleted") {
                     ninjs::Retracted::Canceled
