@@ -51,4 +51,5 @@ mod sitemaps;
 mod sqlite_busy;
 mod statements;
 mod structured_data;
+mod subscriptions;
 mod tokens;
