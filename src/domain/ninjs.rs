@@ -26,8 +26,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value, json};
 
-use super::blocks::{self, Block, Image};
+use super::blocks::Image;
 use super::content::Rights;
+use super::rendered::RenderedBodies;
 use super::site::Site;
 use super::structured::Described;
 use crate::entities::{article, section};
@@ -82,7 +83,7 @@ fn time(t: DateTime<Utc>) -> String {
 
 /// The article as a ninjs item of `version`; `body` is its body (listings read articles
 /// without it and load it apart).
-pub fn item(site: &Site, d: &Described<'_>, body: &[Block], version: Version) -> Result<Value> {
+pub fn item(site: &Site, d: &Described<'_>, body_html: &str, version: Version) -> Result<Value> {
     let a = d.article;
     let mut item = Map::new();
     let mut put = |k: &str, v: Value| {
@@ -126,7 +127,7 @@ pub fn item(site: &Site, d: &Described<'_>, body: &[Block], version: Version) ->
             "role": "main",
             "contenttype": "text/html",
             "wordcount": a.word_count,
-            "value": blocks::render_html(body),
+            "value": body_html,
         }]),
     );
     if !d.authors.is_empty() {
@@ -187,20 +188,23 @@ pub fn item(site: &Site, d: &Described<'_>, body: &[Block], version: Version) ->
 pub async fn of_article(
     db: &impl ConnectionTrait,
     site: &Site,
+    bodies: &RenderedBodies,
     a: &article::Model,
     version: Version,
 ) -> Result<Value> {
-    of_articles(db, site, std::slice::from_ref(a), version)
+    of_articles(db, site, bodies, std::slice::from_ref(a), version)
         .await?
         .pop()
         .ok_or_else(|| AppError::internal("a ninjs item vanished"))
 }
 
 /// The items of `articles`, in their order, with what they describe loaded for all of them
-/// at once (four statements, whatever their number: the partner feed's pages).
+/// at once (four statements, whatever their number: the partner feed's pages), and their
+/// bodies' HTML from `bodies` (rendered once per article version).
 pub async fn of_articles(
     db: &impl ConnectionTrait,
     site: &Site,
+    bodies: &RenderedBodies,
     articles: &[article::Model],
     version: Version,
 ) -> Result<Vec<Value>> {
@@ -219,6 +223,7 @@ pub async fn of_articles(
     let by_path = super::sections::by_paths(db, &paths).await?;
     let mut authors = super::authors::bylines(db, &ids).await?;
     let mut tags = super::tags::of_articles(db, &ids).await?;
+    let html = bodies.html(db, articles).await?;
     let mut out = Vec::with_capacity(articles.len());
     for a in articles {
         let section = sections
@@ -228,8 +233,9 @@ pub async fn of_articles(
             .iter()
             .filter_map(|p| by_path.get(p).cloned())
             .collect();
-        let body: Vec<Block> = serde_json::from_value(a.body.clone())
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("article {} body: {e}", a.id)))?;
+        let html = html
+            .get(&a.id)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("article {}: no body", a.id)))?;
         out.push(item(
             site,
             &Described {
@@ -238,7 +244,7 @@ pub async fn of_articles(
                 authors: &authors.remove(&a.id).unwrap_or_default(),
                 tags: &tags.remove(&a.id).unwrap_or_default(),
             },
-            &body,
+            html,
             version,
         )?);
     }

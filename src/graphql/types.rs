@@ -189,7 +189,8 @@ impl Article {
             tags: &tags,
         };
         let body = self.blocks(ctx).await?;
-        let item = ninjs::item(super::site(ctx)?, &described, &body, version).gql()?;
+        let html = crate::domain::blocks::render_html(&body);
+        let item = ninjs::item(super::site(ctx)?, &described, &html, version).gql()?;
         crate::domain::partners::count_delivered(super::caller(ctx), 1);
         Ok(Json(item))
     }

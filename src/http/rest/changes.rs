@@ -207,7 +207,7 @@ pub async fn partner_items(
         })
         .collect();
     let delivered = stories.len() as u64;
-    let mut usable = ninjs::of_articles(&s.db, &s.site, &stories, version)
+    let mut usable = ninjs::of_articles(&s.db, &s.site, &s.rendered, &stories, version)
         .await?
         .into_iter();
     let mut items = Vec::with_capacity(page.items.len());

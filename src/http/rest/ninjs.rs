@@ -44,7 +44,7 @@ pub async fn article(
     access::check_can_receive_ninjs(&c)?;
     let version = ninjs::Version::parse(p.version)?;
     let a = super::articles::visible(&s, &c, &slug, None).await?;
-    let item = ninjs::of_article(&s.db, &s.site, &a, version).await?;
+    let item = ninjs::of_article(&s.db, &s.site, &s.rendered, &a, version).await?;
     partners::count_delivered(&c, 1);
     let keys = BTreeSet::from([Key::Article(a.id), Key::Lists]);
     Ok(cache_headers::json(
