@@ -22,6 +22,8 @@
 //! - [`state`]: what handlers share.
 //! - [`auth`]: token verification and minting.
 //! - [`scheduler`]: publishes scheduled articles when due.
+//! - [`delivery`]: the webhook worker: makes deliveries from the change stream and sends
+//!   them, signed ([`domain::webhooks`] holds the rules).
 //! - [`commands`]: what `gazette serve|migrate|import` do.
 //!
 //! # Database restarts and failovers, by module
@@ -54,6 +56,7 @@ pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod entities;

@@ -70,6 +70,9 @@ pub struct Shared {
     pub limits_gql: graphql::Limits,
     /// Article bodies rendered to HTML, per article version (feeds carry them in full).
     pub rendered: RenderedBodies,
+    /// Webhooks: the key of their secrets, the SSRF exemption, the delivery schedule (also
+    /// given to GraphQL requests).
+    pub webhooks: Arc<crate::domain::webhooks::Settings>,
 }
 
 /// HTTP settings that handlers and layers read.
@@ -145,6 +148,7 @@ impl AppState {
             site,
             limits_gql: graphql::Limits::default(),
             rendered: RenderedBodies::default(),
+            webhooks: Arc::default(),
             db,
         }))
     }
@@ -188,6 +192,11 @@ impl AppState {
             s.schema =
                 graphql::schema_with(s.db.clone(), s.auth.clone(), s.site.clone(), &s.limits_gql);
         })
+    }
+
+    /// The same state with these webhook settings.
+    pub fn with_webhooks(self, settings: crate::domain::webhooks::Settings) -> Self {
+        self.map(|s| s.webhooks = Arc::new(settings))
     }
 
     /// The same state with these HTTP settings.
