@@ -17,6 +17,7 @@ mod query;
 mod search;
 pub mod surrogate_keys;
 mod types;
+mod webhooks;
 
 use std::sync::Arc;
 

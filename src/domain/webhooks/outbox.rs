@@ -234,16 +234,12 @@ fn body(t: EventType, at: chrono::DateTime<chrono::Utc>, data: Value) -> String 
     .to_string()
 }
 
-/// What a finished import tells endpoints: how many records of each kind it wrote, and the
-/// stream positions around it (`from`: sync changes since this to catch up with the import;
-/// `to`: where the stream stood when it ended).
-#[derive(Clone, Debug, Default, serde::Serialize)]
+/// What a finished import tells endpoints: how many records of each kind it created,
+/// updated, left unchanged or skipped, and the stream positions around it (`from`: sync
+/// changes since this to catch up with the import; `to`: where the stream stood at its end).
+#[derive(Clone, Debug, Default)]
 pub struct ImportCompleted {
-    pub sections: usize,
-    pub authors: usize,
-    pub tags: usize,
-    pub articles: usize,
-    pub comments: usize,
+    pub counts: Value,
     pub from: i32,
     pub to: i32,
 }
@@ -255,31 +251,26 @@ pub async fn import_completed(db: &DatabaseConnection, done: &ImportCompleted) -
         .filter(webhook::Column::Active.eq(true))
         .all(db)
         .await?;
-    let data = json!({
-        "sections": done.sections,
-        "authors": done.authors,
-        "tags": done.tags,
-        "articles": done.articles,
-        "comments": done.comments,
-        "from": Position::Stream(done.from).encode(),
-        "to": Position::Stream(done.to).encode(),
-    });
     let t = EventType::ImportCompleted;
-    let payload = body(t, now(), data);
-    let rows: Vec<_> = hooks
+    let mut rows = Vec::new();
+    for w in hooks
         .iter()
         .filter(|w| event_types_of(w).iter().any(|p| t.matches(p)))
-        .map(|w| {
-            new_delivery(
-                w.id,
-                format!("msg_import_{}_{}", done.from, done.to),
-                t,
-                None,
-                None,
-                payload.clone(),
-            )
-        })
-        .collect();
+    {
+        let data = json!({
+            "counts": done.counts,
+            "from": Position::Stream(done.from).encode(),
+            "to": Position::Stream(done.to).encode(),
+        });
+        rows.push(new_delivery(
+            w.id,
+            format!("msg_import_{}_{}", done.from, done.to),
+            t,
+            None,
+            None,
+            body(t, now(), data),
+        ));
+    }
     let n = rows.len();
     insert(db, rows).await?;
     Ok(n)
