@@ -51,3 +51,4 @@ mod sqlite_busy;
 mod statements;
 mod structured_data;
 mod tokens;
+mod webhooks;

@@ -221,9 +221,16 @@ async fn check_section(db: &impl ConnectionTrait, section: Option<String>) -> Re
     Ok(Some(path))
 }
 
+/// Checks a URL when it is saved: its form, a literal address, and the addresses its name
+/// resolves to now. A name that does not resolve yet is accepted: every delivery resolves
+/// and checks it again, and connects only to addresses that pass.
 async fn check_url(settings: &Settings, url: &str) -> Result<String> {
     let target = ssrf::parse(url, settings.allow_private)?;
-    ssrf::resolve(&target, settings.allow_private).await?;
+    if !settings.allow_private
+        && let Ok(found) = ssrf::lookup(&target).await
+    {
+        ssrf::check_all(&target, &found, false)?;
+    }
     Ok(target.url.to_string())
 }
 

@@ -197,10 +197,13 @@ async fn insert(db: &impl ConnectionTrait, rows: Vec<webhook_delivery::ActiveMod
     Ok(())
 }
 
-/// The body of a message: `{ type, timestamp, data }`, `data` being the entity's public
-/// shape (when it is public now) and its surrogate keys, so a CDN purge can be driven from
-/// it. An article that is not public (unpublished, deleted, or changed again since) is
-/// named by id and version only: a message never shows what a reader could not see.
+/// The body of a message: `{ type, timestamp, data }`. `data` is the entity's public
+/// shape as it is when the message is made (as delta sync shows it), when it is public; an
+/// article that is not (unpublished, deleted, or changed again since) is named by id only:
+/// a message never shows what a reader could not see. Beside it, `surrogate_keys` (what
+/// the change touched, so a CDN purge can be driven from it) and `change`: the article's
+/// version after the change and the stream position of the change (a `since` for delta
+/// sync).
 async fn message(
     db: &DatabaseConnection,
     shapes: &dyn Shapes,
@@ -212,17 +215,16 @@ async fn message(
         _ => shapes.shape(db, e.entity, e.id).await?,
     };
     let mut data = match public {
-        Some(Value::Object(o)) => Value::Object(o),
-        _ => json!({ "id": e.id }),
+        Some(Value::Object(o)) => o,
+        _ => serde_json::Map::from_iter([("id".to_owned(), json!(e.id))]),
     };
-    if let Some(o) = data.as_object_mut() {
-        if e.entity == EntityKind::Article && !o.contains_key("version") {
-            o.insert("version".into(), json!(e.version));
-        }
-        let keys: Vec<String> = e.keys.iter().map(ToString::to_string).collect();
-        o.insert("surrogate_keys".into(), json!(keys));
-    }
-    Ok(body(t, e.at, data))
+    let keys: Vec<String> = e.keys.iter().map(ToString::to_string).collect();
+    data.insert("surrogate_keys".into(), json!(keys));
+    data.insert(
+        "change".into(),
+        json!({ "version": e.version, "position": Position::Stream(e.seq).encode() }),
+    );
+    Ok(body(t, e.at, Value::Object(data)))
 }
 
 fn body(t: EventType, at: chrono::DateTime<chrono::Utc>, data: Value) -> String {

@@ -81,23 +81,33 @@ fn refused_name(host: &str) -> AppError {
 /// with one refused address is refused whole (a name that also points inside is not
 /// trusted with the rest).
 pub async fn resolve(target: &Target, allow_private: bool) -> Result<Vec<SocketAddr>> {
+    let found = lookup(target).await.map_err(|e| {
+        AppError::bad_input(format!("url: {} does not resolve ({e})", target.host))
+    })?;
+    check_all(target, &found, allow_private)?;
+    Ok(found)
+}
+
+/// The addresses of a target's host (itself, when it is an address).
+pub async fn lookup(target: &Target) -> std::io::Result<Vec<SocketAddr>> {
     if let Ok(ip) = target.host.parse::<IpAddr>() {
-        check_ip(ip, allow_private)?;
         return Ok(vec![SocketAddr::new(ip, target.port)]);
     }
     let found: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| {
-            AppError::bad_input(format!("url: {} does not resolve ({e})", target.host))
-        })?
+        .await?
         .collect();
     if found.is_empty() {
-        return Err(AppError::bad_input(format!(
-            "url: {} has no address",
-            target.host
-        )));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no address",
+        ));
     }
-    for a in &found {
+    Ok(found)
+}
+
+/// Refuses the target when any of its addresses is not public.
+pub fn check_all(target: &Target, found: &[SocketAddr], allow_private: bool) -> Result<()> {
+    for a in found {
         check_ip(a.ip(), allow_private).map_err(|_| {
             AppError::bad_input(format!(
                 "url: {} resolves to {}, which is not a public address; webhooks go to \
@@ -107,7 +117,7 @@ pub async fn resolve(target: &Target, allow_private: bool) -> Result<Vec<SocketA
             ))
         })?;
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Refuses an address that is not public (see the module's documentation).
@@ -252,5 +262,18 @@ mod tests {
         }
         assert!(parse("https://example.com/hook", false).is_ok());
         assert!(parse("http://127.0.0.1:9000/hook", true).is_ok());
+    }
+
+    #[tokio::test]
+    async fn names_are_checked_after_resolution() {
+        // `localhost` resolves locally (no network): to loopback, so it is refused.
+        let target = Target {
+            url: url::Url::parse("https://localhost/").expect("url"),
+            host: "localhost".into(),
+            port: 443,
+        };
+        let e = resolve(&target, false).await.expect_err("refused");
+        assert!(e.to_string().contains("not a public address"), "{e}");
+        assert!(resolve(&target, true).await.is_ok());
     }
 }
