@@ -537,7 +537,11 @@ async fn a_receiver_gets_signed_events_in_order_and_never_a_draft(app: &TestApp)
     let got = rx
         .wait(20, "four messages", |g| g.len() >= 4)
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_log(&r, &id, "every delivery recorded", |l| {
+        l.len() == 4 && l.iter().all(|d| d["status"] == "SUCCEEDED")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let got_all = rx.got();
     w.abort();
     assert_eq!(got_all.len(), 4, "nothing else arrives: {:?}", kinds(&got_all));
@@ -691,7 +695,6 @@ async fn versions_of_an_article_wait_for_the_earlier_one(app: &TestApp) {
     let got = rx
         .wait(20, "every message delivered", |g| g.iter().filter(|r| r.answered == 200).count() >= 4)
         .await;
-    w.abort();
     // Of the first story: published (after its two failures), then the updates, in order;
     // no update reached the receiver before the publication went through.
     let of = |s: &str| -> Vec<(String, i64, u16)> {
@@ -717,8 +720,11 @@ async fn versions_of_an_article_wait_for_the_earlier_one(app: &TestApp) {
     assert!(updates[0].1 < updates[1].1, "versions in order: {first:?}");
     // Another article is not held back by this one.
     assert!(of(&other).iter().any(|(_, _, a)| *a == 200));
-    let l = log(&r, &id).await;
-    assert!(l.iter().all(|d| d["status"] == "SUCCEEDED"), "{l:?}");
+    wait_log(&r, &id, "every delivery recorded", |l| {
+        l.len() == 4 && l.iter().all(|d| d["status"] == "SUCCEEDED")
+    })
+    .await;
+    w.abort();
 }
 
 async fn a_worker_killed_mid_delivery_loses_nothing(app: &TestApp) {
@@ -762,7 +768,11 @@ async fn two_workers_never_attempt_one_delivery_at_the_same_time(app: &TestApp) 
     let a = worker(app.db.clone(), &settings);
     let b = worker(app.second_connection().await, &settings);
     let got = rx.wait(30, "twelve messages", |g| g.len() >= 12).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_log(&r, &id, "every delivery recorded", |l| {
+        l.len() == 12 && l.iter().all(|d| d["status"] == "SUCCEEDED")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     a.abort();
     b.abort();
     let got_all = rx.got();
