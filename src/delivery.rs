@@ -195,7 +195,10 @@ impl Sender {
         let (error, retryable) = if status.is_success() {
             (None, false)
         } else if status.is_redirection() {
-            (Some(format!("answered {code}; redirects are not followed")), false)
+            (
+                Some(format!("answered {code}; redirects are not followed")),
+                false,
+            )
         } else {
             let retryable = code == 429 || status.is_server_error();
             (Some(format!("answered {code}")), retryable)

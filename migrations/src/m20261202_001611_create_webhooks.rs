@@ -97,7 +97,11 @@ impl MigrationTrait for Migration {
                         .not_null()
                         .default(""),
                 )
-                .col(ColumnDef::new(Webhooks::EventTypes).json_binary().not_null())
+                .col(
+                    ColumnDef::new(Webhooks::EventTypes)
+                        .json_binary()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(Webhooks::Section).text().null())
                 .col(ColumnDef::new(Webhooks::Secret).text().not_null())
                 .col(ColumnDef::new(Webhooks::PreviousSecret).text().null())

@@ -74,8 +74,8 @@ pub mod structured;
 pub mod syndication;
 pub mod tags;
 pub mod transaction;
-pub mod workflow;
 pub mod webhooks;
+pub mod workflow;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 

@@ -10,8 +10,8 @@ use super::inputs::{
     ArticleInput, ArticlePatchInput, AuthorInput, AuthorPatch, SectionInput, SectionPatch,
 };
 use super::partners::{Partner, PartnerInput, PartnerKey, PartnerPatchInput};
-use super::webhooks::{Webhook, WebhookDelivery, WebhookInput, WebhookPatchInput, WebhookSecret};
 use super::types::{Article, Author, Section};
+use super::webhooks::{Webhook, WebhookDelivery, WebhookInput, WebhookPatchInput, WebhookSecret};
 use super::{caller, db};
 use crate::auth::Auth;
 use crate::domain::access::{Caller, Role};
@@ -242,7 +242,11 @@ impl MutationRoot {
 
     /// Creates a webhook endpoint (admins); the answer holds its signing secret, shown this
     /// once. It receives the events that follow.
-    async fn create_webhook(&self, ctx: &Context<'_>, input: WebhookInput) -> Result<WebhookSecret> {
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: WebhookInput,
+    ) -> Result<WebhookSecret> {
         let c = account(ctx)?;
         let settings = super::webhooks::settings(ctx)?;
         let (w, secret) = webhooks::create(db(ctx)?, settings, c, input.into())

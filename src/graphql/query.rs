@@ -2,10 +2,10 @@
 
 use super::connection::{ArticleConnection, AuthorConnection};
 use super::partners::Partner;
-use super::webhooks::Webhook;
 use super::search::SearchConnection;
 use super::surrogate_keys::{no_store, note, note_lists};
 use super::types::{Article, Author, RelatedArticle, Section, Tag, author, section, tag};
+use super::webhooks::Webhook;
 use super::{caller, db, directory};
 use crate::domain::articles;
 use crate::domain::filter::FilterInput;

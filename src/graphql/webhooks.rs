@@ -101,9 +101,8 @@ impl Webhook {
     ) -> Result<Vec<WebhookDelivery>> {
         let before = before
             .map(|b| {
-                b.parse::<i32>().map_err(|_| {
-                    crate::error::AppError::bad_input("before: pass a delivery's id")
-                })
+                b.parse::<i32>()
+                    .map_err(|_| crate::error::AppError::bad_input("before: pass a delivery's id"))
             })
             .transpose()
             .gql()?;

@@ -170,7 +170,10 @@ impl Receiver {
     }
 
     fn script(&self, answers: &[Answer]) {
-        self.script.lock().expect("lock").extend(answers.iter().copied());
+        self.script
+            .lock()
+            .expect("lock")
+            .extend(answers.iter().copied());
     }
 
     fn set_always(&self, a: Option<Answer>) {
@@ -182,7 +185,12 @@ impl Receiver {
     }
 
     /// Waits (up to `secs`) until `done` holds of what was received.
-    async fn wait(&self, secs: u64, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    async fn wait(
+        &self,
+        secs: u64,
+        what: &str,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let got = self.got();
@@ -192,7 +200,9 @@ impl Receiver {
             assert!(
                 Instant::now() < deadline,
                 "timed out waiting for {what}; received: {:?}",
-                got.iter().map(|r| (r.answered, &r.body)).collect::<Vec<_>>()
+                got.iter()
+                    .map(|r| (r.answered, &r.body))
+                    .collect::<Vec<_>>()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -251,8 +261,13 @@ const ARTICLE: &str = "mutation($h: String!) { createArticle(input: { headline: 
 
 /// Creates a draft as the editor; returns its slug.
 async fn draft(app: &TestApp, headline: &str) -> String {
-    let d = app.ok_as(&editor(), ARTICLE, json!({ "h": headline })).await;
-    d["createArticle"]["slug"].as_str().expect("slug").to_owned()
+    let d = app
+        .ok_as(&editor(), ARTICLE, json!({ "h": headline }))
+        .await;
+    d["createArticle"]["slug"]
+        .as_str()
+        .expect("slug")
+        .to_owned()
 }
 
 async fn edit(app: &TestApp, slug: &str, dek: &str) {
@@ -287,7 +302,10 @@ async fn wait_log(r: &Router, id: &str, what: &str, done: impl Fn(&[Value]) -> b
         if done(&l) {
             return l;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {l:?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {l:?}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -304,7 +322,10 @@ async fn admins_manage_webhooks_on_graphql_and_rest(app: &TestApp) {
     .await;
     let c = &body["data"]["createWebhook"];
     let secret = c["secret"].as_str().unwrap_or_else(|| panic!("{body}"));
-    assert!(secret.starts_with("whsec_") && secret.len() > 30, "{secret}");
+    assert!(
+        secret.starts_with("whsec_") && secret.len() > 30,
+        "{secret}"
+    );
     assert_eq!(
         c["webhook"]["eventTypes"],
         json!(["article.published", "section.*"])
@@ -318,11 +339,24 @@ async fn admins_manage_webhooks_on_graphql_and_rest(app: &TestApp) {
         "webhooks WHERE secret LIKE '%{}%'",
         &secret["whsec_".len()..]
     );
-    assert_eq!(app.count_rows(&clear).await, 0, "the secret is not stored in the clear");
+    assert_eq!(
+        app.count_rows(&clear).await,
+        0,
+        "the secret is not stored in the clear"
+    );
 
     // Listed, without the secret; paused and resumed.
-    let listed = gql(&r, Some(&admin()), "{ webhooks { id url active } }", json!({})).await;
-    assert_eq!(listed["data"]["webhooks"], json!([{ "id": id, "url": "https://hooks.example.com/in", "active": true }]));
+    let listed = gql(
+        &r,
+        Some(&admin()),
+        "{ webhooks { id url active } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        listed["data"]["webhooks"],
+        json!([{ "id": id, "url": "https://hooks.example.com/in", "active": true }])
+    );
     assert!(!listed.to_string().contains("whsec_"));
     let paused = gql(
         &r,
@@ -338,13 +372,28 @@ async fn admins_manage_webhooks_on_graphql_and_rest(app: &TestApp) {
 
     // Bad input is refused with a sentence, for each field.
     for (input, why) in [
-        (json!({ "url": "https://hooks.example.com/", "eventTypes": [] }), "no event types"),
-        (json!({ "url": "https://hooks.example.com/", "eventTypes": ["article.created"] }), "unknown type"),
-        (json!({ "url": "https://hooks.example.com/", "eventTypes": ["*"], "section": "nowhere" }), "unknown section"),
-        (json!({ "url": "not a url", "eventTypes": ["*"] }), "not a URL"),
+        (
+            json!({ "url": "https://hooks.example.com/", "eventTypes": [] }),
+            "no event types",
+        ),
+        (
+            json!({ "url": "https://hooks.example.com/", "eventTypes": ["article.created"] }),
+            "unknown type",
+        ),
+        (
+            json!({ "url": "https://hooks.example.com/", "eventTypes": ["*"], "section": "nowhere" }),
+            "unknown section",
+        ),
+        (
+            json!({ "url": "not a url", "eventTypes": ["*"] }),
+            "not a URL",
+        ),
     ] {
         let body = gql(&r, Some(&admin()), CREATE, json!({ "i": input })).await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{why}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{why}: {body}"
+        );
     }
 
     // REST mirrors it.
@@ -359,41 +408,106 @@ async fn admins_manage_webhooks_on_graphql_and_rest(app: &TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
-    assert!(made["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")));
+    assert!(
+        made["secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("whsec_"))
+    );
     assert_eq!(made["event_types"], json!(["article.*"]));
     let rid = made["id"].as_i64().expect("id");
-    let (status, _, got) = send_to(&r, request("GET", &format!("/api/v1/webhooks/{rid}"), Some(&admin()), None)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(got["description"], "CDN purge");
-    assert!(got.get("secret").is_none(), "the secret is shown once: {got}");
-    let (status, _, patched) = send_to(
+    let (status, _, got) = send_to(
         &r,
-        request("PATCH", &format!("/api/v1/webhooks/{rid}"), Some(&admin()), Some(json!({ "active": false }))),
+        request(
+            "GET",
+            &format!("/api/v1/webhooks/{rid}"),
+            Some(&admin()),
+            None,
+        ),
     )
     .await;
-    assert_eq!((status, &patched["paused_reason"]), (StatusCode::OK, &json!("admin")));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["description"], "CDN purge");
+    assert!(
+        got.get("secret").is_none(),
+        "the secret is shown once: {got}"
+    );
+    let (status, _, patched) = send_to(
+        &r,
+        request(
+            "PATCH",
+            &format!("/api/v1/webhooks/{rid}"),
+            Some(&admin()),
+            Some(json!({ "active": false })),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, &patched["paused_reason"]),
+        (StatusCode::OK, &json!("admin"))
+    );
     let (status, _, rotated) = send_to(
         &r,
-        request("POST", &format!("/api/v1/webhooks/{rid}/rotate-secret"), Some(&admin()), None),
+        request(
+            "POST",
+            &format!("/api/v1/webhooks/{rid}/rotate-secret"),
+            Some(&admin()),
+            None,
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     assert_ne!(rotated["secret"], made["secret"]);
     assert!(rotated["previous_secret_until"].is_string());
-    let (status, _, listed) = send_to(&r, request("GET", "/api/v1/webhooks", Some(&admin()), None)).await;
-    assert_eq!((status, listed.as_array().map(Vec::len)), (StatusCode::OK, Some(2)));
+    let (status, _, listed) =
+        send_to(&r, request("GET", "/api/v1/webhooks", Some(&admin()), None)).await;
+    assert_eq!(
+        (status, listed.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(2))
+    );
     let (status, _, page) = send_to(
         &r,
-        request("GET", &format!("/api/v1/webhooks/{rid}/deliveries?status=dead"), Some(&admin()), None),
+        request(
+            "GET",
+            &format!("/api/v1/webhooks/{rid}/deliveries?status=dead"),
+            Some(&admin()),
+            None,
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page, json!({ "data": [], "next_cursor": null }));
-    let (status, _, _) = send_to(&r, request("DELETE", &format!("/api/v1/webhooks/{rid}"), Some(&admin()), None)).await;
+    let (status, _, _) = send_to(
+        &r,
+        request(
+            "DELETE",
+            &format!("/api/v1/webhooks/{rid}"),
+            Some(&admin()),
+            None,
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _, gone) = send_to(&r, request("GET", &format!("/api/v1/webhooks/{rid}"), Some(&admin()), None)).await;
-    assert_eq!((status, gone["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")));
-    let deleted = gql(&r, Some(&admin()), "mutation($id: ID!) { deleteWebhook(id: $id) { id } }", json!({ "id": id })).await;
+    let (status, _, gone) = send_to(
+        &r,
+        request(
+            "GET",
+            &format!("/api/v1/webhooks/{rid}"),
+            Some(&admin()),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, gone["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
+    );
+    let deleted = gql(
+        &r,
+        Some(&admin()),
+        "mutation($id: ID!) { deleteWebhook(id: $id) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
     assert_eq!(deleted["data"]["deleteWebhook"]["id"], id);
     assert_eq!(app.count_rows("webhooks").await, 0);
 }
@@ -406,25 +520,56 @@ async fn non_admins_are_refused_and_nothing_is_written(app: &TestApp) {
         ("anonymous", None, "UNAUTHENTICATED"),
         ("editor", Some(editor()), "FORBIDDEN"),
         ("writer", Some(token("omar", "writer")), "FORBIDDEN"),
-        ("partner-less reader", Some(token("rea", "reader")), "FORBIDDEN"),
+        (
+            "partner-less reader",
+            Some(token("rea", "reader")),
+            "FORBIDDEN",
+        ),
     ] {
         let body = gql(&r, tok.as_deref(), CREATE, json!({ "i": input })).await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], code, "{who}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], code,
+            "{who}: {body}"
+        );
         let listed = gql(&r, tok.as_deref(), "{ webhooks { id } }", json!({})).await;
-        assert_eq!(listed["errors"][0]["extensions"]["code"], code, "{who} lists: {listed}");
+        assert_eq!(
+            listed["errors"][0]["extensions"]["code"], code,
+            "{who} lists: {listed}"
+        );
         let (status, _, p) = send_to(
             &r,
-            request("POST", "/api/v1/webhooks", tok.as_deref(), Some(json!({ "url": "https://hooks.example.com/", "event_types": ["*"] }))),
+            request(
+                "POST",
+                "/api/v1/webhooks",
+                tok.as_deref(),
+                Some(json!({ "url": "https://hooks.example.com/", "event_types": ["*"] })),
+            ),
         )
         .await;
-        let want = if tok.is_none() { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
-        assert_eq!((status, p["code"].as_str()), (want, Some(code)), "{who} over REST");
-        let (status, _, _) = send_to(&r, request("GET", "/api/v1/webhooks", tok.as_deref(), None)).await;
+        let want = if tok.is_none() {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(
+            (status, p["code"].as_str()),
+            (want, Some(code)),
+            "{who} over REST"
+        );
+        let (status, _, _) =
+            send_to(&r, request("GET", "/api/v1/webhooks", tok.as_deref(), None)).await;
         assert_eq!(status, want, "{who} lists over REST");
-        let (status, _, _) = send_to(&r, request("GET", "/api/v1/webhooks/1/deliveries", tok.as_deref(), None)).await;
+        let (status, _, _) = send_to(
+            &r,
+            request("GET", "/api/v1/webhooks/1/deliveries", tok.as_deref(), None),
+        )
+        .await;
         assert_eq!(status, want, "{who} reads a log over REST");
     }
-    assert_eq!(app.row_counts(&["webhooks", "webhook_deliveries"]).await, vec![0, 0]);
+    assert_eq!(
+        app.row_counts(&["webhooks", "webhook_deliveries"]).await,
+        vec![0, 0]
+    );
 }
 
 async fn urls_that_reach_inside_are_refused_and_nothing_is_written(app: &TestApp) {
@@ -455,15 +600,32 @@ async fn urls_that_reach_inside_are_refused_and_nothing_is_written(app: &TestApp
         ("https://[fd00:ec2::254]/in", "cloud metadata (IPv6)"),
         ("https://[::ffff:127.0.0.1]/in", "IPv4-mapped loopback"),
         ("https://[::ffff:10.0.0.1]/in", "IPv4-mapped private"),
-        ("https://[::ffff:169.254.169.254]/in", "IPv4-mapped metadata"),
+        (
+            "https://[::ffff:169.254.169.254]/in",
+            "IPv4-mapped metadata",
+        ),
         ("https://[::ffff:100.64.0.1]/in", "IPv4-mapped CGNAT"),
         ("https://user:pw@hooks.example.com/in", "credentials"),
     ] {
-        let body = gql(&r, Some(&admin()), CREATE, json!({ "i": { "url": url, "eventTypes": ["*"] } })).await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{why} ({url}): {body}");
+        let body = gql(
+            &r,
+            Some(&admin()),
+            CREATE,
+            json!({ "i": { "url": url, "eventTypes": ["*"] } }),
+        )
+        .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{why} ({url}): {body}"
+        );
         let (status, _, p) = send_to(
             &r,
-            request("POST", "/api/v1/webhooks", Some(&admin()), Some(json!({ "url": url, "event_types": ["*"] }))),
+            request(
+                "POST",
+                "/api/v1/webhooks",
+                Some(&admin()),
+                Some(json!({ "url": url, "event_types": ["*"] })),
+            ),
         )
         .await;
         assert_eq!(
@@ -474,7 +636,11 @@ async fn urls_that_reach_inside_are_refused_and_nothing_is_written(app: &TestApp
     }
     // Nor can an existing endpoint be pointed inside.
     let loose = router(app, &fast());
-    let (id, _) = create(&loose, json!({ "url": "https://hooks.example.com/in", "eventTypes": ["*"] })).await;
+    let (id, _) = create(
+        &loose,
+        json!({ "url": "https://hooks.example.com/in", "eventTypes": ["*"] }),
+    )
+    .await;
     let body = gql(
         &r,
         Some(&admin()),
@@ -482,10 +648,19 @@ async fn urls_that_reach_inside_are_refused_and_nothing_is_written(app: &TestApp
         json!({ "id": id }),
     )
     .await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
     let kept = gql(&r, Some(&admin()), "{ webhooks { url } }", json!({})).await;
-    assert_eq!(kept["data"]["webhooks"], json!([{ "url": "https://hooks.example.com/in" }]));
-    assert_eq!(app.row_counts(&["webhooks", "webhook_deliveries"]).await, vec![1, 0]);
+    assert_eq!(
+        kept["data"]["webhooks"],
+        json!([{ "url": "https://hooks.example.com/in" }])
+    );
+    assert_eq!(
+        app.row_counts(&["webhooks", "webhook_deliveries"]).await,
+        vec![1, 0]
+    );
 }
 
 async fn without_a_key_webhooks_cannot_be_created(app: &TestApp) {
@@ -496,10 +671,21 @@ async fn without_a_key_webhooks_cannot_be_created(app: &TestApp) {
             ..fast()
         },
     );
-    let body = gql(&r, Some(&admin()), CREATE, json!({ "i": { "url": "https://hooks.example.com/", "eventTypes": ["*"] } })).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{body}");
+    let body = gql(
+        &r,
+        Some(&admin()),
+        CREATE,
+        json!({ "i": { "url": "https://hooks.example.com/", "eventTypes": ["*"] } }),
+    )
+    .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+        "{body}"
+    );
     assert!(
-        body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("GAZETTE_WEBHOOK_KEY")),
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("GAZETTE_WEBHOOK_KEY")),
         "the message names the setting: {body}"
     );
     assert_eq!(app.count_rows("webhooks").await, 0);
@@ -510,7 +696,11 @@ async fn a_receiver_gets_signed_events_in_order_and_never_a_draft(app: &TestApp)
     let settings = fast();
     let r = router(app, &settings);
     let (rx, url) = Receiver::start().await;
-    let (id, secret) = create(&r, json!({ "url": url, "eventTypes": ["article.*", "section.created"] })).await;
+    let (id, secret) = create(
+        &r,
+        json!({ "url": url, "eventTypes": ["article.*", "section.created"] }),
+    )
+    .await;
     let w = worker(app.db.clone(), &settings);
 
     // A draft's life before publication sends nothing.
@@ -532,11 +722,14 @@ async fn a_receiver_gets_signed_events_in_order_and_never_a_draft(app: &TestApp)
     edit(app, &slug, "A second dek").await;
     rx.wait(20, "the update", |g| g.len() >= 2).await;
     app.step_as(&editor(), "unpublishArticle", &slug).await;
-    app.ok_as(&editor(), "mutation { createSection(input: { name: \"Sport\" }) { path } }", json!({})).await;
+    app.ok_as(
+        &editor(),
+        "mutation { createSection(input: { name: \"Sport\" }) { path } }",
+        json!({}),
+    )
+    .await;
 
-    let got = rx
-        .wait(20, "four messages", |g| g.len() >= 4)
-        .await;
+    let got = rx.wait(20, "four messages", |g| g.len() >= 4).await;
     wait_log(&r, &id, "every delivery recorded", |l| {
         l.len() == 4 && l.iter().all(|d| d["status"] == "SUCCEEDED")
     })
@@ -544,10 +737,25 @@ async fn a_receiver_gets_signed_events_in_order_and_never_a_draft(app: &TestApp)
     tokio::time::sleep(Duration::from_millis(200)).await;
     let got_all = rx.got();
     w.abort();
-    assert_eq!(got_all.len(), 4, "nothing else arrives: {:?}", kinds(&got_all));
+    assert_eq!(
+        got_all.len(),
+        4,
+        "nothing else arrives: {:?}",
+        kinds(&got_all)
+    );
     // In order per article; other entities' messages go out beside them.
-    let of_article: Vec<String> = kinds(&got).into_iter().filter(|k| k.starts_with("article.")).collect();
-    assert_eq!(of_article, ["article.published", "article.updated", "article.unpublished"]);
+    let of_article: Vec<String> = kinds(&got)
+        .into_iter()
+        .filter(|k| k.starts_with("article."))
+        .collect();
+    assert_eq!(
+        of_article,
+        [
+            "article.published",
+            "article.updated",
+            "article.unpublished"
+        ]
+    );
     let got: Vec<Received> = {
         let mut g = got.clone();
         g.sort_by_key(|r| body_of(r)["type"] == "section.created");
@@ -565,9 +773,14 @@ async fn a_receiver_gets_signed_events_in_order_and_never_a_draft(app: &TestApp)
     assert_eq!(published["data"]["status"], "PUBLISHED");
     assert_eq!(published["data"]["dek"], "A first dek");
     assert_eq!(published["data"]["section"]["path"], "world");
-    let keys = published["data"]["surrogate_keys"].as_array().expect("keys");
+    let keys = published["data"]["surrogate_keys"]
+        .as_array()
+        .expect("keys");
     let (aid, _) = app.id_version(&slug).await;
-    assert!(keys.contains(&json!(format!("a{aid}"))), "the article's key: {keys:?}");
+    assert!(
+        keys.contains(&json!(format!("a{aid}"))),
+        "the article's key: {keys:?}"
+    );
     assert_eq!(body_of(&got[1])["data"]["dek"], "A second dek");
     // What is no longer public is named, not shown.
     let gone = body_of(&got[2])["data"].clone();
@@ -575,20 +788,33 @@ async fn a_receiver_gets_signed_events_in_order_and_never_a_draft(app: &TestApp)
     assert!(gone.get("headline").is_none(), "{gone}");
     assert_eq!(body_of(&got[3])["data"]["path"], "sport");
     // Versions in order.
-    let v = |i: usize| body_of(&got[i])["data"]["change"]["version"].as_i64().expect("version");
+    let v = |i: usize| {
+        body_of(&got[i])["data"]["change"]["version"]
+            .as_i64()
+            .expect("version")
+    };
     assert!(v(0) < v(1) && v(1) < v(2), "{} {} {}", v(0), v(1), v(2));
 
     // The log shows each delivery once, succeeded at the first attempt.
     let l = log(&r, &id).await;
     assert_eq!(l.len(), 4, "{l:?}");
     for d in &l {
-        assert_eq!((d["status"].as_str(), d["attempts"].as_i64()), (Some("SUCCEEDED"), Some(1)), "{d}");
+        assert_eq!(
+            (d["status"].as_str(), d["attempts"].as_i64()),
+            (Some("SUCCEEDED"), Some(1)),
+            "{d}"
+        );
         assert_eq!(d["lastStatus"], 200);
         assert!(d["lastLatencyMs"].is_number() && d["deliveredAt"].is_string());
     }
     let (status, _, page) = send_to(
         &r,
-        request("GET", &format!("/api/v1/webhooks/{id}/deliveries?limit=3"), Some(&admin()), None),
+        request(
+            "GET",
+            &format!("/api/v1/webhooks/{id}/deliveries?limit=3"),
+            Some(&admin()),
+            None,
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -598,7 +824,12 @@ async fn a_receiver_gets_signed_events_in_order_and_never_a_draft(app: &TestApp)
     let next = page["next_cursor"].as_str().expect("a next page");
     let (_, _, rest) = send_to(
         &r,
-        request("GET", &format!("/api/v1/webhooks/{id}/deliveries?limit=3&before={next}"), Some(&admin()), None),
+        request(
+            "GET",
+            &format!("/api/v1/webhooks/{id}/deliveries?limit=3&before={next}"),
+            Some(&admin()),
+            None,
+        ),
     )
     .await;
     assert_eq!(rest["data"][0]["event_type"], "article.published");
@@ -612,25 +843,37 @@ async fn publish(app: &TestApp, headline: &str) -> String {
     slug
 }
 
-async fn a_failing_receiver_is_retried_with_backoff_then_dead_lettered_and_redelivered(app: &TestApp) {
+async fn a_failing_receiver_is_retried_with_backoff_then_dead_lettered_and_redelivered(
+    app: &TestApp,
+) {
     app.import(newsroom()).await;
     let settings = fast();
     let r = router(app, &settings);
     let (rx, url) = Receiver::start().await;
-    let (id, secret) = create(&r, json!({ "url": url, "eventTypes": ["article.published"] })).await;
+    let (id, secret) = create(
+        &r,
+        json!({ "url": url, "eventTypes": ["article.published"] }),
+    )
+    .await;
     // A 429 asking for a second, then server errors until it is dead-lettered.
     rx.script(&[Answer::TooMany(1)]);
     rx.set_always(Some(Answer::Status(503)));
     let w = worker(app.db.clone(), &settings);
     publish(app, "Storm closes the port").await;
 
-    let l = wait_log(&r, &id, "a dead delivery", |l| l.first().is_some_and(|d| d["status"] == "DEAD")).await;
+    let l = wait_log(&r, &id, "a dead delivery", |l| {
+        l.first().is_some_and(|d| d["status"] == "DEAD")
+    })
+    .await;
     let got = rx.got();
     assert_eq!(got.len(), 4, "four attempts, then none");
     assert_eq!(l[0]["attempts"], 4);
     assert_eq!(l[0]["lastStatus"], 503);
     assert_eq!(l[0]["lastError"], "answered 503");
-    let ids: HashSet<String> = got.iter().map(|g| header(&g.headers, "webhook-id")).collect();
+    let ids: HashSet<String> = got
+        .iter()
+        .map(|g| header(&g.headers, "webhook-id"))
+        .collect();
     assert_eq!(ids.len(), 1, "the same webhook-id on every attempt");
     for g in &got {
         verify(&secret, g);
@@ -641,17 +884,35 @@ async fn a_failing_receiver_is_retried_with_backoff_then_dead_lettered_and_redel
         got.iter().map(|g| g.answered).collect::<Vec<_>>(),
         gaps
     );
-    assert!(gaps[0] >= Duration::from_millis(950), "Retry-After honoured: {gaps:?}");
-    assert!(gaps[1] >= Duration::from_millis(160), "second wait ≥ 200 ms − 20 %: {gaps:?}");
-    assert!(gaps[2] >= Duration::from_millis(320), "third wait ≥ 400 ms − 20 %: {gaps:?}");
+    assert!(
+        gaps[0] >= Duration::from_millis(950),
+        "Retry-After honoured: {gaps:?}"
+    );
+    assert!(
+        gaps[1] >= Duration::from_millis(160),
+        "second wait ≥ 200 ms − 20 %: {gaps:?}"
+    );
+    assert!(
+        gaps[2] >= Duration::from_millis(320),
+        "third wait ≥ 400 ms − 20 %: {gaps:?}"
+    );
     assert!(gaps[2] > gaps[1], "the waits grow: {gaps:?}");
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(rx.got().len(), 4, "a dead delivery is not attempted again by itself");
+    assert_eq!(
+        rx.got().len(),
+        4,
+        "a dead delivery is not attempted again by itself"
+    );
 
     // Dead ones are listed by status; an admin redelivers, with the same webhook-id.
     let (_, _, dead) = send_to(
         &r,
-        request("GET", &format!("/api/v1/webhooks/{id}/deliveries?status=dead"), Some(&admin()), None),
+        request(
+            "GET",
+            &format!("/api/v1/webhooks/{id}/deliveries?status=dead"),
+            Some(&admin()),
+            None,
+        ),
     )
     .await;
     let did = dead["data"][0]["id"].as_i64().expect("a dead delivery");
@@ -663,19 +924,34 @@ async fn a_failing_receiver_is_retried_with_backoff_then_dead_lettered_and_redel
         json!({ "w": id, "d": did.to_string() }),
     )
     .await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "editors may not: {body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "editors may not: {body}"
+    );
     let (status, _, again) = send_to(
         &r,
-        request("POST", &format!("/api/v1/webhooks/{id}/deliveries/{did}/redeliver"), Some(&admin()), None),
+        request(
+            "POST",
+            &format!("/api/v1/webhooks/{id}/deliveries/{did}/redeliver"),
+            Some(&admin()),
+            None,
+        ),
     )
     .await;
-    assert_eq!((status, again["status"].as_str()), (StatusCode::OK, Some("pending")), "{again}");
+    assert_eq!(
+        (status, again["status"].as_str()),
+        (StatusCode::OK, Some("pending")),
+        "{again}"
+    );
     let got = rx.wait(10, "the redelivery", |g| g.len() >= 5).await;
     let last = got.last().expect("redelivered");
     assert_eq!(last.answered, 200);
     assert!(ids.contains(&header(&last.headers, "webhook-id")));
     verify(&secret, last);
-    wait_log(&r, &id, "a succeeded redelivery", |l| l[0]["status"] == "SUCCEEDED").await;
+    wait_log(&r, &id, "a succeeded redelivery", |l| {
+        l[0]["status"] == "SUCCEEDED"
+    })
+    .await;
     w.abort();
 }
 
@@ -693,7 +969,9 @@ async fn versions_of_an_article_wait_for_the_earlier_one(app: &TestApp) {
     let other = publish(app, "Unrelated story").await;
     let w = worker(app.db.clone(), &settings);
     let got = rx
-        .wait(20, "every message delivered", |g| g.iter().filter(|r| r.answered == 200).count() >= 4)
+        .wait(20, "every message delivered", |g| {
+            g.iter().filter(|r| r.answered == 200).count() >= 4
+        })
         .await;
     // Of the first story: published (after its two failures), then the updates, in order;
     // no update reached the receiver before the publication went through.
@@ -701,7 +979,13 @@ async fn versions_of_an_article_wait_for_the_earlier_one(app: &TestApp) {
         got.iter()
             .map(|g| (body_of(g), g.answered))
             .filter(|(b, _)| b["data"]["slug"] == s)
-            .map(|(b, a)| (b["type"].as_str().unwrap_or_default().to_owned(), b["data"]["change"]["version"].as_i64().unwrap_or(0), a))
+            .map(|(b, a)| {
+                (
+                    b["type"].as_str().unwrap_or_default().to_owned(),
+                    b["data"]["change"]["version"].as_i64().unwrap_or(0),
+                    a,
+                )
+            })
             .collect()
     };
     let first = of(&slug);
@@ -710,13 +994,22 @@ async fn versions_of_an_article_wait_for_the_earlier_one(app: &TestApp) {
         .filter(|(t, _, _)| t == "article.published")
         .map(|(_, _, a)| *a)
         .collect();
-    assert!(published.len() >= 2 && published.last() == Some(&200), "{first:?}");
-    let updates: Vec<&(String, i64, u16)> = first.iter().filter(|(t, _, _)| t == "article.updated").collect();
+    assert!(
+        published.len() >= 2 && published.last() == Some(&200),
+        "{first:?}"
+    );
+    let updates: Vec<&(String, i64, u16)> = first
+        .iter()
+        .filter(|(t, _, _)| t == "article.updated")
+        .collect();
     assert_eq!(updates.len(), 2, "{first:?}");
     assert!(updates.iter().all(|(_, _, a)| *a == 200), "{first:?}");
     let first_update = first.iter().position(|(t, _, _)| t == "article.updated");
     let last_publish = first.iter().rposition(|(t, _, _)| t == "article.published");
-    assert!(last_publish < first_update, "no update before the publication went through: {first:?}");
+    assert!(
+        last_publish < first_update,
+        "no update before the publication went through: {first:?}"
+    );
     assert!(updates[0].1 < updates[1].1, "versions in order: {first:?}");
     // Another article is not held back by this one.
     assert!(of(&other).iter().any(|(_, _, a)| *a == 200));
@@ -732,7 +1025,11 @@ async fn a_worker_killed_mid_delivery_loses_nothing(app: &TestApp) {
     let settings = fast();
     let r = router(app, &settings);
     let (rx, url) = Receiver::start().await;
-    let (id, secret) = create(&r, json!({ "url": url, "eventTypes": ["article.published"] })).await;
+    let (id, secret) = create(
+        &r,
+        json!({ "url": url, "eventTypes": ["article.published"] }),
+    )
+    .await;
     rx.script(&[Answer::Hang(Duration::from_secs(30))]);
     publish(app, "Blackout hits the city").await;
     let first = worker(app.db.clone(), &settings);
@@ -741,12 +1038,23 @@ async fn a_worker_killed_mid_delivery_loses_nothing(app: &TestApp) {
     first.abort();
     let killed_at = Instant::now();
     let second = worker(app.second_connection().await, &settings);
-    let got = rx.wait(20, "the attempt after the lease", |g| g.len() >= 2).await;
+    let got = rx
+        .wait(20, "the attempt after the lease", |g| g.len() >= 2)
+        .await;
     let waited = got[1].at.duration_since(killed_at);
-    assert!(waited >= settings.lease() - Duration::from_secs(2) - Duration::from_millis(100), "after the lease: {waited:?}");
-    assert_eq!(header(&got[0].headers, "webhook-id"), header(&got[1].headers, "webhook-id"));
+    assert!(
+        waited >= settings.lease() - Duration::from_secs(2) - Duration::from_millis(100),
+        "after the lease: {waited:?}"
+    );
+    assert_eq!(
+        header(&got[0].headers, "webhook-id"),
+        header(&got[1].headers, "webhook-id")
+    );
     verify(&secret, &got[1]);
-    let l = wait_log(&r, &id, "a succeeded delivery", |l| l[0]["status"] == "SUCCEEDED").await;
+    let l = wait_log(&r, &id, "a succeeded delivery", |l| {
+        l[0]["status"] == "SUCCEEDED"
+    })
+    .await;
     second.abort();
     assert_eq!(l.len(), 1);
     assert_eq!(l[0]["attempts"], 2, "the killed attempt counts: {l:?}");
@@ -777,12 +1085,23 @@ async fn two_workers_never_attempt_one_delivery_at_the_same_time(app: &TestApp) 
     b.abort();
     let got_all = rx.got();
     assert_eq!(got_all.len(), got.len(), "nothing more");
-    assert_eq!(rx.overlaps.load(Ordering::SeqCst), 0, "no message was in flight twice");
-    let ids: HashSet<String> = got_all.iter().map(|g| header(&g.headers, "webhook-id")).collect();
+    assert_eq!(
+        rx.overlaps.load(Ordering::SeqCst),
+        0,
+        "no message was in flight twice"
+    );
+    let ids: HashSet<String> = got_all
+        .iter()
+        .map(|g| header(&g.headers, "webhook-id"))
+        .collect();
     assert_eq!(ids.len(), 12, "each message once");
     let l = log(&r, &id).await;
     assert_eq!(l.len(), 12);
-    assert!(l.iter().all(|d| d["status"] == "SUCCEEDED" && d["attempts"] == 1), "{l:?}");
+    assert!(
+        l.iter()
+            .all(|d| d["status"] == "SUCCEEDED" && d["attempts"] == 1),
+        "{l:?}"
+    );
 }
 
 async fn an_import_sends_one_import_completed(app: &TestApp) {
@@ -796,7 +1115,11 @@ async fn an_import_sends_one_import_completed(app: &TestApp) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     w.abort();
     let all = rx.got();
-    assert_eq!(kinds(&all), ["import.completed"], "no message per imported article");
+    assert_eq!(
+        kinds(&all),
+        ["import.completed"],
+        "no message per imported article"
+    );
     verify(&secret, &got[0]);
     let b = body_of(&got[0]);
     assert_eq!(b["data"]["counts"]["articles"]["created"], 8, "{b}");
@@ -811,7 +1134,11 @@ async fn a_rotated_secret_signs_beside_the_new_one(app: &TestApp) {
     let settings = fast();
     let r = router(app, &settings);
     let (rx, url) = Receiver::start().await;
-    let (id, old) = create(&r, json!({ "url": url, "eventTypes": ["article.published"] })).await;
+    let (id, old) = create(
+        &r,
+        json!({ "url": url, "eventTypes": ["article.published"] }),
+    )
+    .await;
     let body = gql(
         &r,
         Some(&admin()),
@@ -819,14 +1146,21 @@ async fn a_rotated_secret_signs_beside_the_new_one(app: &TestApp) {
         json!({ "id": id }),
     )
     .await;
-    let new = body["data"]["rotateWebhookSecret"]["secret"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let new = body["data"]["rotateWebhookSecret"]["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned();
     assert_ne!(new, old);
     let w = worker(app.db.clone(), &settings);
     publish(app, "New bridge opens").await;
     let got = rx.wait(10, "the message", |g| !g.is_empty()).await;
     w.abort();
     let sig = header(&got[0].headers, "webhook-signature");
-    assert_eq!(sig.split(' ').filter(|s| s.starts_with("v1,")).count(), 2, "{sig}");
+    assert_eq!(
+        sig.split(' ').filter(|s| s.starts_with("v1,")).count(),
+        2,
+        "{sig}"
+    );
     verify(&new, &got[0]);
     verify(&old, &got[0]);
 }
@@ -841,12 +1175,22 @@ async fn an_endpoint_failing_for_the_pause_window_is_paused(app: &TestApp) {
     let r = router(app, &settings);
     let (rx, url) = Receiver::start().await;
     rx.set_always(Some(Answer::Status(500)));
-    let (id, _) = create(&r, json!({ "url": url, "eventTypes": ["article.published"] })).await;
+    let (id, _) = create(
+        &r,
+        json!({ "url": url, "eventTypes": ["article.published"] }),
+    )
+    .await;
     let w = worker(app.db.clone(), &settings);
     publish(app, "First failure").await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let paused = loop {
-        let b = gql(&r, Some(&admin()), "query($id: ID!) { webhook(id: $id) { active pausedReason failingSince } }", json!({ "id": id })).await;
+        let b = gql(
+            &r,
+            Some(&admin()),
+            "query($id: ID!) { webhook(id: $id) { active pausedReason failingSince } }",
+            json!({ "id": id }),
+        )
+        .await;
         if b["data"]["webhook"]["active"] == false {
             break b;
         }
@@ -861,11 +1205,22 @@ async fn an_endpoint_failing_for_the_pause_window_is_paused(app: &TestApp) {
     assert_eq!(rx.got().len(), seen, "nothing goes to a paused endpoint");
     rx.set_always(None);
     let resumed = gql(&r, Some(&admin()), "mutation($id: ID!) { updateWebhook(id: $id, input: { active: true }) { active pausedReason failingSince } }", json!({ "id": id })).await;
-    assert_eq!(resumed["data"]["updateWebhook"], json!({ "active": true, "pausedReason": null, "failingSince": null }));
+    assert_eq!(
+        resumed["data"]["updateWebhook"],
+        json!({ "active": true, "pausedReason": null, "failingSince": null })
+    );
     let after = publish(app, "After resuming").await;
-    let got = rx.wait(10, "a message after resuming", |g| g.iter().any(|r| r.answered == 200)).await;
+    let got = rx
+        .wait(10, "a message after resuming", |g| {
+            g.iter().any(|r| r.answered == 200)
+        })
+        .await;
     w.abort();
-    let ok: Vec<Value> = got.iter().filter(|g| g.answered == 200).map(body_of).collect();
+    let ok: Vec<Value> = got
+        .iter()
+        .filter(|g| g.answered == 200)
+        .map(body_of)
+        .collect();
     assert_eq!(ok.len(), 1);
     assert_eq!(ok[0]["data"]["slug"], after.as_str());
 }

@@ -133,15 +133,55 @@ mod tests {
         use EventType::*;
         let cases = [
             (None, f(Draft, false), None, "a new draft is nothing"),
-            (f(Draft, false), f(InReview, false), None, "a draft in review is nothing"),
+            (
+                f(Draft, false),
+                f(InReview, false),
+                None,
+                "a draft in review is nothing",
+            ),
             (f(Draft, false), None, None, "a deleted draft is nothing"),
-            (f(InReview, false), f(Published, false), Some(ArticlePublished), "publish"),
-            (f(Scheduled, false), f(Published, false), Some(ArticlePublished), "schedule fires"),
-            (f(Published, true), f(Published, false), Some(ArticlePublished), "embargo lifts"),
-            (f(Draft, false), f(Published, true), None, "published under embargo"),
-            (f(Published, false), f(Published, false), Some(ArticleUpdated), "edit"),
-            (f(Published, false), f(Unpublished, false), Some(ArticleUnpublished), "unpublish"),
-            (f(Published, false), f(Archived, false), Some(ArticleUnpublished), "archive"),
+            (
+                f(InReview, false),
+                f(Published, false),
+                Some(ArticlePublished),
+                "publish",
+            ),
+            (
+                f(Scheduled, false),
+                f(Published, false),
+                Some(ArticlePublished),
+                "schedule fires",
+            ),
+            (
+                f(Published, true),
+                f(Published, false),
+                Some(ArticlePublished),
+                "embargo lifts",
+            ),
+            (
+                f(Draft, false),
+                f(Published, true),
+                None,
+                "published under embargo",
+            ),
+            (
+                f(Published, false),
+                f(Published, false),
+                Some(ArticleUpdated),
+                "edit",
+            ),
+            (
+                f(Published, false),
+                f(Unpublished, false),
+                Some(ArticleUnpublished),
+                "unpublish",
+            ),
+            (
+                f(Published, false),
+                f(Archived, false),
+                Some(ArticleUnpublished),
+                "archive",
+            ),
             (f(Published, false), None, Some(ArticleDeleted), "delete"),
             (f(Unpublished, false), None, None, "delete of a hidden one"),
         ];
@@ -156,10 +196,23 @@ mod tests {
         assert!(EventType::ArticleDeleted.matches("*"));
         assert!(!EventType::ArticleDeleted.matches("section.*"));
         assert!(!EventType::ArticleDeleted.matches("article.published"));
-        for ok in ["*", "article.*", "tag.created", "import.completed", "import.*"] {
+        for ok in [
+            "*",
+            "article.*",
+            "tag.created",
+            "import.completed",
+            "import.*",
+        ] {
             assert!(EventType::is_pattern(ok), "{ok}");
         }
-        for bad in ["", "article", "article.created", "comment.*", "article.**", "x.*"] {
+        for bad in [
+            "",
+            "article",
+            "article.created",
+            "comment.*",
+            "article.**",
+            "x.*",
+        ] {
             assert!(!EventType::is_pattern(bad), "{bad}");
         }
     }

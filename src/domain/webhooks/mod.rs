@@ -117,7 +117,11 @@ impl Settings {
     /// so that endpoints that failed together are not retried together.
     pub fn retry_delay(&self, attempt: u32) -> Duration {
         let i = (attempt.max(1) as usize - 1).min(self.schedule.len().saturating_sub(1));
-        let base = self.schedule.get(i).copied().unwrap_or(Duration::from_secs(5));
+        let base = self
+            .schedule
+            .get(i)
+            .copied()
+            .unwrap_or(Duration::from_secs(5));
         let mut r = [0u8; 2];
         let unit = match getrandom::fill(&mut r) {
             Ok(()) => f64::from(u16::from_le_bytes(r)) / f64::from(u16::MAX),
@@ -209,7 +213,10 @@ fn check_event_types(types: Vec<String>) -> Result<Vec<String>> {
     Ok(out)
 }
 
-async fn check_section(db: &impl ConnectionTrait, section: Option<String>) -> Result<Option<String>> {
+async fn check_section(
+    db: &impl ConnectionTrait,
+    section: Option<String>,
+) -> Result<Option<String>> {
     let Some(path) = section.map(|p| p.trim().trim_matches('/').to_owned()) else {
         return Ok(None);
     };
@@ -383,8 +390,8 @@ pub async fn rotate_secret(
     let current = find(db, id).await?;
     let secret = secrets::generate()?;
     let at = now();
-    let overlap = chrono::Duration::from_std(settings.rotation_overlap)
-        .unwrap_or(chrono::Duration::days(1));
+    let overlap =
+        chrono::Duration::from_std(settings.rotation_overlap).unwrap_or(chrono::Duration::days(1));
     let previous = current.secret.clone();
     let mut m = current.into_active_model();
     m.secret = Set(key.seal(&secret)?);
@@ -446,7 +453,9 @@ pub async fn redeliver(
         .one(db)
         .await?
         .ok_or_else(|| {
-            AppError::not_found(format!("webhook {webhook_id} has no delivery {delivery_id}"))
+            AppError::not_found(format!(
+                "webhook {webhook_id} has no delivery {delivery_id}"
+            ))
         })?;
     if d.status == DeliveryStatus::Pending {
         return Ok(d);

@@ -22,7 +22,6 @@ use crate::entities::webhook;
 use crate::entities::webhook_delivery::{self, DeliveryStatus};
 use crate::error::{AppError, Result};
 
-
 /// Most stream events one endpoint's dispatch reads at a time.
 const DISPATCH_BATCH: u64 = 200;
 
@@ -429,7 +428,10 @@ pub async fn record(
             webhook_delivery::Column::LeaseUntil,
             Option::<chrono::DateTime<chrono::Utc>>::None.into(),
         )
-        .col_expr(webhook_delivery::Column::LastError, attempt.error.clone().into())
+        .col_expr(
+            webhook_delivery::Column::LastError,
+            attempt.error.clone().into(),
+        )
         .col_expr(
             webhook_delivery::Column::LastStatus,
             attempt.status.map(i32::from).into(),

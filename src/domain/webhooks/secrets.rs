@@ -39,9 +39,9 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     /// Reads the key setting: 32 bytes in base64 (`openssl rand -base64 32`).
     pub fn parse(setting: &str) -> std::result::Result<Self, String> {
-        let raw = STANDARD
-            .decode(setting.trim())
-            .map_err(|_| "GAZETTE_WEBHOOK_KEY is not base64 (make one with `openssl rand -base64 32`)")?;
+        let raw = STANDARD.decode(setting.trim()).map_err(
+            |_| "GAZETTE_WEBHOOK_KEY is not base64 (make one with `openssl rand -base64 32`)",
+        )?;
         if raw.len() != 32 {
             return Err(format!(
                 "GAZETTE_WEBHOOK_KEY must be 32 bytes, not {} (make one with `openssl rand -base64 32`)",
@@ -110,7 +110,10 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<Strin
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 #[cfg(test)]

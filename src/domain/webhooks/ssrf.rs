@@ -81,9 +81,9 @@ fn refused_name(host: &str) -> AppError {
 /// with one refused address is refused whole (a name that also points inside is not
 /// trusted with the rest).
 pub async fn resolve(target: &Target, allow_private: bool) -> Result<Vec<SocketAddr>> {
-    let found = lookup(target).await.map_err(|e| {
-        AppError::bad_input(format!("url: {} does not resolve ({e})", target.host))
-    })?;
+    let found = lookup(target)
+        .await
+        .map_err(|e| AppError::bad_input(format!("url: {} does not resolve ({e})", target.host)))?;
     check_all(target, &found, allow_private)?;
     Ok(found)
 }
@@ -239,7 +239,13 @@ mod tests {
 
     #[test]
     fn public_addresses_pass() {
-        for ip in ["93.184.215.14", "1.1.1.1", "100.128.0.1", "2606:4700::1111", "::ffff:1.1.1.1"] {
+        for ip in [
+            "93.184.215.14",
+            "1.1.1.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+        ] {
             let ip: IpAddr = ip.parse().expect("ip");
             assert_eq!(refusal(ip), None, "{ip}");
         }

@@ -64,7 +64,10 @@ pub fn routes() -> Router<AppState> {
                 .patch(webhooks::patch)
                 .delete(webhooks::delete),
         )
-        .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route(
             "/webhooks/{id}/deliveries/{delivery}/redeliver",

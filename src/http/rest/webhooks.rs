@@ -236,7 +236,13 @@ pub async fn get(
 ) -> Result<Response> {
     c.require(crate::domain::access::Role::Admin, "managing webhooks")?;
     let w = webhooks::get(&s.db, &c, parse_id(&id)?).await?;
-    Ok(answer(&s, &c, &headers, StatusCode::OK, &WebhookView::from(w)))
+    Ok(answer(
+        &s,
+        &c,
+        &headers,
+        StatusCode::OK,
+        &WebhookView::from(w),
+    ))
 }
 
 fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -288,7 +294,13 @@ pub async fn patch(
         },
     )
     .await?;
-    Ok(answer(&s, &c, &headers, StatusCode::OK, &WebhookView::from(w)))
+    Ok(answer(
+        &s,
+        &c,
+        &headers,
+        StatusCode::OK,
+        &WebhookView::from(w),
+    ))
 }
 
 /// Deletes a webhook endpoint and its delivery log (admins).
@@ -413,7 +425,13 @@ pub async fn redeliver(
         .parse::<i32>()
         .map_err(|_| AppError::not_found(format!("no delivery {delivery:?}")))?;
     let d = webhooks::redeliver(&s.db, &c, parse_id(&id)?, delivery).await?;
-    Ok(answer(&s, &c, &headers, StatusCode::OK, &DeliveryView::from(d)))
+    Ok(answer(
+        &s,
+        &c,
+        &headers,
+        StatusCode::OK,
+        &DeliveryView::from(d),
+    ))
 }
 
 /// The shapes of `/api/v1` as anonymous readers get them, for messages' `data`.
