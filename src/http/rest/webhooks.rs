@@ -461,7 +461,7 @@ impl PublicShapes {
         use sea_orm::EntityTrait as _;
         let site = &self.site;
         let json = |v: std::result::Result<Value, serde_json::Error>| {
-            v.map(Some).map_err(|e| AppError::internal(e))
+            v.map(Some).map_err(AppError::internal)
         };
         match kind {
             EntityKind::Article => {
