@@ -2,6 +2,7 @@
 //! by `openapi.yaml` (generated from these handlers by utoipa; a test fails on drift).
 
 mod articles;
+mod changes;
 mod discovery;
 pub(crate) mod extract;
 mod newsroom;
@@ -99,6 +100,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/tags/{slug}", get(newsroom::get_tag))
         .route("/search", get(discovery::search))
+        .route("/changes", get(changes::list))
+        .route("/partner/items", get(changes::partner_items))
 }
 
 struct BearerAuth;
@@ -244,6 +247,7 @@ impl Modify for BearerAuth {
         articles::list, articles::create, articles::get, articles::patch, articles::delete,
         articles::submit, articles::publish, articles::unpublish, articles::archive,
         articles::list_revisions, articles::restore, ninjs::article,
+        changes::list, changes::partner_items,
         partners::list, partners::create, partners::get, partners::patch, partners::revoke,
         partners::create_key, partners::revoke_key,
         webhooks::list, webhooks::create, webhooks::get, webhooks::patch, webhooks::delete,
