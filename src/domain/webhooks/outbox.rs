@@ -50,6 +50,18 @@ pub async fn dispatch(db: &DatabaseConnection, shapes: &dyn Shapes) -> Result<us
         .await?;
     let mut made = 0;
     for w in hooks {
+        if w.position < head.pruned_through {
+            // Retention removed events this endpoint had not been sent: say so, loudly,
+            // and go on from the oldest kept (the endpoint can resync through delta sync).
+            tracing::warn!(
+                webhook = w.id,
+                position = w.position,
+                pruned_through = head.pruned_through,
+                "a webhook endpoint fell behind the change stream's retention; events were skipped"
+            );
+            metrics::counter!("gazette_webhook_events_skipped_total")
+                .increment((head.pruned_through - w.position) as u64);
+        }
         loop {
             let (n, more) = dispatch_one(db, shapes, &w.id).await?;
             made += n;
