@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::{caller, db};
+use super::caller;
+use super::loaders::{Loaders, WebhookDeliveries, load_err};
 use crate::domain::webhooks::{self, NewWebhook, Settings, WebhookPatch};
 use crate::entities::{webhook, webhook_delivery};
 use crate::graphql::error::GqlResultExt as _;
@@ -112,19 +113,24 @@ impl Webhook {
             )))
             .gql();
         }
-        Ok(webhooks::deliveries(
-            db(ctx)?,
-            caller(ctx),
-            self.0.id,
-            status.map(Into::into),
-            first as u64,
+        caller(ctx)
+            .require(crate::domain::access::Role::Admin, "managing webhooks")
+            .gql()?;
+        let key = WebhookDeliveries {
+            webhook_id: self.0.id,
+            status: status.map(Into::into),
+            first: first as u64,
             before,
-        )
-        .await
-        .gql()?
-        .into_iter()
-        .map(WebhookDelivery)
-        .collect())
+        };
+        Ok(ctx
+            .data::<Loaders>()?
+            .load_one(key)
+            .await
+            .map_err(load_err)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(WebhookDelivery)
+            .collect())
     }
 }
 

@@ -33,6 +33,7 @@ crate::storage_tests!(
     an_import_sends_one_import_completed,
     a_rotated_secret_signs_beside_the_new_one,
     an_endpoint_failing_for_the_pause_window_is_paused,
+    listing_endpoints_with_their_logs_takes_the_same_statements_for_two_or_six,
 );
 
 fn admin() -> String {
@@ -916,6 +917,18 @@ async fn a_failing_receiver_is_retried_with_backoff_then_dead_lettered_and_redel
     )
     .await;
     let did = dead["data"][0]["id"].as_i64().expect("a dead delivery");
+    let by_status = gql(
+        &r,
+        Some(&admin()),
+        "query($id: ID!) { webhook(id: $id) { dead: deliveries(status: DEAD) { id } ok: deliveries(status: SUCCEEDED) { id } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(
+        by_status["data"]["webhook"],
+        json!({ "dead": [{ "id": did.to_string() }], "ok": [] }),
+        "{by_status}"
+    );
     rx.set_always(None);
     let body = gql(
         &r,
@@ -1223,4 +1236,49 @@ async fn an_endpoint_failing_for_the_pause_window_is_paused(app: &TestApp) {
         .collect();
     assert_eq!(ok.len(), 1);
     assert_eq!(ok[0]["data"]["slug"], after.as_str());
+}
+
+async fn listing_endpoints_with_their_logs_takes_the_same_statements_for_two_or_six(app: &TestApp) {
+    app.import(newsroom()).await;
+    let settings = fast();
+    let r = router(app, &settings);
+    let (rx, url) = Receiver::start().await;
+    let q = "{ webhooks { id deliveries(first: 5) { id status } } }";
+    let count = |n: usize| {
+        let r = r.clone();
+        async move {
+            app.take_statement_count();
+            let body = gql(&r, Some(&admin()), q, json!({})).await;
+            assert_eq!(
+                body["data"]["webhooks"].as_array().map(Vec::len),
+                Some(n),
+                "{body}"
+            );
+            app.take_statement_count()
+        }
+    };
+    for _ in 0..2 {
+        create(
+            &r,
+            json!({ "url": url, "eventTypes": ["article.published"] }),
+        )
+        .await;
+    }
+    let w = worker(app.db.clone(), &settings);
+    publish(app, "One for the logs").await;
+    rx.wait(10, "two messages", |g| g.len() >= 2).await;
+    w.abort();
+    let two = count(2).await;
+    for _ in 0..4 {
+        create(
+            &r,
+            json!({ "url": url, "eventTypes": ["article.published"] }),
+        )
+        .await;
+    }
+    let six = count(6).await;
+    assert_eq!(
+        two, six,
+        "statements of a listing with logs do not grow with the endpoints"
+    );
 }

@@ -439,6 +439,67 @@ pub async fn deliveries(
     Ok(q.all(db).await?)
 }
 
+/// The newest deliveries of each of `webhook_ids` (the same page of each log: at most
+/// `first`, older than `before`, of one status), in two statements whatever the number of
+/// endpoints (a window function numbers each log's rows). Callers check the caller first.
+pub async fn deliveries_of(
+    db: &impl ConnectionTrait,
+    webhook_ids: &[i32],
+    status: Option<DeliveryStatus>,
+    first: u64,
+    before: Option<i32>,
+) -> Result<std::collections::HashMap<i32, Vec<webhook_delivery::Model>>> {
+    use sea_orm::{DbBackend, Statement};
+    let mut out: std::collections::HashMap<i32, Vec<webhook_delivery::Model>> =
+        webhook_ids.iter().map(|id| (*id, Vec::new())).collect();
+    if webhook_ids.is_empty() {
+        return Ok(out);
+    }
+    let b = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut param = |v: sea_orm::Value| {
+        values.push(v);
+        match b {
+            DbBackend::Postgres => format!("${}", values.len()),
+            _ => "?".to_owned(),
+        }
+    };
+    let ids: Vec<String> = webhook_ids.iter().map(|id| param((*id).into())).collect();
+    let mut filter = format!("webhook_id IN ({})", ids.join(", "));
+    if let Some(s) = status {
+        filter.push_str(&format!(
+            " AND status = {}",
+            param(sea_orm::ActiveEnum::to_value(&s).into())
+        ));
+    }
+    if let Some(before) = before {
+        filter.push_str(&format!(" AND id < {}", param(before.into())));
+    }
+    let limit = param((first.clamp(1, MAX_PAGE) as i64).into());
+    let sql = format!(
+        "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY id DESC) \
+         AS rn FROM webhook_deliveries WHERE {filter}) numbered WHERE rn <= {limit}"
+    );
+    let page: Vec<i32> = db
+        .query_all(Statement::from_sql_and_values(b, sql, values))
+        .await?
+        .into_iter()
+        .map(|r| r.try_get_by_index::<i32>(0))
+        .collect::<std::result::Result<_, _>>()?;
+    if page.is_empty() {
+        return Ok(out);
+    }
+    for d in webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Id.is_in(page))
+        .order_by_desc(webhook_delivery::Column::Id)
+        .all(db)
+        .await?
+    {
+        out.entry(d.webhook_id).or_default().push(d);
+    }
+    Ok(out)
+}
+
 /// Sends a delivery again (admins), with the same `webhook-id`, as soon as a worker can:
 /// a dead one gets the full attempt budget again. One still pending is left as it is.
 pub async fn redeliver(
