@@ -24,6 +24,9 @@
 //! - [`scheduler`]: publishes scheduled articles when due.
 //! - [`delivery`]: the webhook worker: makes deliveries from the change stream and sends
 //!   them, signed ([`domain::webhooks`] holds the rules).
+//! - [`live`]: the change stream followed by this process, for GraphQL subscriptions
+//!   (`http::ws` speaks their WebSocket protocol, `graphql::subscription` decides what each
+//!   subscriber is told).
 //! - [`commands`]: what `gazette serve|migrate|import` do.
 //!
 //! # Database restarts and failovers, by module
@@ -63,6 +66,7 @@ pub mod entities;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod live;
 pub mod rate_limit;
 pub mod response_cache;
 pub mod scheduler;
@@ -72,8 +76,12 @@ pub mod telemetry;
 pub use state::AppState;
 
 /// The whole HTTP API over `state`; tests drive exactly this router. On PostgreSQL this also
-/// starts hearing other processes' writes for the response cache.
+/// starts hearing other processes' writes for the response cache; everywhere it gives
+/// live subscriptions the change stream to follow.
 pub fn app(state: AppState) -> axum::Router {
     response_cache::listener::spawn(&state.response_cache, &state.db);
+    state
+        .live
+        .attach(state.db.clone(), state.response_cache.stream_wake());
     http::router(state)
 }

@@ -73,6 +73,9 @@ pub struct Shared {
     /// Webhooks: the key of their secrets, the SSRF exemption, the delivery schedule (also
     /// given to GraphQL requests).
     pub webhooks: Arc<crate::domain::webhooks::Settings>,
+    /// The change stream as this process follows it, for live subscriptions, with their
+    /// limits.
+    pub live: crate::live::Live,
 }
 
 /// HTTP settings that handlers and layers read.
@@ -149,6 +152,7 @@ impl AppState {
             limits_gql: graphql::Limits::default(),
             rendered: RenderedBodies::default(),
             webhooks: Arc::default(),
+            live: crate::live::Live::default(),
             db,
         }))
     }
@@ -197,6 +201,11 @@ impl AppState {
     /// The same state with these webhook settings.
     pub fn with_webhooks(self, settings: crate::domain::webhooks::Settings) -> Self {
         self.map(|s| s.webhooks = Arc::new(settings))
+    }
+
+    /// The same state with these live-subscription settings.
+    pub fn with_live(self, settings: crate::live::Settings) -> Self {
+        self.map(|s| s.live = crate::live::Live::new(settings))
     }
 
     /// The same state with these HTTP settings.

@@ -51,5 +51,6 @@ mod sitemaps;
 mod sqlite_busy;
 mod statements;
 mod structured_data;
+mod subscriptions;
 mod tokens;
 mod webhooks;
