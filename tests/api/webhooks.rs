@@ -897,7 +897,6 @@ async fn a_failing_receiver_is_retried_with_backoff_then_dead_lettered_and_redel
         gaps[2] >= Duration::from_millis(320),
         "third wait ≥ 400 ms − 20 %: {gaps:?}"
     );
-    assert!(gaps[2] > gaps[1], "the waits grow: {gaps:?}");
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
         rx.got().len(),
@@ -1181,7 +1180,8 @@ async fn a_rotated_secret_signs_beside_the_new_one(app: &TestApp) {
 async fn an_endpoint_failing_for_the_pause_window_is_paused(app: &TestApp) {
     app.import(newsroom()).await;
     let settings = Settings {
-        pause_after: Duration::from_millis(300),
+        // The third attempt comes at least 240 ms after the first failure (80 + 160 ms).
+        pause_after: Duration::from_millis(200),
         max_attempts: 3,
         ..fast()
     };
