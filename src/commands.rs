@@ -1,7 +1,7 @@
 //! What the subcommands do: `serve`, `migrate` and `import`.
 
 use std::io::IsTerminal as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -121,6 +121,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
         .with_response_cache(&args.response_cache())
         .with_rendered_bodies(args.render_cache_bytes)
         .with_site(site)
+        .with_webhooks(args.webhooks.settings())
         .with_live(args.live())
         .starting();
     // Migrate (waiting for the database if it is down), load the demo into a new embedded
@@ -155,6 +156,21 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
             crate::scheduler::run_with(conn, every, Some(cache), retention).await;
         })
     };
+    // Webhooks: the dispatcher and the deliveries, once migrated (their tables exist).
+    let hooks = {
+        let worker = crate::delivery::Worker {
+            db: conn.clone(),
+            settings: state.webhooks.clone(),
+            shapes: Arc::new(crate::http::rest::webhooks::PublicShapes::of(&state)),
+        };
+        let ready = state.ready.clone();
+        tokio::spawn(async move {
+            while !ready.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            worker.run().await;
+        })
+    };
     let upkeep = crate::telemetry::spawn_upkeep();
     let served = axum::serve(
         listener,
@@ -164,6 +180,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
     .await
     .context("server failed");
     background.abort();
+    hooks.abort();
     if let Some(upkeep) = upkeep {
         upkeep.abort();
     }

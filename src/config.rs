@@ -295,6 +295,107 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub site: SiteArgs,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// Webhooks: the key their secrets are encrypted with, where they may go, and how their
+/// deliveries are retried.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Key that encrypts webhook signing secrets at rest: 32 bytes in base64 (`openssl rand
+    /// -base64 32`). Without it webhooks are off: creating one is refused.
+    #[arg(long, env = "GAZETTE_WEBHOOK_KEY", hide_env_values = true, value_parser = parse_webhook_key)]
+    pub webhook_key: Option<crate::domain::webhooks::secrets::SecretKey>,
+
+    /// Allow webhook URLs with plain `http` and loopback or private addresses (local
+    /// development and tests only: it switches off the SSRF protection).
+    #[arg(long, env = "GAZETTE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+
+    /// Waits after each failed webhook attempt, comma-separated (`ms`, `s`, `m`, `h`, `d`);
+    /// the last one repeats. Each is jittered by up to 20 %.
+    #[arg(long, env = "GAZETTE_WEBHOOK_SCHEDULE", default_value = "5s,5m,30m,2h,5h,10h,10h", value_parser = parse_schedule)]
+    pub webhook_schedule: Schedule,
+
+    /// Attempts of one webhook delivery before it is dead-lettered.
+    #[arg(long, env = "GAZETTE_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub webhook_max_attempts: u32,
+
+    /// An endpoint whose attempts have all failed for this long is paused (`5d`).
+    #[arg(long, env = "GAZETTE_WEBHOOK_PAUSE_AFTER", default_value = "5d", value_parser = parse_delay)]
+    pub webhook_pause_after: std::time::Duration,
+
+    /// Longest one webhook attempt may take, connecting and reading the answer.
+    #[arg(long, env = "GAZETTE_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = parse_delay)]
+    pub webhook_timeout: std::time::Duration,
+
+    /// How long a rotated-out webhook secret keeps signing beside the new one.
+    #[arg(long, env = "GAZETTE_WEBHOOK_ROTATION_OVERLAP", default_value = "24h", value_parser = parse_delay)]
+    pub webhook_rotation_overlap: std::time::Duration,
+
+    /// How often the webhook worker looks for new events and due deliveries.
+    #[arg(long, env = "GAZETTE_WEBHOOK_INTERVAL", default_value = "1s", value_parser = parse_delay)]
+    pub webhook_interval: std::time::Duration,
+}
+
+/// A retry schedule: the waits after each failed attempt.
+#[derive(Debug, Clone)]
+pub struct Schedule(pub Vec<std::time::Duration>);
+
+fn parse_webhook_key(s: &str) -> Result<crate::domain::webhooks::secrets::SecretKey, String> {
+    crate::domain::webhooks::secrets::SecretKey::parse(s)
+}
+
+/// Parses `250ms`, `5s`, `15m`, `2h`, `5d` (a bare number is seconds).
+pub fn parse_delay(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 250ms, 5s, 15m, 2h or 5d"))?;
+    let ms = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        other => return Err(format!("unknown unit {other:?}: use ms, s, m, h or d")),
+    };
+    n.checked_mul(ms)
+        .filter(|v| *v > 0 && *v <= 366 * 86_400_000)
+        .map(std::time::Duration::from_millis)
+        .ok_or_else(|| "a duration must be between 1ms and a year".into())
+}
+
+fn parse_schedule(s: &str) -> Result<Schedule, String> {
+    let delays = s
+        .split(',')
+        .map(parse_delay)
+        .collect::<Result<Vec<_>, _>>()?;
+    if delays.is_empty() {
+        return Err("the schedule needs at least one wait".into());
+    }
+    Ok(Schedule(delays))
+}
+
+impl WebhookArgs {
+    /// The webhook settings these flags describe.
+    pub fn settings(&self) -> crate::domain::webhooks::Settings {
+        crate::domain::webhooks::Settings {
+            key: self.webhook_key.clone(),
+            allow_private: self.webhook_allow_private,
+            schedule: self.webhook_schedule.0.clone(),
+            max_attempts: self.webhook_max_attempts,
+            pause_after: self.webhook_pause_after,
+            timeout: self.webhook_timeout,
+            rotation_overlap: self.webhook_rotation_overlap,
+            interval: self.webhook_interval,
+            ..Default::default()
+        }
+    }
 }
 
 /// Where the front end puts things, and the publication as feeds, sitemaps, JSON-LD and

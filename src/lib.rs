@@ -22,6 +22,8 @@
 //! - [`state`]: what handlers share.
 //! - [`auth`]: token verification and minting.
 //! - [`scheduler`]: publishes scheduled articles when due.
+//! - [`delivery`]: the webhook worker: makes deliveries from the change stream and sends
+//!   them, signed ([`domain::webhooks`] holds the rules).
 //! - [`live`]: the change stream followed by this process, for GraphQL subscriptions
 //!   (`http::ws` speaks their WebSocket protocol, `graphql::subscription` decides what each
 //!   subscriber is told).
@@ -57,6 +59,7 @@ pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod entities;

@@ -70,6 +70,9 @@ pub struct Shared {
     pub limits_gql: graphql::Limits,
     /// Article bodies rendered to HTML, per article version (feeds carry them in full).
     pub rendered: RenderedBodies,
+    /// Webhooks: the key of their secrets, the SSRF exemption, the delivery schedule (also
+    /// given to GraphQL requests).
+    pub webhooks: Arc<crate::domain::webhooks::Settings>,
     /// The change stream as this process follows it, for live subscriptions, with their
     /// limits.
     pub live: crate::live::Live,
@@ -148,6 +151,7 @@ impl AppState {
             site,
             limits_gql: graphql::Limits::default(),
             rendered: RenderedBodies::default(),
+            webhooks: Arc::default(),
             live: crate::live::Live::default(),
             db,
         }))
@@ -192,6 +196,11 @@ impl AppState {
             s.schema =
                 graphql::schema_with(s.db.clone(), s.auth.clone(), s.site.clone(), &s.limits_gql);
         })
+    }
+
+    /// The same state with these webhook settings.
+    pub fn with_webhooks(self, settings: crate::domain::webhooks::Settings) -> Self {
+        self.map(|s| s.webhooks = Arc::new(settings))
     }
 
     /// The same state with these live-subscription settings.

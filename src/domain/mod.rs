@@ -32,6 +32,8 @@
 //! - [`syndication`]: what the public formats (feeds, sitemaps, JSON-LD, oEmbed) list.
 //! - [`structured`]: an article page's schema.org JSON-LD, safe inside a `<script>`.
 //! - [`oembed`]: which article an embedding site's URL names, and its embed card.
+//! - [`webhooks`]: webhook endpoints, the outbox their deliveries come from, signing
+//!   secrets and the SSRF rules.
 //! - [`sitemaps`]: what the sitemaps list (the index, articles by month, sections, authors,
 //!   tags, the news window), paged and streamed.
 
@@ -73,6 +75,7 @@ pub mod structured;
 pub mod syndication;
 pub mod tags;
 pub mod transaction;
+pub mod webhooks;
 pub mod workflow;
 
 use chrono::{DateTime, SubsecRound as _, Utc};

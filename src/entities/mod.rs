@@ -15,3 +15,5 @@ pub mod partner_key;
 pub mod secret;
 pub mod section;
 pub mod tag;
+pub mod webhook;
+pub mod webhook_delivery;

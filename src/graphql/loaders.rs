@@ -265,3 +265,50 @@ impl Loader<CommentPageRequest> for DbLoader {
         Ok(keys.iter().cloned().zip(pages).collect())
     }
 }
+
+/// A page of a webhook endpoint's delivery log (the same page of every endpoint a level of
+/// the query lists: one statement pair for all of them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WebhookDeliveries {
+    pub webhook_id: i32,
+    pub status: Option<crate::entities::webhook_delivery::DeliveryStatus>,
+    pub first: u64,
+    pub before: Option<i32>,
+}
+
+impl Loader<WebhookDeliveries> for DbLoader {
+    type Value = Vec<crate::entities::webhook_delivery::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[WebhookDeliveries],
+    ) -> Result<HashMap<WebhookDeliveries, Self::Value>, Self::Error> {
+        // Keys asking for the same page go together.
+        let mut groups: HashMap<_, Vec<i32>> = HashMap::new();
+        for k in keys {
+            groups
+                .entry((k.status, k.first, k.before))
+                .or_default()
+                .push(k.webhook_id);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((status, first, before), ids) in groups {
+            let found =
+                crate::domain::webhooks::deliveries_of(&self.db, &ids, status, first, before)
+                    .await?;
+            for (webhook_id, rows) in found {
+                out.insert(
+                    WebhookDeliveries {
+                        webhook_id,
+                        status,
+                        first,
+                        before,
+                    },
+                    rows,
+                );
+            }
+        }
+        Ok(out)
+    }
+}

@@ -19,6 +19,7 @@ mod search;
 pub mod subscription;
 pub mod surrogate_keys;
 mod types;
+mod webhooks;
 
 use std::sync::Arc;
 

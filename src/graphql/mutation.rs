@@ -11,11 +11,14 @@ use super::inputs::{
 };
 use super::partners::{Partner, PartnerInput, PartnerKey, PartnerPatchInput};
 use super::types::{Article, Author, Section};
+use super::webhooks::{Webhook, WebhookDelivery, WebhookInput, WebhookPatchInput, WebhookSecret};
 use super::{caller, db};
 use crate::auth::Auth;
-use crate::domain::access::Caller;
+use crate::domain::access::{Caller, Role};
 use crate::domain::workflow::Transition;
-use crate::domain::{articles, authors, partners, preview, publishing, related, sections};
+use crate::domain::{
+    articles, authors, partners, preview, publishing, related, sections, webhooks,
+};
 use crate::error::AppError;
 use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
 
@@ -234,6 +237,78 @@ impl MutationRoot {
             partners::revoke_key(db(ctx)?, c, &partner, &id)
                 .await
                 .gql()?,
+        ))
+    }
+
+    /// Creates a webhook endpoint (admins); the answer holds its signing secret, shown this
+    /// once. It receives the events that follow.
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: WebhookInput,
+    ) -> Result<WebhookSecret> {
+        let c = account(ctx)?;
+        let settings = super::webhooks::settings(ctx)?;
+        let (w, secret) = webhooks::create(db(ctx)?, settings, c, input.into())
+            .await
+            .gql()?;
+        Ok(WebhookSecret(w, secret))
+    }
+
+    /// Changes a webhook endpoint (admins): its URL, event types, section; `active: false`
+    /// pauses it, `true` resumes it from the stream's head.
+    async fn update_webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: WebhookPatchInput,
+    ) -> Result<Webhook> {
+        let c = account(ctx)?;
+        let settings = super::webhooks::settings(ctx)?;
+        c.require(Role::Admin, "managing webhooks").gql()?;
+        let id = webhooks::parse_id(&id).gql()?;
+        Ok(Webhook(
+            webhooks::update(db(ctx)?, settings, c, id, input.into())
+                .await
+                .gql()?,
+        ))
+    }
+
+    /// Deletes a webhook endpoint and its delivery log (admins); returns what it was.
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<Webhook> {
+        let c = account(ctx)?;
+        c.require(Role::Admin, "managing webhooks").gql()?;
+        let id = webhooks::parse_id(&id).gql()?;
+        Ok(Webhook(webhooks::delete(db(ctx)?, c, id).await.gql()?))
+    }
+
+    /// Gives a webhook endpoint a new signing secret (admins), shown this once; the previous
+    /// one keeps signing beside it for the rotation overlap (two `v1,` signatures).
+    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookSecret> {
+        let c = account(ctx)?;
+        let settings = super::webhooks::settings(ctx)?;
+        c.require(Role::Admin, "managing webhooks").gql()?;
+        let id = webhooks::parse_id(&id).gql()?;
+        let (w, secret) = webhooks::rotate_secret(db(ctx)?, settings, c, id)
+            .await
+            .gql()?;
+        Ok(WebhookSecret(w, secret))
+    }
+
+    /// Sends a delivery again, with the same `webhook-id` (admins): a dead one gets its full
+    /// attempt budget again.
+    async fn redeliver_webhook_delivery(
+        &self,
+        ctx: &Context<'_>,
+        webhook: ID,
+        delivery: ID,
+    ) -> Result<WebhookDelivery> {
+        let c = account(ctx)?;
+        c.require(Role::Admin, "managing webhooks").gql()?;
+        let id = webhooks::parse_id(&webhook).gql()?;
+        let delivery = webhooks::parse_id(&delivery).gql()?;
+        Ok(WebhookDelivery(
+            webhooks::redeliver(db(ctx)?, c, id, delivery).await.gql()?,
         ))
     }
 

@@ -5,6 +5,7 @@ use super::partners::Partner;
 use super::search::SearchConnection;
 use super::surrogate_keys::{no_store, note, note_lists};
 use super::types::{Article, Author, RelatedArticle, Section, Tag, author, section, tag};
+use super::webhooks::Webhook;
 use super::{caller, db, directory};
 use crate::domain::articles;
 use crate::domain::filter::FilterInput;
@@ -188,6 +189,29 @@ impl QueryRoot {
             crate::domain::partners::get(db(ctx)?, caller(ctx), &slug)
                 .await
                 .gql()?,
+        ))
+    }
+
+    /// Every webhook endpoint, oldest first (admins).
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
+        no_store(ctx);
+        Ok(crate::domain::webhooks::list(db(ctx)?, caller(ctx))
+            .await
+            .gql()?
+            .into_iter()
+            .map(Webhook)
+            .collect())
+    }
+
+    /// One webhook endpoint, with its delivery log (admins).
+    async fn webhook(&self, ctx: &Context<'_>, id: ID) -> Result<Webhook> {
+        no_store(ctx);
+        let c = caller(ctx);
+        c.require(crate::domain::access::Role::Admin, "managing webhooks")
+            .gql()?;
+        let id = crate::domain::webhooks::parse_id(&id).gql()?;
+        Ok(Webhook(
+            crate::domain::webhooks::get(db(ctx)?, c, id).await.gql()?,
         ))
     }
 

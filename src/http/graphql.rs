@@ -546,6 +546,7 @@ fn with_data(
     let directory = state.response_cache.directory().clone();
     req.data(loaders::new(state.db.clone(), directory.clone()))
         .data(directory)
+        .data(state.webhooks.clone())
         .data(caller.clone())
 }
 

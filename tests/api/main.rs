@@ -53,3 +53,4 @@ mod statements;
 mod structured_data;
 mod subscriptions;
 mod tokens;
+mod webhooks;

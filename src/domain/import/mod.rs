@@ -194,14 +194,32 @@ pub async fn import(
 ) -> Result<ImportReport> {
     let started = Instant::now();
     let mut report = ImportReport::new("gazette");
+    let from = super::stream::head(db).await?.last_seq;
     let done = import_passes(db, source, batch.clamp(1, 2000), progress, &mut report).await;
     // An import touches too much to name: every cached response goes, in every process,
     // even after a failure (the batches before it committed).
     let touched = super::invalidation::touch(db, [Key::All]).await;
     done?;
     touched?;
+    announce(db, &report, from).await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Queues the one `import.completed` webhook message of an import (its articles are not
+/// fanned out one by one; the stream still carries every change, from `from` on).
+async fn announce(db: &DatabaseConnection, report: &ImportReport, from: i32) -> Result<()> {
+    let to = super::stream::head(db).await?.last_seq;
+    let counts = serde_json::json!({
+        "sections": report.sections,
+        "authors": report.authors,
+        "tags": report.tags,
+        "articles": report.articles,
+        "comments": report.comments,
+    });
+    let done = super::webhooks::outbox::ImportCompleted { counts, from, to };
+    super::webhooks::outbox::import_completed(db, &done).await?;
+    Ok(())
 }
 
 /// The records of one kind from the first pass, each parsed or with why not.

@@ -9,6 +9,7 @@ mod newsroom;
 mod ninjs;
 mod partners;
 mod views;
+pub mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -56,6 +57,22 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/partners/{slug}/keys/{id}/revoke",
             post(partners::revoke_key),
+        )
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get)
+                .patch(webhooks::patch)
+                .delete(webhooks::delete),
+        )
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(webhooks::redeliver),
         )
         .route(
             "/articles/{slug}/related",
@@ -233,6 +250,8 @@ impl Modify for BearerAuth {
         changes::list, changes::partner_items,
         partners::list, partners::create, partners::get, partners::patch, partners::revoke,
         partners::create_key, partners::revoke_key,
+        webhooks::list, webhooks::create, webhooks::get, webhooks::patch, webhooks::delete,
+        webhooks::rotate_secret, webhooks::deliveries, webhooks::redeliver,
         newsroom::list_sections, newsroom::create_section, newsroom::get_section, newsroom::patch_section,
         newsroom::list_authors, newsroom::create_author, newsroom::get_author, newsroom::patch_author,
         newsroom::get_tag, discovery::search, discovery::related_of, discovery::pin_related,
