@@ -18,6 +18,7 @@
 
 mod articles;
 mod comments;
+pub mod html_blocks;
 mod reader;
 mod records;
 mod report;
@@ -106,6 +107,22 @@ pub struct ArticleIn {
     /// Usage terms, copyright, and whether partners may receive it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rights: Option<Rights>,
+    /// Where the article came from (a WordPress or Ghost import): a re-import matches on
+    /// the origin's system and id before the slug, and the old URL answers redirects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<OriginIn>,
+}
+
+/// An article's identity in the system it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct OriginIn {
+    /// The source system: `wordpress`, `ghost`, or any name.
+    pub system: String,
+    /// The article's id there (WordPress's post id, Ghost's object id).
+    pub id: String,
+    /// Its public URL there, looked up by `articleByOldUrl` and `/api/v1/redirects`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// A comment; `parent` is an earlier comment's key on the same article.
