@@ -32,6 +32,7 @@ mod hostile;
 mod idempotency;
 mod import;
 mod import_format;
+mod wordpress;
 mod layering;
 mod ninjs;
 mod oembed;

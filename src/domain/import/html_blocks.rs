@@ -681,6 +681,12 @@ impl Converter<'_> {
                 }
                 return;
             }
+            Some(Ctx::Figure(_)) if name == "table" => {
+                // A table block's figure: the table is what there is to keep.
+                self.ctx = None;
+                self.start(name, attrs);
+                return;
+            }
             Some(Ctx::Figure(_)) => {
                 match name {
                     "img" => {
