@@ -89,6 +89,7 @@ fn walk(
     let mut too_big = false;
     let mut seen_root = false;
     loop {
+        let start = xml.buffer_position();
         let ev = match xml.read_event_into(&mut buf) {
             Ok(ev) => ev,
             Err(e) => {
@@ -104,7 +105,7 @@ fn walk(
                      have none, and entities defined there could expand without bound or \
                      read files (XXE)"
                         .into(),
-                    None,
+                    Some(start),
                 ));
             }
             Event::Start(e) => {

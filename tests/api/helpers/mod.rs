@@ -391,6 +391,22 @@ impl TestApp {
         sign(json!({ "sub": slug, "role": "partner", "key": key, "exp": now() + 3600 }))
     }
 
+    /// The column `v` (text) of every row `sql` returns, joined by commas.
+    pub async fn exec_value(&self, sql: &str) -> String {
+        let rows = self
+            .db
+            .query_all(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("query");
+        rows.iter()
+            .map(|r| r.try_get::<Option<String>>("", "v").expect("text").unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// Rows in a table (to check that nothing was written).
     pub async fn count_rows(&self, table: &str) -> i64 {
         let row = self
