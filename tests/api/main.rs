@@ -27,6 +27,7 @@ mod directory;
 mod embargo;
 mod export;
 mod feeds;
+mod ghost;
 mod graphql_http;
 mod hostile;
 mod idempotency;
