@@ -31,7 +31,10 @@ pub fn clean(o: OriginIn) -> std::result::Result<OriginIn, String> {
     if url.as_ref().is_some_and(|u| u.len() > MAX_URL_BYTES) {
         return Err(format!("origin.url is longer than {MAX_URL_BYTES} bytes"));
     }
-    if url.as_ref().is_some_and(|u| u.chars().any(char::is_control)) {
+    if url
+        .as_ref()
+        .is_some_and(|u| u.chars().any(char::is_control))
+    {
         return Err("origin.url holds control characters".into());
     }
     Ok(OriginIn { system, id, url })
@@ -137,8 +140,14 @@ mod tests {
             p("https://old.example.com/2024/03/Talks-Resume/"),
             Some("/2024/03/talks-resume".into())
         );
-        assert_eq!(p("/2024/03/talks-resume"), p("//old.example.com/2024/03/talks-resume/#c1"));
-        assert_eq!(p("https://x.test/?p=42&utm_source=a"), Some("/?p=42".into()));
+        assert_eq!(
+            p("/2024/03/talks-resume"),
+            p("//old.example.com/2024/03/talks-resume/#c1")
+        );
+        assert_eq!(
+            p("https://x.test/?p=42&utm_source=a"),
+            Some("/?p=42".into())
+        );
         assert_eq!(p("https://x.test/caf%C3%A9/"), Some("/café".into()));
         assert_eq!(p("https://x.test/"), None);
         assert_eq!(p("2024/talks"), Some("/2024/talks".into()));

@@ -121,9 +121,7 @@ impl QueryRoot {
         };
         note(ctx, || Key::Article(a.id));
         note(ctx, || Key::Section(a.section_id));
-        let visible = access::read_article(db, caller(ctx), a, None)
-            .await
-            .gql()?;
+        let visible = access::read_article(db, caller(ctx), a, None).await.gql()?;
         if visible.is_none() {
             note_lists(ctx);
         }

@@ -70,11 +70,17 @@ async fn a_ghost_export_maps_tags_authors_images_and_statuses(app: &TestApp) {
         })
     );
     let status = |slug: &'static str| async move {
-        as_editor(app, &format!("{{ article(slug: \"{slug}\") {{ status section {{ path }} }} }}"))
-            .await["article"]
+        as_editor(
+            app,
+            &format!("{{ article(slug: \"{slug}\") {{ status section {{ path }} }} }}"),
+        )
+        .await["article"]
             .clone()
     };
-    assert_eq!(status("council-quay").await, json!({"status": "DRAFT", "section": {"path": "city-hall"}}));
+    assert_eq!(
+        status("council-quay").await,
+        json!({"status": "DRAFT", "section": {"path": "city-hall"}})
+    );
     assert_eq!(status("regatta").await["status"], "SCHEDULED");
     assert_eq!(status("salary-survey").await["status"], "DRAFT");
     assert_eq!(status("the-week").await["status"], "DRAFT");
@@ -88,12 +94,27 @@ async fn a_ghost_export_maps_tags_authors_images_and_statuses(app: &TestApp) {
             .find(|i| i.id == id && i.kind == "posts")
             .unwrap_or_else(|| panic!("{id} reported: {:#?}", r.issues))
     };
-    assert_eq!(issue("post 65a1f0c2e4b0a1b2c3d4e504").outcome, Outcome::Changed);
-    assert!(issue("post 65a1f0c2e4b0a1b2c3d4e504").reason.contains("members"));
-    assert!(issue("post 65a1f0c2e4b0a1b2c3d4e506").reason.contains("email-only"));
+    assert_eq!(
+        issue("post 65a1f0c2e4b0a1b2c3d4e504").outcome,
+        Outcome::Changed
+    );
+    assert!(
+        issue("post 65a1f0c2e4b0a1b2c3d4e504")
+            .reason
+            .contains("members")
+    );
+    assert!(
+        issue("post 65a1f0c2e4b0a1b2c3d4e506")
+            .reason
+            .contains("email-only")
+    );
     let missing = issue("post 65a1f0c2e4b0a1b2c3d4e508");
     assert_eq!(missing.outcome, Outcome::Skipped);
-    assert!(missing.reason.contains("not among the export's users"), "{}", missing.reason);
+    assert!(
+        missing.reason.contains("not among the export's users"),
+        "{}",
+        missing.reason
+    );
 }
 
 async fn ghost_html_lexical_and_mobiledoc_bodies_become_blocks(app: &TestApp) {
@@ -159,7 +180,10 @@ async fn ghost_html_lexical_and_mobiledoc_bodies_become_blocks(app: &TestApp) {
         "{reasons:?}"
     );
     assert!(
-        reasons.contains(&("post 65a1f0c2e4b0a1b2c3d4e507", "body: dropped: <bookmark card> ×1")),
+        reasons.contains(&(
+            "post 65a1f0c2e4b0a1b2c3d4e507",
+            "body: dropped: <bookmark card> ×1"
+        )),
         "{reasons:?}"
     );
 }
@@ -187,7 +211,14 @@ async fn old_ghost_urls_find_their_article_and_members_posts_stay_private(app: &
 
 async fn reimporting_a_ghost_export_changes_nothing(app: &TestApp) {
     import_ghost(app).await;
-    let tables = ["articles", "sections", "authors", "tags", "article_origins", "article_revisions"];
+    let tables = [
+        "articles",
+        "sections",
+        "authors",
+        "tags",
+        "article_origins",
+        "article_revisions",
+    ];
     let before = app.row_counts(&tables).await;
     let again = import_ghost(app).await;
     assert_eq!(again.articles.unchanged, 6, "{:#?}", again.issues);
@@ -197,10 +228,26 @@ async fn reimporting_a_ghost_export_changes_nothing(app: &TestApp) {
 
 async fn a_file_that_is_not_a_ghost_export_is_refused_and_nothing_is_written(app: &TestApp) {
     let cases: [(&str, &[u8], &str); 4] = [
-        ("WXR", include_bytes!("../data/wordpress/ledger.wxr"), "not a Ghost export: not JSON"),
-        ("truncated", &GHOST.as_bytes()[..GHOST.len() / 2], "EOF while parsing"),
-        ("another JSON", br#"{"sections": [], "articles": []}"#, "not a Ghost export"),
-        ("invalid UTF-8", b"{\"db\":[{\"data\":{\"posts\":[{\"id\":\"1\",\"title\":\"\xff\xfe\"}]}}]}", "invalid unicode"),
+        (
+            "WXR",
+            include_bytes!("../data/wordpress/ledger.wxr"),
+            "not a Ghost export: not JSON",
+        ),
+        (
+            "truncated",
+            &GHOST.as_bytes()[..GHOST.len() / 2],
+            "EOF while parsing",
+        ),
+        (
+            "another JSON",
+            br#"{"sections": [], "articles": []}"#,
+            "not a Ghost export",
+        ),
+        (
+            "invalid UTF-8",
+            b"{\"db\":[{\"data\":{\"posts\":[{\"id\":\"1\",\"title\":\"\xff\xfe\"}]}}]}",
+            "invalid unicode",
+        ),
     ];
     for (what, bytes, expected) in cases {
         let err = app
@@ -211,7 +258,8 @@ async fn a_file_that_is_not_a_ghost_export_is_refused_and_nothing_is_written(app
         assert!(err.contains(expected), "{what}: {err}");
     }
     assert_eq!(
-        app.row_counts(&["articles", "sections", "authors", "tags"]).await,
+        app.row_counts(&["articles", "sections", "authors", "tags"])
+            .await,
         [0, 0, 0, 0]
     );
 }

@@ -62,7 +62,10 @@ async fn a_wordpress_export_maps_posts_sections_authors_tags_and_images(app: &Te
         json!([{"name": "Business"}, {"name": "Shipping"}, {"name": "Ports & Harbours"}])
     );
     // The display name, never the login.
-    assert_eq!(a["authors"], json!([{"slug": "jane-doe", "name": "Jane Doe"}]));
+    assert_eq!(
+        a["authors"],
+        json!([{"slug": "jane-doe", "name": "Jane Doe"}])
+    );
     // _thumbnail_id → the attachment item: its URL, alt text and caption.
     assert_eq!(
         a["featuredImage"],
@@ -73,7 +76,10 @@ async fn a_wordpress_export_maps_posts_sections_authors_tags_and_images(app: &Te
         })
     );
     let sections = app
-        .query("{ sections { path description children { path description } } }", json!({}))
+        .query(
+            "{ sections { path description children { path description } } }",
+            json!({}),
+        )
         .await;
     let world = sections["sections"]
         .as_array()
@@ -87,7 +93,11 @@ async fn a_wordpress_export_maps_posts_sections_authors_tags_and_images(app: &Te
         json!([{"path": "world/europe", "description": "Stories from across Europe"}])
     );
     // No category at all: the default section.
-    let cafe = as_editor(app, "{ article(slug: \"cafe-owners\") { section { path } } }").await;
+    let cafe = as_editor(
+        app,
+        "{ article(slug: \"cafe-owners\") { section { path } } }",
+    )
+    .await;
     assert_eq!(cafe["article"]["section"]["path"], "uncategorized");
     // Pages, menus and attachments are counted, not imported.
     assert_eq!(r.source_counts["items of type page"], 1);
@@ -140,16 +150,19 @@ async fn every_wordpress_status_maps_and_nothing_private_goes_public(app: &TestA
         "password-protected post imported as a draft (never made public)"
     )));
     assert!(
-        listed
-            .iter()
-            .any(|(id, o, why)| *id == "post 108" && *o == Outcome::Skipped && why.contains("trash"))
+        listed.iter().any(|(id, o, why)| *id == "post 108"
+            && *o == Outcome::Skipped
+            && why.contains("trash"))
     );
     assert!(listed.iter().any(|(id, o, why)| *id == "post 109"
         && *o == Outcome::Skipped
         && why.contains("\"departed_user\" is not among the export's authors")));
     // Readers see the published ones only.
     let public = app
-        .query("{ articles(first: 50) { edges { node { slug } } } }", json!({}))
+        .query(
+            "{ articles(first: 50) { edges { node { slug } } } }",
+            json!({}),
+        )
         .await;
     let mut slugs: Vec<String> = public["articles"]["edges"]
         .as_array()
@@ -207,7 +220,10 @@ async fn classic_and_block_content_become_blocks_and_the_rest_is_reported(app: &
         .iter()
         .map(|i| (i.id.as_str(), i.reason.as_str()))
         .collect();
-    assert!(reasons.contains(&("post 101", "body: shortcode: [gallery] ×1")), "{reasons:?}");
+    assert!(
+        reasons.contains(&("post 101", "body: shortcode: [gallery] ×1")),
+        "{reasons:?}"
+    );
     assert!(
         reasons.contains(&(
             "post 102",
@@ -230,7 +246,10 @@ async fn approved_and_held_comments_come_threaded_spam_and_trash_do_not(app: &Te
             json!({}),
         )
         .await;
-    assert_eq!(c["article"]["commentCount"], 2, "the held one is not public");
+    assert_eq!(
+        c["article"]["commentCount"], 2,
+        "the held one is not public"
+    );
     let nodes: Vec<Value> = c["article"]["comments"]["edges"]
         .as_array()
         .expect("edges")
@@ -275,7 +294,10 @@ async fn old_wordpress_urls_find_their_article_in_graphql_and_rest(app: &TestApp
         .await;
     assert_eq!(v["articleByOldUrl"]["slug"], "cafe-owners");
     let v = app
-        .query("{ articleByOldUrl(url: \"/no/such/page/\") { slug } }", json!({}))
+        .query(
+            "{ articleByOldUrl(url: \"/no/such/page/\") { slug } }",
+            json!({}),
+        )
         .await;
     assert_eq!(v["articleByOldUrl"], Value::Null);
 
@@ -305,7 +327,10 @@ async fn a_drafts_old_url_reveals_nothing_to_readers(app: &TestApp) {
             .await;
         assert_eq!(v["articleByOldUrl"], Value::Null, "{url}");
         let (status, _, body) = app
-            .get(&format!("/api/v1/redirects?url={}", url.replace('?', "%3F").replace('=', "%3D")))
+            .get(&format!(
+                "/api/v1/redirects?url={}",
+                url.replace('?', "%3F").replace('=', "%3D")
+            ))
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{url}: {body}");
         assert!(!body.to_string().contains("board"), "{body}");
@@ -326,7 +351,14 @@ async fn a_drafts_old_url_reveals_nothing_to_readers(app: &TestApp) {
 
 async fn reimporting_a_wordpress_export_changes_nothing_even_when_slugs_changed(app: &TestApp) {
     import_wxr(app, WXR).await;
-    let tables = ["articles", "sections", "authors", "tags", "comments", "article_origins"];
+    let tables = [
+        "articles",
+        "sections",
+        "authors",
+        "tags",
+        "comments",
+        "article_origins",
+    ];
     let before = app.row_counts(&tables).await;
     let again = import_wxr(app, WXR).await;
     assert_eq!(again.articles.unchanged, 8, "{:#?}", again.issues);
@@ -366,7 +398,10 @@ async fn a_wordpress_slug_taken_by_another_article_is_reported_not_overwritten(a
         "<wp:post_name><![CDATA[talks-resume]]></wp:post_name>",
     );
     let before = app
-        .query("{ article(slug: \"talks-resume\") { headline } }", json!({}))
+        .query(
+            "{ article(slug: \"talks-resume\") { headline } }",
+            json!({}),
+        )
         .await;
     let r = import_wxr(app, &taken).await;
     let issue = r
@@ -377,7 +412,10 @@ async fn a_wordpress_slug_taken_by_another_article_is_reported_not_overwritten(a
     assert_eq!(issue.outcome, Outcome::Skipped);
     assert!(issue.reason.contains("taken"), "{}", issue.reason);
     let after = app
-        .query("{ article(slug: \"talks-resume\") { headline } }", json!({}))
+        .query(
+            "{ article(slug: \"talks-resume\") { headline } }",
+            json!({}),
+        )
         .await;
     assert_eq!(before, after, "the newsroom's own article is untouched");
 }
@@ -410,11 +448,23 @@ async fn hostile_or_broken_xml_is_refused_with_its_line_and_nothing_is_written(a
         channel("<item>\n<title>Hello</titel>\n</item>")
     );
     let cases: [(&str, &[u8], &str); 7] = [
-        ("billion laughs", laughs.as_bytes(), "line 2: a document type declaration"),
+        (
+            "billion laughs",
+            laughs.as_bytes(),
+            "line 2: a document type declaration",
+        ),
         ("XXE", xxe.as_bytes(), "line 2: a document type declaration"),
-        ("undeclared entity", undeclared.as_bytes(), "undefined entity &nbsp;"),
+        (
+            "undeclared entity",
+            undeclared.as_bytes(),
+            "undefined entity &nbsp;",
+        ),
         ("truncated", truncated.as_bytes(), "before end of input"),
-        ("mismatched tags", mismatched.as_bytes(), "line 5: malformed XML"),
+        (
+            "mismatched tags",
+            mismatched.as_bytes(),
+            "line 5: malformed XML",
+        ),
         (
             "JSON given as WordPress",
             br#"{"db":[{"data":{"posts":[]}}]}"#,
@@ -433,9 +483,18 @@ async fn hostile_or_broken_xml_is_refused_with_its_line_and_nothing_is_written(a
             .expect_err(what)
             .to_string();
         assert!(err.contains(expected), "{what}: {err}");
-        assert!(!err.contains("root:"), "{what}: nothing read from /etc/passwd: {err}");
+        assert!(
+            !err.contains("root:"),
+            "{what}: nothing read from /etc/passwd: {err}"
+        );
     }
-    let invalid_utf8 = [header.as_bytes(), channel("<item><title>").as_bytes(), &[0xff, 0xfe], b"</title></item>"].concat();
+    let invalid_utf8 = [
+        header.as_bytes(),
+        channel("<item><title>").as_bytes(),
+        &[0xff, 0xfe],
+        b"</title></item>",
+    ]
+    .concat();
     let err = app
         .try_import_from(Format::WordPress, &invalid_utf8, None)
         .await
@@ -443,7 +502,8 @@ async fn hostile_or_broken_xml_is_refused_with_its_line_and_nothing_is_written(a
         .to_string();
     assert!(err.contains("line"), "{err}");
     assert_eq!(
-        app.row_counts(&["articles", "sections", "authors", "tags"]).await,
+        app.row_counts(&["articles", "sections", "authors", "tags"])
+            .await,
         [0, 0, 0, 0],
         "nothing written"
     );
@@ -452,11 +512,7 @@ async fn hostile_or_broken_xml_is_refused_with_its_line_and_nothing_is_written(a
 async fn an_oversized_post_is_skipped_and_the_rest_imported(app: &TestApp) {
     // 20 MB of text in one post: read (bounded), then refused by the body limits.
     let big = format!("<p>{}</p>", "word ".repeat(4 * 1024 * 1024));
-    let xml = WXR.replacen(
-        "Notes so far.",
-        &big,
-        1,
-    );
+    let xml = WXR.replacen("Notes so far.", &big, 1);
     let r = import_wxr(app, &xml).await;
     assert_eq!(r.articles.created, 7);
     let issue = r

@@ -155,7 +155,9 @@ fn read_articles(
                     first_at.get(&slug),
                     origin.as_ref().and_then(|o| origin_at.get(o)),
                 ) {
-                    (Some(first), _) => Err(format!("duplicate slug: articles[{first}] has it too")),
+                    (Some(first), _) => {
+                        Err(format!("duplicate slug: articles[{first}] has it too"))
+                    }
                     (_, Some(first)) => Err(format!(
                         "duplicate origin: articles[{first}] has the same source id"
                     )),
@@ -206,7 +208,11 @@ fn prepare(
     authors: &HashMap<String, i32>,
 ) -> std::result::Result<Prepared, String> {
     check_slug(&a.slug)?;
-    let origin = a.origin.clone().map(crate::domain::origins::clean).transpose()?;
+    let origin = a
+        .origin
+        .clone()
+        .map(crate::domain::origins::clean)
+        .transpose()?;
     if a.status == ArticleStatus::Scheduled && a.scheduled_at.is_none() {
         return Err("scheduledAt is required for a SCHEDULED article".into());
     }
@@ -609,13 +615,12 @@ async fn match_origins(
     for mut p in batch {
         let key = p.origin.as_ref().map(|o| (o.system.clone(), o.id.clone()));
         match key.as_ref().and_then(|k| by_origin.get(k)) {
-            Some((_, slug)) => {
-                if *slug != p.slug {
-                    p.slug.clone_from(slug);
-                    p.model.slug = Set(slug.clone());
-                    p.snapshot.slug.clone_from(slug);
-                }
+            Some((_, slug)) if *slug != p.slug => {
+                p.slug.clone_from(slug);
+                p.model.slug = Set(slug.clone());
+                p.snapshot.slug.clone_from(slug);
             }
+            Some(_) => {}
             None if key.is_some() => {
                 if let Some(id) = holders.get(&p.slug) {
                     let why = if held.contains(id) {

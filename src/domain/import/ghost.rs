@@ -381,11 +381,18 @@ pub(super) fn convert(
     for list in post_tags.values_mut().chain(post_authors.values_mut()) {
         list.sort_by_key(|(order, _)| *order);
     }
-    let meta: HashMap<&str, &GPostMeta> =
-        t.posts_meta.iter().map(|m| (m.post_id.as_str(), m)).collect();
+    let meta: HashMap<&str, &GPostMeta> = t
+        .posts_meta
+        .iter()
+        .map(|m| (m.post_id.as_str(), m))
+        .collect();
 
     // Authors: the users who wrote something, by their Ghost slug (public in Ghost too).
-    let writers: HashSet<&str> = t.posts_authors.iter().map(|pa| pa.author_id.as_str()).collect();
+    let writers: HashSet<&str> = t
+        .posts_authors
+        .iter()
+        .map(|pa| pa.author_id.as_str())
+        .collect();
     let mut author_slugs = UniqueSlugs::default();
     let mut authors: HashMap<&str, String> = HashMap::new();
     let mut author_list = Vec::new();
@@ -559,16 +566,17 @@ pub(super) fn convert(
             base_url: site,
         };
         let (body, notes) = match (&p.html, &p.lexical, &p.mobiledoc) {
-            (Some(html), _, _) if !html.trim().is_empty() => {
-                to_blocks(&resolve(html, site), opts)
-            }
+            (Some(html), _, _) if !html.trim().is_empty() => to_blocks(&resolve(html, site), opts),
             (_, Some(lexical), _) => lexical_blocks(lexical, opts),
             (_, _, Some(mobiledoc)) => mobiledoc_blocks(mobiledoc, opts),
             _ => (Vec::new(), Notes::default()),
         };
         if !notes.is_empty() {
             for ((what, el), n) in &notes.counts {
-                *conv.counts.entry(format!("body: {what} <{el}>")).or_default() += n;
+                *conv
+                    .counts
+                    .entry(format!("body: {what} <{el}>"))
+                    .or_default() += n;
             }
             conv.changed("posts", i, &id, format!("body: {}", notes.describe()));
         }
@@ -587,8 +595,12 @@ pub(super) fn convert(
             authors: bylines,
             tags,
             status,
-            published_at: (status == ArticleStatus::Published).then_some(published).flatten(),
-            scheduled_at: (status == ArticleStatus::Scheduled).then_some(published).flatten(),
+            published_at: (status == ArticleStatus::Published)
+                .then_some(published)
+                .flatten(),
+            scheduled_at: (status == ArticleStatus::Scheduled)
+                .then_some(published)
+                .flatten(),
             created_at: created.or(published),
             updated_at: time(p.updated_at.as_deref()),
             source: None,
@@ -627,7 +639,11 @@ pub(super) fn convert(
             )
         })
         .collect();
-    if needs_default && !section_tags.iter().any(|id| tags.get(id).is_some_and(|g| g.slug == DEFAULT_SECTION.0)) {
+    if needs_default
+        && !section_tags
+            .iter()
+            .any(|id| tags.get(id).is_some_and(|g| g.slug == DEFAULT_SECTION.0))
+    {
         sections.push((
             "default section".into(),
             SectionIn {
@@ -648,11 +664,17 @@ fn lexical_inline(nodes: &[Value], out: &mut String) {
         match n["type"].as_str().unwrap_or_default() {
             "text" | "extended-text" => {
                 let format = n["format"].as_i64().unwrap_or(0);
-                let tags: Vec<&str> = [(1, "strong"), (2, "em"), (16, "code"), (32, "sub"), (64, "sup")]
-                    .iter()
-                    .filter(|(bit, _)| format & bit != 0)
-                    .map(|(_, t)| *t)
-                    .collect();
+                let tags: Vec<&str> = [
+                    (1, "strong"),
+                    (2, "em"),
+                    (16, "code"),
+                    (32, "sub"),
+                    (64, "sup"),
+                ]
+                .iter()
+                .filter(|(bit, _)| format & bit != 0)
+                .map(|(_, t)| *t)
+                .collect();
                 for t in &tags {
                     out.push_str(&format!("<{t}>"));
                 }
@@ -684,7 +706,8 @@ fn lexical_blocks(json: &str, opts: Options<'_>) -> (Vec<Block>, Notes) {
     let mut blocks = Vec::new();
     let Ok(doc) = serde_json::from_str::<Value>(json) else {
         let mut n = Notes::default();
-        n.counts.insert(("dropped", "unreadable lexical body".into()), 1);
+        n.counts
+            .insert(("dropped", "unreadable lexical body".into()), 1);
         return (blocks, n);
     };
     let str_of = |n: &Value, k: &str| n[k].as_str().map(str::to_owned).filter(|s| !s.is_empty());
@@ -746,7 +769,11 @@ fn lexical_blocks(json: &str, opts: Options<'_>) -> (Vec<Block>, Notes) {
                         credit: None,
                     }));
                 } else {
-                    notes.counts.entry(("dropped", "image with a relative URL".into())).and_modify(|c| *c += 1).or_insert(1);
+                    notes
+                        .counts
+                        .entry(("dropped", "image with a relative URL".into()))
+                        .and_modify(|c| *c += 1)
+                        .or_insert(1);
                 }
             }
             "embed" => {
@@ -755,7 +782,10 @@ fn lexical_blocks(json: &str, opts: Options<'_>) -> (Vec<Block>, Notes) {
                 }
             }
             "html" => {
-                let (b, more) = to_blocks(&resolve(n["html"].as_str().unwrap_or_default(), opts.base_url), opts);
+                let (b, more) = to_blocks(
+                    &resolve(n["html"].as_str().unwrap_or_default(), opts.base_url),
+                    opts,
+                );
                 blocks.extend(b);
                 for (k, v) in more.counts {
                     *notes.counts.entry(k).or_default() += v;
@@ -763,7 +793,10 @@ fn lexical_blocks(json: &str, opts: Options<'_>) -> (Vec<Block>, Notes) {
             }
             "markdown" => {
                 let text = n["markdown"].as_str().unwrap_or_default();
-                *notes.counts.entry(("kept as text", "markdown card".into())).or_default() += 1;
+                *notes
+                    .counts
+                    .entry(("kept as text", "markdown card".into()))
+                    .or_default() += 1;
                 for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
                     let mut html = String::new();
                     escape(para, &mut html);
@@ -787,7 +820,9 @@ fn mobiledoc_blocks(json: &str, opts: Options<'_>) -> (Vec<Block>, Notes) {
     let mut notes = Notes::default();
     let mut blocks = Vec::new();
     let Ok(doc) = serde_json::from_str::<Value>(json) else {
-        notes.counts.insert(("dropped", "unreadable mobiledoc body".into()), 1);
+        notes
+            .counts
+            .insert(("dropped", "unreadable mobiledoc body".into()), 1);
         return (blocks, notes);
     };
     let empty = Vec::new();
@@ -808,7 +843,10 @@ fn mobiledoc_blocks(json: &str, opts: Options<'_>) -> (Vec<Block>, Notes) {
                     for pair in attrs.chunks(2) {
                         if pair[0].as_str() == Some("href") {
                             html.push_str(" href=\"");
-                            escape(pair.get(1).and_then(Value::as_str).unwrap_or_default(), &mut html);
+                            escape(
+                                pair.get(1).and_then(Value::as_str).unwrap_or_default(),
+                                &mut html,
+                            );
                             html.push('"');
                         }
                     }
@@ -837,10 +875,12 @@ fn mobiledoc_blocks(json: &str, opts: Options<'_>) -> (Vec<Block>, Notes) {
                     continue;
                 }
                 match tag.as_str() {
-                    "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => blocks.push(Block::Heading(Heading {
-                        level: i32::from(tag.as_bytes()[1] - b'0').clamp(2, 6),
-                        text: crate::domain::html::to_text(&html),
-                    })),
+                    "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                        blocks.push(Block::Heading(Heading {
+                            level: i32::from(tag.as_bytes()[1] - b'0').clamp(2, 6),
+                            text: crate::domain::html::to_text(&html),
+                        }))
+                    }
                     "blockquote" | "aside" => blocks.push(Block::Quote(Quote {
                         html,
                         attribution: None,
@@ -888,16 +928,24 @@ fn mobiledoc_blocks(json: &str, opts: Options<'_>) -> (Vec<Block>, Notes) {
                             credit: None,
                         })),
                         None => {
-                            *notes.counts.entry(("dropped", "image with a relative URL".into())).or_default() += 1;
+                            *notes
+                                .counts
+                                .entry(("dropped", "image with a relative URL".into()))
+                                .or_default() += 1;
                         }
                     },
                     "embed" => {
                         if let Some(url) = payload["url"].as_str().filter(|u| is_web_url(u)) {
-                            blocks.push(Block::Embed(Embed { url: url.to_owned() }));
+                            blocks.push(Block::Embed(Embed {
+                                url: url.to_owned(),
+                            }));
                         }
                     }
                     "markdown" | "card-markdown" => {
-                        *notes.counts.entry(("kept as text", "markdown card".into())).or_default() += 1;
+                        *notes
+                            .counts
+                            .entry(("kept as text", "markdown card".into()))
+                            .or_default() += 1;
                         let text = payload["markdown"].as_str().unwrap_or_default();
                         for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
                             let mut html = String::new();
@@ -906,12 +954,18 @@ fn mobiledoc_blocks(json: &str, opts: Options<'_>) -> (Vec<Block>, Notes) {
                         }
                     }
                     other => {
-                        *notes.counts.entry(("dropped", format!("{other} card"))).or_default() += 1;
+                        *notes
+                            .counts
+                            .entry(("dropped", format!("{other} card")))
+                            .or_default() += 1;
                     }
                 }
             }
             _ => {
-                *notes.counts.entry(("dropped", "mobiledoc section".into())).or_default() += 1;
+                *notes
+                    .counts
+                    .entry(("dropped", "mobiledoc section".into()))
+                    .or_default() += 1;
             }
         }
     }

@@ -132,8 +132,19 @@ impl TokenSink for Sink {
 fn is_void(name: &str) -> bool {
     matches!(
         name,
-        "br" | "img" | "hr" | "input" | "source" | "embed" | "wbr" | "meta" | "link" | "col"
-            | "area" | "base" | "param" | "track"
+        "br" | "img"
+            | "hr"
+            | "input"
+            | "source"
+            | "embed"
+            | "wbr"
+            | "meta"
+            | "link"
+            | "col"
+            | "area"
+            | "base"
+            | "param"
+            | "track"
     )
 }
 
@@ -408,7 +419,13 @@ impl Converter<'_> {
             return;
         }
         let attribution = cite
-            .map(|c| to_text(&c).trim().trim_start_matches(['—', '-', '–']).trim().to_owned())
+            .map(|c| {
+                to_text(&c)
+                    .trim()
+                    .trim_start_matches(['—', '-', '–'])
+                    .trim()
+                    .to_owned()
+            })
             .filter(|c| !c.is_empty());
         self.blocks.push(Block::Quote(Quote { html, attribution }));
     }
@@ -476,7 +493,11 @@ impl Converter<'_> {
         let Some(rest) = text.strip_prefix("wp:") else {
             return;
         };
-        let name = rest.split(' ').next().unwrap_or_default().trim_end_matches('/');
+        let name = rest
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/');
         if name == "embed" || name.starts_with("core-embed") {
             // `<!-- wp:embed {"url":"https://…","type":"video"} -->`
             let url = rest
@@ -519,7 +540,8 @@ impl Converter<'_> {
             "audio",
         ];
         if !known.contains(&name) && !rest.starts_with('/') && !name.is_empty() {
-            self.notes.add("block without an equivalent", format!("wp:{name}"));
+            self.notes
+                .add("block without an equivalent", format!("wp:{name}"));
         }
     }
 
@@ -577,7 +599,10 @@ impl Converter<'_> {
             Some(Ctx::Heading(_, html)) => html,
             Some(Ctx::List { item, .. }) => item.get_or_insert_with(String::new),
             Some(Ctx::Quote {
-                html, cite, in_cite, ..
+                html,
+                cite,
+                in_cite,
+                ..
             }) => {
                 if *in_cite {
                     cite.get_or_insert_with(String::new)
@@ -611,7 +636,13 @@ impl Converter<'_> {
         } else {
             let collapsed: String = t
                 .chars()
-                .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
+                .map(|c| {
+                    if c == '\n' || c == '\r' || c == '\t' {
+                        ' '
+                    } else {
+                        c
+                    }
+                })
                 .collect();
             escape(&collapsed, &mut escaped);
         }
@@ -913,8 +944,8 @@ impl Converter<'_> {
                 self.in_p = false;
             }
             "tr" | "dt" | "dd" | "caption" | "table" | "dl" | "div" | "section" | "article"
-            | "header" | "footer" | "main" | "aside" | "nav" | "center" | "details"
-            | "summary" | "address" | "figcaption" | "li" | "ul" | "ol" | "blockquote" => {
+            | "header" | "footer" | "main" | "aside" | "nav" | "center" | "details" | "summary"
+            | "address" | "figcaption" | "li" | "ul" | "ol" | "blockquote" => {
                 self.flush();
             }
             _ => {
@@ -989,7 +1020,8 @@ pub fn wordpress_prepare(content: &str, notes: &mut Notes) -> (String, bool) {
                         // The caption is the text after the image (or an attribute).
                         let (img, text) = match inner.find('>') {
                             Some(end) if inner.trim_start().starts_with('<') => {
-                                let (a, b) = split_after_image(&inner).unwrap_or((&inner[..=end], &inner[end + 1..]));
+                                let (a, b) = split_after_image(&inner)
+                                    .unwrap_or((&inner[..=end], &inner[end + 1..]));
                                 (a.to_owned(), b.to_owned())
                             }
                             _ => (inner.clone(), String::new()),
@@ -1013,9 +1045,10 @@ pub fn wordpress_prepare(content: &str, notes: &mut Notes) -> (String, bool) {
                         out.push_str("-->\n");
                     }
                     "youtube" | "vimeo" | "tweet" | "twitter" | "instagram" | "soundcloud"
-                        if sc.attrs.iter().any(|(k, v)| {
-                            (k == "url" || k == "0") && v.starts_with("http")
-                        }) =>
+                        if sc
+                            .attrs
+                            .iter()
+                            .any(|(k, v)| (k == "url" || k == "0") && v.starts_with("http")) =>
                     {
                         let url = sc
                             .attrs
@@ -1098,9 +1131,10 @@ fn shortcode(s: &str, whole: &str) -> Option<Shortcode> {
     let self_closed = after_name.trim_end().ends_with('/');
     let body = &s[close + 1..];
     let (inner, len) = match body.find(&closing) {
-        Some(end) if !self_closed && !body[..end].contains(&format!("[{name} ")) => {
-            (Some(body[..end].to_owned()), close + 1 + end + closing.len())
-        }
+        Some(end) if !self_closed && !body[..end].contains(&format!("[{name} ")) => (
+            Some(body[..end].to_owned()),
+            close + 1 + end + closing.len(),
+        ),
         _ => (None, close + 1),
     };
     Some(Shortcode {
@@ -1255,10 +1289,7 @@ mod tests {
             ]
         );
         assert!(n.is_empty());
-        assert_eq!(
-            notes.describe(),
-            "shortcode: [gallery] ×1, [pullquote] ×1"
-        );
+        assert_eq!(notes.describe(), "shortcode: [gallery] ×1, [pullquote] ×1");
     }
 
     #[test]
@@ -1285,6 +1316,9 @@ https://twitter.com/x/status/1
                 para("Map of the harbour"),
             ]
         );
-        assert_eq!(n.describe(), "block without an equivalent: <wp:acme/map> ×1");
+        assert_eq!(
+            n.describe(),
+            "block without an equivalent: <wp:acme/map> ×1"
+        );
     }
 }

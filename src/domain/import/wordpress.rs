@@ -123,7 +123,8 @@ fn walk(
                 if collecting {
                     let mut attrs = Vec::new();
                     for a in e.attributes() {
-                        let a = a.map_err(|e| fail(&xml, format!("malformed attribute: {e}"), None))?;
+                        let a =
+                            a.map_err(|e| fail(&xml, format!("malformed attribute: {e}"), None))?;
                         let key = a.key.as_ref().to_owned();
                         let value = a
                             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
@@ -211,7 +212,11 @@ fn walk(
     if !seen_root {
         return Err("not a WordPress export (WXR): the file is empty".into());
     }
-    if let Some(open) = stack.first().map(|e| e.name.clone()).or_else(|| outer.last().cloned()) {
+    if let Some(open) = stack
+        .first()
+        .map(|e| e.name.clone())
+        .or_else(|| outer.last().cloned())
+    {
         return Err(fail(
             &xml,
             format!("the file ends inside <{open}>: it is truncated"),
@@ -259,7 +264,9 @@ impl Tables {
             return Some(d.and_utc());
         }
         let local = date(item.get(local))?;
-        let offset = self.offset.unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"));
+        let offset = self
+            .offset
+            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"));
         offset
             .from_local_datetime(&local)
             .single()
@@ -297,9 +304,13 @@ fn first_pass(source: &ImportSource, conv: &mut Converted) -> Result<Tables, Str
                 let login = el.get("wp:author_login").to_owned();
                 let display = el.get("wp:author_display_name");
                 let name = if display.is_empty() {
-                    format!("{} {}", el.get("wp:author_first_name"), el.get("wp:author_last_name"))
-                        .trim()
-                        .to_owned()
+                    format!(
+                        "{} {}",
+                        el.get("wp:author_first_name"),
+                        el.get("wp:author_last_name")
+                    )
+                    .trim()
+                    .to_owned()
                 } else {
                     display.to_owned()
                 };
@@ -326,7 +337,8 @@ fn first_pass(source: &ImportSource, conv: &mut Converted) -> Result<Tables, Str
             }
             "wp:category" => {
                 let nicename = decode_slug(el.get("wp:category_nicename"));
-                let parent = Some(decode_slug(el.get("wp:category_parent"))).filter(|p| !p.is_empty());
+                let parent =
+                    Some(decode_slug(el.get("wp:category_parent"))).filter(|p| !p.is_empty());
                 let name = el.get("wp:cat_name").to_owned();
                 let description =
                     Some(el.get("wp:category_description").to_owned()).filter(|d| !d.is_empty());
@@ -348,8 +360,10 @@ fn first_pass(source: &ImportSource, conv: &mut Converted) -> Result<Tables, Str
             }
             "item" => {
                 if t.offset.is_none()
-                    && let (Some(local), Some(gmt)) =
-                        (date(el.get("wp:post_date")), date(el.get("wp:post_date_gmt")))
+                    && let (Some(local), Some(gmt)) = (
+                        date(el.get("wp:post_date")),
+                        date(el.get("wp:post_date_gmt")),
+                    )
                 {
                     let secs = (local - gmt).num_seconds();
                     t.offset = i32::try_from(secs).ok().and_then(FixedOffset::east_opt);
@@ -362,7 +376,8 @@ fn first_pass(source: &ImportSource, conv: &mut Converted) -> Result<Tables, Str
                         let n = decode_slug(n);
                         if !t.categories.contains_key(&n) {
                             t.category_order.push(n.clone());
-                            t.categories.insert(n, (c.text.trim().to_owned(), None, None));
+                            t.categories
+                                .insert(n, (c.text.trim().to_owned(), None, None));
                         }
                     }
                 }
@@ -393,9 +408,7 @@ fn first_pass(source: &ImportSource, conv: &mut Converted) -> Result<Tables, Str
         Ok(())
     })?;
     if !t.wxr {
-        return Err(
-            "not a WordPress export (WXR): the channel has no <wp:wxr_version>".into(),
-        );
+        return Err("not a WordPress export (WXR): the channel has no <wp:wxr_version>".into());
     }
     Ok(t)
 }
@@ -412,7 +425,10 @@ fn decode_slug(s: &str) -> String {
 }
 
 fn plain(html: &str) -> String {
-    to_text(&strip_all(html)).split_whitespace().collect::<Vec<_>>().join(" ")
+    to_text(&strip_all(html))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Converts the export at `source` into a gazette import file written to `out`.
@@ -496,7 +512,11 @@ pub(super) fn convert(
         let title = item.get("title");
         let slug_base = decode_slug(item.get("wp:post_name"));
         let slug = article_slugs.take(
-            if slug_base.is_empty() { title } else { &slug_base },
+            if slug_base.is_empty() {
+                title
+            } else {
+                &slug_base
+            },
             &format!("post-{post_id}"),
         );
         let mut categories = item
@@ -558,7 +578,10 @@ pub(super) fn convert(
         }
         if !notes.is_empty() {
             for ((what, el), n) in &notes.counts {
-                *conv.counts.entry(format!("body: {what} <{el}>")).or_default() += n;
+                *conv
+                    .counts
+                    .entry(format!("body: {what} <{el}>"))
+                    .or_default() += n;
             }
             conv.changed("posts", i, &id, format!("body: {}", notes.describe()));
         }
@@ -579,8 +602,12 @@ pub(super) fn convert(
             authors: vec![author.clone()],
             tags,
             status,
-            published_at: (status == ArticleStatus::Published).then_some(published).flatten(),
-            scheduled_at: (status == ArticleStatus::Scheduled).then_some(published).flatten(),
+            published_at: (status == ArticleStatus::Published)
+                .then_some(published)
+                .flatten(),
+            scheduled_at: (status == ArticleStatus::Scheduled)
+                .then_some(published)
+                .flatten(),
             created_at: published,
             updated_at: modified.or(published),
             source: None,

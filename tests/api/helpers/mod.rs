@@ -402,7 +402,11 @@ impl TestApp {
             .await
             .expect("query");
         rows.iter()
-            .map(|r| r.try_get::<Option<String>>("", "v").expect("text").unwrap_or_default())
+            .map(|r| {
+                r.try_get::<Option<String>>("", "v")
+                    .expect("text")
+                    .unwrap_or_default()
+            })
             .collect::<Vec<_>>()
             .join(",")
     }
