@@ -1,6 +1,6 @@
 -- wrk script: GETs the paths of the file named by env PATHS (one per line), rotating
 -- through them (each wrk thread starts at a different offset), or without PATHS the
--- target URL as is; answers uncompressed. After the run prints one machine-readable line,
+-- target URL as is; answers uncompressed; with env AUTH, as that bearer token. After the run prints one machine-readable line,
 -- as the peer kit's rotate.lua does (errors = connect+read+write+timeout+non-2xx;
 -- bytes_per_req includes response headers):
 --   RESULT rps= p50_ms= p90_ms= p99_ms= max_ms= errors= non2xx= requests= bytes_per_req=
@@ -23,6 +23,8 @@ function init(args)
   counter = (id or 0) * 97
   wrk.method = "GET"
   wrk.headers["Accept-Encoding"] = "identity"
+  local auth = os.getenv("AUTH")
+  if auth and #auth > 0 then wrk.headers["Authorization"] = "Bearer " .. auth end
 end
 
 function request()

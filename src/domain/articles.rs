@@ -87,6 +87,20 @@ pub async fn find_by_id(db: &impl ConnectionTrait, id: i32) -> Result<Option<art
     find_one(db, article::Entity::find_by_id(id)).await
 }
 
+/// Every article `select` finds, read through `article_row` (rows of an unknown stored
+/// status are skipped).
+pub async fn find_all(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Select<article::Entity>,
+) -> Result<Vec<article::Model>> {
+    let stmt = sea_orm::QueryTrait::build(&select, db.get_database_backend());
+    let mut out = Vec::new();
+    for row in db.query_all(stmt).await? {
+        out.extend(article_row(&row)?);
+    }
+    Ok(out)
+}
+
 /// The one article `select` finds, read through [`article_row`].
 async fn find_one(
     db: &impl ConnectionTrait,

@@ -168,6 +168,24 @@ fn partner_condition(section_ids: &[i32], embargoed: bool) -> Condition {
     c
 }
 
+/// What `visibility` may read, as SQL (`access::Visibility::allows` is its Rust twin).
+pub(crate) fn visibility_condition(visibility: &Visibility) -> Condition {
+    let cond = Condition::all();
+    match visibility {
+        Visibility::Published => cond.add(public_condition()),
+        Visibility::PublishedOrOwn(sub) => cond.add(
+            Condition::any()
+                .add(public_condition())
+                .add(col(article::Column::Id).in_subquery(owned_articles_subquery(sub))),
+        ),
+        Visibility::Everything => cond,
+        Visibility::Partner {
+            section_ids,
+            embargoed,
+        } => cond.add(partner_condition(section_ids, *embargoed)),
+    }
+}
+
 /// The WHERE clause of a listing.
 pub(crate) fn filter_condition(f: &ArticleFilter) -> Condition {
     condition(f, None, false)
@@ -224,22 +242,7 @@ pub(crate) fn condition(
     sections: Option<&SectionIds>,
     author_joined: bool,
 ) -> Condition {
-    let mut cond = Condition::all();
-    match &f.visibility {
-        Visibility::Published => cond = cond.add(public_condition()),
-        Visibility::PublishedOrOwn(sub) => {
-            cond = cond.add(
-                Condition::any()
-                    .add(public_condition())
-                    .add(col(article::Column::Id).in_subquery(owned_articles_subquery(sub))),
-            );
-        }
-        Visibility::Everything => {}
-        Visibility::Partner {
-            section_ids,
-            embargoed,
-        } => cond = cond.add(partner_condition(section_ids, *embargoed)),
-    }
+    let mut cond = visibility_condition(&f.visibility);
     if let Some(status) = f.status {
         cond = cond.add(col(article::Column::Status).eq(status.as_str()));
     }

@@ -40,6 +40,7 @@ pub mod articles;
 pub mod authors;
 pub(crate) mod batched;
 pub mod blocks;
+pub mod changes;
 pub mod comments;
 pub mod content;
 pub mod cursor;

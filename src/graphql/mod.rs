@@ -5,6 +5,7 @@
 //! fresh loaders (so nothing is cached across requests or processes).
 
 mod blocks;
+mod changes;
 mod connection;
 mod enums;
 pub mod error;

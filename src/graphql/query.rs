@@ -264,6 +264,21 @@ impl QueryRoot {
         Ok(AuthorConnection::new(page, after.is_some()))
     }
 
+    /// What changed since `since` (a `next` this server handed out), oldest first: at most
+    /// `first` (1–100) entities, each once, as the caller may see it now, and tombstones for
+    /// what left the caller's view. Without `since`, a snapshot of everything the caller may
+    /// see, in pages, then the changes made meanwhile. A position older than the stream
+    /// keeps is refused with `RESYNC_REQUIRED`: start again without `since`.
+    #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<String>,
+        #[graphql(default = 100)] first: Option<i32>,
+    ) -> Result<super::changes::ChangePage> {
+        super::changes::changes(ctx, since, first).await
+    }
+
     /// A tag by slug.
     async fn tag(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Tag>> {
         let found = directory(ctx)?.tag_by_slug(db(ctx)?, &slug).await.gql()?;

@@ -17,6 +17,7 @@
 //! and `fixtures` (files in the import format). A file per area holds only its tests and
 //! what no other file needs.
 
+mod changes;
 mod fixtures;
 mod helpers;
 

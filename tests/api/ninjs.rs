@@ -20,7 +20,7 @@ crate::storage_tests!(
 );
 
 /// Validates items against the IPTC schemas of one ninjs version.
-struct Schema {
+pub(crate) struct Schema {
     validator: jsonschema::Validator,
     name: &'static str,
 }
@@ -52,15 +52,15 @@ impl Schema {
         }
     }
 
-    fn v2() -> Self {
+    pub(crate) fn v2() -> Self {
         Self::load("ninjs-schema_2.1.json")
     }
 
-    fn v3() -> Self {
+    pub(crate) fn v3() -> Self {
         Self::load("ninjs-schema_3.1.json")
     }
 
-    fn assert_valid(&self, what: &str, item: &Value) {
+    pub(crate) fn assert_valid(&self, what: &str, item: &Value) {
         let errors: Vec<String> = self
             .validator
             .iter_errors(item)

@@ -2,6 +2,7 @@
 //! by `openapi.yaml` (generated from these handlers by utoipa; a test fails on drift).
 
 mod articles;
+mod changes;
 mod discovery;
 pub(crate) mod extract;
 mod newsroom;
@@ -83,6 +84,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/tags/{slug}", get(newsroom::get_tag))
         .route("/search", get(discovery::search))
+        .route("/changes", get(changes::list))
+        .route("/partner/items", get(changes::partner_items))
 }
 
 struct BearerAuth;
@@ -228,6 +231,7 @@ impl Modify for BearerAuth {
         articles::list, articles::create, articles::get, articles::patch, articles::delete,
         articles::submit, articles::publish, articles::unpublish, articles::archive,
         articles::list_revisions, articles::restore, articles::redirect, ninjs::article,
+        changes::list, changes::partner_items,
         partners::list, partners::create, partners::get, partners::patch, partners::revoke,
         partners::create_key, partners::revoke_key,
         newsroom::list_sections, newsroom::create_section, newsroom::get_section, newsroom::patch_section,

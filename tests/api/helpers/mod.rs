@@ -316,6 +316,13 @@ impl TestApp {
 
     /// The id and version of the article with `slug`, read from the database.
     pub async fn id_version(&self, slug: &str) -> (String, i64) {
+        self.id_version_opt(slug)
+            .await
+            .unwrap_or_else(|| panic!("no article {slug}"))
+    }
+
+    /// [`Self::id_version`], or `None` when there is no such article.
+    pub async fn id_version_opt(&self, slug: &str) -> Option<(String, i64)> {
         let row = self
             .db
             .query_one(sea_orm::Statement::from_sql_and_values(
@@ -329,11 +336,10 @@ impl TestApp {
                 [slug.into()],
             ))
             .await
-            .expect("query")
-            .unwrap_or_else(|| panic!("no article {slug}"));
+            .expect("query")?;
         let id: i32 = row.try_get("", "id").expect("id");
         let v: i32 = row.try_get("", "version").expect("version");
-        (id.to_string(), i64::from(v))
+        Some((id.to_string(), i64::from(v)))
     }
 
     /// Makes every revision insert fail (a trigger), to test failures inside a transaction.
