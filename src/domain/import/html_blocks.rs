@@ -722,10 +722,12 @@ impl Converter<'_> {
                 match name {
                     "img" => {
                         let img = self.image(attrs);
-                        if let Some(Ctx::Figure(f)) = &mut self.ctx
-                            && f.image.is_none()
-                        {
-                            f.image = img;
+                        if let Some(Ctx::Figure(f)) = &mut self.ctx {
+                            if f.image.is_none() {
+                                f.image = img;
+                            } else if img.is_some() {
+                                self.notes.add("dropped", "img beyond a gallery's first");
+                            }
                         }
                     }
                     "iframe" | "video" | "audio" | "source" => {
