@@ -20,6 +20,7 @@ storage_tests!(
     a_wordpress_slug_taken_by_another_article_is_reported_not_overwritten,
     hostile_or_broken_xml_is_refused_with_its_line_and_nothing_is_written,
     an_oversized_post_is_skipped_and_the_rest_imported,
+    the_export_keeps_origins_and_a_reimport_elsewhere_keeps_the_redirects,
 );
 
 const WXR: &str = include_str!("../data/wordpress/ledger.wxr");
@@ -522,4 +523,42 @@ async fn an_oversized_post_is_skipped_and_the_rest_imported(app: &TestApp) {
         .expect("reported");
     assert_eq!(issue.outcome, Outcome::Skipped);
     assert!(issue.reason.contains("limit"), "{}", issue.reason);
+}
+
+async fn the_export_keeps_origins_and_a_reimport_elsewhere_keeps_the_redirects(app: &TestApp) {
+    import_wxr(app, WXR).await;
+    let mut out = Vec::new();
+    let options = gazette::domain::export::ExportOptions {
+        drafts: true,
+        comments: true,
+        ..Default::default()
+    };
+    gazette::domain::export::export(&app.db, options, &mut out, &|_, _, _| {})
+        .await
+        .expect("export");
+    let file: Value = serde_json::from_slice(&out).expect("json");
+    let talks = file["articles"]
+        .as_array()
+        .expect("articles")
+        .iter()
+        .find(|a| a["slug"] == "talks-resume")
+        .expect("exported");
+    assert_eq!(
+        talks["origin"],
+        json!({"system": "wordpress", "id": "101", "url": "https://ledger.example.com/2024/01/10/talks-resume/"})
+    );
+    let copy = app.empty_sibling().await;
+    let r = copy.import(file.clone()).await;
+    assert_eq!(r.articles.created, 8, "{:#?}", r.issues);
+    let v = copy
+        .query(
+            "{ articleByOldUrl(url: \"https://ledger.example.com/?p=101\") { slug } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["articleByOldUrl"]["slug"], "talks-resume");
+    // The export imported over the database it came from changes nothing.
+    let again = app.import(file).await;
+    assert_eq!(again.articles.unchanged, 8, "{:#?}", again.issues);
+    copy.cleanup().await;
 }
