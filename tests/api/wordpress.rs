@@ -419,6 +419,28 @@ async fn a_wordpress_slug_taken_by_another_article_is_reported_not_overwritten(a
         )
         .await;
     assert_eq!(before, after, "the newsroom's own article is untouched");
+
+    // Two posts of the export with one slug: the second gets a suffix, and is listed.
+    let twice = WXR.replace(
+        "<wp:post_name><![CDATA[harbour-master]]></wp:post_name>",
+        "<wp:post_name><![CDATA[regatta]]></wp:post_name>",
+    );
+    let copy = app.empty_sibling().await;
+    let r = copy
+        .try_import_from(Format::WordPress, twice.as_bytes(), None)
+        .await
+        .expect("import");
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.id == "post 105")
+        .expect("listed");
+    assert_eq!(issue.outcome, Outcome::Changed);
+    assert_eq!(
+        issue.reason,
+        "slug \"regatta\" is taken by an earlier post of the export: imported as \"regatta-2\""
+    );
+    copy.cleanup().await;
 }
 
 async fn hostile_or_broken_xml_is_refused_with_its_line_and_nothing_is_written(app: &TestApp) {

@@ -581,6 +581,17 @@ pub(super) fn convert(
             conv.changed("posts", i, &id, format!("body: {}", notes.describe()));
         }
         let slug = article_slugs.take(&p.slug, &format!("post-{}", p.id));
+        if slug != p.slug {
+            conv.changed(
+                "posts",
+                i,
+                &id,
+                format!(
+                    "slug {:?} is not usable or taken by an earlier post: imported as {slug:?}",
+                    p.slug
+                ),
+            );
+        }
         let published = time(p.published_at.as_deref());
         let created = time(p.created_at.as_deref());
         let url = match site {

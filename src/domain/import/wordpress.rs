@@ -519,6 +519,16 @@ pub(super) fn convert(
             },
             &format!("post-{post_id}"),
         );
+        if !slug_base.is_empty() && slug != slug_base {
+            conv.changed(
+                "posts",
+                i,
+                &id,
+                format!(
+                    "slug {slug_base:?} is taken by an earlier post of the export: imported as {slug:?}"
+                ),
+            );
+        }
         let mut categories = item
             .all("category")
             .filter(|c| c.attr("domain") == Some("category"))
