@@ -111,13 +111,17 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
     let listener = TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
-    tracing::info!("serving GraphQL at http://{}/graphql", args.addr);
+    tracing::info!(
+        "serving GraphQL at http://{0}/graphql (subscriptions at ws://{0}/graphql/ws)",
+        args.addr
+    );
     let state = AppState::new(conn.clone(), auth)
         .with_http(args.http())
         .with_limits(&args.limits())
         .with_response_cache(&args.response_cache())
         .with_rendered_bodies(args.render_cache_bytes)
         .with_site(site)
+        .with_live(args.live())
         .starting();
     // Migrate (waiting for the database if it is down), load the demo into a new embedded
     // file, open for traffic, then publish scheduled articles until shutdown.

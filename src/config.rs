@@ -261,6 +261,38 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
     pub scheduler_interval_ms: u64,
 
+    /// How often live subscriptions read the change stream without being woken, in
+    /// milliseconds (on SQLite; on PostgreSQL, where every write's notification wakes them,
+    /// ten times less often, as a backstop).
+    #[arg(long, env = "GAZETTE_LIVE_POLL_MS", default_value_t = 250)]
+    pub live_poll_ms: u64,
+
+    /// Most open subscription WebSockets (`/graphql/ws`) per client (token subject, else
+    /// address); more are refused with 429.
+    #[arg(
+        long,
+        env = "GAZETTE_WS_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 16
+    )]
+    pub ws_max_connections_per_client: usize,
+
+    /// Most subscriptions running at once on one WebSocket.
+    #[arg(long, env = "GAZETTE_WS_MAX_SUBSCRIPTIONS", default_value_t = 20)]
+    pub ws_max_subscriptions: usize,
+
+    /// A WebSocket with no subscription running that sends nothing for this long is closed,
+    /// as a duration (`90s`, `5m`).
+    #[arg(long, env = "GAZETTE_WS_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_ttl)]
+    pub ws_idle_timeout: i64,
+
+    /// How long a new WebSocket may take to send `connection_init`, as a duration.
+    #[arg(long, env = "GAZETTE_WS_INIT_TIMEOUT", default_value = "10s", value_parser = parse_ttl)]
+    pub ws_init_timeout: i64,
+
+    /// Largest message a WebSocket client may send, in bytes.
+    #[arg(long, env = "GAZETTE_WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
+    pub ws_max_message_bytes: usize,
+
     #[command(flatten)]
     pub site: SiteArgs,
 }
@@ -335,6 +367,20 @@ impl ServeArgs {
             root_fields: self.graphql_max_root_fields,
             directives: 5,
             introspection: self.graphql_introspection,
+        }
+    }
+
+    /// The live-subscription settings these flags describe.
+    pub fn live(&self) -> crate::live::Settings {
+        let secs = |s: i64| std::time::Duration::from_secs(s.unsigned_abs());
+        crate::live::Settings {
+            poll: std::time::Duration::from_millis(self.live_poll_ms.max(10)),
+            max_connections_per_client: self.ws_max_connections_per_client.max(1),
+            max_subscriptions: self.ws_max_subscriptions.max(1),
+            idle_timeout: secs(self.ws_idle_timeout),
+            init_timeout: secs(self.ws_init_timeout),
+            max_message_bytes: self.ws_max_message_bytes.max(1024),
+            ..Default::default()
         }
     }
 

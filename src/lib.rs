@@ -22,6 +22,9 @@
 //! - [`state`]: what handlers share.
 //! - [`auth`]: token verification and minting.
 //! - [`scheduler`]: publishes scheduled articles when due.
+//! - [`live`]: the change stream followed by this process, for GraphQL subscriptions
+//!   (`http::ws` speaks their WebSocket protocol, `graphql::subscription` decides what each
+//!   subscriber is told).
 //! - [`commands`]: what `gazette serve|migrate|import` do.
 //!
 //! # Database restarts and failovers, by module
@@ -60,6 +63,7 @@ pub mod entities;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod live;
 pub mod rate_limit;
 pub mod response_cache;
 pub mod scheduler;
@@ -69,8 +73,12 @@ pub mod telemetry;
 pub use state::AppState;
 
 /// The whole HTTP API over `state`; tests drive exactly this router. On PostgreSQL this also
-/// starts hearing other processes' writes for the response cache.
+/// starts hearing other processes' writes for the response cache; everywhere it gives
+/// live subscriptions the change stream to follow.
 pub fn app(state: AppState) -> axum::Router {
     response_cache::listener::spawn(&state.response_cache, &state.db);
+    state
+        .live
+        .attach(state.db.clone(), state.response_cache.stream_wake());
     http::router(state)
 }

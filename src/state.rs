@@ -70,6 +70,9 @@ pub struct Shared {
     pub limits_gql: graphql::Limits,
     /// Article bodies rendered to HTML, per article version (feeds carry them in full).
     pub rendered: RenderedBodies,
+    /// The change stream as this process follows it, for live subscriptions, with their
+    /// limits.
+    pub live: crate::live::Live,
 }
 
 /// HTTP settings that handlers and layers read.
@@ -145,6 +148,7 @@ impl AppState {
             site,
             limits_gql: graphql::Limits::default(),
             rendered: RenderedBodies::default(),
+            live: crate::live::Live::default(),
             db,
         }))
     }
@@ -188,6 +192,11 @@ impl AppState {
             s.schema =
                 graphql::schema_with(s.db.clone(), s.auth.clone(), s.site.clone(), &s.limits_gql);
         })
+    }
+
+    /// The same state with these live-subscription settings.
+    pub fn with_live(self, settings: crate::live::Settings) -> Self {
+        self.map(|s| s.live = crate::live::Live::new(settings))
     }
 
     /// The same state with these HTTP settings.

@@ -289,6 +289,41 @@ impl Visibility {
     }
 }
 
+/// What a caller is told live about one article's write (GraphQL subscriptions), decided on
+/// the change stream's facts before and after it with the caller's own [`Visibility`].
+impl Visibility {
+    /// Whether an article with these facts is *published to* this caller: PUBLISHED and
+    /// visible to them. For anonymous readers, readers and partners that is their visibility
+    /// itself (public, or within the partner's grant); editors and writers also see drafts,
+    /// which are visible to them but not published, so a new draft is no publication.
+    pub fn shows_published(&self, f: &ArticleFacts, owned: bool) -> bool {
+        f.status == ArticleStatus::Published && self.allows_facts(f, owned)
+    }
+
+    /// Whether the write from `before` to `after` published the article to this caller: not
+    /// published to them before (or not there at all), published to them after. An embargo
+    /// lifting publishes a story to anonymous readers; its publication, to editors.
+    pub fn became_published(
+        &self,
+        before: Option<&ArticleFacts>,
+        after: Option<&ArticleFacts>,
+        owned: bool,
+    ) -> bool {
+        !before.is_some_and(|f| self.shows_published(f, owned))
+            && after.is_some_and(|f| self.shows_published(f, owned))
+    }
+
+    /// Whether ownership could change either answer for these facts, so that it is worth
+    /// reading from the database (only a writer's visibility depends on it).
+    pub fn depends_on_ownership(&self, facts: &[Option<&ArticleFacts>]) -> bool {
+        matches!(self, Self::PublishedOrOwn(_))
+            && facts
+                .iter()
+                .flatten()
+                .any(|f| self.allows_facts(f, true) != self.allows_facts(f, false))
+    }
+}
+
 /// Ids of articles whose byline includes an author with account subject `sub`, as a subquery.
 pub fn owned_articles_subquery(sub: &str) -> sea_orm::sea_query::SelectStatement {
     Query::select()
@@ -462,6 +497,41 @@ mod tests {
             not_for_syndication: false,
             version: 1,
         }
+    }
+
+    #[test]
+    fn publication_is_being_published_and_visible_to_the_caller() {
+        let facts = |status, embargoed| ArticleFacts {
+            status,
+            embargoed,
+            not_for_syndication: false,
+            section_id: 1,
+        };
+        let draft = facts(ArticleStatus::Draft, false);
+        let embargoed = facts(ArticleStatus::Published, true);
+        let public = facts(ArticleStatus::Published, false);
+        let anonymous = Visibility::Published;
+        let editor = Visibility::Everything;
+        assert!(!anonymous.became_published(None, Some(&draft), false));
+        assert!(
+            !editor.became_published(None, Some(&draft), false),
+            "a draft is not published"
+        );
+        assert!(!anonymous.became_published(Some(&draft), Some(&embargoed), false));
+        assert!(editor.became_published(Some(&draft), Some(&embargoed), false));
+        assert!(
+            anonymous.became_published(Some(&embargoed), Some(&public), false),
+            "the lift"
+        );
+        assert!(!editor.became_published(Some(&embargoed), Some(&public), false));
+        assert!(
+            !anonymous.became_published(Some(&public), Some(&public), false),
+            "an edit"
+        );
+        let writer = Visibility::PublishedOrOwn("w".into());
+        assert!(writer.depends_on_ownership(&[Some(&embargoed)]));
+        assert!(!writer.depends_on_ownership(&[Some(&public), None]));
+        assert!(!editor.depends_on_ownership(&[Some(&draft)]));
     }
 
     #[test]

@@ -16,23 +16,25 @@ mod partners;
 pub mod prepare;
 mod query;
 mod search;
+pub mod subscription;
 pub mod surrogate_keys;
 mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{Context, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
 
 use crate::auth::Auth;
 use crate::domain::access::Caller;
 use crate::domain::site::Site;
 
-/// The schema type served at `/graphql`.
-pub type GazetteSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+/// The schema type served at `/graphql` (and its subscriptions at `/graphql/ws`).
+pub type GazetteSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The request's verified caller (anonymous when the handler added none).
 pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
@@ -51,7 +53,7 @@ pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseCon
     ctx.data::<DatabaseConnection>()
 }
 
-/// What a single GraphQL request may ask for; anything beyond is refused at validation,
+/// What a single GraphQL request (or subscription) may ask for; anything beyond is refused at validation,
 /// before a resolver or a database statement runs, with a message naming the limit.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -107,7 +109,7 @@ pub fn schema_with(
     site: Arc<Site>,
     limits: &Limits,
 ) -> GazetteSchema {
-    let mut b = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    let mut b = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(db)
         .data(auth)
         .data(site)
@@ -122,7 +124,7 @@ pub fn schema_with(
 
 /// The schema in SDL, sorted, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    let schema = Schema::build(QueryRoot, MutationRoot, EmptySubscription).finish();
+    let schema = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).finish();
     schema.sdl_with_options(
         async_graphql::SDLExportOptions::new()
             .sorted_fields()

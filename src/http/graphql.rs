@@ -458,7 +458,13 @@ pub async fn get(
         .any(|kv| kv.starts_with("query=") || kv.starts_with("extensions="))
     {
         if wants_html {
-            return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+            return Html(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .subscription_endpoint("/graphql/ws")
+                    .finish(),
+            )
+            .into_response();
         }
         return AppError::bad_input("give the operation as `?query=`").into_response();
     }

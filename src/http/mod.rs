@@ -3,8 +3,8 @@
 //! refusal), the GraphQL endpoint and the media type its answers take (`accept`), the REST
 //! mirror (`rest/`), the public formats (`public/`: feeds, sitemaps, oEmbed), caching
 //! headers (`cache`), the response cache (`response_cache`) and probes, the
-//! `Idempotency-Key` header of writes (`idempotency`) and the retry of reads that lost their
-//! database connection (`retry`).
+//! `Idempotency-Key` header of writes (`idempotency`), the retry of reads that lost their
+//! database connection (`retry`), and GraphQL subscriptions over WebSocket (`ws`).
 
 pub(crate) mod accept;
 pub(crate) mod cache_headers;
@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod public;
 pub mod rest;
 pub mod retry;
+pub mod ws;
 
 use axum::Router;
 use std::sync::atomic::Ordering;
@@ -254,6 +255,7 @@ pub fn router(state: AppState) -> Router {
     let cors = cors(state.http.cors_origins.as_deref());
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::render))

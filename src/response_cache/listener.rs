@@ -82,6 +82,9 @@ async fn listen(pool: &PgPool, cache: &Weak<Inner>, retry: &mut Duration) -> any
         };
         c.clear();
         c.set_live(true);
+        // Live subscriptions catch up from their stream position: notifications sent
+        // while this listener was away are lost.
+        c.0.stream_wake.notify_one();
     }
     tracing::debug!(channel, "response cache is hearing other processes' writes");
     *retry = FIRST_RETRY;
@@ -92,6 +95,7 @@ async fn listen(pool: &PgPool, cache: &Weak<Inner>, retry: &mut Duration) -> any
         let Some(c) = upgrade(cache) else {
             return Ok(());
         };
+        c.0.stream_wake.notify_one();
         match invalidation::parse_payload(n.payload()) {
             Some((origin, _)) if origin == c.origin() => {}
             Some((_, keys)) => c.invalidate(keys),

@@ -182,6 +182,9 @@ struct Inner {
     misses: metrics::Counter,
     bypasses: metrics::Counter,
     invalidations: metrics::Counter,
+    /// Rung by the listener on every notification (any origin) and on every (re)connect:
+    /// the live subscriptions' stream follower (`crate::live`) reads the stream when it rings.
+    stream_wake: Arc<tokio::sync::Notify>,
 }
 
 /// A handle to the process's response cache (cheap to clone).
@@ -221,7 +224,15 @@ impl ResponseCache {
             misses: metrics::counter!("gazette_response_cache_misses_total"),
             bypasses: metrics::counter!("gazette_response_cache_bypasses_total"),
             invalidations: metrics::counter!("gazette_response_cache_invalidations_total"),
+            stream_wake: Arc::default(),
         }))
+    }
+
+    /// What the listener rings when another process (or this one) committed a write, and
+    /// when it (re)connects, since notifications sent meanwhile were lost: the stream
+    /// follower of live subscriptions waits on it (`crate::live`).
+    pub fn stream_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.0.stream_wake.clone()
     }
 
     /// Whether the cache is switched on at all.

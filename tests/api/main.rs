@@ -52,5 +52,6 @@ mod sitemaps;
 mod sqlite_busy;
 mod statements;
 mod structured_data;
+mod subscriptions;
 mod tokens;
 mod wordpress;

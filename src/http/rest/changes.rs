@@ -23,8 +23,10 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct ChangesParams {
     /// The `next` of the previous page; leave it out to start with a snapshot.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     since: Option<String>,
     /// Most entries in the page, 1 to 100 (100 when absent).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -166,10 +168,13 @@ pub async fn list(
 #[into_params(parameter_in = Query)]
 pub struct PartnerItemsParams {
     /// The `next` of the previous page; leave it out to start with every story of the grant.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     since: Option<String>,
     /// Most items in the page, 1 to 100 (100 when absent).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// 2 for ninjs 2.1 (the default), 3 for ninjs 3.1.
+    #[param(minimum = 2, maximum = 3)]
     version: Option<i64>,
 }
 

@@ -7,6 +7,7 @@ pub mod cluster;
 mod http;
 pub mod postgres;
 pub mod proxy;
+pub mod ws;
 
 pub use auth::{TEST_SECRET, editor, now, raw_token, sign, sign_with, test_auth, token, writer};
 pub use http::{
