@@ -227,8 +227,6 @@ enum Ctx {
     Figure(Figure),
     /// Collecting a `pre`'s text.
     Pre(String),
-    /// Skipping a dropped element (depth of same-named elements).
-    Skip(String, usize),
     /// Skipping a block-editor embed's markup: the URL is in its comment.
     SkipUntilComment(String),
 }
@@ -253,6 +251,9 @@ struct Converter<'a> {
     ctx: Option<Ctx>,
     /// Inside an explicit paragraph (autop applies only outside).
     in_p: bool,
+    /// Skipping a dropped element, wherever it is: its name and the depth of elements of
+    /// that name.
+    skip: Option<(String, usize)>,
 }
 
 /// Converts `html` into body blocks, with what could not be carried over exactly.
@@ -264,6 +265,7 @@ pub fn to_blocks(html: &str, opts: Options<'_>) -> (Vec<Block>, Notes) {
         inline: String::new(),
         ctx: None,
         in_p: false,
+        skip: None,
     };
     for tok in tokenize(html) {
         c.token(tok);
@@ -409,7 +411,7 @@ impl Converter<'_> {
                     self.blocks.push(Block::Paragraph(Paragraph { html }));
                 }
             }
-            Ctx::Skip(..) | Ctx::SkipUntilComment(_) => {}
+            Ctx::SkipUntilComment(_) => {}
         }
     }
 
@@ -546,6 +548,20 @@ impl Converter<'_> {
     }
 
     fn token(&mut self, tok: Tok) {
+        // A dropped element swallows everything in it.
+        if let Some((name, depth)) = &mut self.skip {
+            match &tok {
+                Tok::Start(n, _) if n == name => *depth += 1,
+                Tok::End(n) if n == name => {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        self.skip = None;
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
         // Contexts that swallow tokens first.
         match (&mut self.ctx, &tok) {
             (Some(Ctx::SkipUntilComment(name)), Tok::Comment(c)) => {
@@ -558,18 +574,6 @@ impl Converter<'_> {
                 return;
             }
             (Some(Ctx::SkipUntilComment(_)), _) => return,
-            (Some(Ctx::Skip(name, depth)), Tok::Start(n, _)) if n == name => {
-                *depth += 1;
-                return;
-            }
-            (Some(Ctx::Skip(name, depth)), Tok::End(n)) if n == name => {
-                *depth -= 1;
-                if *depth == 0 {
-                    self.ctx = None;
-                }
-                return;
-            }
-            (Some(Ctx::Skip(..)), _) => return,
             (Some(Ctx::Pre(text)), Tok::Text(t)) => {
                 text.push_str(t);
                 return;
@@ -872,12 +876,7 @@ impl Converter<'_> {
     }
 
     fn ctx_push_skip(&mut self, name: &str) {
-        if self.ctx.is_none() {
-            self.ctx = Some(Ctx::Skip(name.to_owned(), 1));
-        } else {
-            // Inside a block being collected: nothing to keep; its text is skipped only
-            // for raw-text elements, which the tokenizer already reads as one text run.
-        }
+        self.skip = Some((name.to_owned(), 1));
     }
 
     /// An image inside a list item: the list ends, the image follows it.
@@ -1263,6 +1262,25 @@ mod tests {
             n.describe(),
             "dropped: <hr> ×1, <script> ×1; flattened: <nested list> ×1; kept as text: <table> ×1"
         );
+    }
+
+    #[test]
+    fn dropped_elements_leave_nothing_wherever_they_are() {
+        let (b, n) = blocks(
+            "<ul><li>One<script>var x = '<b>';</script></li></ul><p>Two<form><input><b>x</b></form></p>",
+            false,
+        );
+        assert_eq!(
+            b,
+            [
+                Block::List(List {
+                    ordered: false,
+                    items: vec!["One".into()]
+                }),
+                para("Two"),
+            ]
+        );
+        assert_eq!(n.describe(), "dropped: <form> ×1, <script> ×1");
     }
 
     #[test]
