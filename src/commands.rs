@@ -245,7 +245,7 @@ pub async fn load_demo(conn: &DatabaseConnection) -> anyhow::Result<ImportSummar
     Ok(report.summary())
 }
 
-/// `gazette import FILE` (or `--demo`), with progress on a terminal and plain lines
+/// `gazette import [--from wordpress|ghost] FILE` (or `--demo`), with progress on a terminal and plain lines
 /// otherwise, then the report (and `--report FILE` as JSON). Fails when the file cannot be
 /// read or nothing in it could be imported; skipped records alone do not fail it.
 pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
@@ -259,9 +259,17 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
         _ => ImportSource::bytes(demo::NEWSROOM_JSON.as_bytes()),
     };
     let reporter = Reporter::new();
-    let report = import::import(&conn, source, args.batch_size, &|s, d, t| {
-        reporter.report(s.name(), d, t)
-    })
+    let options = import::ForeignOptions {
+        site_url: args.site_url.clone(),
+    };
+    let report = import::import_from(
+        &conn,
+        args.from.format(),
+        source,
+        options,
+        args.batch_size,
+        &|s, d, t| reporter.report(s.name(), d, t),
+    )
     .await;
     reporter.finish();
     let report = report.context("import stopped")?;

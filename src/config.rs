@@ -115,7 +115,7 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate,
-    /// Import sections, authors, articles and comments from a JSON file (see README).
+    /// Import a newsroom: gazette's JSON, or a WordPress or Ghost export (see README, "Moving in").
     Import(ImportArgs),
     /// Write the newsroom in the import format (see README, "Moving in").
     Export(ExportArgs),
@@ -607,7 +607,7 @@ impl RelatedArgs {
 /// Settings of `import`.
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
-    /// The JSON file to import.
+    /// The file to import (gazette JSON, or a WordPress or Ghost export with `--from`).
     #[arg(required_unless_present = "demo")]
     pub file: Option<PathBuf>,
 
@@ -622,6 +622,39 @@ pub struct ImportArgs {
     /// Also write the import report to this file, as JSON.
     #[arg(long)]
     pub report: Option<PathBuf>,
+
+    /// The file's format: gazette's own JSON, a WordPress export (WXR, the XML of Tools →
+    /// Export) or a Ghost export (the JSON of Settings → Labs → Export).
+    #[arg(long, value_enum, default_value_t = ImportFrom::Gazette, conflicts_with = "demo")]
+    pub from: ImportFrom,
+
+    /// The old site's address, for Ghost's `__GHOST_URL__`, relative image URLs and Ghost
+    /// posts' old URLs (WordPress exports name their site; this overrides it).
+    #[arg(long)]
+    pub site_url: Option<String>,
+}
+
+/// What `import --from` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFrom {
+    /// gazette's own JSON import format.
+    Gazette,
+    /// A WordPress export (WXR 1.1 or 1.2).
+    Wordpress,
+    /// A Ghost 4 or 5 JSON export.
+    Ghost,
+}
+
+impl ImportFrom {
+    /// The domain's format.
+    pub fn format(self) -> crate::domain::import::Format {
+        use crate::domain::import::Format;
+        match self {
+            Self::Gazette => Format::Gazette,
+            Self::Wordpress => Format::WordPress,
+            Self::Ghost => Format::Ghost,
+        }
+    }
 }
 
 /// Settings of `export`.

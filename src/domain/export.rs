@@ -22,9 +22,10 @@ use serde::Serialize;
 use super::ArticleStatus;
 use super::blocks::{Block, Image};
 use super::content::{Rights, Source};
-use super::import::{ArticleIn, AuthorIn, CommentIn, SectionIn, TagIn};
+use super::import::{ArticleIn, AuthorIn, CommentIn, OriginIn, SectionIn, TagIn};
 use crate::entities::{
-    article, article_author, article_revision, article_tag, author, comment, section, tag,
+    article, article_author, article_origin, article_revision, article_tag, author, comment,
+    section, tag,
 };
 use crate::error::{AppError, Result};
 
@@ -244,6 +245,20 @@ async fn export_articles(
             let name = names.tags.get(&t.tag_id).cloned().unwrap_or_default();
             tagged.entry(t.article_id).or_default().push(name);
         }
+        let mut origins: HashMap<i32, OriginIn> = article_origin::Entity::find()
+            .filter(article_origin::Column::ArticleId.is_in(ids.iter().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|o| {
+                let origin = OriginIn {
+                    system: o.system,
+                    id: o.original_id,
+                    url: o.url,
+                };
+                (o.article_id, origin)
+            })
+            .collect();
         for a in page {
             let rights = Some(Rights::of(&a)).filter(|r| !r.is_empty());
             let body: Vec<Block> = serde_json::from_value(a.body).map_err(|e| {
@@ -276,6 +291,7 @@ async fn export_articles(
                 body,
                 embargo_until: a.embargo_until,
                 rights,
+                origin: origins.remove(&a.id),
             })?;
             exported.insert(a.id, a.slug);
         }

@@ -56,6 +56,7 @@ pub mod import;
 pub mod invalidation;
 pub mod ninjs;
 pub mod oembed;
+pub mod origins;
 pub mod partners;
 pub mod preview;
 #[cfg(test)]

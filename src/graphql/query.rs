@@ -99,6 +99,36 @@ impl QueryRoot {
         Ok(visible.map(Article))
     }
 
+    /// The article an old URL (from a WordPress or Ghost import) now belongs to, for a front
+    /// end to answer the old link with a permanent redirect to the article's `url`. Matches
+    /// on the URL's path (scheme, host, trailing slash, fragment and tracking parameters
+    /// ignored; WordPress's `?p=42` finds post 42). `null` when no article had that URL, or
+    /// the caller may not see it: a draft's old URL reveals nothing to readers.
+    async fn article_by_old_url(&self, ctx: &Context<'_>, url: String) -> Result<Option<Article>> {
+        let db = db(ctx)?;
+        if url.len() > crate::domain::origins::MAX_URL_BYTES {
+            return Err(AppError::bad_input("`url` is too long")).gql();
+        }
+        let Some(id) = crate::domain::origins::article_by_old_url(db, &url)
+            .await
+            .gql()?
+        else {
+            note_lists(ctx);
+            return Ok(None);
+        };
+        let Some(a) = articles::find_by_id(db, id).await.gql()? else {
+            note_lists(ctx);
+            return Ok(None);
+        };
+        note(ctx, || Key::Article(a.id));
+        note(ctx, || Key::Section(a.section_id));
+        let visible = access::read_article(db, caller(ctx), a, None).await.gql()?;
+        if visible.is_none() {
+            note_lists(ctx);
+        }
+        Ok(visible.map(Article))
+    }
+
     /// Articles, newest first. At most 100 a page.
     #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
     async fn articles(

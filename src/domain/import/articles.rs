@@ -20,7 +20,9 @@ use tokio::sync::mpsc;
 
 use super::reader::{self, ImportSource, Take};
 use super::records::upsert_tags;
-use super::{ArticleIn, Failed, ImportReport, Progress, Stage, blocking, check_slug, secs};
+use super::{
+    ArticleIn, Failed, ImportReport, OriginIn, Progress, Stage, blocking, check_slug, secs,
+};
 use crate::domain::access::ArticleFacts;
 use crate::domain::content::{self, ArticleContent, Valid};
 use crate::domain::invalidation::Key;
@@ -29,13 +31,20 @@ use crate::domain::search::{self, SearchDoc};
 use crate::domain::stream::{Event, IMPORT_ACTION};
 use crate::domain::{ArticleStatus, now};
 use crate::entities::{
-    article, article_author, article_revision, article_tag, author, import_digest, section,
+    article, article_author, article_origin, article_revision, article_tag, author, import_digest,
+    section,
 };
 use crate::error::{AppError, Result};
 
 /// An article validated, cleaned and resolved, ready to write.
 pub(super) struct Prepared {
+    /// The record's place in the file.
+    index: usize,
+    /// The slug the file gives (comments name the article by it).
+    file_slug: String,
     slug: String,
+    /// Where it came from, when another system.
+    origin: Option<OriginIn>,
     model: article::ActiveModel,
     valid: Valid,
     snapshot: Snapshot,
@@ -74,7 +83,10 @@ pub(super) async fn import_articles(
             let n = chunk.len();
             for (i, slug, prepared) in chunk {
                 match prepared {
-                    Ok(p) => ready.push(p),
+                    Ok(mut p) => {
+                        p.index = i;
+                        ready.push(p);
+                    }
                     Err(e) => report.skip(Stage::Articles, i, &slug, e),
                 }
             }
@@ -121,6 +133,7 @@ fn read_articles(
     tx: &mpsc::Sender<Batch>,
 ) -> std::result::Result<(), reader::ScanError> {
     let mut first_at: HashMap<String, usize> = HashMap::new();
+    let mut origin_at: HashMap<(String, String), usize> = HashMap::new();
     let mut pending: Batch = Vec::with_capacity(batch);
     let plan = |s: Stage| {
         if s == Stage::Articles {
@@ -137,12 +150,24 @@ fn read_articles(
             Err(e) => (String::new(), Err(strip_place(&e, i))),
             Ok(a) => {
                 let slug = a.slug.clone();
-                let prepared = match first_at.get(&slug) {
-                    Some(first) => Err(format!("duplicate slug: articles[{first}] has it too")),
-                    None => prepare(a, sections, authors),
+                let origin = a.origin.as_ref().map(|o| (o.system.clone(), o.id.clone()));
+                let prepared = match (
+                    first_at.get(&slug),
+                    origin.as_ref().and_then(|o| origin_at.get(o)),
+                ) {
+                    (Some(first), _) => {
+                        Err(format!("duplicate slug: articles[{first}] has it too"))
+                    }
+                    (_, Some(first)) => Err(format!(
+                        "duplicate origin: articles[{first}] has the same source id"
+                    )),
+                    _ => prepare(a, sections, authors),
                 };
                 if prepared.is_ok() {
                     first_at.insert(slug.clone(), i);
+                    if let Some(o) = origin {
+                        origin_at.insert(o, i);
+                    }
                 }
                 (slug, prepared)
             }
@@ -183,6 +208,11 @@ fn prepare(
     authors: &HashMap<String, i32>,
 ) -> std::result::Result<Prepared, String> {
     check_slug(&a.slug)?;
+    let origin = a
+        .origin
+        .clone()
+        .map(crate::domain::origins::clean)
+        .transpose()?;
     if a.status == ArticleStatus::Scheduled && a.scheduled_at.is_none() {
         return Err("scheduledAt is required for a SCHEDULED article".into());
     }
@@ -255,13 +285,17 @@ fn prepare(
     // not give, which would be the time of each run.
     let created_d = a.created_at.map(secs);
     let updated_d = a.updated_at.map(secs).or(created_d);
-    let json = serde_json::to_vec(&(&snapshot, created_d, updated_d)).map_err(|e| e.to_string())?;
+    let json = serde_json::to_vec(&(&snapshot, created_d, updated_d, &origin))
+        .map_err(|e| e.to_string())?;
     let digest = Sha256::digest(&json)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok(Prepared {
+        index: 0,
+        file_slug: a.slug.clone(),
         slug: a.slug,
+        origin,
         model,
         valid,
         snapshot,
@@ -334,12 +368,13 @@ async fn write_articles(
     }
     // A write first, so SQLite takes the write lock before any read in this transaction.
     let tag_ids = upsert_tags(txn, &all_tags, false).await?;
+    let batch = match_origins(txn, batch, report).await?;
     let known = unchanged(txn, &batch, report).await?;
     let batch: Vec<Prepared> = batch
         .into_iter()
         .filter(|p| match known.get(&p.slug) {
             Some(&(id, true)) => {
-                article_ids.insert(p.slug.clone(), id);
+                article_ids.insert(p.file_slug.clone(), id);
                 false
             }
             _ => true,
@@ -412,11 +447,21 @@ async fn write_articles(
     let mut changes = Vec::with_capacity(batch.len());
     let mut docs = Vec::with_capacity(batch.len());
     let mut digests = Vec::with_capacity(batch.len());
+    let mut origins = Vec::new();
     for p in batch {
         let (id, version) = *versions.get(&p.slug).ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("article {} vanished mid-import", p.slug))
         })?;
-        article_ids.insert(p.slug.clone(), id);
+        article_ids.insert(p.file_slug.clone(), id);
+        if let Some(o) = &p.origin {
+            origins.push(article_origin::ActiveModel {
+                article_id: Set(id),
+                system: Set(o.system.clone()),
+                original_id: Set(o.id.clone()),
+                path: Set(o.url.as_deref().and_then(crate::domain::origins::old_path)),
+                url: Set(o.url.clone()),
+            });
+        }
         let c = &p.valid.content;
         docs.push(SearchDoc::new(id, &c.headline, c.dek.as_deref(), &c.body));
         for (pos, author_id) in p.valid.author_ids.iter().enumerate() {
@@ -496,5 +541,114 @@ async fn write_articles(
         .exec_without_returning(txn)
         .await?;
     search::index(txn, &docs).await?;
+    for chunk in origins.chunks(1000) {
+        use article_origin::Column as O;
+        article_origin::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(O::ArticleId)
+                    .update_columns([O::System, O::OriginalId, O::Url, O::Path])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
     Ok(())
+}
+
+/// Matches articles from another system on their origin first: one imported before keeps
+/// its gazette slug even when the source's slug changed since; one whose slug belongs to an
+/// article from elsewhere (written in gazette, or another source post) is skipped rather
+/// than overwriting it.
+async fn match_origins(
+    txn: &impl ConnectionTrait,
+    batch: Vec<Prepared>,
+    report: &mut ImportReport,
+) -> Result<Vec<Prepared>> {
+    use article_origin::Column as O;
+    if batch.iter().all(|p| p.origin.is_none()) {
+        return Ok(batch);
+    }
+    let mut by_origin: HashMap<(String, String), (i32, String)> = HashMap::new();
+    let systems: HashSet<&str> = batch
+        .iter()
+        .filter_map(|p| p.origin.as_ref().map(|o| o.system.as_str()))
+        .collect();
+    for system in systems {
+        let ids = batch
+            .iter()
+            .filter_map(|p| p.origin.as_ref())
+            .filter(|o| o.system == system)
+            .map(|o| o.id.clone());
+        let rows = article_origin::Entity::find()
+            .filter(O::System.eq(system))
+            .filter(O::OriginalId.is_in(ids))
+            .all(txn)
+            .await?;
+        let slugs: HashMap<i32, String> = article::Entity::find()
+            .select_only()
+            .columns([article::Column::Id, article::Column::Slug])
+            .filter(article::Column::Id.is_in(rows.iter().map(|r| r.article_id)))
+            .into_tuple::<(i32, String)>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect();
+        for r in rows {
+            if let Some(slug) = slugs.get(&r.article_id) {
+                by_origin.insert((r.system, r.original_id), (r.article_id, slug.clone()));
+            }
+        }
+    }
+    // Who holds the slugs of the records not matched by origin.
+    let holders: HashMap<String, i32> = article::Entity::find()
+        .select_only()
+        .columns([article::Column::Slug, article::Column::Id])
+        .filter(article::Column::Slug.is_in(batch.iter().map(|p| p.slug.as_str())))
+        .into_tuple::<(String, i32)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect();
+    let held: HashSet<i32> = by_origin.values().map(|(id, _)| *id).collect();
+    let mut used = HashSet::new();
+    let mut out = Vec::with_capacity(batch.len());
+    for mut p in batch {
+        let key = p.origin.as_ref().map(|o| (o.system.clone(), o.id.clone()));
+        match key.as_ref().and_then(|k| by_origin.get(k)) {
+            Some((_, slug)) if *slug != p.slug => {
+                p.slug.clone_from(slug);
+                p.model.slug = Set(slug.clone());
+                p.snapshot.slug.clone_from(slug);
+            }
+            Some(_) => {}
+            None if key.is_some() => {
+                if let Some(id) = holders.get(&p.slug) {
+                    let why = if held.contains(id) {
+                        "another post of this import"
+                    } else {
+                        "an article that did not come from this source post"
+                    };
+                    report.skip(
+                        Stage::Articles,
+                        p.index,
+                        &p.file_slug,
+                        format!("slug {:?} is taken by {why}; rename one of them", p.slug),
+                    );
+                    continue;
+                }
+            }
+            None => {}
+        }
+        if !used.insert(p.slug.clone()) {
+            report.skip(
+                Stage::Articles,
+                p.index,
+                &p.file_slug,
+                format!("slug {:?} is used twice in one batch", p.slug),
+            );
+            continue;
+        }
+        out.push(p);
+    }
+    Ok(out)
 }

@@ -18,9 +18,13 @@
 
 mod articles;
 mod comments;
+mod convert;
+mod ghost;
+pub mod html_blocks;
 mod reader;
 mod records;
 mod report;
+mod wordpress;
 
 use std::time::Instant;
 
@@ -106,6 +110,22 @@ pub struct ArticleIn {
     /// Usage terms, copyright, and whether partners may receive it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rights: Option<Rights>,
+    /// Where the article came from (a WordPress or Ghost import): a re-import matches on
+    /// the origin's system and id before the slug, and the old URL answers redirects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<OriginIn>,
+}
+
+/// An article's identity in the system it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct OriginIn {
+    /// The source system: `wordpress`, `ghost`, or any name.
+    pub system: String,
+    /// The article's id there (WordPress's post id, Ghost's object id).
+    pub id: String,
+    /// Its public URL there, looked up by `articleByOldUrl` and `/api/v1/redirects`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// A comment; `parent` is an earlier comment's key on the same article.
@@ -220,6 +240,122 @@ async fn announce(db: &DatabaseConnection, report: &ImportReport, from: i32) -> 
     let done = super::webhooks::outbox::ImportCompleted { counts, from, to };
     super::webhooks::outbox::import_completed(db, &done).await?;
     Ok(())
+}
+
+/// The formats `gazette import --from` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// gazette's own JSON (README, "Import format").
+    #[default]
+    Gazette,
+    /// A WordPress export (WXR 1.1 or 1.2).
+    WordPress,
+    /// A Ghost export (the JSON of Ghost 4 and 5).
+    Ghost,
+}
+
+impl Format {
+    /// Its name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gazette => "gazette",
+            Self::WordPress => "wordpress",
+            Self::Ghost => "ghost",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Self::Gazette => "gazette import file",
+            Self::WordPress => "WordPress export",
+            Self::Ghost => "Ghost export",
+        }
+    }
+}
+
+/// Settings of an import from another system.
+#[derive(Debug, Clone, Default)]
+pub struct ForeignOptions {
+    /// The old site's address (`https://old.example.com`): Ghost's `__GHOST_URL__` and
+    /// relative image URLs resolve against it, and Ghost posts' old URLs are built on it.
+    /// WordPress exports name their site themselves; this overrides it.
+    pub site_url: Option<String>,
+}
+
+/// Imports a file in `format`: gazette's own directly, a WordPress or Ghost export through
+/// a converted temporary file (see `convert`), so the same guarantees hold for all three.
+/// Fails only when the file cannot be read or is not of the format (then nothing is
+/// written), or when the database fails.
+pub async fn import_from(
+    db: &DatabaseConnection,
+    format: Format,
+    source: ImportSource,
+    options: ForeignOptions,
+    batch: usize,
+    progress: Progress<'_>,
+) -> Result<ImportReport> {
+    if format == Format::Gazette {
+        return import(db, source, batch, progress).await;
+    }
+    let started = Instant::now();
+    let head = super::stream::head(db).await?.last_seq;
+    let file = tempfile::NamedTempFile::new()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot create a temporary file: {e}")))?;
+    let converted = {
+        let reading = source.clone();
+        let out = file
+            .reopen()
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("temporary file: {e}")))?;
+        let site = options.site_url.clone();
+        let handle = tokio::task::spawn_blocking(move || match format {
+            Format::WordPress => wordpress::convert(&reading, out, site.as_deref()),
+            _ => ghost::convert(&reading, out, site.as_deref()),
+        });
+        handle
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("the converter stopped: {e}")))?
+            .map_err(|m| {
+                AppError::bad_input(format!(
+                    "{} is not a readable {}: {m}",
+                    source.name(),
+                    format.title()
+                ))
+            })?
+    };
+    let mut report = ImportReport::new(format.name());
+    report.issues = converted.issues;
+    report.source_counts = converted.counts;
+    let from = report.issues.len();
+    let done = import_passes(
+        db,
+        ImportSource::file(file.path()),
+        batch.clamp(1, 2000),
+        progress,
+        &mut report,
+    )
+    .await;
+    let touched = super::invalidation::touch(db, [Key::All]).await;
+    // Name what the converted file's records were in the source.
+    let ids = &converted.ids;
+    for issue in &mut report.issues[from..] {
+        let list = match issue.kind {
+            "sections" => &ids.sections,
+            "authors" => &ids.authors,
+            "tags" => &ids.tags,
+            "articles" => &ids.articles,
+            "comments" => &ids.comments,
+            _ => continue,
+        };
+        if let Some(id) = issue.index.and_then(|i| list.get(i)) {
+            issue.id.clone_from(id);
+            issue.index = None;
+        }
+    }
+    done?;
+    touched?;
+    announce(db, &report, head).await?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
 }
 
 /// The records of one kind from the first pass, each parsed or with why not.

@@ -44,7 +44,7 @@ impl ImportSource {
         }
     }
 
-    fn open(&self) -> Result<Box<dyn Read + Send>, String> {
+    pub(super) fn open(&self) -> Result<Box<dyn Read + Send>, String> {
         match self {
             Self::File(p) => std::fs::File::open(p)
                 .map(|f| Box::new(BufReader::with_capacity(1 << 20, f)) as Box<dyn Read + Send>)

@@ -56,7 +56,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
-    /// The format read (`gazette`).
+    /// The format read (`gazette`, `wordpress`, `ghost`).
     pub format: &'static str,
     pub sections: Counts,
     pub authors: Counts,
@@ -65,6 +65,10 @@ pub struct ImportReport {
     pub comments: Counts,
     /// Every record not carried over exactly, in the order met.
     pub issues: Vec<Issue>,
+    /// What a WordPress or Ghost import counted in the source beyond the records above:
+    /// items by type, comments skipped as spam, markup kept as text, …
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub source_counts: std::collections::BTreeMap<String, usize>,
     /// Wall-clock time of the whole import.
     pub seconds: f64,
 }
@@ -174,6 +178,9 @@ impl ImportReport {
                 c.unchanged,
                 c.skipped
             );
+        }
+        for (what, n) in &self.source_counts {
+            let _ = writeln!(out, "{what}: {n}");
         }
         for issue in self.issues.iter().take(max_issues) {
             let place = match issue.index {

@@ -255,6 +255,45 @@ pub async fn get(
     respond(&s, &c, &headers, a, StatusCode::OK).await
 }
 
+/// `url` of an old-URL lookup.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RedirectParams {
+    /// An old URL of the article, from the site it was imported from (WordPress, Ghost):
+    /// absolute or just the path. Scheme, host, trailing slash, fragment and tracking
+    /// parameters are ignored; WordPress's `?p=42` finds post 42.
+    url: String,
+}
+
+/// The article an old URL now belongs to, for a front end to answer the old link with a
+/// permanent redirect (301) to the article's `url` (or its own route for `slug`). Only what
+/// the caller may read: a draft's old URL is a 404 for readers.
+#[utoipa::path(get, path = "/api/v1/redirects", tag = "articles",
+    params(RedirectParams),
+    responses((status = 200, description = "The article the old URL belongs to", body = ArticleView, headers(("ETag" = String))),
+              (status = 304, description = "Not modified"),
+              (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security((), ("bearer" = [])))]
+pub async fn redirect(
+    State(s): State<AppState>,
+    Who(c): Who,
+    headers: HeaderMap,
+    Params(p): Params<RedirectParams>,
+) -> Result<Response> {
+    if p.url.len() > crate::domain::origins::MAX_URL_BYTES {
+        return Err(AppError::bad_input("url is too long").into());
+    }
+    let missing = || AppError::not_found("no article had this URL");
+    let id = crate::domain::origins::article_by_old_url(&s.db, &p.url)
+        .await?
+        .ok_or_else(missing)?;
+    let a = articles::find_by_id(&s.db, id).await?.ok_or_else(missing)?;
+    let a = access::read_article(&s.db, &c, a, None)
+        .await?
+        .ok_or_else(missing)?;
+    respond(&s, &c, &headers, a, StatusCode::OK).await
+}
+
 /// A new article (it starts as a DRAFT).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

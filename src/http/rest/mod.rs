@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/articles/{slug}/archive", post(articles::archive))
         .route("/articles/{slug}/revisions", get(articles::list_revisions))
         .route("/articles/{slug}/ninjs", get(ninjs::article))
+        .route("/redirects", get(articles::redirect))
         .route("/partners", get(partners::list).post(partners::create))
         .route(
             "/partners/{slug}",
@@ -246,7 +247,7 @@ impl Modify for BearerAuth {
         crate::http::health::alive, crate::http::health::ready, crate::http::metrics::render,
         articles::list, articles::create, articles::get, articles::patch, articles::delete,
         articles::submit, articles::publish, articles::unpublish, articles::archive,
-        articles::list_revisions, articles::restore, ninjs::article,
+        articles::list_revisions, articles::restore, articles::redirect, ninjs::article,
         changes::list, changes::partner_items,
         partners::list, partners::create, partners::get, partners::patch, partners::revoke,
         partners::create_key, partners::revoke_key,

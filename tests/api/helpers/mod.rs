@@ -180,6 +180,33 @@ impl TestApp {
         done
     }
 
+    /// Imports a WordPress or Ghost export (or gazette's own format) given as bytes.
+    pub async fn try_import_from(
+        &self,
+        format: import::Format,
+        bytes: &[u8],
+        site_url: Option<&str>,
+    ) -> Result<ImportReport, gazette::error::AppError> {
+        let touched = gazette::domain::invalidation::Touched::new(self.cache.origin());
+        let options = import::ForeignOptions {
+            site_url: site_url.map(str::to_owned),
+        };
+        let done = gazette::domain::invalidation::collect(
+            touched.clone(),
+            import::import_from(
+                &self.db,
+                format,
+                ImportSource::bytes(bytes.to_vec()),
+                options,
+                3,
+                &|_, _, _| {},
+            ),
+        )
+        .await;
+        self.cache.invalidate(touched.take());
+        done
+    }
+
     /// Another gazette process on the same database: its own pool, state and response cache.
     pub async fn second_process(&self) -> (Router, gazette::response_cache::ResponseCache) {
         let state = gazette::AppState::new(self.second_connection().await, test_auth())
@@ -369,6 +396,26 @@ impl TestApp {
             .await;
         let key = data["createPartnerKey"]["id"].as_str().expect("key id");
         sign(json!({ "sub": slug, "role": "partner", "key": key, "exp": now() + 3600 }))
+    }
+
+    /// The column `v` (text) of every row `sql` returns, joined by commas.
+    pub async fn exec_value(&self, sql: &str) -> String {
+        let rows = self
+            .db
+            .query_all(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("query");
+        rows.iter()
+            .map(|r| {
+                r.try_get::<Option<String>>("", "v")
+                    .expect("text")
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Rows in a table (to check that nothing was written).
