@@ -70,6 +70,8 @@ pub struct Shared {
     pub limits_gql: graphql::Limits,
     /// Article bodies rendered to HTML, per article version (feeds carry them in full).
     pub rendered: RenderedBodies,
+    /// Reader comments: settings, the external spam checker, keys.
+    pub comments: crate::domain::comments::Service,
 }
 
 /// HTTP settings that handlers and layers read.
@@ -145,6 +147,7 @@ impl AppState {
             site,
             limits_gql: graphql::Limits::default(),
             rendered: RenderedBodies::default(),
+            comments: crate::domain::comments::Service::default(),
             db,
         }))
     }
@@ -188,6 +191,11 @@ impl AppState {
             s.schema =
                 graphql::schema_with(s.db.clone(), s.auth.clone(), s.site.clone(), &s.limits_gql);
         })
+    }
+
+    /// The same state with this comment service (settings, external checker).
+    pub fn with_comments(self, comments: crate::domain::comments::Service) -> Self {
+        self.map(|s| s.comments = comments)
     }
 
     /// The same state with these HTTP settings.

@@ -19,6 +19,7 @@ mod m20261201_001502_create_partners;
 mod m20261201_001801_create_import_digests;
 mod m20261201_002001_cover_headlines_in_published_index;
 mod m20261202_001601_create_stream;
+mod m20261202_001711_add_comment_moderation;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_001801_create_import_digests::Migration),
             Box::new(m20261201_002001_cover_headlines_in_published_index::Migration),
             Box::new(m20261202_001601_create_stream::Migration),
+            Box::new(m20261202_001711_add_comment_moderation::Migration),
         ]
     }
 }
