@@ -112,6 +112,9 @@ fn private(s: &AppState, c: &Caller, headers: &HeaderMap, status: StatusCode, bo
         &BTreeSet::new(),
         None,
     );
+    // Never kept by the response cache: moderation changes these answers without a key.
+    res.extensions_mut()
+        .remove::<crate::response_cache::Cacheable>();
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("private, no-store"),
