@@ -206,7 +206,13 @@ pub async fn token(db_args: &DbArgs, auth_args: &AuthArgs, args: &TokenArgs) -> 
     };
     println!(
         "{}",
-        auth.mint_named(&args.sub, role, key.as_deref(), args.name.as_deref(), args.ttl)?
+        auth.mint_named(
+            &args.sub,
+            role,
+            key.as_deref(),
+            args.name.as_deref(),
+            args.ttl
+        )?
     );
     Ok(())
 }

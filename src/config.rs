@@ -339,7 +339,11 @@ pub struct CommentArgs {
     pub akismet_key: Option<String>,
 
     /// Base URL of the Akismet-compatible API.
-    #[arg(long, env = "GAZETTE_AKISMET_URL", default_value = "https://rest.akismet.com/1.1")]
+    #[arg(
+        long,
+        env = "GAZETTE_AKISMET_URL",
+        default_value = "https://rest.akismet.com/1.1"
+    )]
     pub akismet_url: String,
 
     /// Longest wait for the external check, in milliseconds (then the comment is held).
@@ -366,8 +370,9 @@ impl CommentArgs {
         let mut words = list(&self.comments_blocked_words);
         let mut domains = list(&self.comments_blocked_domains);
         if let Some(path) = &self.comments_blocklist_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("cannot read the blocklist {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the blocklist {}: {e}", path.display())
+            })?;
             for line in text.lines().map(str::trim) {
                 if line.is_empty() || line.starts_with('#') {
                     continue;
@@ -395,14 +400,16 @@ impl CommentArgs {
                 None
             }
         };
-        let akismet = self.akismet_key.as_ref().filter(|k| !k.is_empty()).map(|key| {
-            crate::domain::comments::akismet::AkismetSettings {
+        let akismet = self
+            .akismet_key
+            .as_ref()
+            .filter(|k| !k.is_empty())
+            .map(|key| crate::domain::comments::akismet::AkismetSettings {
                 key: key.clone(),
                 url: self.akismet_url.clone(),
                 blog: blog.unwrap_or("http://localhost").to_owned(),
                 timeout: Duration::from_millis(self.akismet_timeout_ms.max(1)),
-            }
-        });
+            });
         Ok(crate::domain::comments::Settings {
             close_after_days: self.comments_close_after_days,
             max_depth: self.comments_max_depth.max(1),

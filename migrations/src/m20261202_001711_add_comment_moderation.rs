@@ -106,9 +106,17 @@ impl MigrationTrait for Migration {
                         .primary_key(),
                 )
                 .col(ColumnDef::new(CommentDecisions::CommentId).integer().null())
-                .col(ColumnDef::new(CommentDecisions::ArticleId).integer().not_null())
+                .col(
+                    ColumnDef::new(CommentDecisions::ArticleId)
+                        .integer()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(CommentDecisions::Actor).text().not_null())
-                .col(ColumnDef::new(CommentDecisions::FromStatus).text().not_null())
+                .col(
+                    ColumnDef::new(CommentDecisions::FromStatus)
+                        .text()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(CommentDecisions::ToStatus).text().not_null())
                 .col(ColumnDef::new(CommentDecisions::Note).text().null())
                 .col(ColumnDef::new(CommentDecisions::Reported).text().null())
@@ -142,7 +150,11 @@ impl MigrationTrait for Migration {
                 )
                 .col(ColumnDef::new(CommentErasures::Actor).text().not_null())
                 .col(ColumnDef::new(CommentErasures::Mode).text().not_null())
-                .col(ColumnDef::new(CommentErasures::Comments).integer().not_null())
+                .col(
+                    ColumnDef::new(CommentErasures::Comments)
+                        .integer()
+                        .not_null(),
+                )
                 .col(
                     ColumnDef::new(CommentErasures::At)
                         .timestamp_with_time_zone()

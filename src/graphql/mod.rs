@@ -54,8 +54,8 @@ pub(crate) fn comment_service<'a>(
     ctx.data::<crate::domain::comments::Service>()
 }
 
-pub use comments::ReaderName;
 pub use crate::domain::comments::posting::Client as CommentClient;
+pub use comments::ReaderName;
 
 /// The database pool.
 pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseConnection> {

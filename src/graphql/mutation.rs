@@ -67,7 +67,9 @@ impl MutationRoot {
         input: super::comments::CommentInput,
     ) -> Result<super::comments::CommentReceipt> {
         let svc = super::comment_service(ctx)?;
-        let name = ctx.data_opt::<super::ReaderName>().and_then(|n| n.0.as_deref());
+        let name = ctx
+            .data_opt::<super::ReaderName>()
+            .and_then(|n| n.0.as_deref());
         let r = comments::posting::post(
             db(ctx)?,
             svc,

@@ -81,7 +81,10 @@ impl QueryRoot {
         let page = crate::domain::comments::moderation::queue(db(ctx)?, caller(ctx), &req)
             .await
             .gql()?;
-        Ok(super::connection::CommentConnection::new(page, after.is_some()))
+        Ok(super::connection::CommentConnection::new(
+            page,
+            after.is_some(),
+        ))
     }
 
     /// One article, by `slug` or by `id` (give exactly one). Unpublished articles are

@@ -324,9 +324,16 @@ impl Article {
             super::surrogate_keys::no_store(ctx);
             let svc = super::comment_service(ctx)?;
             let db = super::db(ctx)?;
-            crate::domain::comments::include_own(db, svc, &token, self.0.id, has_previous, &mut page)
-                .await
-                .gql()?;
+            crate::domain::comments::include_own(
+                db,
+                svc,
+                &token,
+                self.0.id,
+                has_previous,
+                &mut page,
+            )
+            .await
+            .gql()?;
         }
         Ok(CommentConnection::new(page, has_previous))
     }

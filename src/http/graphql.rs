@@ -318,9 +318,11 @@ pub async fn post(
             .clients
             .comment_client(peer.map(|p| p.0.0.ip()), &headers),
         reader_name: crate::graphql::ReaderName(
-            state
-                .auth
-                .name_claim(headers.get(axum::http::header::AUTHORIZATION).map(|v| v.as_bytes())),
+            state.auth.name_claim(
+                headers
+                    .get(axum::http::header::AUTHORIZATION)
+                    .map(|v| v.as_bytes()),
+            ),
         ),
     });
     let mut answers = execute(&state, &caller, req, keys.as_ref(), extras.as_ref()).await;

@@ -2,12 +2,12 @@
 //! export and erase everything kept under one email address, and client addresses and user
 //! agents are cleared once the retention setting has passed.
 
+use sea_orm::ActiveModelTrait as _;
+use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _,
 };
-use sea_orm::ActiveValue::Set;
-use sea_orm::ActiveModelTrait as _;
 
 use super::text;
 use crate::domain::access::{Caller, Role};
@@ -110,11 +110,26 @@ pub async fn erase(
                 Erase::Anonymise => {
                     comment::Entity::update_many()
                         .col_expr(comment::Column::AuthorName, Expr::value("Anonymous"))
-                        .col_expr(comment::Column::AuthorEmail, Expr::value(Option::<String>::None))
-                        .col_expr(comment::Column::EmailHash, Expr::value(Option::<String>::None))
-                        .col_expr(comment::Column::AuthorSub, Expr::value(Option::<String>::None))
-                        .col_expr(comment::Column::ClientAddress, Expr::value(Option::<String>::None))
-                        .col_expr(comment::Column::UserAgent, Expr::value(Option::<String>::None))
+                        .col_expr(
+                            comment::Column::AuthorEmail,
+                            Expr::value(Option::<String>::None),
+                        )
+                        .col_expr(
+                            comment::Column::EmailHash,
+                            Expr::value(Option::<String>::None),
+                        )
+                        .col_expr(
+                            comment::Column::AuthorSub,
+                            Expr::value(Option::<String>::None),
+                        )
+                        .col_expr(
+                            comment::Column::ClientAddress,
+                            Expr::value(Option::<String>::None),
+                        )
+                        .col_expr(
+                            comment::Column::UserAgent,
+                            Expr::value(Option::<String>::None),
+                        )
                         .col_expr(comment::Column::UpdatedAt, Expr::value(at))
                         .filter(comment::Column::Id.is_in(ids.iter().copied()))
                         .exec(&*txn)
@@ -154,8 +169,14 @@ pub async fn clear_expired(
 ) -> Result<u64> {
     let before = now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
     let res = comment::Entity::update_many()
-        .col_expr(comment::Column::ClientAddress, Expr::value(Option::<String>::None))
-        .col_expr(comment::Column::UserAgent, Expr::value(Option::<String>::None))
+        .col_expr(
+            comment::Column::ClientAddress,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            comment::Column::UserAgent,
+            Expr::value(Option::<String>::None),
+        )
         .filter(comment::Column::CreatedAt.lt(before))
         .filter(
             sea_orm::Condition::any()

@@ -50,23 +50,27 @@ pub async fn queue(
     let mut q = comment::Entity::find().filter(comment::Column::Status.eq(req.status.as_str()));
     if let Some(slug) = &req.article {
         let Some(a) = articles::find_by_slug(db, slug).await? else {
-            return Err(AppError::not_found(format!("no article with slug {slug:?}")));
+            return Err(AppError::not_found(format!(
+                "no article with slug {slug:?}"
+            )));
         };
         q = q.filter(comment::Column::ArticleId.eq(a.id));
     }
     if let Some(after) = req.after.as_deref() {
         let (at, id) = match Cursor::decode(after)? {
             Cursor::Created(micros, id) => (micros_to_time(micros)?, id),
-            _ => return Err(AppError::bad_input("`after` is a cursor of another listing")),
+            _ => {
+                return Err(AppError::bad_input(
+                    "`after` is a cursor of another listing",
+                ));
+            }
         };
         q = q.filter(
-            Condition::any()
-                .add(comment::Column::CreatedAt.gt(at))
-                .add(
-                    Condition::all()
-                        .add(comment::Column::CreatedAt.eq(at))
-                        .add(comment::Column::Id.gt(id)),
-                ),
+            Condition::any().add(comment::Column::CreatedAt.gt(at)).add(
+                Condition::all()
+                    .add(comment::Column::CreatedAt.eq(at))
+                    .add(comment::Column::Id.gt(id)),
+            ),
         );
     }
     let mut items = q
@@ -176,7 +180,11 @@ pub async fn moderate(
         tokio::spawn(async move {
             for (c, spam) in reports {
                 if let Err(why) = k.report(&submission(&c), spam).await {
-                    tracing::warn!(comment = c.id, why, "reporting a decision to the spam checker failed");
+                    tracing::warn!(
+                        comment = c.id,
+                        why,
+                        "reporting a decision to the spam checker failed"
+                    );
                 }
             }
         });
@@ -244,10 +252,14 @@ pub async fn set_open(
                 &*txn,
                 vec![Event::article(
                     a.id,
-                    if open { "comments_opened" } else { "comments_closed" },
+                    if open {
+                        "comments_opened"
+                    } else {
+                        "comments_closed"
+                    },
                     Some(actor),
                     Some(a.version),
-                    Some(facts.clone()),
+                    Some(facts),
                     Some(facts),
                     [Key::Article(a.id)],
                 )],

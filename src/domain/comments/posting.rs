@@ -86,9 +86,13 @@ pub async fn post(
         Caller::Anonymous => None,
         Caller::Account {
             role: Role::Reader, ..
-        } => Some(reader_name.filter(|n| !n.trim().is_empty()).ok_or_else(|| {
-            AppError::bad_input("a reader's token must carry the reader's `name` claim")
-        })?),
+        } => Some(
+            reader_name
+                .filter(|n| !n.trim().is_empty())
+                .ok_or_else(|| {
+                    AppError::bad_input("a reader's token must carry the reader's `name` claim")
+                })?,
+        ),
         Caller::Account { .. } => None,
         Caller::Partner { .. } => {
             return Err(AppError::Forbidden(
@@ -113,7 +117,16 @@ pub async fn post(
     let at = now();
     let digest = digest(&checked.body);
     let email_hash = checked.email.as_deref().and_then(|e| svc.email_hash(e));
-    let counts = counts(db, s, &address, article.id, &digest, email_hash.as_deref(), at).await?;
+    let counts = counts(
+        db,
+        s,
+        &address,
+        article.id,
+        &digest,
+        email_hash.as_deref(),
+        at,
+    )
+    .await?;
     refuse_over_limits(db, s, &address, article.id, &counts, at).await?;
     let user_agent = client
         .user_agent
@@ -135,7 +148,10 @@ pub async fn post(
         None => None,
     };
     let signals = Signals {
-        honeypot: input.website.as_deref().is_some_and(|w| !w.trim().is_empty()),
+        honeypot: input
+            .website
+            .as_deref()
+            .is_some_and(|w| !w.trim().is_empty()),
         seconds_on_page: input.rendered_at.map(|r| (at - r).num_seconds()),
         duplicates: counts.duplicates,
         burst: counts.burst,
@@ -285,7 +301,6 @@ fn placeholders(b: DbBackend, sql: &str) -> String {
     out
 }
 
-#[expect(clippy::too_many_arguments, reason = "one statement, every count it takes")]
 async fn counts(
     db: &impl ConnectionTrait,
     s: &Settings,
@@ -375,7 +390,9 @@ fn limited(
 ) -> AppError {
     let window = chrono::Duration::from_std(s.rate_window).unwrap_or(chrono::Duration::MAX);
     let secs = oldest
-        .map_or(s.rate_window.as_secs() as i64, |o| (o + window - at).num_seconds())
+        .map_or(s.rate_window.as_secs() as i64, |o| {
+            (o + window - at).num_seconds()
+        })
         .max(1) as u64;
     AppError::RateLimited {
         message: format!("{what}; retry in {secs} s"),

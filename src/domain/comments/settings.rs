@@ -179,7 +179,11 @@ async fn shared_key(db: &impl ConnectionTrait, name: &str) -> Result<Vec<u8>> {
         name: Set(name.to_owned()),
         value: Set(URL_SAFE_NO_PAD.encode(raw)),
     })
-    .on_conflict(OnConflict::column(secret::Column::Name).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::column(secret::Column::Name)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(db)
     .await?;
     // Whoever inserted first wins; everyone reads the same key.

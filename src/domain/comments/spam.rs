@@ -51,7 +51,12 @@ pub fn assess(s: &Settings, name: &str, body: &str, signals: &Signals) -> Assess
         reasons.push(format!("{why} (+{points})"));
     };
     if signals.honeypot {
-        add(100, true, "the hidden website field was filled in (honeypot)".into(), &mut reasons);
+        add(
+            100,
+            true,
+            "the hidden website field was filled in (honeypot)".into(),
+            &mut reasons,
+        );
     }
     let links = text::links(body);
     if links.len() > s.max_links {
@@ -136,8 +141,18 @@ pub fn assess(s: &Settings, name: &str, body: &str, signals: &Signals) -> Assess
     }
     let mut trust = 0;
     match signals.approved_before {
-        Some(0) => add(10, false, "first comment from this email address".into(), &mut reasons),
-        None => add(10, false, "first-time commenter (no email history)".into(), &mut reasons),
+        Some(0) => add(
+            10,
+            false,
+            "first comment from this email address".into(),
+            &mut reasons,
+        ),
+        None => add(
+            10,
+            false,
+            "first-time commenter (no email history)".into(),
+            &mut reasons,
+        ),
         Some(n) => {
             trust = (10 * n as i32).min(30);
             reasons.push(format!(
@@ -153,9 +168,12 @@ pub fn assess(s: &Settings, name: &str, body: &str, signals: &Signals) -> Assess
             "the external spam check says spam, blatant (discard)".into(),
             &mut reasons,
         ),
-        Some(External::Spam { discard: false }) => {
-            add(60, true, "the external spam check says spam".into(), &mut reasons)
-        }
+        Some(External::Spam { discard: false }) => add(
+            60,
+            true,
+            "the external spam check says spam".into(),
+            &mut reasons,
+        ),
         Some(External::Ham) => reasons.push("the external spam check says not spam".into()),
         Some(External::Unavailable(why)) => {
             unavailable = true;
@@ -190,7 +208,10 @@ fn blocked_words(s: &Settings, text: &str) -> Vec<String> {
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })
         .collect();
-    let padded = format!(" {} ", normal.split_whitespace().collect::<Vec<_>>().join(" "));
+    let padded = format!(
+        " {} ",
+        normal.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
     let mut found: Vec<String> = s
         .blocked_words
         .iter()
@@ -215,7 +236,12 @@ mod tests {
 
     #[test]
     fn a_plain_first_comment_is_approved_with_its_reason() {
-        let a = assess(&settings(), "Ana", "Thoughtful reporting, thank you.", &Signals::default());
+        let a = assess(
+            &settings(),
+            "Ana",
+            "Thoughtful reporting, thank you.",
+            &Signals::default(),
+        );
         assert_eq!(a.status, CommentStatus::Approved, "{a:?}");
         assert_eq!(a.reasons, ["first-time commenter (no email history) (+10)"]);
     }
@@ -226,18 +252,45 @@ mod tests {
             approved_before: Some(10),
             ..Signals::default()
         };
-        let a = assess(&settings(), "Ana", "win at the CASINO http://www.spam.example/x", &trusted);
+        let a = assess(
+            &settings(),
+            "Ana",
+            "win at the CASINO http://www.spam.example/x",
+            &trusted,
+        );
         assert_eq!(a.status, CommentStatus::Spam, "{a:?}");
-        assert!(a.reasons.iter().any(|r| r.starts_with("links to a blocked domain: spam.example")));
-        assert!(a.reasons.iter().any(|r| r.starts_with("blocked words: casino")));
+        assert!(
+            a.reasons
+                .iter()
+                .any(|r| r.starts_with("links to a blocked domain: spam.example"))
+        );
+        assert!(
+            a.reasons
+                .iter()
+                .any(|r| r.starts_with("blocked words: casino"))
+        );
     }
 
     #[test]
     fn a_filled_honeypot_is_spam_and_speed_is_held() {
-        let a = assess(&settings(), "Bot", "hello", &Signals { honeypot: true, ..Signals::default() });
+        let a = assess(
+            &settings(),
+            "Bot",
+            "hello",
+            &Signals {
+                honeypot: true,
+                ..Signals::default()
+            },
+        );
         assert_eq!(a.status, CommentStatus::Spam);
-        let fast = Signals { seconds_on_page: Some(0), ..Signals::default() };
-        assert_eq!(assess(&settings(), "Ana", "hello there", &fast).status, CommentStatus::Pending);
+        let fast = Signals {
+            seconds_on_page: Some(0),
+            ..Signals::default()
+        };
+        assert_eq!(
+            assess(&settings(), "Ana", "hello there", &fast).status,
+            CommentStatus::Pending
+        );
     }
 
     #[test]

@@ -223,17 +223,34 @@ mod tests {
 
     #[test]
     fn markup_is_shown_as_text_and_links_are_nofollow() {
-        let html = render("<script>alert(1)</script> &amp; see https://example.com/a?b=1.\n\nbye javascript:alert(1)");
-        assert!(html.starts_with("<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp;amp; see "), "{html}");
-        assert!(html.contains(r#"<a href="https://example.com/a?b=1" rel="nofollow ugc noopener">"#), "{html}");
-        assert!(html.contains("</p><p>bye javascript:alert(1)</p>"), "{html}");
+        let html = render(
+            "<script>alert(1)</script> &amp; see https://example.com/a?b=1.\n\nbye javascript:alert(1)",
+        );
+        assert!(
+            html.starts_with("<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp;amp; see "),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<a href="https://example.com/a?b=1" rel="nofollow ugc noopener">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains("</p><p>bye javascript:alert(1)</p>"),
+            "{html}"
+        );
         assert!(!html.contains("<script"), "{html}");
     }
 
     #[test]
     fn hosts_drop_www_ports_and_userinfo() {
-        assert_eq!(host("https://www.Spam.example:8080/x").as_deref(), Some("spam.example"));
+        assert_eq!(
+            host("https://www.Spam.example:8080/x").as_deref(),
+            Some("spam.example")
+        );
         assert_eq!(host("http://u:p@evil.test/").as_deref(), Some("evil.test"));
-        assert_eq!(links("see (http://a.test/x), and HTTPS://b.test."), ["http://a.test/x", "HTTPS://b.test"]);
+        assert_eq!(
+            links("see (http://a.test/x), and HTTPS://b.test."),
+            ["http://a.test/x", "HTTPS://b.test"]
+        );
     }
 }

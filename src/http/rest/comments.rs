@@ -104,7 +104,13 @@ impl CommentView {
     }
 }
 
-fn private(s: &AppState, c: &Caller, headers: &HeaderMap, status: StatusCode, body: &impl Serialize) -> Response {
+fn private(
+    s: &AppState,
+    c: &Caller,
+    headers: &HeaderMap,
+    status: StatusCode,
+    body: &impl Serialize,
+) -> Response {
     let mut res = cache_headers::json(
         &cache_headers::Caching::of(s, c, headers),
         status,
@@ -191,7 +197,10 @@ pub async fn get(
     Params(q): Params<ViewQuery>,
 ) -> Result<Response> {
     let missing = || AppError::not_found(format!("no comment {id}"));
-    let found = comment::Entity::find_by_id(id).one(&s.db).await.map_err(AppError::from)?;
+    let found = comment::Entity::find_by_id(id)
+        .one(&s.db)
+        .await
+        .map_err(AppError::from)?;
     let Some(cm) = found else {
         return Err(missing().into());
     };
@@ -212,7 +221,13 @@ pub async fn get(
     if !visible {
         return Err(missing().into());
     }
-    Ok(private(&s, &c, &headers, StatusCode::OK, &CommentView::of(cm, editor)))
+    Ok(private(
+        &s,
+        &c,
+        &headers,
+        StatusCode::OK,
+        &CommentView::of(cm, editor),
+    ))
 }
 
 use sea_orm::EntityTrait as _;
@@ -259,7 +274,12 @@ pub async fn queue(
     Params(q): Params<QueueQuery>,
 ) -> Result<Response> {
     let req = QueueRequest {
-        status: q.status.as_deref().map(status).transpose()?.unwrap_or(CommentStatus::Pending),
+        status: q
+            .status
+            .as_deref()
+            .map(status)
+            .transpose()?
+            .unwrap_or(CommentStatus::Pending),
         article: q.article,
         first: q.limit,
         after: q.cursor,
@@ -270,7 +290,11 @@ pub async fn queue(
         .then(|| page.items.last().map(moderation::cursor))
         .flatten();
     let v = QueuePage {
-        items: page.items.into_iter().map(|m| CommentView::of(m, true)).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|m| CommentView::of(m, true))
+            .collect(),
         next_cursor,
     };
     Ok(private(&s, &c, &headers, StatusCode::OK, &v))
@@ -299,13 +323,25 @@ pub async fn moderate_one(
     Path(id): Path<i32>,
     Body(b): Body<DecisionBody>,
 ) -> Result<Response> {
-    let mut done =
-        moderation::moderate(&s.db, &s.comments, &c, &[id], status(&b.status)?, b.note.as_deref())
-            .await?;
+    let mut done = moderation::moderate(
+        &s.db,
+        &s.comments,
+        &c,
+        &[id],
+        status(&b.status)?,
+        b.note.as_deref(),
+    )
+    .await?;
     let one = done
         .pop()
         .ok_or_else(|| AppError::internal("a decision returned no comment"))?;
-    Ok(private(&s, &c, &headers, StatusCode::OK, &CommentView::of(one, true)))
+    Ok(private(
+        &s,
+        &c,
+        &headers,
+        StatusCode::OK,
+        &CommentView::of(one, true),
+    ))
 }
 
 /// Decisions on many comments.
@@ -330,9 +366,15 @@ pub async fn moderate_many(
     headers: HeaderMap,
     Body(b): Body<BatchDecisionBody>,
 ) -> Result<Response> {
-    let done =
-        moderation::moderate(&s.db, &s.comments, &c, &b.ids, status(&b.status)?, b.note.as_deref())
-            .await?;
+    let done = moderation::moderate(
+        &s.db,
+        &s.comments,
+        &c,
+        &b.ids,
+        status(&b.status)?,
+        b.note.as_deref(),
+    )
+    .await?;
     let v: Vec<CommentView> = done.into_iter().map(|m| CommentView::of(m, true)).collect();
     Ok(private(&s, &c, &headers, StatusCode::OK, &v))
 }
@@ -363,7 +405,10 @@ pub async fn set_open(
     Path(slug): Path<String>,
     Body(b): Body<OpenBody>,
 ) -> Result<Response> {
-    c.require(crate::domain::access::Role::Editor, "open or close comments")?;
+    c.require(
+        crate::domain::access::Role::Editor,
+        "open or close comments",
+    )?;
     let a = crate::domain::articles::find_by_slug(&s.db, &slug)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no article with slug {slug:?}")))?;
@@ -425,7 +470,11 @@ pub async fn export(
 ) -> Result<Response> {
     let e = commenters::export(&s.db, &c, &b.email).await?;
     let v = CommenterExport {
-        comments: e.comments.into_iter().map(|m| CommentView::of(m, true)).collect(),
+        comments: e
+            .comments
+            .into_iter()
+            .map(|m| CommentView::of(m, true))
+            .collect(),
         decisions: e.decisions.into_iter().map(Into::into).collect(),
     };
     Ok(private(&s, &c, &headers, StatusCode::OK, &v))
