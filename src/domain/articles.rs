@@ -87,7 +87,7 @@ pub async fn find_by_id(db: &impl ConnectionTrait, id: i32) -> Result<Option<art
     find_one(db, article::Entity::find_by_id(id)).await
 }
 
-/// Every article `select` finds, read through [`article_row`] (rows of an unknown stored
+/// Every article `select` finds, read through `article_row` (rows of an unknown stored
 /// status are skipped).
 pub async fn find_all(
     db: &impl ConnectionTrait,

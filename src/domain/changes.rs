@@ -9,7 +9,7 @@
 //! - **Tombstones** only for an entity the caller could have seen: an article that is not
 //!   visible to the caller now produces one only when an event of the range shows it was
 //!   visible to the caller before or after that write (the event's
-//!   [`ArticleFacts`](super::access::ArticleFacts), judged by the caller's own
+//!   [`ArticleFacts`], judged by the caller's own
 //!   [`Visibility`]). A draft that was never public never produces one, and nothing in a page
 //!   names an entity the caller never could see.
 //! - **No `since`**: a snapshot of everything the caller may see (sections, authors, tags,

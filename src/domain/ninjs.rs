@@ -14,7 +14,7 @@
 //!   `versioncreated` its creation and last change.
 //! - `pubstatus`: `usable` while published (under embargo too: `embargoed` gives the time
 //!   before which the receiver must not use it), `withheld` otherwise (unpublished, or not
-//!   yet published), `canceled` once deleted ([`canceled`]).
+//!   yet published), `canceled` once deleted (`canceled`).
 //! - `headlines` (the headline, role `main`), `descriptions` (the dek, role `summary`),
 //!   `bodies` (the body as HTML, with its word count), `by` (the byline with the authors'
 //!   titles) and `people` (each author, `rel` `author`), `subjects` (each tag, and the

@@ -29,7 +29,7 @@
 //! Its position (`seq`), entity and id, action, actor, time, the article's version, the
 //! surrogate keys the write touched (so a CDN purge can be driven from it), and what a
 //! visibility decision reads of an article before and after the write
-//! ([`ArticleFacts`](super::access::ArticleFacts)). Readers decide from those facts, with
+//! ([`ArticleFacts`]). Readers decide from those facts, with
 //! the caller's own visibility rule, whether the caller could have seen the article before:
 //! only then does an article that left their view produce a tombstone.
 //!

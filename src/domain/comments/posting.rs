@@ -269,7 +269,12 @@ fn digest(body: &str) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What one statement counts for the limits and the signals.
+/// Most duplicates and approved comments counted: more changes no score, and each count
+/// stops there, so its cost does not grow with a busy client's or a popular text's history.
+const COUNT_CAP: i64 = 10;
+
+/// What one statement counts for the limits and the signals (each count stops at the
+/// number that decides, so every one reads a bounded range of an index).
 #[derive(Debug, Default)]
 struct Counts {
     client: i64,
@@ -314,11 +319,11 @@ async fn counts(
     let sql = placeholders(
         b,
         "SELECT \
-         (SELECT COUNT(*) FROM comments WHERE client_address = ? AND created_at > ?) AS client, \
-         (SELECT COUNT(*) FROM comments WHERE article_id = ? AND created_at > ?) AS article, \
-         (SELECT COUNT(*) FROM comments WHERE client_address = ? AND created_at > ?) AS burst, \
-         (SELECT COUNT(*) FROM comments WHERE body_digest = ? AND created_at > ?) AS duplicates, \
-         (SELECT COUNT(*) FROM comments WHERE email_hash = ? AND status = 'APPROVED') AS approved",
+         (SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE client_address = ? AND created_at > ? LIMIT ?) x) AS client, \
+         (SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE article_id = ? AND created_at > ? LIMIT ?) x) AS article, \
+         (SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE client_address = ? AND created_at > ? LIMIT ?) x) AS burst, \
+         (SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE body_digest = ? AND created_at > ? LIMIT ?) x) AS duplicates, \
+         (SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE email_hash = ? AND status = 'APPROVED' LIMIT ?) x) AS approved",
     );
     let window = since(at, s.rate_window);
     let row = db
@@ -328,13 +333,18 @@ async fn counts(
             [
                 address.into(),
                 window.into(),
+                i64::from(s.per_client).into(),
                 article_id.into(),
                 window.into(),
+                i64::from(s.per_article).into(),
                 address.into(),
                 since(at, s.burst_window).into(),
+                i64::from(s.burst_posts).into(),
                 digest.into(),
                 since(at, s.duplicate_window).into(),
+                COUNT_CAP.into(),
                 email_hash.unwrap_or("").into(),
+                COUNT_CAP.into(),
             ],
         ))
         .await?
@@ -425,8 +435,8 @@ async fn lock_and_recount(
     let sql = placeholders(
         b,
         "SELECT \
-         (SELECT COUNT(*) FROM comments WHERE client_address = ? AND created_at > ?) AS client, \
-         (SELECT COUNT(*) FROM comments WHERE article_id = ? AND created_at > ?) AS article",
+         (SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE client_address = ? AND created_at > ? LIMIT ?) x) AS client, \
+         (SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE article_id = ? AND created_at > ? LIMIT ?) x) AS article",
     );
     let row = txn
         .query_one(Statement::from_sql_and_values(
@@ -435,8 +445,10 @@ async fn lock_and_recount(
             [
                 address.into(),
                 window.into(),
+                i64::from(s.per_client).into(),
                 article_id.into(),
                 window.into(),
+                i64::from(s.per_article).into(),
             ],
         ))
         .await?

@@ -1,5 +1,5 @@
 //! Spam scoring with reasons, in gazette itself: each signal adds points and a sentence, and
-//! the thresholds of [`Settings`](super::Settings) turn the total into a status.
+//! the thresholds of [`Settings`] turn the total into a status.
 //!
 //! Signals are **hard** (a filled honeypot, links, blocked domains or words, the external
 //! checker's verdict) or **soft** (duplicates, bursts, capitals, speed, a first comment).
