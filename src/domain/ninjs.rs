@@ -14,7 +14,7 @@
 //!   `versioncreated` its creation and last change.
 //! - `pubstatus`: `usable` while published (under embargo too: `embargoed` gives the time
 //!   before which the receiver must not use it), `withheld` otherwise (unpublished, or not
-//!   yet published), `canceled` once deleted (`canceled`).
+//!   yet published), `canceled` once deleted ([`retracted`]).
 //! - `headlines` (the headline, role `main`), `descriptions` (the dek, role `summary`),
 //!   `bodies` (the body as HTML, with its word count), `by` (the byline with the authors'
 //!   titles) and `people` (each author, `rel` `author`), `subjects` (each tag, and the
@@ -182,7 +182,7 @@ pub fn item(site: &Site, d: &Described<'_>, body: &[Block], version: Version) ->
     })
 }
 
-/// Loads what the item of `a` describes (its section lineage, byline and tags: three
+/// Loads what the item of `a` describes (its section lineage, byline and tags: four
 /// statements) and builds it. GraphQL reads the same through its DataLoaders instead.
 pub async fn of_article(
     db: &impl ConnectionTrait,
@@ -190,34 +190,59 @@ pub async fn of_article(
     a: &article::Model,
     version: Version,
 ) -> Result<Value> {
-    let section = super::sections::by_ids(db, &[a.section_id])
+    of_articles(db, site, std::slice::from_ref(a), version)
         .await?
-        .remove(&a.section_id)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("article {}: no section", a.id)))?;
-    let paths = super::sections::lineage(&section.path);
-    let mut found = super::sections::by_paths(db, &paths).await?;
-    let lineage: Vec<section::Model> = paths.iter().filter_map(|p| found.remove(p)).collect();
-    let authors = super::authors::bylines(db, &[a.id])
-        .await?
-        .remove(&a.id)
-        .unwrap_or_default();
-    let tags = super::tags::of_articles(db, &[a.id])
-        .await?
-        .remove(&a.id)
-        .unwrap_or_default();
-    let body: Vec<Block> = serde_json::from_value(a.body.clone())
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("article {} body: {e}", a.id)))?;
-    item(
-        site,
-        &Described {
-            article: a,
-            lineage: &lineage,
-            authors: &authors,
-            tags: &tags,
-        },
-        &body,
-        version,
-    )
+        .pop()
+        .ok_or_else(|| AppError::internal("a ninjs item vanished"))
+}
+
+/// The items of `articles`, in their order, with what they describe loaded for all of them
+/// at once (four statements, whatever their number: the partner feed's pages).
+pub async fn of_articles(
+    db: &impl ConnectionTrait,
+    site: &Site,
+    articles: &[article::Model],
+    version: Version,
+) -> Result<Vec<Value>> {
+    if articles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i32> = articles.iter().map(|a| a.id).collect();
+    let section_ids: Vec<i32> = articles.iter().map(|a| a.section_id).collect();
+    let sections = super::sections::by_ids(db, &section_ids).await?;
+    let mut paths: Vec<String> = sections
+        .values()
+        .flat_map(|s| super::sections::lineage(&s.path))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let by_path = super::sections::by_paths(db, &paths).await?;
+    let mut authors = super::authors::bylines(db, &ids).await?;
+    let mut tags = super::tags::of_articles(db, &ids).await?;
+    let mut out = Vec::with_capacity(articles.len());
+    for a in articles {
+        let section = sections
+            .get(&a.section_id)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("article {}: no section", a.id)))?;
+        let lineage: Vec<section::Model> = super::sections::lineage(&section.path)
+            .iter()
+            .filter_map(|p| by_path.get(p).cloned())
+            .collect();
+        let body: Vec<Block> = serde_json::from_value(a.body.clone())
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("article {} body: {e}", a.id)))?;
+        out.push(item(
+            site,
+            &Described {
+                article: a,
+                lineage: &lineage,
+                authors: &authors.remove(&a.id).unwrap_or_default(),
+                tags: &tags.remove(&a.id).unwrap_or_default(),
+            },
+            &body,
+            version,
+        )?);
+    }
+    Ok(out)
 }
 
 /// Why a partner no longer receives a story.

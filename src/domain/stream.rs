@@ -269,7 +269,8 @@ pub fn check(head: Head, position: i32) -> Result<()> {
 }
 
 /// Removes events older than `keep`, in one transaction, and records the last position it
-/// removed. Returns how many it removed.
+/// removed (readers never read below it again). Returns how many it removed. An article's
+/// departures from public view are kept (see below).
 pub async fn prune(db: &sea_orm::DatabaseConnection, keep: chrono::Duration) -> Result<u64> {
     use sea_orm::TransactionTrait as _;
     let cutoff = super::now() - keep;
@@ -286,8 +287,18 @@ pub async fn prune(db: &sea_orm::DatabaseConnection, keep: chrono::Duration) -> 
         txn.rollback().await?;
         return Ok(0);
     };
+    // Departures (unpublish, archive, delete) stay: feeds and sitemaps read the time of the
+    // last one so that their modification time never goes backwards. They are a few a day.
     let gone = change_log::Entity::delete_many()
         .filter(change_log::Column::Seq.lte(through))
+        .filter(
+            sea_orm::Condition::any()
+                .add(change_log::Column::Entity.ne(EntityKind::Article))
+                .add(
+                    change_log::Column::Action
+                        .is_not_in(super::syndication::DEPARTURES.iter().copied()),
+                ),
+        )
         .exec(&txn)
         .await?
         .rows_affected;

@@ -533,12 +533,24 @@ async fn bad_and_pruned_positions_are_refused(app: &TestApp) {
         "BAD_USER_INPUT"
     );
 
-    // Events move on, then retention removes everything older than now.
+    // Events move on, then retention removes everything older than now but the departures
+    // from public view, whose time feeds and sitemaps keep as their modification time.
     edit(app, "talks-resume", json!({ "headline": "Moved on" })).await;
+    step(app, &editor(), "markets-rally", "unpublishArticle").await;
     let removed = gazette::domain::stream::prune(&app.db, chrono::Duration::zero())
         .await
         .expect("prune");
     assert!(removed > 0);
+    assert_eq!(
+        app.count_rows("change_log").await,
+        1,
+        "only the departure is kept"
+    );
+    assert_eq!(
+        app.count_rows("change_log WHERE action = 'unpublish'")
+            .await,
+        1
+    );
     let (status, headers, body) = app
         .send(request(
             "GET",

@@ -13,6 +13,7 @@ storage_tests!(
     a_front_page_of_sections_costs_the_same_for_any_number_of_sections,
     an_article_page_costs_a_fixed_handful_of_statements,
     ninjs_items_of_a_listing_cost_the_same_statements_for_5_or_50_articles,
+    a_page_of_changes_or_of_the_partner_feed_costs_the_same_for_5_or_50_entries,
 );
 
 /// Loads the directory (a query no test counts).
@@ -115,4 +116,56 @@ async fn ninjs_items_of_a_listing_cost_the_same_statements_for_5_or_50_articles(
         assert!(edges[0]["node"]["v2"]["uri"].is_string(), "{data}");
     }
     assert_eq!(seen[0], seen[1], "statements for 5 and 50 items: {seen:?}");
+}
+
+async fn a_page_of_changes_or_of_the_partner_feed_costs_the_same_for_5_or_50_entries(
+    app: &TestApp,
+) {
+    app.import(many_articles(60)).await;
+    let partner = app.partner("wire", &["news"], false).await;
+    let editor = crate::helpers::editor();
+    app.query(WARM, json!({})).await;
+    // A snapshot page, a page of the stream (the import's events), the partner feed's page.
+    let targets: [(&str, Option<&str>, &str); 4] = [
+        ("/api/v1/changes?limit=", None, "the snapshot"),
+        (
+            "/api/v1/changes?since=cDA&limit=",
+            None,
+            "the stream, anonymous",
+        ),
+        (
+            "/api/v1/changes?since=cDA&limit=",
+            Some(editor.as_str()),
+            "the stream, editor",
+        ),
+        (
+            "/api/v1/partner/items?limit=",
+            Some(partner.as_str()),
+            "the partner feed",
+        ),
+    ];
+    for (uri, tok, what) in targets {
+        let mut seen = Vec::new();
+        for n in [5, 50] {
+            app.take_statement_count();
+            let (status, _, body) = app
+                .send(crate::helpers::request(
+                    "GET",
+                    &format!("{uri}{n}"),
+                    tok,
+                    None,
+                ))
+                .await;
+            let statements = app.take_statement_count();
+            assert_eq!(status, axum::http::StatusCode::OK, "{what}: {body}");
+            assert_eq!(
+                body["items"].as_array().map(Vec::len),
+                Some(n),
+                "{what}: {body}"
+            );
+            seen.push(statements);
+        }
+        assert_eq!(seen[0], seen[1], "{what}: statements for 5 and 50 entries");
+        assert!(seen[1] <= 12, "{what}: {} statements", seen[1]);
+    }
 }

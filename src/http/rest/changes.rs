@@ -23,8 +23,10 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct ChangesParams {
     /// The `next` of the previous page; leave it out to start with a snapshot.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     since: Option<String>,
     /// Most entries in the page, 1 to 100 (100 when absent).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -166,10 +168,13 @@ pub async fn list(
 #[into_params(parameter_in = Query)]
 pub struct PartnerItemsParams {
     /// The `next` of the previous page; leave it out to start with every story of the grant.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     since: Option<String>,
     /// Most items in the page, 1 to 100 (100 when absent).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// 2 for ninjs 2.1 (the default), 3 for ninjs 3.1.
+    #[param(minimum = 2, maximum = 3)]
     version: Option<i64>,
 }
 
@@ -193,14 +198,24 @@ pub async fn partner_items(
     let version = ninjs::Version::parse(p.version)?;
     let first = changes::page_size(p.limit)?;
     let page = changes::page(&s.db, &c, p.since.as_deref(), first, Scope::Articles).await?;
+    let stories: Vec<_> = page
+        .items
+        .iter()
+        .filter_map(|ch| match &ch.now {
+            Some(Entity::Article(a)) => Some(a.clone()),
+            _ => None,
+        })
+        .collect();
+    let delivered = stories.len() as u64;
+    let mut usable = ninjs::of_articles(&s.db, &s.site, &stories, version)
+        .await?
+        .into_iter();
     let mut items = Vec::with_capacity(page.items.len());
-    let mut delivered = 0;
     for ch in page.items {
         items.push(match ch.now {
-            Some(Entity::Article(a)) => {
-                delivered += 1;
-                ninjs::of_article(&s.db, &s.site, &a, version).await?
-            }
+            Some(Entity::Article(_)) => usable
+                .next()
+                .ok_or_else(|| crate::error::AppError::internal("a ninjs item vanished"))?,
             _ => {
                 let status = if ch.reason == Some("deleted") {
                     ninjs::Retracted::Canceled
