@@ -33,8 +33,10 @@ function request()
     '{"author_name":"Reader %d","author_email":"r%d@example.org","body":"%s %d","rendered_at":"%s"}',
     counter % 5000, counter % 5000, table.concat(text, " "), math.random(1, 1000000000),
     os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 60))
-  local headers = { ["X-Forwarded-For"] = string.format("10.%d.%d.%d",
-    math.random(0, 255), math.random(0, 255), math.random(1, 254)) }
+  -- wrk.format takes these instead of wrk.headers, so they name the content type too.
+  local headers = { ["Content-Type"] = "application/json", ["Accept-Encoding"] = "identity",
+    ["X-Forwarded-For"] = string.format("10.%d.%d.%d",
+      math.random(0, 255), math.random(0, 255), math.random(1, 254)) }
   return wrk.format(nil, "/api/v1/articles/" .. slugs[(counter % #slugs) + 1] .. "/comments", headers, body)
 end
 

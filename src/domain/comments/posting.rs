@@ -168,7 +168,7 @@ pub async fn post(
         let (reasons, body_html, digest, email_hash) = (&reasons, &body_html, &digest, &email_hash);
         let (user_agent, actor, article) = (&user_agent, &actor, &article);
         async move {
-            lock_and_recount(&*txn, s, address, article.id, at).await?;
+            lock(&*txn, address, article.id).await?;
             let c = comment::ActiveModel {
                 article_id: Set(article.id),
                 parent_id: Set(parent_id),
@@ -191,6 +191,7 @@ pub async fn post(
             .insert(&*txn)
             .await
             .map_err(|e| AppError::from_write(e, "the comment"))?;
+            recount(&*txn, s, address, article.id, at).await?;
             if c.status == CommentStatus::Approved {
                 stream::append(
                     &*txn,
@@ -410,17 +411,10 @@ fn limited(
     }
 }
 
-/// Inside the write: on PostgreSQL, takes the client's and the article's advisory locks (in
-/// that order, so two posts never wait on each other in a cycle), then counts again, so
-/// that concurrent posts from any number of processes cannot pass the limits together.
-/// SQLite has one writer at a time; the count before the insert is enough there.
-async fn lock_and_recount(
-    txn: &impl ConnectionTrait,
-    s: &Settings,
-    address: &str,
-    article_id: i32,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Result<()> {
+/// Inside the write, first: on PostgreSQL, takes the client's and the article's advisory
+/// locks (in that order, so two posts never wait on each other in a cycle), so that
+/// concurrent posts from any number of processes are counted one after another.
+async fn lock(txn: &impl ConnectionTrait, address: &str, article_id: i32) -> Result<()> {
     let b = txn.get_database_backend();
     if b == DbBackend::Postgres {
         txn.execute(Statement::from_sql_and_values(
@@ -431,6 +425,21 @@ async fn lock_and_recount(
         ))
         .await?;
     }
+    Ok(())
+}
+
+/// Inside the write, after the insert: counts again, the new comment included, and refuses
+/// (rolling the insert back) past a limit. Writing before reading makes a SQLite
+/// transaction take the write lock at once instead of upgrading a read, which concurrent
+/// posts would lose as `BUSY`.
+async fn recount(
+    txn: &impl ConnectionTrait,
+    s: &Settings,
+    address: &str,
+    article_id: i32,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let b = txn.get_database_backend();
     let window = since(at, s.rate_window);
     let sql = placeholders(
         b,
@@ -445,20 +454,20 @@ async fn lock_and_recount(
             [
                 address.into(),
                 window.into(),
-                i64::from(s.per_client).into(),
+                (i64::from(s.per_client) + 1).into(),
                 article_id.into(),
                 window.into(),
-                i64::from(s.per_article).into(),
+                (i64::from(s.per_article) + 1).into(),
             ],
         ))
         .await?
         .ok_or_else(|| AppError::internal("the comment counts returned no row"))?;
     let client: i64 = row.try_get("", "client")?;
     let article: i64 = row.try_get("", "article")?;
-    if client >= i64::from(s.per_client) {
+    if client > i64::from(s.per_client) {
         return Err(limited(s, "too many comments from this client", None, at));
     }
-    if article >= i64::from(s.per_article) {
+    if article > i64::from(s.per_article) {
         return Err(limited(
             s,
             "too many comments on this article just now",
