@@ -9,7 +9,10 @@
 #   - a full sync timed end to end: one client pages through the whole snapshot, another
 #     follows the whole stream from its start (entries and events per second);
 #   - writes: `createArticle` at CONC connections, each a transaction that takes a stream
-#     position (events written per second); last, as it adds drafts to the dataset's import.
+#     position (events written per second); last, as it adds drafts to the dataset's import;
+#   - webhooks: a local receiver subscribed to `article.*`, then PUBLISH (300) of those
+#     drafts published one after another: events delivered per second, and how long after
+#     the last publish the last delivery arrived.
 #
 #   bash bench/stream.sh                      # both databases, 15 s per target at 8 connections
 #   DUR=5 DBS=sqlite bash bench/stream.sh     # a quick look
@@ -32,7 +35,10 @@ OUT=$(mktemp -d)
 source bench/lib.sh
 GAZETTE_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 export GAZETTE_JWT_SECRET
-SERVE_ENVS="GAZETTE_WRITE_RATE_LIMIT=1000000"
+GAZETTE_WEBHOOK_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
+export GAZETTE_WEBHOOK_KEY
+SERVE_ENVS="GAZETTE_WRITE_RATE_LIMIT=1000000 GAZETTE_WEBHOOK_ALLOW_PRIVATE=true"
+PUBLISH=${PUBLISH:-300}
 
 token() {  # role sub
   # shellcheck disable=SC2046
@@ -117,6 +123,45 @@ PY
   measure "writes: createArticle (a stream event each)" /dev/null bench/create_article.lua
   after=$(curl -s "http://127.0.0.1:$PORT/api/v1/changes?limit=1" | python3 -c 'import base64,json,sys; n=json.load(sys.stdin)["next"]; print(base64.urlsafe_b64decode(n+"="*(-len(n)%4)).decode()[1:].split(".")[0])')
   unset AUTH
+  python3 - "http://127.0.0.1:$PORT" "$ADMIN" "$EDITOR" "$PUBLISH" "$((PORT + 1))" <<'PY' >> "$OUT/sync.txt"
+import http.server, json, sys, threading, time, urllib.request
+base, admin, editor, n, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+got = []
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        got.append(time.time())
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Hook)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+def gql(tok, q, v=None):
+    req = urllib.request.Request(base + "/graphql", data=json.dumps({"query": q, "variables": v or {}}).encode())
+    req.add_header("content-type", "application/json"); req.add_header("authorization", "Bearer " + tok)
+    r = json.loads(urllib.request.urlopen(req).read())
+    assert "errors" not in r, r
+    return r["data"]
+gql(admin, 'mutation($u: String!) { createWebhook(input: { url: $u, eventTypes: ["article.*"] }) { webhook { id } } }', {"u": f"http://127.0.0.1:{port}/hook"})
+drafts, after = [], None
+while len(drafts) < n:
+    page = gql(editor, 'query($a: String) { articles(first: 100, after: $a, filter: { status: DRAFT }) { pageInfo { hasNextPage endCursor } edges { node { id version } } } }', {"a": after})["articles"]
+    drafts += [e["node"] for e in page["edges"]]
+    if not page["pageInfo"]["hasNextPage"]:
+        break
+    after = page["pageInfo"]["endCursor"]
+drafts = drafts[:n]
+t0 = time.time()
+for d in drafts:
+    gql(editor, 'mutation($id: ID!, $v: Int!) { publishArticle(id: $id, expectedVersion: $v) { status } }', {"id": d["id"], "v": d["version"]})
+t1 = time.time()
+while len(got) < len(drafts) and time.time() < t1 + 300:
+    time.sleep(0.05)
+t2 = max(got) if got else time.time()
+print(f"webhooks: {len(drafts)} publishes in {t1 - t0:.1f} s ({len(drafts) / (t1 - t0):.0f}/s, one client); "
+      f"{len(got)} deliveries, the last {t2 - t1:.1f} s after the last publish ({len(got) / (t2 - t0):.0f} delivered/s)")
+srv.shutdown()
+PY
   sed "s/^/    $DB: /" "$OUT/sync.txt" >> "$OUT/notes"
   echo "    $DB: events written during the write run (warm-up and measured, $((WARM + DUR)) s): $((after - before)), $(( (after - before) / (WARM + DUR) )) events/s" >> "$OUT/notes"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=

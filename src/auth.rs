@@ -73,6 +73,9 @@ struct Claims {
     /// A partner token's key id (`partner_keys.id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key: Option<String>,
+    /// A reader token's display name (the name shown with their comments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
 }
 
 fn unauthenticated(msg: &str) -> AppError {
@@ -215,6 +218,18 @@ impl Auth {
         self.verify(token.trim())
     }
 
+    /// The `name` claim of the request's token, when it verifies (readers' display names).
+    pub fn name_claim(&self, authorization: Option<&[u8]>) -> Option<String> {
+        let keys = self.keys.as_ref()?;
+        let value = std::str::from_utf8(authorization?).ok()?;
+        let (_, token) = value.trim().split_once(' ')?;
+        self.verify(token.trim()).ok()?;
+        jsonwebtoken::decode::<Claims>(token.trim(), &keys.decoding, &keys.validation)
+            .ok()?
+            .claims
+            .name
+    }
+
     /// Verifies a token.
     pub fn verify(&self, token: &str) -> Result<Caller> {
         let keys = self.keys.as_ref().ok_or_else(|| {
@@ -277,6 +292,18 @@ impl Auth {
         partner_key: Option<&str>,
         ttl_seconds: i64,
     ) -> anyhow::Result<String> {
+        self.mint_named(sub, role, partner_key, None, ttl_seconds)
+    }
+
+    /// [`Auth::mint`] with a `name` claim (a reader's display name).
+    pub fn mint_named(
+        &self,
+        sub: &str,
+        role: Role,
+        partner_key: Option<&str>,
+        name: Option<&str>,
+        ttl_seconds: i64,
+    ) -> anyhow::Result<String> {
         let keys = self.keys.as_ref().context("no key is configured")?;
         let key = keys.encoding.as_ref().context(
             "tokens for a public key are minted by whoever holds the private key; gazette only mints for a shared secret",
@@ -291,6 +318,7 @@ impl Auth {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             key: partner_key.map(str::to_owned),
+            name: name.map(str::to_owned),
         };
         Ok(jsonwebtoken::encode(&Header::new(keys.alg), &claims, key)?)
     }
@@ -329,7 +357,12 @@ fn check_header(token: &str, alg: Algorithm) -> Result<()> {
 
 /// The embedded default's secret: read from `dir/jwt-secret`, or created there (owner-only).
 pub fn local_secret(dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let path = dir.join(SECRET_FILE);
+    local_secret_named(dir, SECRET_FILE)
+}
+
+/// A secret of the embedded default in `dir/file`, created there (owner-only) when missing.
+pub fn local_secret_named(dir: &Path, file: &str) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(file);
     if let Ok(text) = std::fs::read_to_string(&path) {
         return Ok(text.trim().as_bytes().to_vec());
     }

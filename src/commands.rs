@@ -115,8 +115,18 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
         "serving GraphQL at http://{0}/graphql (subscriptions at ws://{0}/graphql/ws)",
         args.addr
     );
+    let embedded = db_args
+        .database_url
+        .is_none()
+        .then_some(db_args.data_dir.as_path());
+    let comment_settings = args
+        .comments
+        .settings(embedded, args.site.public_url.as_deref())?;
+    let comment_retention = comment_settings.retention;
+    let comments = crate::domain::comments::Service::new(comment_settings)?;
     let state = AppState::new(conn.clone(), auth)
         .with_http(args.http())
+        .with_comments(comments)
         .with_limits(&args.limits())
         .with_response_cache(&args.response_cache())
         .with_rendered_bodies(args.render_cache_bytes)
@@ -153,7 +163,16 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
             ready.store(true, std::sync::atomic::Ordering::SeqCst);
             tracing::info!("ready");
             build_related_if_missing(&conn).await;
-            crate::scheduler::run_with(conn, every, Some(cache), retention).await;
+            crate::scheduler::run_with(
+                conn,
+                every,
+                Some(cache),
+                crate::scheduler::Retention {
+                    changes: retention,
+                    commenter_data: comment_retention,
+                },
+            )
+            .await;
         })
     };
     // Webhooks: the dispatcher and the deliveries, once migrated (their tables exist).
@@ -206,7 +225,16 @@ pub async fn token(db_args: &DbArgs, auth_args: &AuthArgs, args: &TokenArgs) -> 
         (_, Some(_)) => anyhow::bail!("--key is for partner tokens"),
         (_, None) => None,
     };
-    println!("{}", auth.mint(&args.sub, role, key.as_deref(), args.ttl)?);
+    println!(
+        "{}",
+        auth.mint_named(
+            &args.sub,
+            role,
+            key.as_deref(),
+            args.name.as_deref(),
+            args.ttl
+        )?
+    );
     Ok(())
 }
 

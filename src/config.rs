@@ -135,6 +135,10 @@ pub struct TokenArgs {
     #[arg(long, value_parser = ["writer", "editor", "admin", "partner", "reader"])]
     pub role: String,
 
+    /// For a reader token: the name shown with their comments (the `name` claim).
+    #[arg(long)]
+    pub name: Option<String>,
+
     /// For a partner token: the key id it names (default: the partner's newest active key,
     /// read from the database).
     #[arg(long)]
@@ -298,6 +302,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+
+    #[command(flatten)]
+    pub comments: CommentArgs,
 }
 
 /// Webhooks: the key their secrets are encrypted with, where they may go, and how their
@@ -395,6 +402,164 @@ impl WebhookArgs {
             interval: self.webhook_interval,
             ..Default::default()
         }
+    }
+}
+
+/// Reader comments: limits, spam scoring, the external check, data retention.
+#[derive(Debug, Clone, Args)]
+pub struct CommentArgs {
+    /// Comments close this many days after publication (0: never).
+    #[arg(long, env = "GAZETTE_COMMENTS_CLOSE_AFTER_DAYS", default_value_t = 30)]
+    pub comments_close_after_days: u32,
+
+    /// Deepest comment thread (a top-level comment is depth 1).
+    #[arg(long, env = "GAZETTE_COMMENTS_MAX_DEPTH", default_value_t = 3)]
+    pub comments_max_depth: u32,
+
+    /// A spam score at or above this holds a comment for moderation (PENDING).
+    #[arg(long, env = "GAZETTE_COMMENTS_HOLD_SCORE", default_value_t = 20)]
+    pub comments_hold_score: i32,
+
+    /// A spam score at or above this marks a comment as SPAM.
+    #[arg(long, env = "GAZETTE_COMMENTS_SPAM_SCORE", default_value_t = 60)]
+    pub comments_spam_score: i32,
+
+    /// More links than this in one comment count against it.
+    #[arg(long, env = "GAZETTE_COMMENTS_MAX_LINKS", default_value_t = 2)]
+    pub comments_max_links: usize,
+
+    /// Blocked words and phrases, comma-separated (whole words, any case).
+    #[arg(long, env = "GAZETTE_COMMENTS_BLOCKED_WORDS", default_value = "")]
+    pub comments_blocked_words: String,
+
+    /// Blocked link domains, comma-separated (subdomains included).
+    #[arg(long, env = "GAZETTE_COMMENTS_BLOCKED_DOMAINS", default_value = "")]
+    pub comments_blocked_domains: String,
+
+    /// A file of more blocked words (one per line; `domain:` lines block link domains; `#` comments).
+    #[arg(long, env = "GAZETTE_COMMENTS_BLOCKLIST_FILE")]
+    pub comments_blocklist_file: Option<std::path::PathBuf>,
+
+    /// Fewest seconds between the page's rendering (`renderedAt`) and posting.
+    #[arg(long, env = "GAZETTE_COMMENTS_MIN_SECONDS", default_value_t = 3)]
+    pub comments_min_seconds: u32,
+
+    /// Most comments one client address may post per window (counted in the database).
+    #[arg(long, env = "GAZETTE_COMMENTS_PER_CLIENT", default_value_t = 5)]
+    pub comments_per_client: u32,
+
+    /// Most comments one article may receive per window (counted in the database).
+    #[arg(long, env = "GAZETTE_COMMENTS_PER_ARTICLE", default_value_t = 120)]
+    pub comments_per_article: u32,
+
+    /// The window of the two posting limits.
+    #[arg(long, env = "GAZETTE_COMMENTS_RATE_WINDOW", default_value = "10m", value_parser = parse_ttl)]
+    pub comments_rate_window: i64,
+
+    /// How long commenters' IP addresses and user agents are kept.
+    #[arg(long, env = "GAZETTE_COMMENTS_DATA_RETENTION", default_value = "30d", value_parser = parse_ttl)]
+    pub comments_data_retention: i64,
+
+    /// Key of the email hashes that let earlier approved comments earn trust (at least 32
+    /// bytes). Unset: the embedded default generates one in its data directory; on
+    /// PostgreSQL trust by history is off until it is set.
+    #[arg(long, env = "GAZETTE_COMMENTS_HMAC_KEY", hide_env_values = true)]
+    pub comments_hmac_key: Option<String>,
+
+    /// Akismet API key: with it, comments are also checked by the Akismet API (or a
+    /// compatible service at GAZETTE_AKISMET_URL).
+    #[arg(long, env = "GAZETTE_AKISMET_KEY", hide_env_values = true)]
+    pub akismet_key: Option<String>,
+
+    /// Base URL of the Akismet-compatible API.
+    #[arg(
+        long,
+        env = "GAZETTE_AKISMET_URL",
+        default_value = "https://rest.akismet.com/1.1"
+    )]
+    pub akismet_url: String,
+
+    /// Longest wait for the external check, in milliseconds (then the comment is held).
+    #[arg(long, env = "GAZETTE_AKISMET_TIMEOUT_MS", default_value_t = 2000)]
+    pub akismet_timeout_ms: u64,
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|w| w.trim().to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+impl CommentArgs {
+    /// The comment settings these flags describe; `data_dir` is the embedded default's
+    /// directory (where a missing HMAC key is generated), `blog` the site's public URL.
+    pub fn settings(
+        &self,
+        data_dir: Option<&std::path::Path>,
+        blog: Option<&str>,
+    ) -> anyhow::Result<crate::domain::comments::Settings> {
+        use std::time::Duration;
+        let mut words = list(&self.comments_blocked_words);
+        let mut domains = list(&self.comments_blocked_domains);
+        if let Some(path) = &self.comments_blocklist_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the blocklist {}: {e}", path.display())
+            })?;
+            for line in text.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                match line.strip_prefix("domain:") {
+                    Some(d) => domains.push(d.trim().to_lowercase()),
+                    None => words.push(line.to_lowercase()),
+                }
+            }
+        }
+        let email_key = match (&self.comments_hmac_key, data_dir) {
+            (Some(k), _) => {
+                anyhow::ensure!(
+                    k.len() >= 32,
+                    "GAZETTE_COMMENTS_HMAC_KEY has {} bytes; at least 32 are required",
+                    k.len()
+                );
+                Some(k.as_bytes().to_vec())
+            }
+            (None, Some(dir)) => Some(crate::auth::local_secret_named(dir, "comments-hmac-key")?),
+            (None, None) => {
+                tracing::warn!(
+                    "no GAZETTE_COMMENTS_HMAC_KEY: trust by comment history is off (every commenter counts as new)"
+                );
+                None
+            }
+        };
+        let akismet = self
+            .akismet_key
+            .as_ref()
+            .filter(|k| !k.is_empty())
+            .map(|key| crate::domain::comments::akismet::AkismetSettings {
+                key: key.clone(),
+                url: self.akismet_url.clone(),
+                blog: blog.unwrap_or("http://localhost").to_owned(),
+                timeout: Duration::from_millis(self.akismet_timeout_ms.max(1)),
+            });
+        Ok(crate::domain::comments::Settings {
+            close_after_days: self.comments_close_after_days,
+            max_depth: self.comments_max_depth.max(1),
+            hold_score: self.comments_hold_score,
+            spam_score: self.comments_spam_score,
+            max_links: self.comments_max_links,
+            blocked_words: words,
+            blocked_domains: domains,
+            min_seconds: self.comments_min_seconds,
+            per_client: self.comments_per_client,
+            per_article: self.comments_per_article,
+            rate_window: Duration::from_secs(self.comments_rate_window.unsigned_abs()),
+            retention: Duration::from_secs(self.comments_data_retention.unsigned_abs()),
+            email_key,
+            akismet,
+            ..crate::domain::comments::Settings::default()
+        })
     }
 }
 

@@ -174,6 +174,10 @@ pub enum AppError {
     /// from a snapshot.
     #[error("{0}")]
     ResyncRequired(String),
+    /// A limit counted in the database (comment posting) is spent; `retry_after` seconds
+    /// until the next is allowed.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
     /// Anything the client cannot act on. Never shown verbatim.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -192,6 +196,7 @@ impl AppError {
             Self::Unauthenticated(_) => Code::Unauthenticated,
             Self::Forbidden(_) => Code::Forbidden,
             Self::ResyncRequired(_) => Code::ResyncRequired,
+            Self::RateLimited { .. } => Code::RateLimited,
             Self::Unavailable { .. } => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }
@@ -214,7 +219,11 @@ impl AppError {
 
     /// Seconds a client should wait before trying again, where waiting helps.
     pub fn retry_after(&self) -> Option<u64> {
-        matches!(self, Self::Unavailable { .. }).then_some(RETRY_AFTER_SECS)
+        match self {
+            Self::Unavailable { .. } => Some(RETRY_AFTER_SECS),
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
     }
 
     /// What the database said, when the error is its state rather than the request's fault.
@@ -258,6 +267,13 @@ impl AppError {
             Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
             Self::Forbidden(m) => Self::Forbidden(m.clone()),
             Self::ResyncRequired(m) => Self::ResyncRequired(m.clone()),
+            Self::RateLimited {
+                message,
+                retry_after,
+            } => Self::RateLimited {
+                message: message.clone(),
+                retry_after: *retry_after,
+            },
             Self::Unavailable { message, failure } => Self::Unavailable {
                 message: message.clone(),
                 failure: *failure,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::domain::{idempotency, invalidation, publishing, stream};
+use crate::domain::{comments, idempotency, invalidation, publishing, stream};
 
 /// How long change-stream events are kept by default.
 pub const CHANGE_RETENTION: Duration = Duration::from_secs(30 * 86_400);
@@ -23,20 +23,38 @@ pub fn spawn(db: DatabaseConnection, every: Duration) -> tokio::task::JoinHandle
     tokio::spawn(run(db, every, None))
 }
 
+/// How long the scheduler keeps what it prunes.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    /// Change-stream events.
+    pub changes: Duration,
+    /// Commenters' IP addresses and user agents.
+    pub commenter_data: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            changes: CHANGE_RETENTION,
+            commenter_data: CHANGE_RETENTION,
+        }
+    }
+}
+
 /// Checks every `every`, forever. What it publishes is invalidated in `cache` (this
 /// process's) at once, and in other processes' through the database's notifications.
 pub async fn run(db: DatabaseConnection, every: Duration, cache: Option<ResponseCache>) {
-    run_with(db, every, cache, CHANGE_RETENTION).await
+    run_with(db, every, cache, Retention::default()).await
 }
 
-/// [`run`], keeping change-stream events for `change_retention`.
+/// [`run`], keeping change-stream events and commenter data as `retention` says.
 pub async fn run_with(
     db: DatabaseConnection,
     every: Duration,
     cache: Option<ResponseCache>,
-    change_retention: Duration,
+    retention: Retention,
 ) {
-    let keep = chrono::Duration::from_std(change_retention).unwrap_or(chrono::Duration::MAX);
+    let keep = chrono::Duration::from_std(retention.changes).unwrap_or(chrono::Duration::MAX);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut purged_at: Option<std::time::Instant> = None;
@@ -48,6 +66,11 @@ pub async fn run_with(
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(removed = n, "expired idempotency keys removed"),
                 Err(err) => tracing::warn!(error = %err, "expired idempotency keys not removed"),
+            }
+            match comments::commenters::clear_expired(&db, retention.commenter_data).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(comments = n, "commenter addresses past retention cleared"),
+                Err(err) => tracing::warn!(error = %err, "commenter addresses not cleared"),
             }
             match stream::prune(&db, keep).await {
                 Ok(0) => {}

@@ -76,6 +76,8 @@ pub struct Shared {
     /// The change stream as this process follows it, for live subscriptions, with their
     /// limits.
     pub live: crate::live::Live,
+    /// Reader comments: settings, the external spam checker, keys.
+    pub comments: crate::domain::comments::Service,
 }
 
 /// HTTP settings that handlers and layers read.
@@ -153,6 +155,7 @@ impl AppState {
             rendered: RenderedBodies::default(),
             webhooks: Arc::default(),
             live: crate::live::Live::default(),
+            comments: crate::domain::comments::Service::default(),
             db,
         }))
     }
@@ -206,6 +209,11 @@ impl AppState {
     /// The same state with these live-subscription settings.
     pub fn with_live(self, settings: crate::live::Settings) -> Self {
         self.map(|s| s.live = crate::live::Live::new(settings))
+    }
+
+    /// The same state with this comment service (settings, external checker).
+    pub fn with_comments(self, comments: crate::domain::comments::Service) -> Self {
+        self.map(|s| s.comments = comments)
     }
 
     /// The same state with these HTTP settings.

@@ -20,6 +20,7 @@ mod m20261201_001801_create_import_digests;
 mod m20261201_002001_cover_headlines_in_published_index;
 mod m20261202_001601_create_stream;
 mod m20261202_001611_create_webhooks;
+mod m20261202_001711_add_comment_moderation;
 mod m20261202_001811_create_article_origins;
 
 /// Every migration, oldest first.
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_002001_cover_headlines_in_published_index::Migration),
             Box::new(m20261202_001601_create_stream::Migration),
             Box::new(m20261202_001611_create_webhooks::Migration),
+            Box::new(m20261202_001711_add_comment_moderation::Migration),
             Box::new(m20261202_001811_create_article_origins::Migration),
         ]
     }

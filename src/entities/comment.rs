@@ -18,6 +18,25 @@ pub struct Model {
     pub import_key: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The email the commenter gave; shown to editors only.
+    pub author_email: Option<String>,
+    /// HMAC of the normalised email (trust by history), useless without the key.
+    pub email_hash: Option<String>,
+    /// The signed-in reader's account (`sub`), for comments posted with a reader token.
+    pub author_sub: Option<String>,
+    /// The body rendered to safe HTML (paragraphs, `<br>`, nofollow links).
+    pub body_html: Option<String>,
+    /// The spam score at posting (higher is worse).
+    pub score: i32,
+    /// Why it scored so: a JSON array of sentences.
+    pub reasons: Option<String>,
+    /// SHA-256 of the normalised body, to find the same text posted recently.
+    pub body_digest: Option<String>,
+    /// The client's address (or `reader:<sub>`), for rate limits and spam checks; cleared
+    /// after the retention setting.
+    pub client_address: Option<String>,
+    /// The client's user agent, for spam checks; cleared with the address.
+    pub user_agent: Option<String>,
 }
 
 /// A comment's moderation state. Only `Approved` comments are public.
@@ -47,6 +66,17 @@ pub enum CommentStatus {
 }
 
 impl CommentStatus {
+    /// Parses a stored (or GraphQL) name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "PENDING" => Some(Self::Pending),
+            "APPROVED" => Some(Self::Approved),
+            "SPAM" => Some(Self::Spam),
+            "REJECTED" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+
     /// The stored (and GraphQL) name.
     pub fn as_str(self) -> &'static str {
         match self {

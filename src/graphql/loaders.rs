@@ -90,6 +90,9 @@ pub struct RelatedOf(pub i32);
 /// A comment's approved replies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Replies(pub i32);
+/// Whether an editor closed an article's comments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CommentsClosed(pub i32);
 /// How many articles a listing has.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ArticleCount(pub ArticleFilter);
@@ -197,6 +200,23 @@ impl Loader<CommentCount> for DbLoader {
         Ok(found
             .into_iter()
             .map(|(id, n)| (CommentCount(id), n))
+            .collect())
+    }
+}
+
+impl Loader<CommentsClosed> for DbLoader {
+    type Value = bool;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[CommentsClosed],
+    ) -> Result<HashMap<CommentsClosed, Self::Value>, Self::Error> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let closed = comments::closed_of(&self.db, &ids).await?;
+        Ok(ids
+            .into_iter()
+            .map(|id| (CommentsClosed(id), closed.contains(&id)))
             .collect())
     }
 }

@@ -6,6 +6,7 @@
 
 mod blocks;
 mod changes;
+mod comments;
 mod connection;
 mod enums;
 pub mod error;
@@ -48,6 +49,16 @@ pub(crate) fn directory<'a>(
 ) -> async_graphql::Result<&'a crate::domain::directory::Directory> {
     ctx.data::<crate::domain::directory::Directory>()
 }
+
+/// The comment service (settings, the external checker, keys).
+pub(crate) fn comment_service<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<&'a crate::domain::comments::Service> {
+    ctx.data::<crate::domain::comments::Service>()
+}
+
+pub use crate::domain::comments::posting::Client as CommentClient;
+pub use comments::ReaderName;
 
 /// The database pool.
 pub(crate) fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseConnection> {

@@ -10,14 +10,14 @@ use super::inputs::{
     ArticleInput, ArticlePatchInput, AuthorInput, AuthorPatch, SectionInput, SectionPatch,
 };
 use super::partners::{Partner, PartnerInput, PartnerKey, PartnerPatchInput};
-use super::types::{Article, Author, Section};
+use super::types::{Article, Author, Comment, Section};
 use super::webhooks::{Webhook, WebhookDelivery, WebhookInput, WebhookPatchInput, WebhookSecret};
 use super::{caller, db};
 use crate::auth::Auth;
 use crate::domain::access::{Caller, Role};
 use crate::domain::workflow::Transition;
 use crate::domain::{
-    articles, authors, partners, preview, publishing, related, sections, webhooks,
+    articles, authors, comments, partners, preview, publishing, related, sections, webhooks,
 };
 use crate::error::AppError;
 use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
@@ -58,6 +58,91 @@ async fn step(
 
 #[Object]
 impl MutationRoot {
+    /// Posts a reader's comment on a published article whose comments are open (anonymous
+    /// readers, and readers with a `reader` token). Rate-limited and spam-checked: the
+    /// receipt says `APPROVED` or `PENDING`, never why.
+    async fn add_comment(
+        &self,
+        ctx: &Context<'_>,
+        article_slug: String,
+        input: super::comments::CommentInput,
+    ) -> Result<super::comments::CommentReceipt> {
+        let svc = super::comment_service(ctx)?;
+        let name = ctx
+            .data_opt::<super::ReaderName>()
+            .and_then(|n| n.0.as_deref());
+        let r = comments::posting::post(
+            db(ctx)?,
+            svc,
+            caller(ctx),
+            name,
+            &super::comments::client(ctx),
+            &article_slug,
+            input.into_domain(),
+        )
+        .await
+        .gql()?;
+        Ok(r.into())
+    }
+
+    /// Moderates one comment (editors): recorded with who, when and the note; the article's
+    /// comment count and pages follow at once.
+    async fn moderate_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        status: super::enums::CommentStatus,
+        note: Option<String>,
+    ) -> Result<Comment> {
+        let c = account(ctx)?;
+        let mut done = comments::moderation::moderate(
+            db(ctx)?,
+            super::comment_service(ctx)?,
+            c,
+            &[self::id(&id)?],
+            status.into(),
+            note.as_deref(),
+        )
+        .await
+        .gql()?;
+        done.pop()
+            .map(Comment)
+            .ok_or_else(|| AppError::internal("a decision returned no comment").into_graphql())
+    }
+
+    /// Moderates up to 100 comments at once (editors): all or nothing.
+    async fn moderate_comments(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+        status: super::enums::CommentStatus,
+        note: Option<String>,
+    ) -> Result<Vec<Comment>> {
+        let c = account(ctx)?;
+        let ids = ids.iter().map(id).collect::<Result<Vec<_>>>()?;
+        let done = comments::moderation::moderate(
+            db(ctx)?,
+            super::comment_service(ctx)?,
+            c,
+            &ids,
+            status.into(),
+            note.as_deref(),
+        )
+        .await
+        .gql()?;
+        Ok(done.into_iter().map(Comment).collect())
+    }
+
+    /// Opens or closes an article's comments (editors). Comments also close by themselves
+    /// the configured number of days after publication.
+    async fn set_comments_open(&self, ctx: &Context<'_>, id: ID, open: bool) -> Result<Article> {
+        let c = account(ctx)?;
+        let a = comments::moderation::set_open(db(ctx)?, c, self::id(&id)?, open)
+            .await
+            .gql()?;
+        Ok(Article(a))
+    }
+
     /// Creates a `DRAFT`. Writers must be on its byline.
     async fn create_article(&self, ctx: &Context<'_>, input: ArticleInput) -> Result<Article> {
         let c = account(ctx)?;

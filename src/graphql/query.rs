@@ -61,6 +61,33 @@ pub struct QueryRoot;
 
 #[Object]
 impl QueryRoot {
+    /// The moderation queue (editors): comments of one status (default `PENDING`), oldest
+    /// first, with their scores and reasons; `article` is a slug.
+    #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
+    async fn comment_queue(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<super::enums::CommentStatus>,
+        article: Option<String>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<super::connection::CommentConnection> {
+        no_store(ctx);
+        let req = crate::domain::comments::moderation::QueueRequest {
+            status: status.map_or(crate::domain::CommentStatus::Pending, Into::into),
+            article,
+            first,
+            after: after.clone(),
+        };
+        let page = crate::domain::comments::moderation::queue(db(ctx)?, caller(ctx), &req)
+            .await
+            .gql()?;
+        Ok(super::connection::CommentConnection::new(
+            page,
+            after.is_some(),
+        ))
+    }
+
     /// One article, by `slug` or by `id` (give exactly one). Unpublished articles are
     /// visible to their writers and to editors, or to anyone with a `previewToken` for them.
     async fn article(

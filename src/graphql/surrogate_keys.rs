@@ -96,6 +96,7 @@ const COVERED_FIELDS: &[&str] = &[
     "children",
     "commentCount",
     "comments",
+    "commentsOpen",
     "createdAt",
     "credit",
     "cursor",

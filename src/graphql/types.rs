@@ -303,13 +303,16 @@ impl Article {
         }))
     }
 
-    /// Approved comments, top-level ones oldest first, each with its replies.
+    /// Approved comments, top-level ones oldest first, each with its replies. With the
+    /// `viewToken` of an `addComment` receipt, the poster's own comment is included in its
+    /// place while it waits for moderation (such answers are never cached).
     #[graphql(complexity = "crate::graphql::page_cost(first) * child_complexity")]
     async fn comments(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
+        view_token: Option<String>,
     ) -> Result<CommentConnection> {
         let req = CommentPageRequest::new(self.0.id, first, after.as_deref()).gql()?;
         let has_previous = req.after.is_some();
@@ -317,10 +320,37 @@ impl Article {
             .load_one(req)
             .await
             .map_err(loaders::load_err)?;
-        Ok(CommentConnection::new(
-            page.unwrap_or_default(),
-            has_previous,
-        ))
+        let mut page = page.unwrap_or_default();
+        if let Some(token) = view_token {
+            super::surrogate_keys::no_store(ctx);
+            let svc = super::comment_service(ctx)?;
+            let db = super::db(ctx)?;
+            crate::domain::comments::include_own(
+                db,
+                svc,
+                &token,
+                self.0.id,
+                has_previous,
+                &mut page,
+            )
+            .await
+            .gql()?;
+        }
+        Ok(CommentConnection::new(page, has_previous))
+    }
+
+    /// Whether readers may comment now: published and public, not closed by an editor, and
+    /// within the configured days after publication.
+    async fn comments_open(&self, ctx: &Context<'_>) -> Result<bool> {
+        let svc = super::comment_service(ctx)?;
+        if !crate::domain::comments::posting::is_open(&svc.settings, &self.0, false) {
+            return Ok(false);
+        }
+        let closed = loader(ctx)?
+            .load_one(loaders::CommentsClosed(self.0.id))
+            .await
+            .map_err(loaders::load_err)?;
+        Ok(!closed.unwrap_or(false))
     }
 
     /// Every saved change, newest first (editors, and writers on its byline).
@@ -715,6 +745,47 @@ impl Comment {
     /// The comment, plain text.
     async fn body(&self) -> &str {
         &self.0.body
+    }
+
+    /// The comment as safe HTML: paragraphs, line breaks, and links with
+    /// `rel="nofollow ugc noopener"`; nothing else.
+    async fn body_html(&self) -> String {
+        match &self.0.body_html {
+            Some(h) => h.clone(),
+            None => crate::domain::comments::text::render(&self.0.body),
+        }
+    }
+
+    /// The email the commenter gave (editors only; null for everyone else).
+    async fn author_email(&self, ctx: &Context<'_>) -> Option<&str> {
+        super::caller(ctx)
+            .is_editor()
+            .then_some(self.0.author_email.as_deref())
+            .flatten()
+    }
+
+    /// The spam score at posting (editors only).
+    async fn score(&self, ctx: &Context<'_>) -> Option<i32> {
+        super::caller(ctx).is_editor().then_some(self.0.score)
+    }
+
+    /// Why it scored so, in words (editors only).
+    async fn reasons(&self, ctx: &Context<'_>) -> Option<Vec<String>> {
+        if !super::caller(ctx).is_editor() {
+            return None;
+        }
+        Some(
+            self.0
+                .reasons
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The article it is on (its id).
+    async fn article_id(&self) -> ID {
+        ID(self.0.article_id.to_string())
     }
 
     /// When it was posted.

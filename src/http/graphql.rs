@@ -271,6 +271,7 @@ pub async fn post(
     State(state): State<AppState>,
     client: Option<axum::Extension<crate::http::ClientKey>>,
     verified: Option<axum::Extension<Verified>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -311,7 +312,20 @@ pub async fn post(
     let batch = matches!(req, BatchRequest::Batch(_));
     let started = std::time::Instant::now();
     let mut keys = cacheable.then(|| Arc::new(SurrogateKeys::default()));
-    let mut answers = execute(&state, &caller, req, keys.as_ref()).await;
+    // What posting a comment needs to know of the request (other mutations ignore it).
+    let extras = mutates.then(|| Extras {
+        client: state
+            .clients
+            .comment_client(peer.map(|p| p.0.0.ip()), &headers),
+        reader_name: crate::graphql::ReaderName(
+            state.auth.name_claim(
+                headers
+                    .get(axum::http::header::AUTHORIZATION)
+                    .map(|v| v.as_bytes()),
+            ),
+        ),
+    });
+    let mut answers = execute(&state, &caller, req, keys.as_ref(), extras.as_ref()).await;
     // A query that lost its connection runs again on a fresh one (a mutation never does).
     let mut attempt = 1;
     while !mutates
@@ -325,7 +339,7 @@ pub async fn post(
         tokio::time::sleep(retry::pause(attempt)).await;
         let Ok(req) = parse_body(&bytes) else { break };
         keys = cacheable.then(|| Arc::new(SurrogateKeys::default()));
-        answers = execute(&state, &caller, req, keys.as_ref()).await;
+        answers = execute(&state, &caller, req, keys.as_ref(), None).await;
     }
     let seconds = started.elapsed().as_secs_f64();
     for (r, operation) in &answers {
@@ -385,11 +399,18 @@ fn one_write(req: &BatchRequest) -> Result<(), HttpError> {
 
 /// Runs each operation of `req`, prepared and with its own loaders as it would be alone,
 /// one after another; returns each answer with its operation's name.
+/// What a mutation's resolvers may need of the request beyond the caller.
+struct Extras {
+    client: crate::graphql::CommentClient,
+    reader_name: crate::graphql::ReaderName,
+}
+
 async fn execute(
     state: &AppState,
     caller: &Caller,
     req: BatchRequest,
     keys: Option<&Arc<SurrogateKeys>>,
+    extras: Option<&Extras>,
 ) -> Vec<(async_graphql::Response, Option<String>)> {
     let ops = match req {
         BatchRequest::Single(r) => vec![r],
@@ -405,6 +426,10 @@ async fn execute(
                 Ok(r) => {
                     let (query, operation) = (r.query.clone(), r.operation_name.clone());
                     let r = with_data(state, caller, r);
+                    let r = match extras {
+                        Some(e) => r.data(e.client.clone()).data(e.reader_name.clone()),
+                        None => r,
+                    };
                     let r = match keys {
                         Some(k) => r.data(k.clone()),
                         None => r,
@@ -548,6 +573,7 @@ fn with_data(
         .data(directory)
         .data(state.webhooks.clone())
         .data(caller.clone())
+        .data(state.comments.clone())
 }
 
 /// What the response cache needs to keep an answer: the keys it showed, and the listings

@@ -50,6 +50,30 @@ impl Clients {
     }
 }
 
+impl Clients {
+    /// The client's address and user agent, as comment posting keeps them: the peer, or
+    /// behind a trusted proxy the address it forwards.
+    pub fn comment_client(
+        &self,
+        peer: Option<IpAddr>,
+        headers: &HeaderMap,
+    ) -> crate::domain::comments::posting::Client {
+        let address = match peer {
+            Some(ip) if self.trusted_proxies.contains(&ip) => {
+                Some(forwarded_for(headers, &self.trusted_proxies).unwrap_or(ip))
+            }
+            other => other,
+        };
+        crate::domain::comments::posting::Client {
+            address: address.map(|a| a.to_string()),
+            user_agent: headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }
+    }
+}
+
 impl From<Exhausted> for HttpError {
     fn from(e: Exhausted) -> Self {
         let secs = e.wait.as_secs().max(1);

@@ -187,6 +187,7 @@ async fn a_full_export_of_a_generated_newsroom_round_trips_with_edits_and_reader
         import_key: Set(None),
         created_at: Set("2026-03-10T10:00:00Z".parse().expect("time")),
         updated_at: Set("2026-03-10T10:00:00Z".parse().expect("time")),
+        ..Default::default()
     })
     .exec(&app.db)
     .await
@@ -201,6 +202,7 @@ async fn a_full_export_of_a_generated_newsroom_round_trips_with_edits_and_reader
         import_key: Set(None),
         created_at: Set("2026-03-10T11:00:00Z".parse().expect("time")),
         updated_at: Set("2026-03-10T11:00:00Z".parse().expect("time")),
+        ..Default::default()
     })
     .exec(&app.db)
     .await

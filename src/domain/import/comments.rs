@@ -234,6 +234,7 @@ async fn write_batch(
                 import_key: Set(Some(c.key.clone())),
                 created_at: Set(created_at),
                 updated_at: Set(at),
+                ..Default::default()
             });
         }
         if !models.is_empty() {

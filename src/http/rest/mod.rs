@@ -3,6 +3,7 @@
 
 mod articles;
 mod changes;
+mod comments;
 mod discovery;
 pub(crate) mod extract;
 mod newsroom;
@@ -48,6 +49,17 @@ pub fn routes() -> Router<AppState> {
         .route("/articles/{slug}/revisions", get(articles::list_revisions))
         .route("/articles/{slug}/ninjs", get(ninjs::article))
         .route("/redirects", get(articles::redirect))
+        .route("/articles/{slug}/comments", post(comments::post))
+        .route(
+            "/articles/{slug}/comments_open",
+            axum::routing::put(comments::set_open),
+        )
+        .route("/comments", get(comments::queue))
+        .route("/comments/moderate", post(comments::moderate_many))
+        .route("/comments/commenter/export", post(comments::export))
+        .route("/comments/commenter/erase", post(comments::erase))
+        .route("/comments/{id}", get(comments::get))
+        .route("/comments/{id}/moderate", post(comments::moderate_one))
         .route("/partners", get(partners::list).post(partners::create))
         .route(
             "/partners/{slug}",
@@ -249,6 +261,8 @@ impl Modify for BearerAuth {
         articles::submit, articles::publish, articles::unpublish, articles::archive,
         articles::list_revisions, articles::restore, articles::redirect, ninjs::article,
         changes::list, changes::partner_items,
+        comments::post, comments::get, comments::queue, comments::moderate_one,
+        comments::moderate_many, comments::set_open, comments::export, comments::erase,
         partners::list, partners::create, partners::get, partners::patch, partners::revoke,
         partners::create_key, partners::revoke_key,
         webhooks::list, webhooks::create, webhooks::get, webhooks::patch, webhooks::delete,

@@ -245,6 +245,20 @@ impl TestApp {
         router
     }
 
+    /// This database behind a router (with its own response cache) whose comments follow
+    /// `settings`.
+    pub async fn with_comments(&self, settings: gazette::domain::comments::Settings) -> Router {
+        let http = rate_limits((100_000, 100_000), (100_000, 100_000));
+        let state = gazette::AppState::new(self.db.clone(), test_auth())
+            .with_http(http)
+            .with_site(test_site(|_| {}))
+            .with_comments(gazette::domain::comments::Service::new(settings).expect("comments"));
+        let cache = state.response_cache.clone();
+        let router = gazette::app(state);
+        wait_until_live(&cache).await;
+        router
+    }
+
     /// Another gazette process on the same database, with the response cache off.
     pub async fn uncached_second_process(&self) -> Router {
         uncached_router(self.second_connection().await).await

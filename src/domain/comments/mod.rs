@@ -1,6 +1,24 @@
-//! Reading comments: approved ones only, threaded. A page lists an article's top-level
-//! comments oldest first; replies hang under their parent, also oldest first. A reply is
-//! shown only under an approved parent, so a removed comment takes its thread with it.
+//! Reader comments. Reading them (this module): approved ones only, threaded. A page lists
+//! an article's top-level comments oldest first; replies hang under their parent, also
+//! oldest first. A reply is shown only under an approved parent, so a removed comment takes
+//! its thread with it.
+//!
+//! - [`text`]: what a comment may be, and its rendering to safe HTML.
+//! - [`posting`]: a reader posts (limits counted in the database, scoring, the receipt).
+//! - [`spam`]: the built-in score and its reasons; [`akismet`]: the optional external check.
+//! - [`moderation`]: the queue, decisions, opening and closing an article's comments.
+//! - [`commenters`]: export, erasure and retention of what is stored about commenters.
+//! - [`settings`]: the settings and the [`Service`] the writes run with.
+
+pub mod akismet;
+pub mod commenters;
+pub mod moderation;
+pub mod posting;
+pub mod settings;
+pub mod spam;
+pub mod text;
+
+pub use settings::{Service, Settings};
 
 use std::collections::HashMap;
 
@@ -122,4 +140,65 @@ pub async fn approved_counts(
         .all(db)
         .await?;
     Ok(rows.into_iter().collect())
+}
+
+/// Which of `article_ids` an editor closed to comments.
+pub async fn closed_of(
+    db: &impl ConnectionTrait,
+    article_ids: &[i32],
+) -> Result<std::collections::HashSet<i32>> {
+    use crate::entities::comment_state;
+    Ok(comment_state::Entity::find()
+        .filter(comment_state::Column::ArticleId.is_in(article_ids.iter().copied()))
+        .filter(comment_state::Column::Closed.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.article_id)
+        .collect())
+}
+
+/// The comment a view token shows, if it is genuine, unexpired and on `article_id`
+/// (whatever its status: the poster sees their own comment as it is).
+pub async fn own(
+    db: &impl ConnectionTrait,
+    svc: &Service,
+    token: &str,
+    article_id: i32,
+) -> Result<Option<comment::Model>> {
+    let Some(id) = svc.viewed(db, token).await? else {
+        return Err(AppError::bad_input(
+            "the view token is not valid (or has expired)",
+        ));
+    };
+    Ok(comment::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|c| c.article_id == article_id && c.status != CommentStatus::Approved))
+}
+
+/// Adds the poster's own waiting top-level comment to `page` in its place, when it falls
+/// within the page (a waiting reply is shown by the REST lookup of the comment).
+pub async fn include_own(
+    db: &impl ConnectionTrait,
+    svc: &Service,
+    token: &str,
+    article_id: i32,
+    has_previous: bool,
+    page: &mut Page<comment::Model>,
+) -> Result<()> {
+    let Some(c) = own(db, svc, token, article_id).await? else {
+        return Ok(());
+    };
+    if c.parent_id.is_some() {
+        return Ok(());
+    }
+    let key = |m: &comment::Model| (m.created_at, m.id);
+    let after_first = !has_previous || page.items.first().is_some_and(|f| key(f) < key(&c));
+    let before_last = !page.has_next || page.items.last().is_some_and(|l| key(&c) < key(l));
+    if after_first && before_last {
+        let at = page.items.partition_point(|m| key(m) < key(&c));
+        page.items.insert(at, c);
+    }
+    Ok(())
 }
