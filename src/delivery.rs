@@ -37,7 +37,9 @@ pub fn spawn(worker: Worker) -> tokio::task::JoinHandle<()> {
 }
 
 impl Worker {
-    /// Dispatches and delivers every `interval`, forever (at once again while work is left).
+    /// Dispatches and delivers every `interval`, forever, and at once again while the last
+    /// step found work (a burst of publications is delivered as fast as receivers answer,
+    /// not a batch a tick).
     pub async fn run(self) {
         if self.settings.key.is_none() {
             tracing::info!("no GAZETTE_WEBHOOK_KEY: webhooks are off");
@@ -52,7 +54,7 @@ impl Worker {
         };
         loop {
             match self.step(&sender).await {
-                Ok(n) if n as u64 >= CLAIM_BATCH => continue,
+                Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook delivery step failed; retrying"),
             }
