@@ -21,6 +21,10 @@ export GAZETTE_DATA_DIR="$work/data"
 export GAZETTE_RATE_LIMIT=100000 GAZETTE_WRITE_RATE_LIMIT=100000
 # With public URLs, so feeds, sitemaps and oEmbed answer in full, not only 404.
 export GAZETTE_PUBLIC_URL=https://news.example
+# Webhooks on, so that their routes answer as they do in a deployment (without a key they
+# refuse with 503). The key is made for the run.
+GAZETTE_WEBHOOK_KEY=$(head -c 32 /dev/urandom | base64 | tr -d "\n")
+export GAZETTE_WEBHOOK_KEY
 GAZETTE_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
 export GAZETTE_JWT_SECRET
 "$bin" --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &

@@ -187,7 +187,7 @@ pub struct ViewQuery {
 /// poster with the receipt's `view_token`.
 #[utoipa::path(get, path = "/api/v1/comments/{id}", tag = "comments", params(("id" = i32, Path), ViewQuery),
     responses((status = 200, description = "The comment", body = CommentView),
-              (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+              (status = 400, description = "A malformed path or body", body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security((), ("bearer" = [])))]
 pub async fn get(
     State(s): State<AppState>,
@@ -314,7 +314,7 @@ pub struct DecisionBody {
 #[utoipa::path(post, path = "/api/v1/comments/{id}/moderate", tag = "comments", request_body = DecisionBody,
     params(("id" = i32, Path)),
     responses((status = 200, description = "The comment as decided", body = CommentView),
-              (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+              (status = 400, description = "A malformed path or body", body = Problem), (status = 415, description = "The body is not JSON", body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn moderate_one(
     State(s): State<AppState>,
@@ -358,7 +358,7 @@ pub struct BatchDecisionBody {
 /// Moderates up to 100 comments at once (editors): all or nothing.
 #[utoipa::path(post, path = "/api/v1/comments/moderate", tag = "comments", request_body = BatchDecisionBody,
     responses((status = 200, description = "The comments as decided", body = Vec<CommentView>),
-              (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+              (status = 415, description = "The body is not JSON", body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn moderate_many(
     State(s): State<AppState>,
@@ -396,7 +396,7 @@ pub struct OpenView {
 #[utoipa::path(put, path = "/api/v1/articles/{slug}/comments_open", tag = "comments", request_body = OpenBody,
     params(("slug" = String, Path)),
     responses((status = 200, description = "Whether readers may comment now", body = OpenView),
-              (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+              (status = 415, description = "The body is not JSON", body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn set_open(
     State(s): State<AppState>,
@@ -460,7 +460,7 @@ pub struct CommenterExport {
 /// Exports everything stored under one email address (admins).
 #[utoipa::path(post, path = "/api/v1/comments/commenter/export", tag = "comments", request_body = CommenterBody,
     responses((status = 200, description = "The commenter's data", body = CommenterExport),
-              (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+              (status = 415, description = "The body is not JSON", body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn export(
     State(s): State<AppState>,
@@ -501,7 +501,7 @@ pub struct ErasureView {
 /// (who, when, how many, how), never the email.
 #[utoipa::path(post, path = "/api/v1/comments/commenter/erase", tag = "comments", request_body = EraseBody,
     responses((status = 200, description = "Erased", body = ErasureView),
-              (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+              (status = 415, description = "The body is not JSON", body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn erase(
     State(s): State<AppState>,
