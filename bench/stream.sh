@@ -40,6 +40,11 @@ export GAZETTE_WEBHOOK_KEY
 SERVE_ENVS="GAZETTE_WRITE_RATE_LIMIT=1000000 GAZETTE_WEBHOOK_ALLOW_PRIVATE=true"
 PUBLISH=${PUBLISH:-300}
 
+# The stream's last position: a snapshot's first position names it.
+stream_head() {
+  curl -s "http://127.0.0.1:$PORT/api/v1/changes?limit=1" | python3 -c 'import base64,json,sys; n=json.load(sys.stdin)["next"]; print(base64.urlsafe_b64decode(n+"="*(-len(n)%4)).decode()[1:].split(".")[0])'
+}
+
 token() {  # role sub
   # shellcheck disable=SC2046
   env $(db_env "$DB") GAZETTE_LOG=error "$BIN" token --role "$1" --sub "$2" --ttl 2h
@@ -119,9 +124,9 @@ PY
   measure "partner feed: stream pages (50 ninjs items)" "$OUT/partner.txt"
   measure "ninjs article, partner ($(wc -l < "$OUT/ninjs.txt") articles)" "$OUT/ninjs.txt"
   export AUTH=$EDITOR SECTION; SECTION=$(cat "$OUT/section"); export AUTHOR; AUTHOR=$(cat "$OUT/author")
-  before=$(curl -s "http://127.0.0.1:$PORT/api/v1/changes?limit=1" | python3 -c 'import base64,json,sys; n=json.load(sys.stdin)["next"]; print(base64.urlsafe_b64decode(n+"="*(-len(n)%4)).decode()[1:].split(".")[0])')
+  before=$(stream_head)
   measure "writes: createArticle (a stream event each)" /dev/null bench/create_article.lua
-  after=$(curl -s "http://127.0.0.1:$PORT/api/v1/changes?limit=1" | python3 -c 'import base64,json,sys; n=json.load(sys.stdin)["next"]; print(base64.urlsafe_b64decode(n+"="*(-len(n)%4)).decode()[1:].split(".")[0])')
+  after=$(stream_head)
   unset AUTH
   python3 - "http://127.0.0.1:$PORT" "$ADMIN" "$EDITOR" "$PUBLISH" "$((PORT + 1))" <<'PY' >> "$OUT/sync.txt"
 import http.server, json, sys, threading, time, urllib.request

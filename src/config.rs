@@ -149,26 +149,12 @@ pub struct TokenArgs {
     pub ttl: i64,
 }
 
-/// Parses `90`, `90s`, `15m`, `1h`, `7d` into seconds.
+/// Parses `90`, `90s`, `15m`, `1h`, `7d` into seconds: a [`parse_delay`] of whole seconds.
 pub fn parse_ttl(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let (num, unit) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
-        _ => (s, 's'),
-    };
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 90s, 15m, 1h or 7d"))?;
-    let mult = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        _ => return Err(format!("unknown unit {unit:?}: use s, m, h or d")),
-    };
-    match n.checked_mul(mult) {
-        Some(v) if v > 0 && v <= 366 * 86_400 => Ok(v),
-        _ => Err("the lifetime must be between 1 second and a year".into()),
+    let d = parse_delay(s)?;
+    match i64::try_from(d.as_secs()) {
+        Ok(secs) if secs > 0 && d.subsec_nanos() == 0 => Ok(secs),
+        _ => Err("the lifetime must be whole seconds, between 1 second and a year".into()),
     }
 }
 

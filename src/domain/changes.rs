@@ -26,17 +26,16 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _,
     QuerySelect as _,
 };
 
 use super::ArticleStatus;
-use super::access::{ArticleFacts, Caller, Visibility};
+use super::access::{ArticleFacts, Caller, Visibility, owned_articles_subquery};
 use super::stream::{self, Head, Position, Stored};
 use crate::entities::change_log::EntityKind;
-use crate::entities::{article, article_author, author, section, tag};
+use crate::entities::{article, author, section, tag};
 use crate::error::{AppError, Result};
 
 /// Most entities a page lists.
@@ -350,19 +349,11 @@ impl Current {
                 .await?;
             self.articles.extend(found.into_iter().map(|m| (m.id, m)));
             if let Some(sub) = caller.writer_sub() {
-                let owned: Vec<i32> = article_author::Entity::find()
+                let owned: Vec<i32> = article::Entity::find()
                     .select_only()
-                    .column(article_author::Column::ArticleId)
-                    .filter(article_author::Column::ArticleId.is_in(chunk.iter().copied()))
-                    .filter(
-                        article_author::Column::AuthorId.in_subquery(
-                            Query::select()
-                                .column(author::Column::Id)
-                                .from(author::Entity)
-                                .and_where(Expr::col(author::Column::Subject).eq(sub))
-                                .to_owned(),
-                        ),
-                    )
+                    .column(article::Column::Id)
+                    .filter(article::Column::Id.is_in(chunk.iter().copied()))
+                    .filter(article::Column::Id.in_subquery(owned_articles_subquery(sub)))
                     .into_tuple()
                     .all(db)
                     .await?;

@@ -300,6 +300,29 @@ async fn an_app_syncs_in_three_requests_and_sees_only_what_it_may(app: &TestApp)
     assert_eq!(data["changes"]["items"], json!([]));
     assert_eq!(data["changes"]["hasMore"], false);
     assert_eq!(data["changes"]["next"], json!(anon.position));
+
+    // A writer syncs their own drafts too, and hears of an edit to one.
+    let omar = crate::helpers::writer("omar");
+    let mut own = Replica::default();
+    own.sync(app, Some(&omar), 100).await;
+    assert!(
+        own.articles().contains_key("secret-draft"),
+        "a writer's own draft"
+    );
+    assert!(
+        !own.articles().contains_key("under-review"),
+        "not another writer's"
+    );
+    edit(
+        app,
+        "secret-draft",
+        json!({ "headline": "Omar's draft, edited" }),
+    )
+    .await;
+    edit(app, "under-review", json!({ "headline": "Lena's, edited" })).await;
+    let seen = own.sync(app, Some(&omar), 100).await;
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(seen[0]["article"]["headline"], "Omar's draft, edited");
 }
 
 async fn a_snapshot_continues_from_where_it_started(app: &TestApp) {
