@@ -106,6 +106,51 @@ impl Event {
             ..Self::new(EntityKind::Article, id, action, actor, keys)
         }
     }
+
+    /// The event of a decision on comment `id` of `article` (its facts at the time, so
+    /// whoever reads the stream can tell with the one visibility rule whether the comment
+    /// could be read: only on a public article). Actions a reader can notice are
+    /// [`COMMENT_APPROVED`], [`COMMENT_REMOVED`] and [`COMMENT_UPDATED`]; any other (a
+    /// held comment marked as spam, say) changes nothing anybody but editors can see.
+    pub fn comment(
+        id: i32,
+        action: &str,
+        actor: Option<&str>,
+        article: &crate::entities::article::Model,
+    ) -> Self {
+        Self {
+            after: Some(ArticleFacts::of(article)),
+            ..Self::new(
+                EntityKind::Comment,
+                id,
+                action,
+                actor,
+                [Key::Article(article.id)],
+            )
+        }
+    }
+}
+
+/// A comment became readable: posted and approved at once, or approved by an editor.
+pub const COMMENT_APPROVED: &str = "approved";
+/// A readable comment was taken down: rejected, marked as spam or held again by an
+/// editor, or erased with its commenter's data.
+pub const COMMENT_REMOVED: &str = "removed";
+/// A readable comment changed while staying readable (its commenter's data anonymised).
+pub const COMMENT_UPDATED: &str = "updated";
+
+/// The action of a moderation decision on a comment from `from` to `to`: approved or
+/// removed when it crosses what readers see, else the new status in lower case.
+pub fn comment_action(
+    from: crate::domain::CommentStatus,
+    to: crate::domain::CommentStatus,
+) -> String {
+    use crate::domain::CommentStatus::Approved;
+    match (from == Approved, to == Approved) {
+        (false, true) => COMMENT_APPROVED.to_owned(),
+        (true, false) => COMMENT_REMOVED.to_owned(),
+        _ => to.as_str().to_lowercase(),
+    }
 }
 
 /// Appends `events`, in order, at the next positions, inside the write's transaction `txn`,

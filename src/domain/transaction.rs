@@ -3,6 +3,8 @@
 //!
 //! - **claims the request's `Idempotency-Key`** as its first statement, and records what it
 //!   produced before committing (`domain::idempotency` explains the design);
+//! - **takes SQLite's write lock first** (as `BEGIN IMMEDIATE`), so a write that reads
+//!   before it writes waits its turn instead of failing to upgrade its read lock;
 //! - **is run again when it loses a race** that a second run can win: a deadlock (40P01), a
 //!   serialization failure (40001), SQLite `LOCKED`/`BUSY_SNAPSHOT`; up to [`ATTEMPTS`] times,
 //!   then `UNAVAILABLE`. The work is a closure that re-reads what it needs, so a second run
@@ -98,6 +100,15 @@ where
     Fut: Future<Output = Result<Option<T>>>,
 {
     let txn = Arc::new(db.begin().await?);
+    if txn.get_database_backend() == DbBackend::Sqlite {
+        // Take SQLite's write lock now, as `BEGIN IMMEDIATE` would: a transaction that read
+        // first and wrote later would have to upgrade its read, and SQLite refuses that at
+        // once with `BUSY` (its busy handler is not called, since waiting could deadlock)
+        // whenever another connection is writing. A write statement that matches no row
+        // takes the lock and waits for it under the busy timeout like any other.
+        txn.execute_unprepared("UPDATE stream_head SET last_seq = last_seq WHERE 0")
+            .await?;
+    }
     let ran = run(&txn, work).await;
     // The work's future is done with its handle (dropping it would roll back).
     let txn = Arc::try_unwrap(txn)

@@ -34,6 +34,7 @@ crate::storage_tests!(
     a_rotated_secret_signs_beside_the_new_one,
     an_endpoint_failing_for_the_pause_window_is_paused,
     listing_endpoints_with_their_logs_takes_the_same_statements_for_two_or_six,
+    comment_events_tell_only_of_comments_a_reader_could_read,
 );
 
 fn admin() -> String {
@@ -1281,4 +1282,122 @@ async fn listing_endpoints_with_their_logs_takes_the_same_statements_for_two_or_
         two, six,
         "statements of a listing with logs do not grow with the endpoints"
     );
+}
+
+/// A REST comment on `slug` from the client address `ip`.
+async fn comment_on(r: &Router, ip: &str, slug: &str, body: Value) -> Value {
+    let mut req = request(
+        "POST",
+        &format!("/api/v1/articles/{slug}/comments"),
+        None,
+        Some(body),
+    );
+    let addr: std::net::SocketAddr = format!("{ip}:4000").parse().expect("address");
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    let (status, _, body) = send_to(r, req).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+/// An editor's decision on comment `id`.
+async fn moderate(r: &Router, id: i64, status: &str) {
+    let (s, _, body) = send_to(
+        r,
+        request(
+            "POST",
+            &format!("/api/v1/comments/{id}/moderate"),
+            Some(&editor()),
+            Some(json!({ "status": status })),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
+async fn comment_events_tell_only_of_comments_a_reader_could_read(app: &TestApp) {
+    app.import(newsroom()).await;
+    let settings = fast();
+    let state = gazette::AppState::new(app.db.clone(), test_auth())
+        .with_http(rate_limits((100_000, 100_000), (100_000, 100_000)))
+        .with_site(test_site(|_| {}))
+        .with_webhooks(settings.clone())
+        .with_comments(
+            gazette::domain::comments::Service::new(gazette::domain::comments::Settings {
+                close_after_days: 0,
+                blocked_words: vec!["casino".into()],
+                email_key: Some(vec![7; 32]),
+                ..Default::default()
+            })
+            .expect("comments"),
+        );
+    let r = gazette::app(state);
+    let (rx, url) = Receiver::start().await;
+    let (id, secret) = create(&r, json!({ "url": url, "eventTypes": ["comment.*"] })).await;
+    let w = worker(app.db.clone(), &settings);
+
+    // Held on posting, then marked as spam: nobody but editors ever saw it.
+    let held = comment_on(
+        &r,
+        "192.0.2.1",
+        "talks-resume",
+        json!({ "author_name": "Sam", "body": "Best casino odds here" }),
+    )
+    .await;
+    assert_eq!(held["status"], "PENDING");
+    let held = held["id"].as_i64().expect("id");
+    moderate(&r, held, "SPAM").await;
+    // Approved at once, then rejected by an editor.
+    let clean = comment_on(
+        &r,
+        "192.0.2.2",
+        "talks-resume",
+        json!({ "author_name": "Ana", "author_email": "ana@example.org", "body": "Clear and fair reporting." }),
+    )
+    .await;
+    assert_eq!(clean["status"], "APPROVED");
+    let clean = clean["id"].as_i64().expect("id");
+    rx.wait(20, "the approval", |g| !g.is_empty()).await;
+    moderate(&r, clean, "REJECTED").await;
+    // The held one approved after all.
+    moderate(&r, held, "APPROVED").await;
+    let got = rx.wait(20, "three messages", |g| g.len() >= 3).await;
+    // Its article unpublished, its comments' fate is nobody's business but the newsroom's.
+    app.step_as(&editor(), "unpublishArticle", "talks-resume")
+        .await;
+    moderate(&r, held, "REJECTED").await;
+    wait_log(&r, &id, "three deliveries", |l| {
+        l.len() == 3 && l.iter().all(|d| d["status"] == "SUCCEEDED")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let all = rx.got();
+    w.abort();
+    assert_eq!(
+        kinds(&all),
+        ["comment.approved", "comment.removed", "comment.approved"],
+        "nothing of held comments, nothing on a hidden article"
+    );
+    for m in &got {
+        verify(&secret, m);
+    }
+    let (aid, _) = app.id_version("talks-resume").await;
+    let first = body_of(&got[0])["data"].clone();
+    assert_eq!(first["id"], clean);
+    assert_eq!(first["body_html"], "<p>Clear and fair reporting.</p>");
+    assert_eq!(first["article_slug"], "talks-resume");
+    assert_eq!(first["status"], "APPROVED");
+    assert!(first.get("author_email").is_none(), "emails are for editors: {first}");
+    assert!(first.get("reasons").is_none(), "{first}");
+    assert!(
+        first["surrogate_keys"]
+            .as_array()
+            .expect("keys")
+            .contains(&json!(format!("a{aid}"))),
+        "its article's key, to purge the page: {first}"
+    );
+    let removed = body_of(&got[1])["data"].clone();
+    assert_eq!(removed["id"], clean);
+    assert!(removed.get("body").is_none(), "a removed comment is named, not shown: {removed}");
+    assert_eq!(body_of(&got[2])["data"]["body"], "Best casino odds here");
 }

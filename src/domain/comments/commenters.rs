@@ -87,16 +87,29 @@ pub async fn erase(
                 .all(&*txn)
                 .await?;
             let at = now();
+            let of = crate::entities::article::Entity::find()
+                .filter(
+                    crate::entities::article::Column::Id.is_in(found.iter().map(|c| c.article_id)),
+                )
+                .all(&*txn)
+                .await?;
+            let action = match mode {
+                Erase::Delete => stream::COMMENT_REMOVED,
+                Erase::Anonymise => stream::COMMENT_UPDATED,
+            };
             let mut events = Vec::new();
             for c in &found {
                 if c.status == CommentStatus::Approved {
-                    events.push(Event::new(
-                        EntityKind::Comment,
-                        c.id,
-                        "erased",
-                        Some(actor),
-                        [Key::Article(c.article_id)],
-                    ));
+                    events.push(match of.iter().find(|a| a.id == c.article_id) {
+                        Some(a) => Event::comment(c.id, action, Some(actor), a),
+                        None => Event::new(
+                            EntityKind::Comment,
+                            c.id,
+                            action,
+                            Some(actor),
+                            [Key::Article(c.article_id)],
+                        ),
+                    });
                 }
             }
             let ids: Vec<i32> = found.iter().map(|c| c.id).collect();

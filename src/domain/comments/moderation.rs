@@ -121,6 +121,12 @@ pub async fn moderate(
                 .filter(comment::Column::Id.is_in(ids.iter().copied()))
                 .all(&*txn)
                 .await?;
+            let of = crate::entities::article::Entity::find()
+                .filter(
+                    crate::entities::article::Column::Id.is_in(found.iter().map(|c| c.article_id)),
+                )
+                .all(&*txn)
+                .await?;
             let mut out = Vec::with_capacity(ids.len());
             let mut events = Vec::new();
             let mut reports = Vec::new();
@@ -155,13 +161,17 @@ pub async fn moderate(
                 m.status = Set(status);
                 m.updated_at = Set(at);
                 let updated = m.update(&*txn).await?;
-                events.push(Event::new(
-                    EntityKind::Comment,
-                    c.id,
-                    &status.as_str().to_lowercase(),
-                    Some(actor),
-                    [Key::Article(c.article_id)],
-                ));
+                let action = stream::comment_action(c.status, status);
+                events.push(match of.iter().find(|a| a.id == c.article_id) {
+                    Some(a) => Event::comment(c.id, &action, Some(actor), a),
+                    None => Event::new(
+                        EntityKind::Comment,
+                        c.id,
+                        &action,
+                        Some(actor),
+                        [Key::Article(c.article_id)],
+                    ),
+                });
                 if let Some(r) = reported {
                     reports.push((updated.clone(), r == "spam"));
                 }

@@ -18,10 +18,8 @@ use super::spam::{self, Signals};
 use super::text::{self, CommentInput, MAX_USER_AGENT_CHARS};
 use crate::domain::access::{self, Caller, Role};
 use crate::domain::idempotency::Outcome;
-use crate::domain::invalidation::Key;
 use crate::domain::stream::{self, Event};
 use crate::domain::{CommentStatus, articles, now, transaction};
-use crate::entities::change_log::EntityKind;
 use crate::entities::{article, comment, comment_state};
 use crate::error::{AppError, Result};
 
@@ -195,12 +193,11 @@ pub async fn post(
             if c.status == CommentStatus::Approved {
                 stream::append(
                     &*txn,
-                    vec![Event::new(
-                        EntityKind::Comment,
+                    vec![Event::comment(
                         c.id,
-                        "approved",
+                        stream::COMMENT_APPROVED,
                         actor.as_deref(),
-                        [Key::Article(article.id)],
+                        article,
                     )],
                 )
                 .await?;

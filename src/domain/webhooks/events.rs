@@ -25,13 +25,20 @@ pub enum EventType {
     AuthorUpdated,
     TagCreated,
     TagUpdated,
+    /// A comment became readable (posted and approved at once, or approved by an editor)
+    /// on a public article.
+    CommentApproved,
+    /// A readable comment changed (its commenter's data anonymised).
+    CommentUpdated,
+    /// A readable comment was taken down (rejected, marked as spam, held again, erased).
+    CommentRemoved,
     /// A bulk import finished: counts, and the stream positions to resync from.
     ImportCompleted,
 }
 
 impl EventType {
     /// Every type, in the order the documentation lists them.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 14] = [
         Self::ArticlePublished,
         Self::ArticleUpdated,
         Self::ArticleUnpublished,
@@ -42,6 +49,9 @@ impl EventType {
         Self::AuthorUpdated,
         Self::TagCreated,
         Self::TagUpdated,
+        Self::CommentApproved,
+        Self::CommentUpdated,
+        Self::CommentRemoved,
         Self::ImportCompleted,
     ];
 
@@ -58,6 +68,9 @@ impl EventType {
             Self::AuthorUpdated => "author.updated",
             Self::TagCreated => "tag.created",
             Self::TagUpdated => "tag.updated",
+            Self::CommentApproved => "comment.approved",
+            Self::CommentUpdated => "comment.updated",
+            Self::CommentRemoved => "comment.removed",
             Self::ImportCompleted => "import.completed",
         }
     }
@@ -95,8 +108,24 @@ pub fn classify(e: &Stored) -> Option<EventType> {
         EntityKind::Author => Some(EventType::AuthorUpdated),
         EntityKind::Tag if created => Some(EventType::TagCreated),
         EntityKind::Tag => Some(EventType::TagUpdated),
-        // Readers cannot post comments yet: `comment.*` comes with them.
-        EntityKind::Comment => None,
+        EntityKind::Comment => comment(&e.action, e.after.as_ref()),
+    }
+}
+
+/// A comment's event from its action and its article's facts at the time: only a comment
+/// a reader could read (or could until this change) makes one, and only on an article
+/// that was public then, so a comment never tells of a draft, an embargoed story or a
+/// held comment.
+pub fn comment(action: &str, article: Option<&ArticleFacts>) -> Option<EventType> {
+    use crate::domain::stream::{COMMENT_APPROVED, COMMENT_REMOVED, COMMENT_UPDATED};
+    if !article.is_some_and(ArticleFacts::is_public) {
+        return None;
+    }
+    match action {
+        COMMENT_APPROVED => Some(EventType::CommentApproved),
+        COMMENT_UPDATED => Some(EventType::CommentUpdated),
+        COMMENT_REMOVED => Some(EventType::CommentRemoved),
+        _ => None,
     }
 }
 
@@ -191,6 +220,27 @@ mod tests {
     }
 
     #[test]
+    fn comment_events_need_a_readable_comment_on_a_public_article() {
+        use EventType::*;
+        let public = f(Published, false);
+        assert_eq!(comment("approved", public.as_ref()), Some(CommentApproved));
+        assert_eq!(comment("removed", public.as_ref()), Some(CommentRemoved));
+        assert_eq!(comment("updated", public.as_ref()), Some(CommentUpdated));
+        for held in ["spam", "rejected", "pending"] {
+            assert_eq!(comment(held, public.as_ref()), None, "{held}");
+        }
+        for hidden in [
+            f(Draft, false),
+            f(Published, true),
+            f(Unpublished, false),
+            None,
+        ] {
+            assert_eq!(comment("approved", hidden.as_ref()), None, "{hidden:?}");
+            assert_eq!(comment("removed", hidden.as_ref()), None, "{hidden:?}");
+        }
+    }
+
+    #[test]
     fn patterns_cover_their_group() {
         assert!(EventType::ArticleDeleted.matches("article.*"));
         assert!(EventType::ArticleDeleted.matches("*"));
@@ -202,6 +252,8 @@ mod tests {
             "tag.created",
             "import.completed",
             "import.*",
+            "comment.*",
+            "comment.removed",
         ] {
             assert!(EventType::is_pattern(ok), "{ok}");
         }
@@ -209,8 +261,8 @@ mod tests {
             "",
             "article",
             "article.created",
-            "comment.*",
             "article.**",
+            "comment.created",
             "x.*",
         ] {
             assert!(!EventType::is_pattern(bad), "{bad}");

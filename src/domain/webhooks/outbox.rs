@@ -115,7 +115,12 @@ async fn dispatch_one(
             format!("msg_{}", e.seq),
             t,
             Some(e.seq),
-            (e.entity == EntityKind::Article).then(|| format!("a{}", e.id)),
+            // Ordered per article, and per comment.
+            match e.entity {
+                EntityKind::Article => Some(format!("a{}", e.id)),
+                EntityKind::Comment => Some(format!("c{}", e.id)),
+                _ => None,
+            },
             body,
         ));
     }
@@ -148,7 +153,8 @@ fn in_subtree(e: &Stored, subtree: Option<&HashSet<i32>>) -> bool {
         return true;
     };
     match e.entity {
-        EntityKind::Article => [e.before, e.after]
+        // A comment's event carries its article's facts.
+        EntityKind::Article | EntityKind::Comment => [e.before, e.after]
             .iter()
             .flatten()
             .any(|f| ids.contains(&f.section_id)),
@@ -222,7 +228,9 @@ async fn message(
     t: EventType,
 ) -> Result<String> {
     let public = match t {
-        EventType::ArticleUnpublished | EventType::ArticleDeleted => None,
+        EventType::ArticleUnpublished | EventType::ArticleDeleted | EventType::CommentRemoved => {
+            None
+        }
         _ => shapes.shape(db, e.entity, e.id).await?,
     };
     let mut data = match public {

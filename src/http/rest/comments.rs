@@ -80,7 +80,8 @@ pub struct CommentView {
 }
 
 impl CommentView {
-    fn of(c: comment::Model, editor: bool) -> Self {
+    /// The view of `c`: what anyone may read, and for editors its moderation data too.
+    pub fn of(c: comment::Model, editor: bool) -> Self {
         let reasons = c
             .reasons
             .as_deref()

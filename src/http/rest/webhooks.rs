@@ -494,7 +494,26 @@ impl PublicShapes {
                 Some(m) => json(serde_json::to_value(TagView::new(m, site))),
                 None => Ok(None),
             },
-            EntityKind::Comment => Ok(None),
+            EntityKind::Comment => {
+                // An approved comment on a public article, as its article's page lists it.
+                let Some(c) = crate::entities::comment::Entity::find_by_id(id).one(db).await?
+                else {
+                    return Ok(None);
+                };
+                if c.status != crate::domain::CommentStatus::Approved {
+                    return Ok(None);
+                }
+                let Some(a) = crate::domain::articles::find_by_id(db, c.article_id).await? else {
+                    return Ok(None);
+                };
+                if !ArticleFacts::of(&a).is_public() {
+                    return Ok(None);
+                }
+                let mut v = serde_json::to_value(super::comments::CommentView::of(c, false))
+                    .map_err(AppError::internal)?;
+                v["article_slug"] = Value::String(a.slug);
+                Ok(Some(v))
+            }
         }
     }
 }
