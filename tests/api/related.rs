@@ -13,6 +13,7 @@ storage_tests!(
     related_lists_follow_publish_unpublish_and_delete,
     pinned_articles_come_first_and_only_editors_pin,
     rest_related_mirrors_graphql,
+    a_story_that_shares_nothing_gets_the_latest_of_its_section_then_its_parent,
 );
 
 /// An article about the Kabul talks (or about markets when `kabul` is false).
@@ -332,4 +333,97 @@ async fn rest_related_mirrors_graphql(app: &TestApp) {
         .await;
     assert_eq!(s, 422, "{body}");
     assert_eq!(body["code"], "BAD_USER_INPUT");
+}
+
+/// Creates and publishes, as an editor, a story in `section` by a new author that shares
+/// no tag, byline or wording with the archive; returns its slug.
+async fn lone_story(app: &TestApp, section: &str, headline: &str, text: &str) -> String {
+    let author = app
+        .ok_as(
+            &editor(),
+            "mutation($n: String!) { createAuthor(input: { name: $n }) { slug } }",
+            json!({ "n": format!("Stringer of {headline}") }),
+        )
+        .await;
+    let body = app
+        .ok_as(
+            &editor(),
+            "mutation($h: String!, $s: String!, $t: String!, $a: String!) { createArticle(input: {
+                headline: $h, section: $s, authors: [$a], body: [{ paragraph: { html: $t } }] }) { slug } }",
+            json!({ "h": headline, "s": section, "t": text, "a": author["createAuthor"]["slug"] }),
+        )
+        .await;
+    let slug = body["createArticle"]["slug"]
+        .as_str()
+        .unwrap_or_else(|| panic!("created: {body}"))
+        .to_owned();
+    app.step_as(&editor(), "publishArticle", &slug).await;
+    slug
+}
+
+async fn a_story_that_shares_nothing_gets_the_latest_of_its_section_then_its_parent(
+    app: &TestApp,
+) {
+    app.import(newsroom_with(four())).await;
+    app.ok_as(
+        &editor(),
+        "mutation { createSection(input: { name: \"Oceania\", parent: \"world\" }) { path } }",
+        json!({}),
+    )
+    .await;
+    let reef = lone_story(
+        app,
+        "world/oceania",
+        "Reef surveys at Funafuti",
+        "Divers counted bleached coral along the lagoon's northern rim.",
+    )
+    .await;
+    const LIST: &str = "query($s: String!) { relatedArticles(slug: $s, limit: 10) {
+        reasons article { slug status publishedAt section { path } } } }";
+    let list_of = |slug: String| async move {
+        let (_, body) = app.graphql(LIST, json!({ "s": slug })).await;
+        body["data"]["relatedArticles"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("a list: {body}"))
+    };
+    // Nothing else in Oceania: the newest of World, said so.
+    let list = list_of(reef.clone()).await;
+    assert!(!list.is_empty(), "never an empty list while World has stories");
+    for r in &list {
+        assert_eq!(r["reasons"], json!(["latest in World"]), "{r}");
+        let path = r["article"]["section"]["path"].as_str().expect("path");
+        assert!(path == "world" || path.starts_with("world/"), "World's subtree: {r}");
+        assert_eq!(r["article"]["status"], "PUBLISHED", "{r}");
+        assert_ne!(r["article"]["slug"], reef.as_str());
+    }
+    let times: Vec<&str> = list
+        .iter()
+        .map(|r| r["article"]["publishedAt"].as_str().expect("publishedAt"))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
+    // A second Oceania story lists the first before World's.
+    let atoll = lone_story(
+        app,
+        "world/oceania",
+        "Atoll school reopens",
+        "Pupils returned to classrooms rebuilt after the cyclone season.",
+    )
+    .await;
+    let list = list_of(atoll.clone()).await;
+    assert_eq!(list[0]["article"]["slug"], reef.as_str(), "{list:?}");
+    assert!(
+        list[1..]
+            .iter()
+            .all(|r| r["reasons"] == json!(["latest in World"])),
+        "{list:?}"
+    );
+    // Drafts and embargoed stories never fill it.
+    assert!(
+        !slugs(&list).contains(&"talks-draft"),
+        "never a draft: {list:?}"
+    );
 }

@@ -10,7 +10,8 @@
 //!
 //! Reading a list is one indexed lookup; pinned articles come first with the reason
 //! `chosen by the editors`, then the computed ones, never the article itself, never an
-//! unpublished one, never twice.
+//! unpublished one, never twice. A list that would be empty falls back to the newest
+//! stories of the article's section, then of its parent (`latest in World`).
 
 pub mod score;
 pub mod store;
@@ -165,7 +166,122 @@ pub async fn of_articles(
             reasons,
         });
     }
+    let empty: Vec<i32> = ids
+        .iter()
+        .copied()
+        .filter(|i| out.get(i).is_some_and(Vec::is_empty))
+        .collect();
+    if !empty.is_empty() {
+        latest_in_sections(db, &empty, limit, &mut out).await?;
+    }
     Ok(out)
+}
+
+#[derive(FromQueryResult)]
+struct Placed {
+    id: i32,
+    section_id: i32,
+    section_path: String,
+    section_name: String,
+    parent_id: Option<i32>,
+    parent_path: Option<String>,
+    parent_name: Option<String>,
+}
+
+/// The fallback of an article whose list is empty (a story that shares no tag, byline or
+/// distinctive wording with the archive): the newest public articles of its section's
+/// subtree, then of its parent's, each with the reason `latest in <section>`, so "You may
+/// also like" is never empty while the section has other stories. Two statements for all
+/// of `ids`.
+async fn latest_in_sections(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+    limit: usize,
+    out: &mut HashMap<i32, Vec<Related>>,
+) -> Result<()> {
+    let b = db.get_database_backend();
+    let mut q = Sql::new(
+        b,
+        "SELECT a.id AS id, s.id AS section_id, s.path AS section_path, \
+         s.name AS section_name, p.id AS parent_id, p.path AS parent_path, \
+         p.name AS parent_name \
+         FROM articles a JOIN sections s ON s.id = a.section_id \
+         LEFT JOIN sections p ON p.id = s.parent_id WHERE a.id IN ",
+    );
+    q.list(ids);
+    let placed: Vec<Placed> = db
+        .query_all(q.build())
+        .await?
+        .iter()
+        .map(|r| Placed::from_query_result(r, ""))
+        .collect::<Result<_, _>>()?;
+    // Each section of the fallback once: (id, path, name), the article's own then its parent.
+    let chain = |p: &Placed| {
+        let own = (p.section_id, p.section_path.clone(), p.section_name.clone());
+        let parent = match (p.parent_id, &p.parent_path, &p.parent_name) {
+            (Some(i), Some(path), Some(name)) => Some((i, path.clone(), name.clone())),
+            _ => None,
+        };
+        std::iter::once(own).chain(parent)
+    };
+    let mut sections: Vec<(i32, String, String)> = placed.iter().flat_map(chain).collect();
+    sections.sort_unstable();
+    sections.dedup();
+    if sections.is_empty() {
+        return Ok(());
+    }
+    // Each subtree's newest, one more than a list holds (the article itself may be one).
+    let cols = listed_columns(b);
+    let published = ArticleStatus::Published.as_str();
+    let mut q = Sql::new(b, "");
+    for (i, (sid, path, _)) in sections.iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        let prefix = format!("{path}/");
+        q.push(&format!(
+            "SELECT * FROM (SELECT {sid} AS of_section, {cols} \
+             FROM articles a JOIN sections s ON s.id = a.section_id WHERE (s.path = "
+        ))
+        .bind(path.clone())
+        .push(" OR substr(s.path, 1, ")
+        .bind(prefix.len() as i32)
+        .push(") = ")
+        .bind(prefix)
+        // Public articles only (`access::is_public`), as in the computed lists.
+        .push(") AND a.status = ")
+        .bind(published)
+        .push(" AND a.embargo_until IS NULL ORDER BY a.published_at DESC, a.id DESC LIMIT ")
+        .bind(limit as i64 + 1)
+        .push(&format!(") l{i}"));
+    }
+    let mut latest: HashMap<i32, Vec<article::Model>> = HashMap::new();
+    for r in db.query_all(q.build()).await? {
+        let of: i32 = r.try_get("", "of_section")?;
+        latest
+            .entry(of)
+            .or_default()
+            .push(article::Model::from_query_result(&r, "")?);
+    }
+    for p in placed {
+        let Some(list) = out.get_mut(&p.id) else {
+            continue;
+        };
+        for (sid, _, name) in chain(&p) {
+            for a in latest.get(&sid).into_iter().flatten() {
+                if list.len() >= limit || a.id == p.id || list.iter().any(|x| x.article.id == a.id)
+                {
+                    continue;
+                }
+                list.push(Related {
+                    article: a.clone(),
+                    score: 0.0,
+                    reasons: vec![format!("latest in {name}")],
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Replaces the articles editors pin to article `id` (in this order; none clears them).
