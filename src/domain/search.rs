@@ -610,17 +610,49 @@ fn marked_html(s: &str) -> String {
     out
 }
 
-/// How many articles match `req`'s query and filter in all.
-pub async fn count(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<i64> {
+/// A search counts its matches exactly up to this many; beyond it, it says "at least this
+/// many", as web search engines do: counting every match of a word found in most of the
+/// archive costs more than ranking the page, and no reader pages that far.
+pub const COUNT_BOUND: i64 = 10_000;
+
+/// How many articles match a search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Count {
+    /// The matches, at most [`COUNT_BOUND`].
+    pub n: i64,
+    /// Whether `n` is all of them; `false` when there are more than [`COUNT_BOUND`].
+    pub exact: bool,
+}
+
+/// How many articles match `req`'s query and filter, counted up to [`COUNT_BOUND`] (one
+/// more, to know whether there are more): the engine stops reading the match there.
+pub async fn count(db: &impl ConnectionTrait, req: &SearchRequest) -> Result<Count> {
+    count_up_to(db, req, COUNT_BOUND).await
+}
+
+/// [`count`] with another bound.
+pub async fn count_up_to(
+    db: &impl ConnectionTrait,
+    req: &SearchRequest,
+    bound: i64,
+) -> Result<Count> {
     let backend = db.get_database_backend();
     let (mut select, cond) = matching(backend, &req.query, Field::All, true);
     select
+        .expr(Expr::val(1))
+        .cond_where(cond.add(filter::filter_condition(&req.filter)))
+        .limit(bound.max(0) as u64 + 1);
+    let counted = Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .cond_where(cond.add(filter::filter_condition(&req.filter)));
-    let row = db.query_one(backend.build(&select)).await?;
-    Ok(match row {
+        .from_subquery(select, Alias::new("m"))
+        .to_owned();
+    let n: i64 = match db.query_one(backend.build(&counted)).await? {
         Some(r) => r.try_get("", "n")?,
         None => 0,
+    };
+    Ok(Count {
+        n: n.min(bound),
+        exact: n <= bound,
     })
 }
 

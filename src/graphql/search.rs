@@ -28,6 +28,8 @@ pub struct SearchConnection {
     edges: Vec<SearchEdge>,
     page_info: PageInfo,
     req: SearchRequest,
+    /// Counted once, for `totalCount` and `totalCountIsExact` alike.
+    count: tokio::sync::OnceCell<search::Count>,
 }
 
 impl SearchConnection {
@@ -58,6 +60,7 @@ impl SearchConnection {
             page_info: PageInfo::new(&cursors, page.hits.has_next, req.offset > 0),
             edges,
             req,
+            count: tokio::sync::OnceCell::new(),
         })
     }
 }
@@ -75,10 +78,25 @@ impl SearchConnection {
         &self.page_info
     }
 
-    /// How many articles match in all.
+    /// How many articles match in all, counted exactly up to 10,000; a search matching more
+    /// reads 10,000 here and `false` in `totalCountIsExact` ("more than 10,000 results").
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(i32::try_from(self.counted(ctx).await?.n).unwrap_or(i32::MAX))
+    }
+
+    /// Whether `totalCount` is every match (`true`) or a lower bound (`false`: more match
+    /// than are counted).
+    async fn total_count_is_exact(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self.counted(ctx).await?.exact)
+    }
+}
+
+impl SearchConnection {
+    async fn counted(&self, ctx: &Context<'_>) -> Result<search::Count> {
         let db = ctx.data::<sea_orm::DatabaseConnection>()?;
-        let n = search::count(db, &self.req).await.gql()?;
-        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+        self.count
+            .get_or_try_init(|| async { search::count(db, &self.req).await.gql() })
+            .await
+            .copied()
     }
 }

@@ -361,9 +361,7 @@ async fn lone_story(app: &TestApp, section: &str, headline: &str, text: &str) ->
     slug
 }
 
-async fn a_story_that_shares_nothing_gets_the_latest_of_its_section_then_its_parent(
-    app: &TestApp,
-) {
+async fn a_story_that_shares_nothing_gets_the_latest_of_its_section_then_its_parent(app: &TestApp) {
     app.import(newsroom_with(four())).await;
     app.ok_as(
         &editor(),
@@ -389,11 +387,17 @@ async fn a_story_that_shares_nothing_gets_the_latest_of_its_section_then_its_par
     };
     // Nothing else in Oceania: the newest of World, said so.
     let list = list_of(reef.clone()).await;
-    assert!(!list.is_empty(), "never an empty list while World has stories");
+    assert!(
+        !list.is_empty(),
+        "never an empty list while World has stories"
+    );
     for r in &list {
         assert_eq!(r["reasons"], json!(["latest in World"]), "{r}");
         let path = r["article"]["section"]["path"].as_str().expect("path");
-        assert!(path == "world" || path.starts_with("world/"), "World's subtree: {r}");
+        assert!(
+            path == "world" || path.starts_with("world/"),
+            "World's subtree: {r}"
+        );
         assert_eq!(r["article"]["status"], "PUBLISHED", "{r}");
         assert_ne!(r["article"]["slug"], reef.as_str());
     }

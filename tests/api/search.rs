@@ -512,6 +512,60 @@ async fn a_broad_search_ranks_old_headline_matches_and_pages_through_every_match
         "{body}"
     );
     assert_eq!(body["data"]["search"]["totalCount"], 341);
+    let (_, body) = app
+        .graphql(
+            "{ search(query: \"gulls\", first: 1) { totalCount totalCountIsExact } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["search"],
+        json!({ "totalCount": 341, "totalCountIsExact": true })
+    );
+    // Past the bound a count says "at least" (10,000 in the API; smaller here).
+    let req = gazette::domain::search::SearchRequest::new(
+        "gulls",
+        gazette::domain::filter::ArticleFilter::default(),
+        None,
+        None,
+    )
+    .expect("a request");
+    use gazette::domain::search::{Count, count_up_to};
+    for (bound, want) in [
+        (
+            100,
+            Count {
+                n: 100,
+                exact: false,
+            },
+        ),
+        (
+            340,
+            Count {
+                n: 340,
+                exact: false,
+            },
+        ),
+        (
+            341,
+            Count {
+                n: 341,
+                exact: true,
+            },
+        ),
+        (
+            10_000,
+            Count {
+                n: 341,
+                exact: true,
+            },
+        ),
+    ] {
+        assert_eq!(
+            count_up_to(&app.db, &req, bound).await.expect("count"),
+            want
+        );
+    }
     let mut seen = std::collections::HashSet::new();
     let mut after = Value::Null;
     for _ in 0..10 {

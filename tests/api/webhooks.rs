@@ -1387,7 +1387,10 @@ async fn comment_events_tell_only_of_comments_a_reader_could_read(app: &TestApp)
     assert_eq!(first["body_html"], "<p>Clear and fair reporting.</p>");
     assert_eq!(first["article_slug"], "talks-resume");
     assert_eq!(first["status"], "APPROVED");
-    assert!(first.get("author_email").is_none(), "emails are for editors: {first}");
+    assert!(
+        first.get("author_email").is_none(),
+        "emails are for editors: {first}"
+    );
     assert!(first.get("reasons").is_none(), "{first}");
     assert!(
         first["surrogate_keys"]
@@ -1398,6 +1401,9 @@ async fn comment_events_tell_only_of_comments_a_reader_could_read(app: &TestApp)
     );
     let removed = body_of(&got[1])["data"].clone();
     assert_eq!(removed["id"], clean);
-    assert!(removed.get("body").is_none(), "a removed comment is named, not shown: {removed}");
+    assert!(
+        removed.get("body").is_none(),
+        "a removed comment is named, not shown: {removed}"
+    );
     assert_eq!(body_of(&got[2])["data"]["body"], "Best casino odds here");
 }

@@ -496,7 +496,9 @@ impl PublicShapes {
             },
             EntityKind::Comment => {
                 // An approved comment on a public article, as its article's page lists it.
-                let Some(c) = crate::entities::comment::Entity::find_by_id(id).one(db).await?
+                let Some(c) = crate::entities::comment::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
                 else {
                     return Ok(None);
                 };
