@@ -19,9 +19,7 @@ use crate::domain::comments::CommentPageRequest;
 use crate::domain::filter::{ArticleFilter, AuthorRef, TagRef};
 use crate::domain::site::FeedScope;
 use crate::domain::{access, content, ninjs, related, revisions, sections, structured};
-use crate::entities::{
-    article, article_revision, author, comment, comment_decision, section, tag,
-};
+use crate::entities::{article, article_revision, author, comment, comment_decision, section, tag};
 use crate::error::AppError;
 use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
 

@@ -1123,17 +1123,26 @@ async fn an_editor_sees_each_moderation_decision_in_order_and_readers_never_do(a
         json!({}),
     )
     .await;
-    let edges = q["data"]["commentQueue"]["edges"].as_array().expect("edges").clone();
+    let edges = q["data"]["commentQueue"]["edges"]
+        .as_array()
+        .expect("edges")
+        .clone();
     let node = &edges
         .iter()
         .find(|e| e["node"]["id"] == id.to_string().as_str())
         .expect("in the queue")["node"];
-    let history = node["moderation"].as_array().expect("history for an editor");
+    let history = node["moderation"]
+        .as_array()
+        .expect("history for an editor");
     assert_eq!(history.len(), 3, "{node}");
     let mut last_at = String::new();
     for (d, (from, to, note)) in history.iter().zip(&expected) {
         assert_eq!(d["actor"], "ed", "who: {d}");
-        assert_eq!((d["fromStatus"].as_str(), d["toStatus"].as_str()), (Some(*from), Some(*to)), "{d}");
+        assert_eq!(
+            (d["fromStatus"].as_str(), d["toStatus"].as_str()),
+            (Some(*from), Some(*to)),
+            "{d}"
+        );
         assert_eq!(&d["note"], note, "{d}");
         let at = d["at"].as_str().expect("when").to_owned();
         assert!(at >= last_at, "oldest first: {history:?}");
@@ -1152,7 +1161,12 @@ async fn an_editor_sees_each_moderation_decision_in_order_and_readers_never_do(a
     // REST, as an editor: the comment and the queue.
     let (status, _, c) = send_to(
         &r,
-        request("GET", &format!("/api/v1/comments/{id}"), Some(&editor()), None),
+        request(
+            "GET",
+            &format!("/api/v1/comments/{id}"),
+            Some(&editor()),
+            None,
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{c}");
@@ -1160,13 +1174,22 @@ async fn an_editor_sees_each_moderation_decision_in_order_and_readers_never_do(a
     assert_eq!(rest.len(), 3, "{c}");
     for (d, (from, to, note)) in rest.iter().zip(&expected) {
         assert_eq!(d["actor"], "ed");
-        assert_eq!((d["from_status"].as_str(), d["to_status"].as_str()), (Some(*from), Some(*to)), "{d}");
+        assert_eq!(
+            (d["from_status"].as_str(), d["to_status"].as_str()),
+            (Some(*from), Some(*to)),
+            "{d}"
+        );
         assert_eq!(&d["note"], note, "{d}");
         assert!(d["at"].is_string(), "{d}");
     }
     let (_, _, page) = send_to(
         &r,
-        request("GET", "/api/v1/comments?status=APPROVED&article=talks-resume&limit=50", Some(&editor()), None),
+        request(
+            "GET",
+            "/api/v1/comments?status=APPROVED&article=talks-resume&limit=50",
+            Some(&editor()),
+            None,
+        ),
     )
     .await;
     let item = page["items"]
@@ -1176,14 +1199,23 @@ async fn an_editor_sees_each_moderation_decision_in_order_and_readers_never_do(a
         .find(|i| i["id"] == id)
         .expect("in the queue")
         .clone();
-    assert_eq!(item["moderation"], c["moderation"], "the queue shows the same history");
+    assert_eq!(
+        item["moderation"], c["moderation"],
+        "the queue shows the same history"
+    );
 
     // Anonymous readers and reader tokens: the comment is public now, its history is not.
     let page = "{ article(slug: \"talks-resume\") { comments(first: 50) { edges { node { id moderation { actor note } } } } } }";
     for who in [None, Some(reader("Rita"))] {
         let seen = gql(&r, who.as_deref(), page, json!({})).await;
-        assert!(seen.get("errors").is_none(), "a reader's page never fails on it: {seen}");
-        let edges = seen["data"]["article"]["comments"]["edges"].as_array().expect("edges").clone();
+        assert!(
+            seen.get("errors").is_none(),
+            "a reader's page never fails on it: {seen}"
+        );
+        let edges = seen["data"]["article"]["comments"]["edges"]
+            .as_array()
+            .expect("edges")
+            .clone();
         let node = &edges
             .iter()
             .find(|e| e["node"]["id"] == id.to_string().as_str())
@@ -1191,7 +1223,12 @@ async fn an_editor_sees_each_moderation_decision_in_order_and_readers_never_do(a
         assert_eq!(node["moderation"], Value::Null, "{who:?}: {node}");
         let (status, _, c) = send_to(
             &r,
-            request("GET", &format!("/api/v1/comments/{id}"), who.as_deref(), None),
+            request(
+                "GET",
+                &format!("/api/v1/comments/{id}"),
+                who.as_deref(),
+                None,
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{c}");
@@ -1201,7 +1238,12 @@ async fn an_editor_sees_each_moderation_decision_in_order_and_readers_never_do(a
     // Readers cannot reach the queue that carries it either.
     let (status, _, p) = send_to(
         &r,
-        request("GET", "/api/v1/comments?status=APPROVED", Some(&reader("Rita")), None),
+        request(
+            "GET",
+            "/api/v1/comments?status=APPROVED",
+            Some(&reader("Rita")),
+            None,
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{p}");
@@ -1231,15 +1273,23 @@ async fn the_moderation_history_of_a_queue_page_costs_the_same_statements_for_1_
         app.take_statement_count();
         let got = gql(&r, Some(&editor()), q, json!({ "n": n })).await;
         let statements = app.take_statement_count();
-        let edges = got["data"]["commentQueue"]["edges"].as_array().expect("edges").clone();
+        let edges = got["data"]["commentQueue"]["edges"]
+            .as_array()
+            .expect("edges")
+            .clone();
         assert_eq!(edges.len(), n as usize, "{got}");
         assert!(
-            edges.iter().all(|e| e["node"]["moderation"].as_array().map(Vec::len) == Some(2)),
+            edges
+                .iter()
+                .all(|e| e["node"]["moderation"].as_array().map(Vec::len) == Some(2)),
             "{got}"
         );
         seen.push(statements);
     }
-    assert_eq!(seen[0], seen[1], "statements for 1 and 4 comments: {seen:?}");
+    assert_eq!(
+        seen[0], seen[1],
+        "statements for 1 and 4 comments: {seen:?}"
+    );
 }
 
 async fn one_article_is_limited_in_the_database_with_retry_after(app: &TestApp) {
@@ -1272,7 +1322,13 @@ async fn one_article_is_limited_in_the_database_with_retry_after(app: &TestApp) 
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{p}");
     assert_eq!(p["code"], "RATE_LIMITED");
-    assert!(p["detail"].as_str().unwrap_or("").contains("on this article"), "{p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("on this article"),
+        "{p}"
+    );
     let wait: u64 = headers["retry-after"]
         .to_str()
         .expect("ascii")
@@ -1286,8 +1342,15 @@ async fn one_article_is_limited_in_the_database_with_retry_after(app: &TestApp) 
         json!({ "s": "summit-ends", "i": { "authorName": "Late", "body": "and through GraphQL" } }),
     )
     .await;
-    assert_eq!(gql_refused["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{gql_refused}");
-    assert_eq!(app.count_rows("comments").await, before + 3, "nothing past the limit stored");
+    assert_eq!(
+        gql_refused["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{gql_refused}"
+    );
+    assert_eq!(
+        app.count_rows("comments").await,
+        before + 3,
+        "nothing past the limit stored"
+    );
     let (status, _, _) = post_from(
         &r,
         "198.51.100.30",
@@ -1296,7 +1359,11 @@ async fn one_article_is_limited_in_the_database_with_retry_after(app: &TestApp) 
         json!({ "author_name": "Late", "body": "on another story" }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "other articles are not held back");
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "other articles are not held back"
+    );
 }
 
 async fn refused_posts_on_closed_draft_and_unpublished_articles_write_nothing(app: &TestApp) {
@@ -1335,9 +1402,21 @@ async fn refused_posts_on_closed_draft_and_unpublished_articles_write_nothing(ap
             json!({ "s": slug, "i": { "body": "hello again" } }),
         )
         .await;
-        let code = if status == StatusCode::FORBIDDEN { "FORBIDDEN" } else { "NOT_FOUND" };
+        let code = if status == StatusCode::FORBIDDEN {
+            "FORBIDDEN"
+        } else {
+            "NOT_FOUND"
+        };
         assert_eq!(g["errors"][0]["extensions"]["code"], code, "{slug}: {g}");
     }
-    assert_eq!(app.count_rows("comments").await, comments, "no comment written");
-    assert_eq!(app.count_rows("change_log").await, events, "no event written");
+    assert_eq!(
+        app.count_rows("comments").await,
+        comments,
+        "no comment written"
+    );
+    assert_eq!(
+        app.count_rows("change_log").await,
+        events,
+        "no event written"
+    );
 }
