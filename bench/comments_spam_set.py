@@ -72,7 +72,9 @@ def main():
     for i in range(100):
         posts.append(post("honeypot", slug(), {"author_name": f"Bot {i}", "body": f"Nice post {i}", "website": "http://bot.example", "rendered_at": ok()}))
     for i in range(100):
-        posts.append(post("posted 1 s after page load", slug(), {"author_name": f"Quick {i}", "body": f"Interesting point number {i}", "rendered_at": iso(now)}))
+        # The page was loaded a second before this post (not when the run began).
+        loaded = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+        posts.append(post("posted 1 s after page load", slug(), {"author_name": f"Quick {i}", "body": f"Interesting point number {i}", "rendered_at": iso(loaded)}))
 
     table = collections.defaultdict(collections.Counter)
     reasons = collections.Counter()
