@@ -17,11 +17,12 @@
 //! - **on SQLite, waits its turn in the process before it begins** ([`gate`]): SQLite has
 //!   one writer per file, and a transaction that reads first takes the write lock only at
 //!   its first write. Concurrent writers that meet there are left to SQLite's busy handler,
-//!   which sleeps and polls (1, 2, 5, … up to 100 ms a try) instead of queueing: under eight
-//!   concurrent comment posts that put the p99 at ~280 ms while the median stayed at 5 ms.
-//!   One async, first-come-first-served gate per database file queues them instead, and a
-//!   transaction that holds no connection while it waits. Writers in other processes (an
-//!   import) still meet at the busy handler.
+//!   which sleeps and polls (1, 2, 5, … up to 100 ms a try) instead of queueing, so a loser
+//!   can wait far longer than the writes ahead of it take: eight concurrent comment posts
+//!   had a p99 of 278 ms against a median of 5 ms (`bench/comments.sh`). One async,
+//!   first-come-first-served gate per database file queues them instead, and a writer holds
+//!   no connection while it waits. Writers in other processes (an import) still meet at the
+//!   busy handler.
 //!
 //! A write that fails before `COMMIT` rolls back: nothing of it, or of its claim, remains.
 //!
