@@ -856,6 +856,10 @@ impl CommentDecision {
     }
 
     /// The status before.
+    #[expect(
+        clippy::wrong_self_convention,
+        reason = "a resolver: the field is `fromStatus`, as `from_status` in REST"
+    )]
     async fn from_status(&self) -> Result<super::enums::CommentStatus> {
         Self::status(&self.0.from_status)
     }
