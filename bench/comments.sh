@@ -13,17 +13,21 @@
 # Comments close 30 days after publication by default; the generated newsroom is older, so
 # the server runs with GAZETTE_COMMENTS_CLOSE_AFTER_DAYS=0. The comments a run posts stay in
 # the database (the next import starts afresh when the file or migrations change).
-# Settings: BENCH_DIR, N (50000), DUR (15), CONC (8), DBS ("sqlite postgres"), SKIP_BUILD.
+# Settings: BENCH_DIR, N (50000), DUR (15), CONC (8), DBS ("sqlite postgres"), PORT (18193),
+# PGPORT (55432: the peer kit's PostgreSQL, started by bench/lib.sh), SKIP_BUILD.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
 PEER_DIR=${PEER_DIR:-$ROOT/../shared/bench}
-BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/gazette-bench}
+export BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/gazette-bench}
 N=${N:-50000}; DUR=${DUR:-15}; WARM=${WARM:-3}; CONC=${CONC:-8}
 DBS=${DBS:-sqlite postgres}; PORT=${PORT:-18193}; SKIP_BUILD=${SKIP_BUILD:-0}
 export PGPORT=${PGPORT:-55432}
 DATA=${DATA:-$BENCH_DIR/data/news_${N}.json}
-BIN=$ROOT/target/release/gazette
-SERVE_ENVS="GAZETTE_COMMENTS_CLOSE_AFTER_DAYS=0 GAZETTE_WRITE_RATE_LIMIT=1000000000 GAZETTE_TRUSTED_PROXIES=127.0.0.1 GAZETTE_JWT_SECRET=comments-bench-secret-comments-bench-secret"
+BIN=${BIN:-$ROOT/target/release/gazette}
+# The HMAC key turns on trust by history on PostgreSQL too (SQLite makes one in its data
+# directory), so both databases run the same lookups.
+SERVE_ENVS="GAZETTE_COMMENTS_CLOSE_AFTER_DAYS=0 GAZETTE_WRITE_RATE_LIMIT=1000000000 GAZETTE_TRUSTED_PROXIES=127.0.0.1 GAZETTE_JWT_SECRET=comments-bench-secret-comments-bench-secret GAZETTE_COMMENTS_HMAC_KEY=comments-bench-secret-comments-bench-secret"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 OUT=$(mktemp -d)
 # shellcheck source=bench/lib.sh
@@ -79,4 +83,4 @@ PY
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 done
 echo
-echo "machine: $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg); rerun: bash bench/comments.sh"
+echo "machine: $(nproc) cores, load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg); rerun: bash bench/comments.sh"

@@ -30,8 +30,10 @@ def main():
 
     def ip():
         ip_n[0] += 1
+        if ip_n[0] & 255 == 0:  # no .0 host: each address once
+            ip_n[0] += 1
         n = ip_n[0]
-        return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255 or 1}"
+        return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
 
     def post(kind, slug, body, addr=None):
         req = urllib.request.Request(f"{a.url}/api/v1/articles/{slug}/comments", method="POST",
@@ -70,7 +72,9 @@ def main():
     for i in range(100):
         posts.append(post("honeypot", slug(), {"author_name": f"Bot {i}", "body": f"Nice post {i}", "website": "http://bot.example", "rendered_at": ok()}))
     for i in range(100):
-        posts.append(post("posted 1 s after page load", slug(), {"author_name": f"Quick {i}", "body": f"Interesting point number {i}", "rendered_at": iso(now)}))
+        # The page was loaded a second before this post (not when the run began).
+        loaded = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+        posts.append(post("posted 1 s after page load", slug(), {"author_name": f"Quick {i}", "body": f"Interesting point number {i}", "rendered_at": iso(loaded)}))
 
     table = collections.defaultdict(collections.Counter)
     reasons = collections.Counter()
@@ -96,6 +100,16 @@ def main():
         total.update(n)
         print(f"| {kind} | " + " | ".join(str(n.get(c, 0)) for c in cols) + " |")
     print("| **all** | " + " | ".join(str(total.get(c, 0)) for c in cols) + " |")
+    ham = table["newsroom comments"]
+    spam = collections.Counter()
+    for kind, n in table.items():
+        if kind != "newsroom comments":
+            spam.update(n)
+    pct = lambda part, whole: f"{100 * part / max(whole, 1):.1f}%"
+    print(f"\nnewsroom comments approved at once: {ham['approved']} of {sum(ham.values())} "
+          f"({pct(ham['approved'], sum(ham.values()))}); spam set kept off the page "
+          f"(held, spam or refused): {sum(spam.values()) - spam['approved']} of {sum(spam.values())} "
+          f"({pct(sum(spam.values()) - spam['approved'], sum(spam.values()))})")
     print("\nreasons, most frequent first (one example each):")
     for general, n in reasons.most_common(15):
         print(f"- {n} × {samples[general]}")

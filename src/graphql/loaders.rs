@@ -13,7 +13,7 @@ use crate::domain::comments::{self, CommentPageRequest};
 use crate::domain::directory::{Directory, Relations};
 use crate::domain::filter::ArticleFilter;
 use crate::domain::related;
-use crate::entities::{article, comment, section};
+use crate::entities::{article, comment, comment_decision, section};
 use crate::error::AppError;
 use crate::graphql::error::IntoGraphql as _;
 
@@ -90,6 +90,9 @@ pub struct RelatedOf(pub i32);
 /// A comment's approved replies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Replies(pub i32);
+/// A comment's moderation decisions, oldest first (resolved for editors only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Decisions(pub i32);
 /// Whether an editor closed an article's comments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommentsClosed(pub i32);
@@ -243,6 +246,20 @@ impl Loader<Replies> for DbLoader {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
         let mut found = comments::replies(&self.db, &ids).await?;
         Ok(every_key(&ids, &mut found, Replies))
+    }
+}
+
+impl Loader<Decisions> for DbLoader {
+    type Value = Vec<comment_decision::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[Decisions],
+    ) -> Result<HashMap<Decisions, Self::Value>, Self::Error> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let mut found = comments::moderation::history(&self.db, &ids).await?;
+        Ok(every_key(&ids, &mut found, Decisions))
     }
 }
 

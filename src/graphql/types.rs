@@ -9,8 +9,8 @@ use serde::Deserialize as _;
 use super::blocks::Block;
 use super::connection::{ArticleConnection, CommentConnection};
 use super::loaders::{
-    self, ArticleBody, ArticleRelations, CommentCount, Loaders, RelatedOf, Replies, SectionById,
-    SectionByPath, SectionChildren,
+    self, ArticleBody, ArticleRelations, CommentCount, Decisions, Loaders, RelatedOf, Replies,
+    SectionById, SectionByPath, SectionChildren,
 };
 use super::surrogate_keys::note;
 use crate::domain::articles;
@@ -19,7 +19,7 @@ use crate::domain::comments::CommentPageRequest;
 use crate::domain::filter::{ArticleFilter, AuthorRef, TagRef};
 use crate::domain::site::FeedScope;
 use crate::domain::{access, content, ninjs, related, revisions, sections, structured};
-use crate::entities::{article, article_revision, author, comment, section, tag};
+use crate::entities::{article, article_revision, author, comment, comment_decision, section, tag};
 use crate::error::AppError;
 use crate::graphql::error::{GqlResultExt as _, IntoGraphql as _};
 
@@ -806,6 +806,78 @@ impl Comment {
             .await
             .map_err(loaders::load_err)?;
         Ok(found.unwrap_or_default().into_iter().map(Comment).collect())
+    }
+
+    /// Every moderation decision on it, oldest first: who, when, from what status to what,
+    /// and the note (editors only; null for everyone else, like `reasons`, so that one
+    /// fragment serves every caller and a reader's page never fails on it).
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn moderation(&self, ctx: &Context<'_>) -> Result<Option<Vec<CommentDecision>>> {
+        if !super::caller(ctx).is_editor() {
+            return Ok(None);
+        }
+        let found = loader(ctx)?
+            .load_one(Decisions(self.0.id))
+            .await
+            .map_err(loaders::load_err)?;
+        Ok(Some(
+            found
+                .unwrap_or_default()
+                .into_iter()
+                .map(CommentDecision)
+                .collect(),
+        ))
+    }
+}
+
+/// One moderation decision on a comment (editors).
+pub struct CommentDecision(pub comment_decision::Model);
+
+impl CommentDecision {
+    fn status(s: &str) -> Result<super::enums::CommentStatus> {
+        crate::domain::CommentStatus::parse(s)
+            .map(Into::into)
+            .ok_or_else(|| {
+                AppError::internal(format!("a decision holds the status {s:?}")).into_graphql()
+            })
+    }
+}
+
+#[Object]
+impl CommentDecision {
+    /// Who decided: the editor's account (`sub`).
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+
+    /// When.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+
+    /// The status before.
+    #[expect(
+        clippy::wrong_self_convention,
+        reason = "a resolver: the field is `fromStatus`, as `from_status` in REST"
+    )]
+    async fn from_status(&self) -> Result<super::enums::CommentStatus> {
+        Self::status(&self.0.from_status)
+    }
+
+    /// The status after.
+    async fn to_status(&self) -> Result<super::enums::CommentStatus> {
+        Self::status(&self.0.to_status)
+    }
+
+    /// Why, as the editor wrote it.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// What the decision was reported to the external spam checker as (`spam` or `ham`),
+    /// when one is configured.
+    async fn reported(&self) -> Option<&str> {
+        self.0.reported.as_deref()
     }
 }
 

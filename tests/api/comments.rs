@@ -94,6 +94,10 @@ storage_tests!(
     only_editors_see_the_queue_and_moderate,
     admins_export_and_erase_a_commenters_data,
     addresses_are_cleared_after_the_retention,
+    an_editor_sees_each_moderation_decision_in_order_and_readers_never_do,
+    the_moderation_history_of_a_queue_page_costs_the_same_statements_for_1_or_4_comments,
+    one_article_is_limited_in_the_database_with_retry_after,
+    refused_posts_on_closed_draft_and_unpublished_articles_write_nothing,
 );
 
 fn settings() -> Settings {
@@ -1060,5 +1064,359 @@ async fn addresses_are_cleared_after_the_retention(app: &TestApp) {
     assert!(
         c.get("client_address").is_none() && c.get("user_agent").is_none(),
         "{c}"
+    );
+}
+
+/// Moves comment `id` to `status` through GraphQL as the editor "ed".
+async fn decide(r: &Router, id: i64, status: &str, note: Option<&str>) {
+    let done = gql(
+        r,
+        Some(&editor()),
+        "mutation($id: ID!, $s: CommentStatus!, $n: String) { moderateComment(id: $id, status: $s, note: $n) { status } }",
+        json!({ "id": id.to_string(), "s": status, "n": note }),
+    )
+    .await;
+    assert_eq!(done["data"]["moderateComment"]["status"], status, "{done}");
+}
+
+async fn an_editor_sees_each_moderation_decision_in_order_and_readers_never_do(app: &TestApp) {
+    let r = router(app).await;
+    let (_, _, got) = post_from(
+        &r,
+        "192.0.2.70",
+        None,
+        "talks-resume",
+        json!({ "author_name": "Mo", "body": "Links: https://a.test/1 https://b.test/2 https://c.test/3" }),
+    )
+    .await;
+    let id = got["id"].as_i64().expect("id");
+    decide(&r, id, "SPAM", Some("link farm")).await;
+    // The REST mirror records its decisions the same way.
+    let (status, _, one) = send_to(
+        &r,
+        request(
+            "POST",
+            &format!("/api/v1/comments/{id}/moderate"),
+            Some(&editor()),
+            Some(json!({ "status": "REJECTED" })),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(
+        one["moderation"].as_array().map(Vec::len),
+        Some(2),
+        "the answer to a decision shows the history with it: {one}"
+    );
+    decide(&r, id, "APPROVED", Some("checked the sources")).await;
+    let expected = [
+        ("PENDING", "SPAM", json!("link farm")),
+        ("SPAM", "REJECTED", Value::Null),
+        ("REJECTED", "APPROVED", json!("checked the sources")),
+    ];
+
+    // GraphQL, as an editor: the queue and the article's page.
+    let q = gql(
+        &r,
+        Some(&editor()),
+        "{ commentQueue(status: APPROVED, article: \"talks-resume\", first: 50) { edges { node { id moderation { actor at fromStatus toStatus note } } } } }",
+        json!({}),
+    )
+    .await;
+    let edges = q["data"]["commentQueue"]["edges"]
+        .as_array()
+        .expect("edges")
+        .clone();
+    let node = &edges
+        .iter()
+        .find(|e| e["node"]["id"] == id.to_string().as_str())
+        .expect("in the queue")["node"];
+    let history = node["moderation"]
+        .as_array()
+        .expect("history for an editor");
+    assert_eq!(history.len(), 3, "{node}");
+    let mut last_at = String::new();
+    for (d, (from, to, note)) in history.iter().zip(&expected) {
+        assert_eq!(d["actor"], "ed", "who: {d}");
+        assert_eq!(
+            (d["fromStatus"].as_str(), d["toStatus"].as_str()),
+            (Some(*from), Some(*to)),
+            "{d}"
+        );
+        assert_eq!(&d["note"], note, "{d}");
+        let at = d["at"].as_str().expect("when").to_owned();
+        assert!(at >= last_at, "oldest first: {history:?}");
+        last_at = at;
+    }
+    let imported = edges
+        .iter()
+        .find(|e| e["node"]["id"] != id.to_string().as_str())
+        .expect("an imported comment");
+    assert_eq!(
+        imported["node"]["moderation"],
+        json!([]),
+        "no decisions yet reads as an empty history"
+    );
+
+    // REST, as an editor: the comment and the queue.
+    let (status, _, c) = send_to(
+        &r,
+        request(
+            "GET",
+            &format!("/api/v1/comments/{id}"),
+            Some(&editor()),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    let rest = c["moderation"].as_array().expect("history for an editor");
+    assert_eq!(rest.len(), 3, "{c}");
+    for (d, (from, to, note)) in rest.iter().zip(&expected) {
+        assert_eq!(d["actor"], "ed");
+        assert_eq!(
+            (d["from_status"].as_str(), d["to_status"].as_str()),
+            (Some(*from), Some(*to)),
+            "{d}"
+        );
+        assert_eq!(&d["note"], note, "{d}");
+        assert!(d["at"].is_string(), "{d}");
+    }
+    let (_, _, page) = send_to(
+        &r,
+        request(
+            "GET",
+            "/api/v1/comments?status=APPROVED&article=talks-resume&limit=50",
+            Some(&editor()),
+            None,
+        ),
+    )
+    .await;
+    let item = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["id"] == id)
+        .expect("in the queue")
+        .clone();
+    assert_eq!(
+        item["moderation"], c["moderation"],
+        "the queue shows the same history"
+    );
+
+    // Anonymous readers and reader tokens: the comment is public now, its history is not.
+    let page = "{ article(slug: \"talks-resume\") { comments(first: 50) { edges { node { id moderation { actor note } } } } } }";
+    for who in [None, Some(reader("Rita"))] {
+        let seen = gql(&r, who.as_deref(), page, json!({})).await;
+        assert!(
+            seen.get("errors").is_none(),
+            "a reader's page never fails on it: {seen}"
+        );
+        let edges = seen["data"]["article"]["comments"]["edges"]
+            .as_array()
+            .expect("edges")
+            .clone();
+        let node = &edges
+            .iter()
+            .find(|e| e["node"]["id"] == id.to_string().as_str())
+            .expect("approved, so shown")["node"];
+        assert_eq!(node["moderation"], Value::Null, "{who:?}: {node}");
+        let (status, _, c) = send_to(
+            &r,
+            request(
+                "GET",
+                &format!("/api/v1/comments/{id}"),
+                who.as_deref(),
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        assert!(c.get("moderation").is_none(), "{who:?}: {c}");
+        assert!(!c.to_string().contains("link farm"), "no note leaks: {c}");
+    }
+    // Readers cannot reach the queue that carries it either.
+    let (status, _, p) = send_to(
+        &r,
+        request(
+            "GET",
+            "/api/v1/comments?status=APPROVED",
+            Some(&reader("Rita")),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{p}");
+}
+
+async fn the_moderation_history_of_a_queue_page_costs_the_same_statements_for_1_or_4_comments(
+    app: &TestApp,
+) {
+    let r = router(app).await;
+    for i in 0..4 {
+        let (_, _, got) = post_from(
+            &r,
+            &format!("192.0.2.{}", 80 + i),
+            None,
+            "aid-arrives",
+            json!({ "author_name": "Lk", "body": format!("Sources {i}: https://a.test/{i} https://b.test/{i} https://c.test/{i}") }),
+        )
+        .await;
+        let id = got["id"].as_i64().expect("id");
+        decide(&r, id, "SPAM", Some("links")).await;
+        decide(&r, id, "REJECTED", None).await;
+    }
+    let q = "query($n: Int) { commentQueue(status: REJECTED, first: $n) { edges { node { id moderation { actor toStatus } } } } }";
+    let mut seen = Vec::new();
+    for n in [1, 4] {
+        let _ = gql(&r, Some(&editor()), q, json!({ "n": n })).await;
+        app.take_statement_count();
+        let got = gql(&r, Some(&editor()), q, json!({ "n": n })).await;
+        let statements = app.take_statement_count();
+        let edges = got["data"]["commentQueue"]["edges"]
+            .as_array()
+            .expect("edges")
+            .clone();
+        assert_eq!(edges.len(), n as usize, "{got}");
+        assert!(
+            edges
+                .iter()
+                .all(|e| e["node"]["moderation"].as_array().map(Vec::len) == Some(2)),
+            "{got}"
+        );
+        seen.push(statements);
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "statements for 1 and 4 comments: {seen:?}"
+    );
+}
+
+async fn one_article_is_limited_in_the_database_with_retry_after(app: &TestApp) {
+    app.import(newsroom()).await;
+    let r = app
+        .with_comments(Settings {
+            per_article: 3,
+            ..settings()
+        })
+        .await;
+    let before = app.count_rows("comments").await;
+    for i in 0..3 {
+        let (status, _, body) = post_from(
+            &r,
+            &format!("198.51.100.{}", 20 + i),
+            None,
+            "summit-ends",
+            json!({ "author_name": "Crowd", "body": format!("a view from reader {i}") }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, headers, p) = post_from(
+        &r,
+        "198.51.100.30",
+        None,
+        "summit-ends",
+        json!({ "author_name": "Late", "body": "one more view" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{p}");
+    assert_eq!(p["code"], "RATE_LIMITED");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("on this article"),
+        "{p}"
+    );
+    let wait: u64 = headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("secs");
+    assert!((1..=600).contains(&wait), "{wait}");
+    let gql_refused = gql(
+        &r,
+        None,
+        ADD,
+        json!({ "s": "summit-ends", "i": { "authorName": "Late", "body": "and through GraphQL" } }),
+    )
+    .await;
+    assert_eq!(
+        gql_refused["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{gql_refused}"
+    );
+    assert_eq!(
+        app.count_rows("comments").await,
+        before + 3,
+        "nothing past the limit stored"
+    );
+    let (status, _, _) = post_from(
+        &r,
+        "198.51.100.30",
+        None,
+        "talks-resume",
+        json!({ "author_name": "Late", "body": "on another story" }),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "other articles are not held back"
+    );
+}
+
+async fn refused_posts_on_closed_draft_and_unpublished_articles_write_nothing(app: &TestApp) {
+    let r = router(app).await;
+    let (id, _) = app.id_version("summit-ends").await;
+    let _ = gql(
+        &r,
+        Some(&editor()),
+        "mutation($id: ID!) { setCommentsOpen(id: $id, open: false) { commentsOpen } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let _ = app
+        .step_as(&editor(), "unpublishArticle", "markets-rally")
+        .await;
+    let comments = app.count_rows("comments").await;
+    let events = app.count_rows("change_log").await;
+    for (slug, status) in [
+        ("summit-ends", StatusCode::FORBIDDEN),
+        ("secret-draft", StatusCode::NOT_FOUND),
+        ("markets-rally", StatusCode::NOT_FOUND),
+    ] {
+        let (got, _, p) = post_from(
+            &r,
+            "192.0.2.90",
+            None,
+            slug,
+            json!({ "author_name": "A", "body": "hello there" }),
+        )
+        .await;
+        assert_eq!(got, status, "{slug}: {p}");
+        let g = gql(
+            &r,
+            Some(&reader("Rita")),
+            ADD,
+            json!({ "s": slug, "i": { "body": "hello again" } }),
+        )
+        .await;
+        let code = if status == StatusCode::FORBIDDEN {
+            "FORBIDDEN"
+        } else {
+            "NOT_FOUND"
+        };
+        assert_eq!(g["errors"][0]["extensions"]["code"], code, "{slug}: {g}");
+    }
+    assert_eq!(
+        app.count_rows("comments").await,
+        comments,
+        "no comment written"
+    );
+    assert_eq!(
+        app.count_rows("change_log").await,
+        events,
+        "no event written"
     );
 }

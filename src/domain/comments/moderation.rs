@@ -281,6 +281,22 @@ pub async fn set_open(
     .await
 }
 
+/// Each comment's moderation history, oldest decision first (one statement for all of them).
+/// Editors only: callers check the role, as for the other editor-only fields of a comment.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    comment_ids: &[i32],
+) -> Result<std::collections::HashMap<i32, Vec<comment_decision::Model>>> {
+    let mut out: std::collections::HashMap<i32, Vec<comment_decision::Model>> =
+        std::collections::HashMap::new();
+    for d in decisions(db, comment_ids).await? {
+        if let Some(id) = d.comment_id {
+            out.entry(id).or_default().push(d);
+        }
+    }
+    Ok(out)
+}
+
 /// The decisions on `comment_ids`, oldest first.
 pub async fn decisions(
     db: &impl ConnectionTrait,

@@ -77,6 +77,10 @@ pub struct CommentView {
     pub client_address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// Every moderation decision on it, oldest first: who, when, from what status to what,
+    /// the note (editors only, on the queue and the comment routes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<Vec<DecisionView>>,
 }
 
 impl CommentView {
@@ -101,7 +105,41 @@ impl CommentView {
             reasons: editor.then_some(reasons),
             client_address: editor.then_some(c.client_address).flatten(),
             user_agent: editor.then_some(c.user_agent).flatten(),
+            moderation: None,
         }
+    }
+
+    /// Editors' views of `comments`, each with its moderation history (one statement for all).
+    async fn for_editors(
+        db: &impl sea_orm::ConnectionTrait,
+        comments: Vec<comment::Model>,
+    ) -> std::result::Result<Vec<Self>, AppError> {
+        let ids: Vec<i32> = comments.iter().map(|c| c.id).collect();
+        let mut history = moderation::history(db, &ids).await?;
+        Ok(comments
+            .into_iter()
+            .map(|c| {
+                let decisions = history.remove(&c.id).unwrap_or_default();
+                let mut v = Self::of(c, true);
+                v.moderation = Some(decisions.into_iter().map(Into::into).collect());
+                v
+            })
+            .collect())
+    }
+
+    /// The view of `c` for the caller: an editor's with its moderation history.
+    async fn for_caller(
+        db: &impl sea_orm::ConnectionTrait,
+        c: comment::Model,
+        editor: bool,
+    ) -> std::result::Result<Self, AppError> {
+        if !editor {
+            return Ok(Self::of(c, false));
+        }
+        Self::for_editors(db, vec![c])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::internal("a comment's view went missing"))
     }
 }
 
@@ -222,13 +260,8 @@ pub async fn get(
     if !visible {
         return Err(missing().into());
     }
-    Ok(private(
-        &s,
-        &c,
-        &headers,
-        StatusCode::OK,
-        &CommentView::of(cm, editor),
-    ))
+    let v = CommentView::for_caller(&s.db, cm, editor).await?;
+    Ok(private(&s, &c, &headers, StatusCode::OK, &v))
 }
 
 use sea_orm::EntityTrait as _;
@@ -291,11 +324,7 @@ pub async fn queue(
         .then(|| page.items.last().map(moderation::cursor))
         .flatten();
     let v = QueuePage {
-        items: page
-            .items
-            .into_iter()
-            .map(|m| CommentView::of(m, true))
-            .collect(),
+        items: CommentView::for_editors(&s.db, page.items).await?,
         next_cursor,
     };
     Ok(private(&s, &c, &headers, StatusCode::OK, &v))
@@ -336,13 +365,8 @@ pub async fn moderate_one(
     let one = done
         .pop()
         .ok_or_else(|| AppError::internal("a decision returned no comment"))?;
-    Ok(private(
-        &s,
-        &c,
-        &headers,
-        StatusCode::OK,
-        &CommentView::of(one, true),
-    ))
+    let v = CommentView::for_caller(&s.db, one, true).await?;
+    Ok(private(&s, &c, &headers, StatusCode::OK, &v))
 }
 
 /// Decisions on many comments.
@@ -376,7 +400,7 @@ pub async fn moderate_many(
         b.note.as_deref(),
     )
     .await?;
-    let v: Vec<CommentView> = done.into_iter().map(|m| CommentView::of(m, true)).collect();
+    let v = CommentView::for_editors(&s.db, done).await?;
     Ok(private(&s, &c, &headers, StatusCode::OK, &v))
 }
 
@@ -427,7 +451,7 @@ pub struct CommenterBody {
     email: String,
 }
 
-/// A moderation decision, as exported.
+/// A moderation decision: on a comment's editor view, and in a commenter's export.
 #[derive(Serialize, ToSchema)]
 pub struct DecisionView {
     pub comment_id: Option<i32>,
