@@ -15,7 +15,6 @@
 //!   committed (`txid_status`, the function made for this). Committed: the write succeeded.
 //!   Aborted: it failed, and left nothing behind. Unknown (the database is gone): 503
 //!   `UNAVAILABLE` saying so, and a retry with the same `Idempotency-Key` applies it once.
-//!
 //! - **on SQLite, waits its turn in the process before it begins** ([`gate`]): SQLite has
 //!   one writer per file, and a transaction that reads first takes the write lock only at
 //!   its first write. Concurrent writers that meet there are left to SQLite's busy handler,
