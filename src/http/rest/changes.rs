@@ -65,8 +65,8 @@ pub struct ChangePageView {
     pub has_more: bool,
 }
 
-/// A page of the partner feed: ninjs items, oldest change first. (Its shape, for the
-/// OpenAPI document: the handler writes the page as text around the items' kept text.)
+// The handler writes this shape as text around the items' own (kept) text.
+/// A page of the partner feed: ninjs items, oldest change first.
 #[derive(Serialize, ToSchema)]
 pub struct PartnerItemsView {
     /// IPTC ninjs items (2.1, or 3.1 with `version=3`); `pubstatus` `withheld` or
