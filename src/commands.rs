@@ -130,6 +130,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
         .with_limits(&args.limits())
         .with_response_cache(&args.response_cache())
         .with_rendered_bodies(args.render_cache_bytes)
+        .with_ninjs_items(args.ninjs_cache_bytes)
         .with_site(site)
         .with_webhooks(args.webhooks.settings())
         .with_live(args.live())

@@ -191,6 +191,12 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_RENDER_CACHE_BYTES", default_value_t = crate::domain::rendered::DEFAULT_BYTES)]
     pub render_cache_bytes: u64,
 
+    /// Bytes of IPTC ninjs items kept in memory, per article version, for the partner feed
+    /// and `/ninjs` (0 builds every item on every request). Never stale: an edit makes a
+    /// new version, and an item is kept with what it names of sections, authors and tags.
+    #[arg(long, env = "GAZETTE_NINJS_CACHE_BYTES", default_value_t = crate::domain::ninjs::DEFAULT_BYTES)]
+    pub ninjs_cache_bytes: u64,
+
     /// Longest the response cache keeps an answer, in seconds: a backstop, since every write
     /// invalidates what it touches at once.
     #[arg(long, env = "GAZETTE_RESPONSE_CACHE_TTL", default_value_t = 600)]

@@ -70,6 +70,8 @@ pub struct Shared {
     pub limits_gql: graphql::Limits,
     /// Article bodies rendered to HTML, per article version (feeds carry them in full).
     pub rendered: RenderedBodies,
+    /// ninjs items, per article version (the partner feed carries them in full).
+    pub ninjs: crate::domain::ninjs::Items,
     /// Webhooks: the key of their secrets, the SSRF exemption, the delivery schedule (also
     /// given to GraphQL requests).
     pub webhooks: Arc<crate::domain::webhooks::Settings>,
@@ -153,6 +155,7 @@ impl AppState {
             site,
             limits_gql: graphql::Limits::default(),
             rendered: RenderedBodies::default(),
+            ninjs: crate::domain::ninjs::Items::default(),
             webhooks: Arc::default(),
             live: crate::live::Live::default(),
             comments: crate::domain::comments::Service::default(),
@@ -190,6 +193,11 @@ impl AppState {
     /// The same state keeping at most `max_bytes` of rendered bodies (0: none).
     pub fn with_rendered_bodies(self, max_bytes: u64) -> Self {
         self.map(|s| s.rendered = RenderedBodies::new(max_bytes))
+    }
+
+    /// The same state keeping at most `max_bytes` of ninjs items (0: none).
+    pub fn with_ninjs_items(self, max_bytes: u64) -> Self {
+        self.map(|s| s.ninjs = crate::domain::ninjs::Items::new(max_bytes))
     }
 
     /// The same state with this site (public URLs, the publication).

@@ -101,6 +101,24 @@ pub async fn find_all(
     Ok(out)
 }
 
+/// [`find_all`] without the bodies (JSON `null` in their place, see [`lacks_body`]): for
+/// readers that take bodies rendered (`domain::rendered`) or not at all.
+pub async fn find_all_without_body(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Select<article::Entity>,
+) -> Result<Vec<article::Model>> {
+    let backend = db.get_database_backend();
+    let mut select = select.select_only();
+    for c in article::Column::iter() {
+        select = if matches!(c, article::Column::Body) {
+            select.column_as(no_body(backend), "body")
+        } else {
+            select.column(c)
+        };
+    }
+    find_all(db, select).await
+}
+
 /// The one article `select` finds, read through [`article_row`].
 async fn find_one(
     db: &impl ConnectionTrait,

@@ -128,14 +128,24 @@ pub async fn page(
         Scope::Articles => ARTICLES,
     };
     match since {
-        None => snapshot(db, caller, head, head.last_seq, first_kind, 0, first).await,
+        None => snapshot(db, caller, head, head.last_seq, first_kind, 0, first, scope).await,
         Some(Position::Snapshot {
             head: from,
             kind,
             id,
         }) => {
             stream::check(head, from)?;
-            snapshot(db, caller, head, from, kind.max(first_kind), id, first).await
+            snapshot(
+                db,
+                caller,
+                head,
+                from,
+                kind.max(first_kind),
+                id,
+                first,
+                scope,
+            )
+            .await
         }
         Some(Position::Stream(from)) => {
             stream::check(head, from)?;
@@ -153,6 +163,10 @@ const KINDS: [EntityKind; 4] = [
 ];
 const ARTICLES: u8 = 3;
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a position's parts, the page's size and its scope"
+)]
 async fn snapshot(
     db: &impl ConnectionTrait,
     caller: &Caller,
@@ -161,12 +175,21 @@ async fn snapshot(
     mut kind: u8,
     mut after: i32,
     first: u64,
+    scope: Scope,
 ) -> Result<ChangePage> {
     let visibility = caller.visibility();
     let mut items = Vec::new();
     while (items.len() as u64) < first && usize::from(kind) < KINDS.len() {
         let want = first - items.len() as u64;
-        let mut rows = list(db, &visibility, KINDS[usize::from(kind)], after, want + 1).await?;
+        let rows = list(
+            db,
+            &visibility,
+            KINDS[usize::from(kind)],
+            after,
+            want + 1,
+            scope,
+        );
+        let mut rows = rows.await?;
         let more = rows.len() as u64 > want;
         rows.truncate(want as usize);
         for e in rows {
@@ -220,20 +243,21 @@ async fn list(
     kind: EntityKind,
     after: i32,
     limit: u64,
+    scope: Scope,
 ) -> Result<Vec<Entity>> {
     Ok(match kind {
-        EntityKind::Article => super::articles::find_all(
-            db,
-            article::Entity::find()
+        EntityKind::Article => {
+            let select = article::Entity::find()
                 .filter(super::filter::visibility_condition(visibility))
                 .filter(article::Column::Id.gt(after))
                 .order_by_asc(article::Column::Id)
-                .limit(limit),
-        )
-        .await?
-        .into_iter()
-        .map(Entity::Article)
-        .collect(),
+                .limit(limit);
+            let rows = match scope {
+                Scope::Articles => super::articles::find_all_without_body(db, select).await?,
+                Scope::Everything => super::articles::find_all(db, select).await?,
+            };
+            rows.into_iter().map(Entity::Article).collect()
+        }
         EntityKind::Section => section::Entity::find()
             .filter(section::Column::Id.gt(after))
             .order_by_asc(section::Column::Id)
@@ -515,11 +539,13 @@ async fn follow(
     let full: HashMap<i32, article::Model> = if upserts.is_empty() {
         HashMap::new()
     } else {
-        super::articles::find_all(
-            db,
-            article::Entity::find().filter(article::Column::Id.is_in(upserts)),
-        )
-        .await?
+        let select = article::Entity::find().filter(article::Column::Id.is_in(upserts));
+        match scope {
+            // The partner feed writes ninjs items, whose bodies come rendered (and whose
+            // items are mostly kept): reading and parsing each body here was most of a page.
+            Scope::Articles => super::articles::find_all_without_body(db, select).await?,
+            Scope::Everything => super::articles::find_all(db, select).await?,
+        }
         .into_iter()
         .map(|a| (a.id, a))
         .collect()

@@ -68,12 +68,12 @@ impl RenderedBodies {
     /// [`blocks::render_html`] of its blocks), by article id: from the memo where it holds
     /// that version, the rest read in one statement and kept. An article whose stored body
     /// does not parse is left out (and logged by [`articles::body_blocks`]).
-    pub async fn html(
+    pub async fn html<'a>(
         &self,
         db: &impl ConnectionTrait,
-        articles: &[article::Model],
+        articles: impl IntoIterator<Item = &'a article::Model>,
     ) -> Result<HashMap<i32, Arc<str>>> {
-        let mut out = HashMap::with_capacity(articles.len());
+        let mut out = HashMap::new();
         let mut missing = Vec::new();
         for a in articles {
             match self.memo.as_ref().and_then(|m| m.get(&Self::key(a))) {

@@ -19,6 +19,7 @@ crate::storage_tests!(
     replaying_the_stream_holds_exactly_what_the_database_shows,
     bad_and_pruned_positions_are_refused,
     the_partner_feed_carries_its_grant_and_each_kill,
+    kept_ninjs_items_follow_what_they_name_and_never_outlive_the_grant,
 );
 
 fn admin() -> String {
@@ -769,6 +770,144 @@ async fn the_partner_feed_carries_its_grant_and_each_kill(app: &TestApp) {
         StatusCode::UNAUTHORIZED,
         "UNAUTHENTICATED",
     );
+}
+
+/// The text of a GET as `tok`: status and body bytes.
+async fn raw_get(app: &TestApp, uri: &str, tok: &str) -> (StatusCode, String) {
+    use tower::ServiceExt as _;
+    let res = app
+        .router
+        .clone()
+        .oneshot(request("GET", uri, Some(tok), None))
+        .await
+        .expect("an answer");
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("a body");
+    (status, String::from_utf8(bytes.to_vec()).expect("UTF-8"))
+}
+
+/// ninjs items are kept per article version (`domain::ninjs::Items`) and written as text:
+/// a second answer is the same text; the text is what a JSON library writes (properties in
+/// the order of their names); and what a partner receives still follows an author's new
+/// title, a section's new name and an edit at once, while who receives an item is decided
+/// on each request: a story moved out of the grant is a 404 and a `withheld` item.
+async fn kept_ninjs_items_follow_what_they_name_and_never_outlive_the_grant(app: &TestApp) {
+    app.import(newsroom()).await;
+    let wire = app.partner("wire", &["world"], false).await;
+    let feed = "/api/v1/partner/items?limit=100";
+    let story = "/api/v1/articles/border-reopens/ninjs";
+    let item_of = |text: &str, slug: &str| -> Value {
+        let page: Value = serde_json::from_str(text).expect("JSON");
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|i| i["slugline"] == slug)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    for (q3, uri) in [
+        ("", feed.to_owned()),
+        ("", story.to_owned()),
+        ("3", format!("{feed}&version=3")),
+        ("3", format!("{story}?version=3")),
+    ] {
+        let (status, first) = raw_get(app, &uri, &wire).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {first}");
+        let (_, again) = raw_get(app, &uri, &wire).await;
+        assert_eq!(first, again, "{uri}: a kept item is the same text");
+        let parsed: Value = serde_json::from_str(&first).expect("JSON");
+        if uri.contains("/ninjs") {
+            assert_eq!(
+                first,
+                parsed.to_string(),
+                "{uri} ({q3}): properties in name order"
+            );
+        } else {
+            for item in parsed["items"].as_array().expect("items") {
+                assert!(
+                    first.contains(&item.to_string()),
+                    "{uri}: {item} in name order"
+                );
+            }
+        }
+    }
+
+    // What an item names changes on its own: the next answers say so.
+    let omar = app
+        .ok_as(
+            &admin(),
+            "{ author(slug: \"omar-haddad\") { id } }",
+            json!({}),
+        )
+        .await["author"]["id"]
+        .clone();
+    app.ok_as(
+        &admin(),
+        "mutation($id: ID!) { updateAuthor(id: $id, input: { title: \"Chief Correspondent\" }) { title } }",
+        json!({ "id": omar }),
+    )
+    .await;
+    let me = app
+        .ok_as(
+            &admin(),
+            "{ section(path: \"world/middle-east\") { id } }",
+            json!({}),
+        )
+        .await["section"]["id"]
+        .clone();
+    app.ok_as(
+        &admin(),
+        "mutation($id: ID!) { updateSection(id: $id, input: { name: \"Near East\" }) { name } }",
+        json!({ "id": me }),
+    )
+    .await;
+    let (_, text) = raw_get(app, feed, &wire).await;
+    let item = item_of(&text, "border-reopens");
+    assert!(
+        item["by"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Omar Haddad, Chief Correspondent"),
+        "{item}"
+    );
+    let subjects = item["subjects"].to_string();
+    assert!(subjects.contains("Near East"), "{subjects}");
+    let (_, text) = raw_get(app, story, &wire).await;
+    assert!(
+        text.contains("Chief Correspondent") && text.contains("Near East"),
+        "{text}"
+    );
+    // An edit makes a new version, and a new item.
+    edit(
+        app,
+        "border-reopens",
+        json!({ "headline": "Border open again" }),
+    )
+    .await;
+    let (_, text) = raw_get(app, feed, &wire).await;
+    assert_eq!(
+        item_of(&text, "border-reopens")["headlines"][0]["value"],
+        "Border open again"
+    );
+
+    // Moved out of the grant: refused on the next request, and withheld in the feed, though
+    // its item of that version is kept.
+    let next = serde_json::from_str::<Value>(&text).expect("JSON")["next"]
+        .as_str()
+        .expect("next")
+        .to_owned();
+    edit(app, "border-reopens", json!({ "section": "business" })).await;
+    let (status, _) = raw_get(app, story, &wire).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, text) = raw_get(app, &format!("{feed}&since={next}"), &wire).await;
+    let page: Value = serde_json::from_str(&text).expect("JSON");
+    let items = page["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["pubstatus"], "withheld", "{page}");
+    assert!(items[0].get("headlines").is_none(), "{page}");
 }
 
 /// PostgreSQL: writers race each other (each write a transaction of its own, on a pool of

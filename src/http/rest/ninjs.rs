@@ -44,13 +44,14 @@ pub async fn article(
     access::check_can_receive_ninjs(&c)?;
     let version = ninjs::Version::parse(p.version)?;
     let a = super::articles::visible(&s, &c, &slug, None).await?;
-    let item = ninjs::of_article(&s.db, &s.site, &s.rendered, &a, version).await?;
+    let item = ninjs::of_article(super::changes::ninjs_sources(&s), &a, version).await?;
     partners::count_delivered(&c, 1);
     let keys = BTreeSet::from([Key::Article(a.id), Key::Lists]);
-    Ok(cache_headers::json(
+    Ok(cache_headers::bytes_response(
         &cache_headers::Caching::of(&s, &c, &headers),
         StatusCode::OK,
-        &item,
+        item.as_bytes().to_vec(),
+        "application/json",
         &keys,
         Some(a.version),
     ))

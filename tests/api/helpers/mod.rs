@@ -226,7 +226,10 @@ impl TestApp {
     /// [`Self::uncached`], and without the memo of rendered bodies either: every body is
     /// read and rendered for each answer.
     pub async fn uncached_unrendered(&self) -> Router {
-        uncached_router_with(self.db.clone(), |s| s.with_rendered_bodies(0)).await
+        uncached_router_with(self.db.clone(), |s| {
+            s.with_rendered_bodies(0).with_ninjs_items(0)
+        })
+        .await
     }
 
     /// This database behind a router whose site settings are the tests' with `change`
