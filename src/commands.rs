@@ -303,6 +303,9 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
     reporter.finish();
     let report = report.context("import stopped")?;
     eprintln!("{}", report.render(20));
+    if let Some((now, peak)) = resident() {
+        eprintln!("memory: RSS {now} MB at the end, peak {peak} MB");
+    }
     if let Some(path) = &args.report {
         let json = serde_json::to_vec_pretty(&report)?;
         std::fs::write(path, json)
@@ -356,6 +359,20 @@ pub async fn export(db_args: &DbArgs, args: &ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// This process's resident memory now and at its peak, in MB (Linux; `None` elsewhere):
+/// progress lines show it so a long import's memory can be followed phase by phase.
+pub fn resident() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb / 1024)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
 /// Shows import progress: a bar on a terminal, a line per ~10% elsewhere.
 struct Reporter {
     started: Instant,
@@ -407,8 +424,11 @@ impl Reporter {
                 if tenth > state.1 || done == total {
                     state.1 = tenth.max(state.1 + 1);
                     eprintln!(
-                        "{stage}: {done}/{total} ({:.1} s)",
-                        self.started.elapsed().as_secs_f64()
+                        "{stage}: {done}/{total} ({:.1} s{})",
+                        self.started.elapsed().as_secs_f64(),
+                        resident().map_or(String::new(), |(now, peak)| format!(
+                            ", RSS {now} MB, peak {peak} MB"
+                        ))
                     );
                 }
             }

@@ -438,10 +438,10 @@ async fn shared_terms(
 }
 
 /// The cosine of two signatures and the shared terms, most telling first.
-fn wording_of(mine: &HashMap<&str, f64>, theirs: &[(String, f64)]) -> (f64, Vec<String>) {
+fn wording_of<T: AsRef<str>>(mine: &HashMap<&str, f64>, theirs: &[(T, f64)]) -> (f64, Vec<String>) {
     let mut parts: Vec<(f64, &str)> = theirs
         .iter()
-        .filter_map(|(t, w)| mine.get(t.as_str()).map(|m| (m * w, t.as_str())))
+        .filter_map(|(t, w)| mine.get(t.as_ref()).map(|m| (m * w, t.as_ref())))
         .collect();
     parts.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     let dot = parts.iter().map(|(p, _)| p).sum();
@@ -549,7 +549,7 @@ async fn published_page(db: &impl ConnectionTrait, last: i32) -> Result<Vec<sea_
     q.bind(published())
         .push(" AND id > ")
         .bind(last)
-        .push(" ORDER BY id LIMIT 2000");
+        .push(" ORDER BY id LIMIT 500");
     Ok(db.query_all(q.build()).await?)
 }
 
@@ -618,32 +618,43 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
         }
     }
     let index: HashMap<i32, usize> = arts.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+    // Bylines and tags in pages (all of them at once were 250,000 rows held together).
     for (table, column) in [("article_authors", "author_id"), ("article_tags", "tag_id")] {
-        let rows = db
-            .query_all(Statement::from_string(
-                b,
-                format!(
-                    "SELECT article_id, {column} AS x FROM {table} ORDER BY article_id, position"
-                ),
-            ))
-            .await?;
-        for r in rows {
-            let a: i32 = r.try_get("", "article_id")?;
-            if let Some(i) = index.get(&a) {
-                let x: i32 = r.try_get("", "x")?;
-                if column == "author_id" {
-                    arts[*i].authors.push(x);
-                } else {
-                    arts[*i].tags.push(x);
+        let (mut after_a, mut after_p) = (-1i32, -1i32);
+        loop {
+            let rows = db
+                .query_all(Statement::from_string(
+                    b,
+                    format!(
+                        "SELECT article_id, position, {column} AS x FROM {table} \
+                         WHERE article_id > {after_a} OR (article_id = {after_a} AND position > {after_p}) \
+                         ORDER BY article_id, position LIMIT 5000"
+                    ),
+                ))
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in rows {
+                let a: i32 = r.try_get("", "article_id")?;
+                (after_a, after_p) = (a, r.try_get("", "position")?);
+                if let Some(i) = index.get(&a) {
+                    let x: i32 = r.try_get("", "x")?;
+                    if column == "author_id" {
+                        arts[*i].authors.push(x);
+                    } else {
+                        arts[*i].tags.push(x);
+                    }
                 }
             }
         }
     }
     let n = arts.len() as u64;
 
-    // Signatures. An article published between the passes has none this time; terms new
-    // since the first pass are left out.
-    let mut sigs: Vec<Vec<(String, f64)>> = vec![Vec::new(); arts.len()];
+    // Signatures, as term ids into the vocabulary (a `String` per entry held 60 MB more
+    // for 50,000 articles). An article published between the passes has none this time;
+    // terms new since the first pass are left out.
+    let mut sigs: Vec<Vec<(u32, f64)>> = vec![Vec::new(); arts.len()];
     let mut last = 0;
     loop {
         let rows = published_page(db, last).await?;
@@ -659,26 +670,24 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
                 .into_iter()
                 .filter_map(|(t, c)| term_ids.get(t).map(|id| (*id, c)))
                 .collect();
-            let top = text::top_terms(
+            let mut top = text::top_terms(
                 weighted,
                 s.shape.terms,
                 n,
                 |t| df[*t as usize],
                 |t| vocabulary[*t as usize].as_str(),
             );
-            sigs[i] = top
-                .into_iter()
-                .map(|(t, w)| (vocabulary[t as usize].clone(), w))
-                .collect();
+            top.shrink_to_fit();
+            sigs[i] = top;
         }
     }
     drop(term_ids);
 
     // Inverted indexes over signatures and tags.
-    let mut term_post: HashMap<&str, Vec<(usize, f64)>> = HashMap::new();
+    let mut term_post: HashMap<u32, Vec<(usize, f64)>> = HashMap::new();
     for (i, sig) in sigs.iter().enumerate() {
         for (t, w) in sig {
-            term_post.entry(t.as_str()).or_default().push((i, *w));
+            term_post.entry(*t).or_default().push((i, *w));
         }
     }
     let mut tag_post: HashMap<i32, Vec<usize>> = HashMap::new();
@@ -704,15 +713,49 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
         }
     }
 
-    // Score each article against its shortlist.
-    let mut lists: Vec<Vec<(i32, Scored)>> = Vec::with_capacity(arts.len());
+    // The counts and signatures replace the old ones; the lists follow as they are scored.
+    for t in ["related_articles", "article_terms", "term_df"] {
+        db.execute(Statement::from_string(b, format!("DELETE FROM {t}")))
+            .await?;
+    }
+    let df_rows: Vec<(&String, &u64)> = vocabulary.iter().zip(&df).collect();
+    for chunk in df_rows.chunks(500) {
+        let mut q = Sql::new(b, "INSERT INTO term_df (term, df) VALUES ");
+        for (i, (t, n)) in chunk.iter().enumerate() {
+            q.row(
+                i,
+                [
+                    (*t).clone().into(),
+                    i32::try_from(**n).unwrap_or(i32::MAX).into(),
+                ],
+            );
+        }
+        db.execute(q.build()).await?;
+    }
+    drop(df_rows);
+    let mut term_rows: Vec<(i32, &str, f64)> = Vec::with_capacity(500);
+    for (p, sig) in arts.iter().zip(&sigs) {
+        for (t, w) in sig {
+            term_rows.push((p.id, vocabulary[*t as usize].as_str(), *w));
+            if term_rows.len() == 500 {
+                insert_terms(db, &term_rows).await?;
+                term_rows.clear();
+            }
+        }
+    }
+    insert_terms(db, &term_rows).await?;
+
+    // Score each article against its shortlist, writing the lists 500 rows at a time: held
+    // whole (20 scored entries with reasons per article) they were the rebuild's largest
+    // allocation, growing with the archive.
     let mut dots = vec![0.0f64; arts.len()];
     let mut tag_part = vec![0.0f64; arts.len()];
     let mut seen = vec![false; arts.len()];
     let mut touched: Vec<usize> = Vec::new();
+    let mut pending: Vec<(i32, i32, Scored)> = Vec::with_capacity(500 + STORED);
     for (i, me) in arts.iter().enumerate() {
         for (t, w) in &sigs[i] {
-            for (j, wj) in term_post.get(t.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
+            for (j, wj) in term_post.get(t).map(Vec::as_slice).unwrap_or(&[]) {
                 if !std::mem::replace(&mut seen[*j], true) {
                     touched.push(*j);
                 }
@@ -746,11 +789,18 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
             .collect();
         rough.sort_by(|a, b| b.1.total_cmp(&a.1).then(arts[b.0].id.cmp(&arts[a.0].id)));
         rough.truncate(SHORTLIST);
-        let my_sig: HashMap<&str, f64> = sigs[i].iter().map(|(t, w)| (t.as_str(), *w)).collect();
+        let my_sig: HashMap<&str, f64> = sigs[i]
+            .iter()
+            .map(|(t, w)| (vocabulary[*t as usize].as_str(), *w))
+            .collect();
         let mut scored: Vec<(i32, Scored)> = rough
             .iter()
             .map(|(j, _)| {
-                let (dot, terms) = wording_of(&my_sig, &sigs[*j]);
+                let theirs: Vec<(&str, f64)> = sigs[*j]
+                    .iter()
+                    .map(|(t, w)| (vocabulary[*t as usize].as_str(), *w))
+                    .collect();
+                let (dot, terms) = wording_of(&my_sig, &theirs);
                 let other = &arts[*j];
                 (
                     other.id,
@@ -760,51 +810,41 @@ pub async fn rebuild(db: &impl ConnectionTrait, s: &Settings) -> Result<usize> {
             .collect();
         scored.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(b.0.cmp(&a.0)));
         scored.truncate(STORED);
-        lists.push(scored);
+        pending.extend(scored.into_iter().map(|(y, sc)| (me.id, y, sc)));
+        if pending.len() >= 500 {
+            flush_rows(db, &mut pending).await?;
+        }
         for j in touched.drain(..) {
             dots[j] = 0.0;
             tag_part[j] = 0.0;
             seen[j] = false;
         }
     }
-
-    // Write everything in one transaction's worth of statements.
-    for t in ["related_articles", "article_terms", "term_df"] {
-        db.execute(Statement::from_string(b, format!("DELETE FROM {t}")))
-            .await?;
-    }
-    let df_rows: Vec<(&String, &u64)> = vocabulary.iter().zip(&df).collect();
-    for chunk in df_rows.chunks(500) {
-        let mut q = Sql::new(b, "INSERT INTO term_df (term, df) VALUES ");
-        for (i, (t, n)) in chunk.iter().enumerate() {
-            q.row(
-                i,
-                [
-                    (*t).clone().into(),
-                    i32::try_from(**n).unwrap_or(i32::MAX).into(),
-                ],
-            );
-        }
-        db.execute(q.build()).await?;
-    }
-    let mut term_rows: Vec<(i32, &String, f64)> = Vec::new();
-    for (p, sig) in arts.iter().zip(&sigs) {
-        term_rows.extend(sig.iter().map(|(t, w)| (p.id, t, *w)));
-    }
-    for chunk in term_rows.chunks(500) {
-        let mut q = Sql::new(
-            b,
-            "INSERT INTO article_terms (article_id, term, weight) VALUES ",
-        );
-        for (i, (a, t, w)) in chunk.iter().enumerate() {
-            q.row(i, [(*a).into(), (*t).clone().into(), (*w).into()]);
-        }
-        db.execute(q.build()).await?;
-    }
-    let mut related_rows: Vec<(i32, i32, &Scored)> = Vec::new();
-    for (p, list) in arts.iter().zip(&lists) {
-        related_rows.extend(list.iter().map(|(y, sc)| (p.id, *y, sc)));
-    }
-    insert_rows(db, &related_rows).await?;
+    flush_rows(db, &mut pending).await?;
     Ok(arts.len())
+}
+
+/// Writes the scored rows held and empties the buffer.
+async fn flush_rows(db: &impl ConnectionTrait, rows: &mut Vec<(i32, i32, Scored)>) -> Result<()> {
+    let refs: Vec<(i32, i32, &Scored)> = rows.iter().map(|(a, r, sc)| (*a, *r, sc)).collect();
+    insert_rows(db, &refs).await?;
+    drop(refs);
+    rows.clear();
+    Ok(())
+}
+
+/// Writes signature rows `(article, term, weight)`.
+async fn insert_terms(db: &impl ConnectionTrait, rows: &[(i32, &str, f64)]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut q = Sql::new(
+        db.get_database_backend(),
+        "INSERT INTO article_terms (article_id, term, weight) VALUES ",
+    );
+    for (i, (a, t, w)) in rows.iter().enumerate() {
+        q.row(i, [(*a).into(), (*t).to_owned().into(), (*w).into()]);
+    }
+    db.execute(q.build()).await?;
+    Ok(())
 }
