@@ -139,7 +139,13 @@ class Hook(http.server.BaseHTTPRequestHandler):
         self.send_response(204); self.end_headers()
     def log_message(self, *a):
         pass
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Hook)
+class Srv(http.server.ThreadingHTTPServer):
+    # The default backlog of 5 overflows when gazette delivers 32 at once, and each refused
+    # connection waits for TCP's one-second SYN retry: that, not gazette, set the pace.
+    request_queue_size = 256
+    daemon_threads = True
+Hook.protocol_version = "HTTP/1.1"  # keep-alive, as real receivers answer
+srv = Srv(("127.0.0.1", port), Hook)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 def gql(tok, q, v=None):
     req = urllib.request.Request(base + "/graphql", data=json.dumps({"query": q, "variables": v or {}}).encode())
