@@ -35,6 +35,7 @@ crate::storage_tests!(
     an_endpoint_failing_for_the_pause_window_is_paused,
     listing_endpoints_with_their_logs_takes_the_same_statements_for_two_or_six,
     comment_events_tell_only_of_comments_a_reader_could_read,
+    erasing_a_commenter_removes_the_replies_under_their_comments_too,
 );
 
 fn admin() -> String {
@@ -1315,9 +1316,8 @@ async fn moderate(r: &Router, id: i64, status: &str) {
     assert_eq!(s, StatusCode::OK, "{body}");
 }
 
-async fn comment_events_tell_only_of_comments_a_reader_could_read(app: &TestApp) {
-    app.import(newsroom()).await;
-    let settings = fast();
+/// A router with webhooks and comments (a blocked word, no automatic closing).
+fn with_comments(app: &TestApp, settings: &Settings) -> Router {
     let state = gazette::AppState::new(app.db.clone(), test_auth())
         .with_http(rate_limits((100_000, 100_000), (100_000, 100_000)))
         .with_site(test_site(|_| {}))
@@ -1331,7 +1331,13 @@ async fn comment_events_tell_only_of_comments_a_reader_could_read(app: &TestApp)
             })
             .expect("comments"),
         );
-    let r = gazette::app(state);
+    gazette::app(state)
+}
+
+async fn comment_events_tell_only_of_comments_a_reader_could_read(app: &TestApp) {
+    app.import(newsroom()).await;
+    let settings = fast();
+    let r = with_comments(app, &settings);
     let (rx, url) = Receiver::start().await;
     let (id, secret) = create(&r, json!({ "url": url, "eventTypes": ["comment.*"] })).await;
     let w = worker(app.db.clone(), &settings);
@@ -1406,4 +1412,67 @@ async fn comment_events_tell_only_of_comments_a_reader_could_read(app: &TestApp)
         "a removed comment is named, not shown: {removed}"
     );
     assert_eq!(body_of(&got[2])["data"]["body"], "Best casino odds here");
+}
+
+async fn erasing_a_commenter_removes_the_replies_under_their_comments_too(app: &TestApp) {
+    app.import(newsroom()).await;
+    let settings = fast();
+    let r = with_comments(app, &settings);
+    let (rx, url) = Receiver::start().await;
+    let (_, secret) = create(&r, json!({ "url": url, "eventTypes": ["comment.*"] })).await;
+    let w = worker(app.db.clone(), &settings);
+    let gina = comment_on(
+        &r,
+        "192.0.2.10",
+        "talks-resume",
+        json!({ "author_name": "Gina", "author_email": "gina@example.org", "body": "A fair summary of the talks." }),
+    )
+    .await;
+    assert_eq!(gina["status"], "APPROVED");
+    let reply = comment_on(
+        &r,
+        "192.0.2.11",
+        "talks-resume",
+        json!({ "author_name": "Ana", "author_email": "ana@example.org", "body": "Agreed, well put.", "parent_id": gina["id"] }),
+    )
+    .await;
+    assert_eq!(reply["status"], "APPROVED");
+    rx.wait(20, "two approvals", |g| g.len() >= 2).await;
+    let (s, _, erased) = send_to(
+        &r,
+        request(
+            "POST",
+            "/api/v1/comments/commenter/erase",
+            Some(&admin()),
+            Some(json!({ "email": "gina@example.org", "mode": "delete" })),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{erased}");
+    let got = rx.wait(20, "two removals", |g| g.len() >= 4).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let all = rx.got();
+    w.abort();
+    assert_eq!(
+        kinds(&all),
+        [
+            "comment.approved",
+            "comment.approved",
+            "comment.removed",
+            "comment.removed"
+        ]
+    );
+    let mut removed: Vec<Value> = got[2..4]
+        .iter()
+        .map(|m| {
+            verify(&secret, m);
+            body_of(m)["data"]["id"].clone()
+        })
+        .collect();
+    removed.sort_by_key(|v| v.as_i64());
+    assert_eq!(
+        removed,
+        [gina["id"].clone(), reply["id"].clone()],
+        "the reply went with the comment it answered, and readers are told"
+    );
 }

@@ -87,18 +87,48 @@ pub async fn erase(
                 .all(&*txn)
                 .await?;
             let at = now();
+            // Deleting a comment deletes the replies under it (the foreign key cascades):
+            // readers see those go too, so they are in the stream as removed.
+            let mut gone: Vec<(comment::Model, &str)> = found
+                .iter()
+                .map(|c| {
+                    let action = match mode {
+                        Erase::Delete => stream::COMMENT_REMOVED,
+                        Erase::Anonymise => stream::COMMENT_UPDATED,
+                    };
+                    (c.clone(), action)
+                })
+                .collect();
+            if mode == Erase::Delete {
+                let mut frontier: Vec<i32> = found.iter().map(|c| c.id).collect();
+                while !frontier.is_empty() {
+                    let replies = comment::Entity::find()
+                        .filter(comment::Column::ParentId.is_in(frontier.iter().copied()))
+                        .all(&*txn)
+                        .await?;
+                    frontier = replies
+                        .iter()
+                        .filter(|r| !gone.iter().any(|(c, _)| c.id == r.id))
+                        .map(|r| r.id)
+                        .collect();
+                    gone.extend(
+                        replies
+                            .into_iter()
+                            .filter(|r| frontier.contains(&r.id))
+                            .map(|r| (r, stream::COMMENT_REMOVED)),
+                    );
+                }
+            }
             let of = crate::entities::article::Entity::find()
                 .filter(
-                    crate::entities::article::Column::Id.is_in(found.iter().map(|c| c.article_id)),
+                    crate::entities::article::Column::Id
+                        .is_in(gone.iter().map(|(c, _)| c.article_id)),
                 )
                 .all(&*txn)
                 .await?;
-            let action = match mode {
-                Erase::Delete => stream::COMMENT_REMOVED,
-                Erase::Anonymise => stream::COMMENT_UPDATED,
-            };
             let mut events = Vec::new();
-            for c in &found {
+            for (c, action) in &gone {
+                let action = *action;
                 if c.status == CommentStatus::Approved {
                     events.push(match of.iter().find(|a| a.id == c.article_id) {
                         Some(a) => Event::comment(c.id, action, Some(actor), a),
