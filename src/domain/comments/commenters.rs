@@ -11,10 +11,8 @@ use sea_orm::{
 
 use super::text;
 use crate::domain::access::{Caller, Role};
-use crate::domain::invalidation::Key;
-use crate::domain::stream::{self, Event};
+use crate::domain::stream;
 use crate::domain::{CommentStatus, now, transaction};
-use crate::entities::change_log::EntityKind;
 use crate::entities::{comment, comment_decision, comment_erasure};
 use crate::error::Result;
 
@@ -89,59 +87,31 @@ pub async fn erase(
             let at = now();
             // Deleting a comment deletes the replies under it (the foreign key cascades):
             // readers see those go too, so they are in the stream as removed.
-            let mut gone: Vec<(comment::Model, &str)> = found
-                .iter()
-                .map(|c| {
-                    let action = match mode {
-                        Erase::Delete => stream::COMMENT_REMOVED,
-                        Erase::Anonymise => stream::COMMENT_UPDATED,
-                    };
-                    (c.clone(), action)
-                })
+            let (action, mut frontier): (_, Vec<i32>) = match mode {
+                Erase::Delete => (
+                    stream::COMMENT_REMOVED,
+                    found.iter().map(|c| c.id).collect(),
+                ),
+                Erase::Anonymise => (stream::COMMENT_UPDATED, Vec::new()),
+            };
+            let mut gone = found.clone();
+            while !frontier.is_empty() {
+                let replies: Vec<comment::Model> = comment::Entity::find()
+                    .filter(comment::Column::ParentId.is_in(frontier.iter().copied()))
+                    .all(&*txn)
+                    .await?
+                    .into_iter()
+                    .filter(|r| !gone.iter().any(|c| c.id == r.id))
+                    .collect();
+                frontier = replies.iter().map(|r| r.id).collect();
+                gone.extend(replies);
+            }
+            let readable: Vec<(comment::Model, String)> = gone
+                .into_iter()
+                .filter(|c| c.status == CommentStatus::Approved)
+                .map(|c| (c, action.to_owned()))
                 .collect();
-            if mode == Erase::Delete {
-                let mut frontier: Vec<i32> = found.iter().map(|c| c.id).collect();
-                while !frontier.is_empty() {
-                    let replies = comment::Entity::find()
-                        .filter(comment::Column::ParentId.is_in(frontier.iter().copied()))
-                        .all(&*txn)
-                        .await?;
-                    frontier = replies
-                        .iter()
-                        .filter(|r| !gone.iter().any(|(c, _)| c.id == r.id))
-                        .map(|r| r.id)
-                        .collect();
-                    gone.extend(
-                        replies
-                            .into_iter()
-                            .filter(|r| frontier.contains(&r.id))
-                            .map(|r| (r, stream::COMMENT_REMOVED)),
-                    );
-                }
-            }
-            let of = crate::entities::article::Entity::find()
-                .filter(
-                    crate::entities::article::Column::Id
-                        .is_in(gone.iter().map(|(c, _)| c.article_id)),
-                )
-                .all(&*txn)
-                .await?;
-            let mut events = Vec::new();
-            for (c, action) in &gone {
-                let action = *action;
-                if c.status == CommentStatus::Approved {
-                    events.push(match of.iter().find(|a| a.id == c.article_id) {
-                        Some(a) => Event::comment(c.id, action, Some(actor), a),
-                        None => Event::new(
-                            EntityKind::Comment,
-                            c.id,
-                            action,
-                            Some(actor),
-                            [Key::Article(c.article_id)],
-                        ),
-                    });
-                }
-            }
+            let events = super::decision_events(&*txn, &readable, actor).await?;
             let ids: Vec<i32> = found.iter().map(|c| c.id).collect();
             match mode {
                 Erase::Delete => {

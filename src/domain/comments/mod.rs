@@ -202,3 +202,33 @@ pub async fn include_own(
     }
     Ok(())
 }
+
+/// The stream events of decisions on comments, each `(comment, action)`, by `actor`: each
+/// carries its article's facts (read in one statement for all of them), so that readers of
+/// the stream decide with the one visibility rule whether anyone could see the comment.
+pub(crate) async fn decision_events(
+    txn: &impl sea_orm::ConnectionTrait,
+    decided: &[(comment::Model, String)],
+    actor: &str,
+) -> Result<Vec<super::stream::Event>> {
+    use crate::entities::article;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    if decided.is_empty() {
+        return Ok(Vec::new());
+    }
+    let articles: HashMap<i32, article::Model> = article::Entity::find()
+        .filter(article::Column::Id.is_in(decided.iter().map(|(c, _)| c.article_id)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    // A comment's article exists (the foreign key cascades), so none is skipped.
+    Ok(decided
+        .iter()
+        .filter_map(|(c, action)| {
+            let a = articles.get(&c.article_id)?;
+            Some(super::stream::Event::comment(c.id, action, Some(actor), a))
+        })
+        .collect())
+}

@@ -20,7 +20,6 @@ use crate::domain::cursor::{Cursor, micros_to_time};
 use crate::domain::invalidation::Key;
 use crate::domain::stream::{self, Event};
 use crate::domain::{CommentStatus, articles, now, transaction};
-use crate::entities::change_log::EntityKind;
 use crate::entities::{comment, comment_decision, comment_state};
 use crate::error::{AppError, Result};
 
@@ -121,14 +120,8 @@ pub async fn moderate(
                 .filter(comment::Column::Id.is_in(ids.iter().copied()))
                 .all(&*txn)
                 .await?;
-            let of = crate::entities::article::Entity::find()
-                .filter(
-                    crate::entities::article::Column::Id.is_in(found.iter().map(|c| c.article_id)),
-                )
-                .all(&*txn)
-                .await?;
             let mut out = Vec::with_capacity(ids.len());
-            let mut events = Vec::new();
+            let mut decided = Vec::new();
             let mut reports = Vec::new();
             let at = now();
             for id in ids {
@@ -161,23 +154,13 @@ pub async fn moderate(
                 m.status = Set(status);
                 m.updated_at = Set(at);
                 let updated = m.update(&*txn).await?;
-                let action = stream::comment_action(c.status, status);
-                events.push(match of.iter().find(|a| a.id == c.article_id) {
-                    Some(a) => Event::comment(c.id, &action, Some(actor), a),
-                    None => Event::new(
-                        EntityKind::Comment,
-                        c.id,
-                        &action,
-                        Some(actor),
-                        [Key::Article(c.article_id)],
-                    ),
-                });
+                decided.push((c.clone(), stream::comment_action(c.status, status)));
                 if let Some(r) = reported {
                     reports.push((updated.clone(), r == "spam"));
                 }
                 out.push(updated);
             }
-            stream::append(&*txn, events).await?;
+            stream::append(&*txn, super::decision_events(&*txn, &decided, actor).await?).await?;
             Ok(Decided(out, reports))
         }
     })

@@ -98,6 +98,14 @@ fn listed_columns(b: DbBackend) -> String {
         .join(", ")
 }
 
+/// Narrows the articles `a` of a statement to public ones (`access::is_public`): an
+/// embargoed or unpublished article is in no list.
+fn and_public(q: &mut Sql) -> &mut Sql {
+    q.push(" AND a.status = ")
+        .bind(ArticleStatus::Published.as_str())
+        .push(" AND a.embargo_until IS NULL")
+}
+
 /// The related lists of `ids` (pinned first), at most `limit` each, in one statement
 /// however many articles ask.
 pub async fn of_articles(
@@ -110,7 +118,6 @@ pub async fn of_articles(
         return Ok(out);
     }
     let b = db.get_database_backend();
-    let published = ArticleStatus::Published.as_str();
     // Bodies stay behind, as in every listing: the article resolver loads one when shown.
     let cols = listed_columns(b);
     let mut q = Sql::new(
@@ -125,23 +132,14 @@ pub async fn of_articles(
              WHERE p.article_id IN "
         ),
     );
-    // Public articles only (`access::is_public`): an embargoed one is in no list.
-    q.list(ids)
-        .push(" AND a.status = ")
-        .bind(published)
-        .push(" AND a.embargo_until IS NULL")
-        .push(&format!(
-            " UNION ALL \
+    and_public(q.list(ids)).push(&format!(
+        " UNION ALL \
          SELECT r.article_id AS of_id, 0 AS pinned, 0 AS ord, r.score AS score, \
          r.reasons AS reasons, {cols} \
          FROM related_articles r JOIN articles a ON a.id = r.related_id \
          WHERE r.article_id IN "
-        ));
-    q.list(ids)
-        .push(" AND a.status = ")
-        .bind(published)
-        .push(" AND a.embargo_until IS NULL")
-        .push(") x ORDER BY of_id, pinned DESC, ord, score DESC, id DESC");
+    ));
+    and_public(q.list(ids)).push(") x ORDER BY of_id, pinned DESC, ord, score DESC, id DESC");
     let rows = db.query_all(q.build()).await?;
     for r in rows {
         let row = Row::from_query_result(&r, "")?;
@@ -232,7 +230,6 @@ async fn latest_in_sections(
     }
     // Each subtree's newest, one more than a list holds (the article itself may be one).
     let cols = listed_columns(b);
-    let published = ArticleStatus::Published.as_str();
     let mut q = Sql::new(b, "");
     for (i, (sid, path, _)) in sections.iter().enumerate() {
         if i > 0 {
@@ -248,12 +245,11 @@ async fn latest_in_sections(
         .bind(prefix.len() as i32)
         .push(") = ")
         .bind(prefix)
-        // Public articles only (`access::is_public`), as in the computed lists.
-        .push(") AND a.status = ")
-        .bind(published)
-        .push(" AND a.embargo_until IS NULL ORDER BY a.published_at DESC, a.id DESC LIMIT ")
-        .bind(limit as i64 + 1)
-        .push(&format!(") l{i}"));
+        .push(")");
+        and_public(&mut q)
+            .push(" ORDER BY a.published_at DESC, a.id DESC LIMIT ")
+            .bind(limit as i64 + 1)
+            .push(&format!(") l{i}"));
     }
     let mut latest: HashMap<i32, Vec<article::Model>> = HashMap::new();
     for r in db.query_all(q.build()).await? {
