@@ -22,6 +22,7 @@ mod m20261202_001601_create_stream;
 mod m20261202_001611_create_webhooks;
 mod m20261202_001711_add_comment_moderation;
 mod m20261202_001811_create_article_origins;
+mod m20261202_001901_cover_articles_by_id;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_001611_create_webhooks::Migration),
             Box::new(m20261202_001711_add_comment_moderation::Migration),
             Box::new(m20261202_001811_create_article_origins::Migration),
+            Box::new(m20261202_001901_cover_articles_by_id::Migration),
         ]
     }
 }
