@@ -96,7 +96,9 @@ pub(super) async fn read(
         q.push("INDEXED BY ix_articles_facts ");
     }
     q.push("ON c.entity = 'article' AND a.id = c.entity_id WHERE c.seq > ")
-        .bind(after).push(" AND c.seq <= ").bind(upto);
+        .bind(after)
+        .push(" AND c.seq <= ")
+        .bind(upto);
     if articles_only {
         // `+` keeps SQLite on the position's range (the primary key) instead of the
         // `(entity, entity_id)` index, which would read every article event to sort them.
