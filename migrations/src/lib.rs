@@ -18,6 +18,7 @@ mod m20261201_001501_add_embargo_and_rights;
 mod m20261201_001502_create_partners;
 mod m20261201_001801_create_import_digests;
 mod m20261201_002001_cover_headlines_in_published_index;
+mod m20261201_100000_cover_article_facts;
 mod m20261202_001601_create_stream;
 mod m20261202_001611_create_webhooks;
 mod m20261202_001711_add_comment_moderation;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_001502_create_partners::Migration),
             Box::new(m20261201_001801_create_import_digests::Migration),
             Box::new(m20261201_002001_cover_headlines_in_published_index::Migration),
+            Box::new(m20261201_100000_cover_article_facts::Migration),
             Box::new(m20261202_001601_create_stream::Migration),
             Box::new(m20261202_001611_create_webhooks::Migration),
             Box::new(m20261202_001711_add_comment_moderation::Migration),

@@ -10,7 +10,7 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
 
-use crate::fixtures::newsroom;
+use crate::fixtures::{april_article, newsroom, newsroom_with};
 use crate::helpers::{TestApp, assert_problem, editor, request, token};
 
 crate::storage_tests!(
@@ -20,6 +20,7 @@ crate::storage_tests!(
     bad_and_pruned_positions_are_refused,
     the_partner_feed_carries_its_grant_and_each_kill,
     kept_ninjs_items_follow_what_they_name_and_never_outlive_the_grant,
+    partner_pages_cross_long_runs_of_events_outside_the_grant_and_resume_exactly,
 );
 
 fn admin() -> String {
@@ -1009,4 +1010,97 @@ async fn postgres_writers_racing_never_make_a_reader_skip_an_event() {
         assert_eq!(v, [1, 2, 3], "article {id}'s events in order");
     }
     app.cleanup().await;
+}
+
+/// The partner feed's window of the stream holds article events only and its next position
+/// skips what says nothing to the partner: pages over long runs of events outside the grant
+/// (more than a window holds) still list each story of the grant once, in stream order, and
+/// each `next` resumes exactly where the page stopped, kills included.
+async fn partner_pages_cross_long_runs_of_events_outside_the_grant_and_resume_exactly(
+    app: &TestApp,
+) {
+    // 250 published stories, one in ten in the grant (world), the rest in business.
+    let articles: Vec<Value> = (0..250)
+        .map(|i| {
+            let mut a = april_article(
+                &format!("s{i}"),
+                &format!("Story {i}"),
+                "Text.",
+                "PUBLISHED",
+                1 + (i % 28) as u32,
+            );
+            a["section"] = json!(if i % 10 == 7 { "world" } else { "business" });
+            a
+        })
+        .collect();
+    app.import(newsroom_with(articles)).await;
+    let wire = app.partner("wire", &["world"], false).await;
+    let page = |since: String, limit: u32| {
+        let wire = wire.clone();
+        async move {
+            let uri = format!("/api/v1/partner/items?limit={limit}&since={since}");
+            let (status, _, body) = app.send(request("GET", &uri, Some(&wire), None)).await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+            let items: Vec<(String, String)> = body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|i| {
+                    (
+                        i["uri"].as_str().unwrap_or_default().to_owned(),
+                        i["pubstatus"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            let next = body["next"].as_str().expect("next").to_owned();
+            (items, next, body["has_more"] == json!(true))
+        }
+    };
+    let uri_of = |slug: String| async move {
+        format!("urn:gazette:article:{}", app.id_version(&slug).await.0)
+    };
+    let mut want = Vec::new();
+    for i in (7..250).step_by(10) {
+        want.push((uri_of(format!("s{i}")).await, "usable".to_owned()));
+    }
+
+    // From the start of the stream, two items a page.
+    let start = "cDA".to_owned(); // position 0
+    let (mut got, mut since) = (Vec::new(), start.clone());
+    for _ in 0..100 {
+        let (items, next, more) = page(since.clone(), 2).await;
+        assert!(items.len() <= 2, "{items:?}");
+        got.extend(items);
+        since = next;
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(got, want, "each story of the grant once, in stream order");
+    // The last `next` is the stream's end: nothing more, and it stays put.
+    let (items, next, more) = page(since.clone(), 2).await;
+    assert!(items.is_empty() && !more, "{items:?}");
+    assert_eq!(next, since, "an empty page keeps the position");
+    // A page as large as the grant gives the same items in one request.
+    let (items, one_page_next, _) = page(start, 100).await;
+    assert_eq!(items, want);
+    assert_eq!(one_page_next, since, "both ways end at the same position");
+
+    // Events outside the grant, then a kill inside it, then more outside: the next page
+    // holds the kill alone, and its `next` resumes after every one of them.
+    for i in 0..3 {
+        edit(app, "s0", json!({ "headline": format!("Business {i}") })).await;
+    }
+    step(app, &editor(), "s17", "unpublishArticle").await;
+    edit(app, "s1", json!({ "headline": "Business again" })).await;
+    let (items, next, more) = page(since.clone(), 2).await;
+    assert_eq!(
+        items,
+        [(uri_of("s17".to_owned()).await, "withheld".to_owned())],
+        "the kill, nothing of business"
+    );
+    assert!(!more);
+    let (items, again, _) = page(next.clone(), 2).await;
+    assert!(items.is_empty(), "{items:?}");
+    assert_eq!(again, next);
 }

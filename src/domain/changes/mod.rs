@@ -23,6 +23,8 @@
 //! the events, and positions commit in order (`domain::stream`), so any write the read did
 //! not see has a position after every event of this page: it is in a later page.
 
+mod window;
+
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -33,10 +35,11 @@ use sea_orm::{
 
 use super::ArticleStatus;
 use super::access::{ArticleFacts, Caller, Visibility, owned_articles_subquery};
-use super::stream::{self, Head, Position, Stored};
+use super::stream::{self, Head, Position};
 use crate::entities::change_log::EntityKind;
 use crate::entities::{article, author, section, tag};
 use crate::error::{AppError, Result};
+use window::{ArticleNow, Event};
 
 /// Most entities a page lists.
 pub const MAX_FIRST: u64 = 100;
@@ -149,7 +152,7 @@ pub async fn page(
         }
         Some(Position::Stream(from)) => {
             stream::check(head, from)?;
-            follow(db, caller, from, first, scope).await
+            follow(db, caller, from, head.last_seq, first, scope).await
         }
     }
 }
@@ -306,30 +309,6 @@ fn in_scope(scope: Scope, kind: EntityKind) -> bool {
     }
 }
 
-/// What a visibility decision and an entry read of an article as it is now (its row without
-/// the body, which only the page's upserts need).
-#[derive(Clone, Debug, sea_orm::FromQueryResult)]
-struct ArticleNow {
-    id: i32,
-    slug: String,
-    status: String,
-    embargo_until: Option<DateTime<Utc>>,
-    not_for_syndication: bool,
-    section_id: i32,
-}
-
-impl ArticleNow {
-    /// Its facts; `None` for a stored status this gazette does not know (visible to no one).
-    fn facts(&self) -> Option<ArticleFacts> {
-        Some(ArticleFacts {
-            status: ArticleStatus::parse(&self.status)?,
-            embargoed: self.embargo_until.is_some(),
-            not_for_syndication: self.not_for_syndication,
-            section_id: self.section_id,
-        })
-    }
-}
-
 /// The entities a page's events name, as they are now, by kind and id; loaded batch by batch.
 #[derive(Default)]
 struct Current {
@@ -342,37 +321,28 @@ struct Current {
 }
 
 impl Current {
-    /// Loads the entities of `events` not loaded yet.
+    /// Takes the articles of a window as they are now (the first reading of each is kept),
+    /// and loads the other entities its events name that are not loaded yet.
     async fn load(
         &mut self,
         db: &impl ConnectionTrait,
         caller: &Caller,
-        events: &[Stored],
-    ) -> Result<()> {
+        window: Vec<(Event, Option<ArticleNow>)>,
+    ) -> Result<Vec<Event>> {
         let mut ids: HashMap<EntityKind, Vec<i32>> = HashMap::new();
-        for e in events {
+        let mut events = Vec::with_capacity(window.len());
+        for (e, now) in window {
             if self.loaded.insert((e.entity, e.id)) {
                 ids.entry(e.entity).or_default().push(e.id);
+                if let Some(now) = now {
+                    self.articles.insert(e.id, now);
+                }
             }
+            events.push(e);
         }
         let of = |k: EntityKind| ids.get(&k).cloned().unwrap_or_default();
-        for chunk in of(EntityKind::Article).chunks(1000) {
-            let found: Vec<ArticleNow> = article::Entity::find()
-                .select_only()
-                .columns([
-                    article::Column::Id,
-                    article::Column::Slug,
-                    article::Column::Status,
-                    article::Column::EmbargoUntil,
-                    article::Column::NotForSyndication,
-                    article::Column::SectionId,
-                ])
-                .filter(article::Column::Id.is_in(chunk.iter().copied()))
-                .into_model()
-                .all(db)
-                .await?;
-            self.articles.extend(found.into_iter().map(|m| (m.id, m)));
-            if let Some(sub) = caller.writer_sub() {
+        if let Some(sub) = caller.writer_sub() {
+            for chunk in of(EntityKind::Article).chunks(1000) {
                 let owned: Vec<i32> = article::Entity::find()
                     .select_only()
                     .column(article::Column::Id)
@@ -402,7 +372,7 @@ impl Current {
                 .await?;
             self.tags.extend(found.into_iter().map(|m| (m.id, m)));
         }
-        Ok(())
+        Ok(events)
     }
 
     /// Whether the caller may see the entity now.
@@ -464,17 +434,20 @@ struct Pending {
     seen: bool,
 }
 
+/// The stream's page after `from`, up to the head `upto` (read before it: every event up to
+/// it is committed).
 async fn follow(
     db: &impl ConnectionTrait,
     caller: &Caller,
     from: i32,
+    upto: i32,
     first: u64,
     scope: Scope,
 ) -> Result<ChangePage> {
     let visibility = caller.visibility();
     let chunk = (first * 4).clamp(100, 1000);
     let mut cur = Current::default();
-    let mut events: Vec<Stored> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     // Walk the events in order; each entity takes a slot from the first event at which it
     // has something to say (visible now, or seen by the caller around that event).
     let mut entries: HashMap<(EntityKind, i32), Pending> = HashMap::new();
@@ -484,16 +457,13 @@ async fn follow(
     let mut exhausted = false;
     let mut read_to = from;
     while !stopped && !exhausted && (events.len() as u64) < SCAN {
-        let batch = stream::read(db, read_to, chunk).await?;
+        // The partner feed's window holds article events only: the others would say nothing.
+        let batch = window::read(db, read_to, upto, chunk, scope == Scope::Articles).await?;
         exhausted = (batch.len() as u64) < chunk;
-        let Some(last) = batch.last() else { break };
-        read_to = last.seq;
-        let relevant: Vec<Stored> = batch
-            .iter()
-            .filter(|e| in_scope(scope, e.entity))
-            .cloned()
-            .collect();
-        cur.load(db, caller, &relevant).await?;
+        let batch = cur.load(db, caller, batch).await?;
+        if let Some(last) = batch.last() {
+            read_to = last.seq;
+        }
         let offset = events.len();
         events.extend(batch);
         for (i, e) in events.iter().enumerate().skip(offset) {
@@ -512,6 +482,9 @@ async fn follow(
                 }
                 None if seen_here || cur.visible(&visibility, e.entity, e.id) => {
                     if order.len() as u64 == first {
+                        // The next page starts at this event (whatever the window left out
+                        // before it said nothing to the caller).
+                        cut = e.seq - 1;
                         stopped = true;
                         break;
                     }
@@ -528,6 +501,10 @@ async fn follow(
             }
             cut = e.seq;
         }
+    }
+    if exhausted && !stopped {
+        // Every event up to the head was read (those the window left out say nothing).
+        cut = cut.max(upto);
     }
 
     // The articles of the page's upserts, with their bodies.
