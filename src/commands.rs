@@ -287,9 +287,20 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
         }
         _ => ImportSource::bytes(demo::NEWSROOM_JSON.as_bytes()),
     };
+    let map = match &args.map {
+        Some(path) => {
+            anyhow::ensure!(
+                args.from.format() != import::Format::Gazette,
+                "--map applies to --from wordpress or --from ghost (gazette's own format names each article's section)"
+            );
+            import::SectionMap::load(path).map_err(anyhow::Error::msg)?
+        }
+        None => import::SectionMap::default(),
+    };
     let reporter = Reporter::new();
     let options = import::ForeignOptions {
         site_url: args.site_url.clone(),
+        map,
     };
     let report = import::import_from(
         &conn,

@@ -789,6 +789,12 @@ pub struct ImportArgs {
     /// posts' old URLs (WordPress exports name their site; this overrides it).
     #[arg(long)]
     pub site_url: Option<String>,
+
+    /// With `--from wordpress|ghost`: a file of `category-or-tag-slug = section/path` lines
+    /// saying which category (WordPress) or tag (Ghost) files a post under which section
+    /// (README, "Moving in"); without it, a post's first category or primary tag.
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
 }
 
 /// What `import --from` reads.

@@ -31,8 +31,8 @@ use crate::domain::search::{self, SearchDoc};
 use crate::domain::stream::{Event, IMPORT_ACTION};
 use crate::domain::{ArticleStatus, now};
 use crate::entities::{
-    article, article_author, article_origin, article_revision, article_tag, author, import_digest,
-    section,
+    article, article_author, article_old_url, article_origin, article_revision, article_tag,
+    author, import_digest, section,
 };
 use crate::error::{AppError, Result};
 
@@ -448,6 +448,8 @@ async fn write_articles(
     let mut docs = Vec::with_capacity(batch.len());
     let mut digests = Vec::with_capacity(batch.len());
     let mut origins = Vec::new();
+    // path → (article, URL): an old URL leads to the last article of the file to name it.
+    let mut old_urls: HashMap<String, (i32, String)> = HashMap::new();
     for p in batch {
         let (id, version) = *versions.get(&p.slug).ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("article {} vanished mid-import", p.slug))
@@ -461,6 +463,9 @@ async fn write_articles(
                 path: Set(o.url.as_deref().and_then(crate::domain::origins::old_path)),
                 url: Set(o.url.clone()),
             });
+            for (path, url) in crate::domain::origins::old_urls(o) {
+                old_urls.insert(path, (id, url));
+            }
         }
         let c = &p.valid.content;
         docs.push(SearchDoc::new(id, &c.headline, c.dek.as_deref(), &c.body));
@@ -547,6 +552,27 @@ async fn write_articles(
             .on_conflict(
                 OnConflict::column(O::ArticleId)
                     .update_columns([O::System, O::OriginalId, O::Url, O::Path])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    // Added or moved to this article, never dropped: a re-import after the source's
+    // permalinks changed keeps the earlier ones answering.
+    let old_urls: Vec<article_old_url::ActiveModel> = old_urls
+        .into_iter()
+        .map(|(path, (id, url))| article_old_url::ActiveModel {
+            path: Set(path),
+            article_id: Set(id),
+            url: Set(url),
+        })
+        .collect();
+    for chunk in old_urls.chunks(1000) {
+        use article_old_url::Column as U;
+        article_old_url::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(U::Path)
+                    .update_columns([U::ArticleId, U::Url])
                     .to_owned(),
             )
             .exec_without_returning(txn)

@@ -190,6 +190,7 @@ impl TestApp {
         let touched = gazette::domain::invalidation::Touched::new(self.cache.origin());
         let options = import::ForeignOptions {
             site_url: site_url.map(str::to_owned),
+            ..Default::default()
         };
         let done = gazette::domain::invalidation::collect(
             touched.clone(),
