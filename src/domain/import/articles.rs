@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
+    ActiveModelBehavior as _,
     ActiveValue::{NotSet, Set},
     ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter as _,
     QuerySelect as _, TransactionTrait as _,
@@ -71,7 +72,9 @@ pub(super) async fn import_articles(
     let sections =
         ids_by::<section::Entity>(db, section::Column::Path, section::Column::Id).await?;
     let authors = ids_by::<author::Entity>(db, author::Column::Slug, author::Column::Id).await?;
-    let (tx, mut rx) = mpsc::channel::<Batch>(2);
+    // One batch waiting while one is written and the next read: each more in flight held
+    // another 500 articles' bodies (several copies each) for no gain in speed.
+    let (tx, mut rx) = mpsc::channel::<Batch>(1);
     let reading = {
         let source = source.clone();
         blocking(move || read_articles(&source, batch, &sections, &authors, &tx))
@@ -392,7 +395,13 @@ async fn write_articles(
         .into_iter()
         .map(|a| (a.slug.clone(), ArticleFacts::of(&a)))
         .collect();
-    article::Entity::insert_many(batch.iter().map(|p| p.model.clone()))
+    // The models are taken, not cloned: each holds the article's body as a JSON tree.
+    let mut batch = batch;
+    let models: Vec<article::ActiveModel> = batch
+        .iter_mut()
+        .map(|p| std::mem::replace(&mut p.model, article::ActiveModel::new()))
+        .collect();
+    article::Entity::insert_many(models)
         .on_conflict(
             OnConflict::column(C::Slug)
                 .update_columns([
