@@ -11,7 +11,6 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelBehavior as _,
     ActiveValue::{NotSet, Set},
     ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter as _,
     QuerySelect as _, TransactionTrait as _,
@@ -399,7 +398,7 @@ async fn write_articles(
     let mut batch = batch;
     let models: Vec<article::ActiveModel> = batch
         .iter_mut()
-        .map(|p| std::mem::replace(&mut p.model, article::ActiveModel::new()))
+        .map(|p| std::mem::take(&mut p.model))
         .collect();
     article::Entity::insert_many(models)
         .on_conflict(
