@@ -297,6 +297,12 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
         }
         None => import::SectionMap::default(),
     };
+    let batch = args.batch_size.unwrap_or(
+        match sea_orm::ConnectionTrait::get_database_backend(&conn) {
+            sea_orm::DbBackend::Postgres => 500,
+            _ => 250,
+        },
+    );
     let reporter = Reporter::new();
     let options = import::ForeignOptions {
         site_url: args.site_url.clone(),
@@ -307,7 +313,7 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
         args.from.format(),
         source,
         options,
-        args.batch_size,
+        batch,
         &|s, d, t| reporter.report(s.name(), d, t),
     )
     .await;
