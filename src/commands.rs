@@ -287,16 +287,33 @@ pub async fn import(db_args: &DbArgs, args: &ImportArgs) -> anyhow::Result<()> {
         }
         _ => ImportSource::bytes(demo::NEWSROOM_JSON.as_bytes()),
     };
+    let map = match &args.map {
+        Some(path) => {
+            anyhow::ensure!(
+                args.from.format() != import::Format::Gazette,
+                "--map applies to --from wordpress or --from ghost (gazette's own format names each article's section)"
+            );
+            import::SectionMap::load(path).map_err(anyhow::Error::msg)?
+        }
+        None => import::SectionMap::default(),
+    };
+    let batch = args.batch_size.unwrap_or(
+        match sea_orm::ConnectionTrait::get_database_backend(&conn) {
+            sea_orm::DbBackend::Postgres => 500,
+            _ => 250,
+        },
+    );
     let reporter = Reporter::new();
     let options = import::ForeignOptions {
         site_url: args.site_url.clone(),
+        map,
     };
     let report = import::import_from(
         &conn,
         args.from.format(),
         source,
         options,
-        args.batch_size,
+        batch,
         &|s, d, t| reporter.report(s.name(), d, t),
     )
     .await;

@@ -24,8 +24,8 @@ use super::blocks::{Block, Image};
 use super::content::{Rights, Source};
 use super::import::{ArticleIn, AuthorIn, CommentIn, OriginIn, SectionIn, TagIn};
 use crate::entities::{
-    article, article_author, article_origin, article_revision, article_tag, author, comment,
-    section, tag,
+    article, article_author, article_old_url, article_origin, article_revision, article_tag,
+    author, comment, section, tag,
 };
 use crate::error::{AppError, Result};
 
@@ -255,10 +255,26 @@ async fn export_articles(
                     system: o.system,
                     id: o.original_id,
                     url: o.url,
+                    urls: Vec::new(),
                 };
                 (o.article_id, origin)
             })
             .collect();
+        // Every other old URL kept for them (short links, earlier permalinks).
+        for u in article_old_url::Entity::find()
+            .filter(article_old_url::Column::ArticleId.is_in(ids.iter().copied()))
+            .order_by_asc(article_old_url::Column::ArticleId)
+            .order_by_asc(article_old_url::Column::Url)
+            .all(db)
+            .await?
+        {
+            if let Some(o) = origins.get_mut(&u.article_id)
+                && o.url.as_deref() != Some(u.url.as_str())
+                && !o.urls.contains(&u.url)
+            {
+                o.urls.push(u.url);
+            }
+        }
         for a in page {
             let rights = Some(Rights::of(&a)).filter(|r| !r.is_empty());
             let body: Vec<Block> = serde_json::from_value(a.body).map_err(|e| {

@@ -9,16 +9,17 @@
 //! folded, and of the query only WordPress's `p` and `page_id` kept (`/?p=42` is the link
 //! WordPress gives a draft and the short link of every post).
 
-use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-};
+use sea_orm::{ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _};
 
 use super::import::OriginIn;
-use crate::entities::article_origin;
+use crate::entities::{article_old_url, article_origin};
 use crate::error::Result;
 
 /// Longest old URL kept or looked up, in bytes.
 pub const MAX_URL_BYTES: usize = 2048;
+
+/// Most old URLs an article's origin may list besides its `url`.
+pub const MAX_OLD_URLS: usize = 50;
 
 /// Checks an article's origin as an import file gives it.
 pub fn clean(o: OriginIn) -> std::result::Result<OriginIn, String> {
@@ -28,16 +29,53 @@ pub fn clean(o: OriginIn) -> std::result::Result<OriginIn, String> {
         return Err("origin: needs a system (at most 40 bytes) and an id (at most 200)".into());
     }
     let url = o.url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
-    if url.as_ref().is_some_and(|u| u.len() > MAX_URL_BYTES) {
-        return Err(format!("origin.url is longer than {MAX_URL_BYTES} bytes"));
+    if let Some(u) = &url {
+        check_url(u, "origin.url")?;
     }
-    if url
-        .as_ref()
-        .is_some_and(|u| u.chars().any(char::is_control))
-    {
-        return Err("origin.url holds control characters".into());
+    if o.urls.len() > MAX_OLD_URLS {
+        return Err(format!(
+            "origin.urls: at most {MAX_OLD_URLS} old URLs, not {}",
+            o.urls.len()
+        ));
     }
-    Ok(OriginIn { system, id, url })
+    let mut urls: Vec<String> = Vec::with_capacity(o.urls.len());
+    for (i, u) in o.urls.iter().enumerate() {
+        let u = u.trim();
+        check_url(u, &format!("origin.urls[{i}]"))?;
+        if !u.is_empty() && url.as_deref() != Some(u) && !urls.iter().any(|k| k == u) {
+            urls.push(u.to_owned());
+        }
+    }
+    Ok(OriginIn {
+        system,
+        id,
+        url,
+        urls,
+    })
+}
+
+fn check_url(u: &str, field: &str) -> std::result::Result<(), String> {
+    if u.len() > MAX_URL_BYTES {
+        return Err(format!("{field} is longer than {MAX_URL_BYTES} bytes"));
+    }
+    if u.chars().any(char::is_control) {
+        return Err(format!("{field} holds control characters"));
+    }
+    Ok(())
+}
+
+/// Every old URL of an origin that a lookup can match, as (path, URL), its `url` first;
+/// one per path.
+pub fn old_urls(o: &OriginIn) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for u in o.url.iter().chain(&o.urls) {
+        if let Some(path) = old_path(u)
+            && !out.iter().any(|(p, _)| *p == path)
+        {
+            out.push((path, u.clone()));
+        }
+    }
+    out
 }
 
 /// The form of an old URL that lookups match: `/2024/03/talks` or `/?p=42`. `None` for a
@@ -102,14 +140,13 @@ fn decode(s: &str) -> String {
 }
 
 /// The id of the article an old URL now belongs to, visible or not (the caller checks
-/// access). `?p=42` also finds WordPress post 42 whatever its permalink was.
+/// access): any of the old URLs an import kept for it (see [`old_urls`]). `?p=42` also finds
+/// WordPress post 42 whatever its permalink was.
 pub async fn article_by_old_url(db: &impl ConnectionTrait, url: &str) -> Result<Option<i32>> {
     let Some(path) = old_path(url) else {
         return Ok(None);
     };
-    let found = article_origin::Entity::find()
-        .filter(article_origin::Column::Path.eq(path.as_str()))
-        .order_by_asc(article_origin::Column::ArticleId)
+    let found = article_old_url::Entity::find_by_id(path.as_str())
         .one(db)
         .await?;
     if let Some(o) = found {

@@ -3,6 +3,7 @@
 
 pub mod article;
 pub mod article_author;
+pub mod article_old_url;
 pub mod article_origin;
 pub mod article_revision;
 pub mod article_tag;

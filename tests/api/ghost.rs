@@ -16,6 +16,8 @@ storage_tests!(
     old_ghost_urls_find_their_article_and_members_posts_stay_private,
     reimporting_a_ghost_export_changes_nothing,
     a_file_that_is_not_a_ghost_export_is_refused_and_nothing_is_written,
+    a_section_map_files_ghost_posts_under_the_sections_it_names,
+    a_ghost_posts_uuid_link_and_a_renamed_slug_keep_leading_to_it,
 );
 
 const GHOST: &str = include_str!("../data/ghost/ledger.ghost.json");
@@ -262,4 +264,110 @@ async fn a_file_that_is_not_a_ghost_export_is_refused_and_nothing_is_written(app
             .await,
         [0, 0, 0, 0]
     );
+}
+
+async fn a_section_map_files_ghost_posts_under_the_sections_it_names(app: &TestApp) {
+    let options = gazette::domain::import::ForeignOptions {
+        site_url: Some(SITE.into()),
+        map: gazette::domain::import::SectionMap::parse(
+            "shipping = shipping  # a tag that becomes a section\ncity-hall = world\n",
+        )
+        .expect("a valid map"),
+    };
+    let r = app
+        .try_import_with(Format::Ghost, GHOST.as_bytes(), options)
+        .await
+        .expect("import");
+    assert_eq!(r.articles.created, 6, "{:#?}", r.issues);
+    // Tagged World (primary) and Shipping: the map names Shipping.
+    let a = as_editor(
+        app,
+        "{ article(slug: \"talks-resume\") { section { path name } tags { name } } }",
+    )
+    .await["article"]
+        .clone();
+    assert_eq!(
+        a,
+        json!({"section": {"path": "shipping", "name": "Shipping"}, "tags": [{"name": "World"}]})
+    );
+    // City Hall's only post goes to World, so City Hall is no section.
+    let council = as_editor(
+        app,
+        "{ article(slug: \"council-quay\") { section { path } tags { name } } }",
+    )
+    .await["article"]
+        .clone();
+    assert_eq!(council, json!({"section": {"path": "world"}, "tags": []}));
+    let sections = app.query("{ sections { path } }", json!({})).await;
+    let paths: Vec<&str> = sections["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .filter_map(|s| s["path"].as_str())
+        .collect();
+    assert!(!paths.contains(&"city-hall"), "{paths:?}");
+    assert!(
+        paths.contains(&"shipping") && paths.contains(&"world"),
+        "{paths:?}"
+    );
+
+    // A section neither a tag of the export nor stored: refused, nothing written.
+    let copy = app.empty_sibling().await;
+    let options = gazette::domain::import::ForeignOptions {
+        site_url: Some(SITE.into()),
+        map: gazette::domain::import::SectionMap::parse("world = news/world\n")
+            .expect("a valid map"),
+    };
+    let err = copy
+        .try_import_with(Format::Ghost, GHOST.as_bytes(), options)
+        .await
+        .expect_err("unknown section");
+    assert!(
+        err.to_string().contains("line 1: section \"news/world\""),
+        "{err}"
+    );
+    assert_eq!(copy.row_counts(&["articles", "sections"]).await, [0, 0]);
+    copy.cleanup().await;
+}
+
+async fn a_ghost_posts_uuid_link_and_a_renamed_slug_keep_leading_to_it(app: &TestApp) {
+    import_ghost(app).await;
+    let find = |url: String| async move {
+        let v = app
+            .query(
+                "query($u: String!) { articleByOldUrl(url: $u) { slug } }",
+                json!({ "u": url }),
+            )
+            .await;
+        v["articleByOldUrl"]["slug"].clone()
+    };
+    let uuid = "https://ledger.example.com/p/3b9a6c1e-0000-4000-8000-a1b2c3d4e501/";
+    assert_eq!(find(uuid.into()).await, "talks-resume");
+    // The slug changes in Ghost: the re-import matches on the post id, keeps the gazette
+    // slug, and adds the new URL to the old ones.
+    let renamed = GHOST.replacen(
+        "\"slug\": \"talks-resume\"",
+        "\"slug\": \"talks-back-on\"",
+        1,
+    );
+    let r = app
+        .try_import_from(Format::Ghost, renamed.as_bytes(), Some(SITE))
+        .await
+        .expect("import");
+    assert_eq!(r.articles.updated, 1, "{:#?}", r.issues);
+    for url in [
+        "https://ledger.example.com/talks-resume/",
+        "https://ledger.example.com/talks-back-on/",
+        uuid,
+    ] {
+        assert_eq!(find(url.into()).await, "talks-resume", "{url}");
+        let (status, _, body) = app
+            .get(&format!(
+                "/api/v1/redirects?url={}",
+                url.replace(':', "%3A").replace('/', "%2F")
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{url}: {body}");
+        assert_eq!(body["slug"], "talks-resume", "{url}");
+    }
 }

@@ -690,4 +690,77 @@ mod command {
             assert!(stderr.contains(want), "{what}: {stderr}");
         }
     }
+
+    #[test]
+    fn a_bad_section_map_stops_the_command_before_anything_is_written() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = dir.path().join("db");
+        let wxr = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/wordpress/ledger.wxr"
+        );
+        let bad = dir.path().join("bad.map");
+        std::fs::write(&bad, "business = business\nworld sport\n").expect("write");
+        let unknown = dir.path().join("unknown.map");
+        std::fs::write(&unknown, "world = sport\n").expect("write");
+        let input = dir.path().join("newsroom.json");
+        std::fs::write(&input, newsroom().to_string()).expect("write");
+        let map = |p: &Path| p.to_str().expect("path").to_owned();
+        let cases: [(&str, Vec<String>, &str); 4] = [
+            (
+                "malformed line",
+                vec![
+                    "--from".into(),
+                    "wordpress".into(),
+                    wxr.into(),
+                    "--map".into(),
+                    map(&bad),
+                ],
+                "bad.map: line 2: expected `category-or-tag-slug = section/path`",
+            ),
+            (
+                "unknown section",
+                vec![
+                    "--from".into(),
+                    "wordpress".into(),
+                    wxr.into(),
+                    "--map".into(),
+                    map(&unknown),
+                ],
+                "line 1: section \"sport\"",
+            ),
+            (
+                "missing map",
+                vec![
+                    "--from".into(),
+                    "wordpress".into(),
+                    wxr.into(),
+                    "--map".into(),
+                    "/nonexistent.map".into(),
+                ],
+                "cannot read the map /nonexistent.map",
+            ),
+            (
+                "gazette's own format",
+                vec![
+                    input.to_str().expect("path").into(),
+                    "--map".into(),
+                    map(&bad),
+                ],
+                "--map applies to --from wordpress or --from ghost",
+            ),
+        ];
+        for (what, args, want) in cases {
+            let mut all = vec!["import"];
+            all.extend(args.iter().map(String::as_str));
+            let out = gazette(&db, &all);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{what}: {stderr}");
+            assert!(stderr.contains(want), "{what}: {stderr}");
+        }
+        // Nothing was imported by any of them.
+        let out = gazette(&db, &["export"]);
+        let file: Value = serde_json::from_slice(&out.stdout).expect("an export");
+        assert_eq!(file["articles"], json!([]), "{file}");
+    }
 }

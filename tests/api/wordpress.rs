@@ -21,6 +21,9 @@ storage_tests!(
     hostile_or_broken_xml_is_refused_with_its_line_and_nothing_is_written,
     an_oversized_post_is_skipped_and_the_rest_imported,
     the_export_keeps_origins_and_a_reimport_elsewhere_keeps_the_redirects,
+    a_section_map_files_posts_under_the_mapped_category_and_the_rest_stay_tags,
+    a_section_map_naming_an_unknown_section_is_refused_and_nothing_is_written,
+    every_old_url_of_a_post_leads_to_it_and_a_renamed_permalink_keeps_the_earlier_one,
 );
 
 const WXR: &str = include_str!("../data/wordpress/ledger.wxr");
@@ -567,7 +570,8 @@ async fn the_export_keeps_origins_and_a_reimport_elsewhere_keeps_the_redirects(a
         .expect("exported");
     assert_eq!(
         talks["origin"],
-        json!({"system": "wordpress", "id": "101", "url": "https://ledger.example.com/2024/01/10/talks-resume/"})
+        json!({"system": "wordpress", "id": "101", "url": "https://ledger.example.com/2024/01/10/talks-resume/",
+               "urls": ["https://ledger.example.com/?p=101"]})
     );
     let copy = app.empty_sibling().await;
     let r = copy.import(file.clone()).await;
@@ -583,4 +587,173 @@ async fn the_export_keeps_origins_and_a_reimport_elsewhere_keeps_the_redirects(a
     let again = app.import(file).await;
     assert_eq!(again.articles.unchanged, 8, "{:#?}", again.issues);
     copy.cleanup().await;
+}
+
+fn mapped(map: &str) -> gazette::domain::import::ForeignOptions {
+    gazette::domain::import::ForeignOptions {
+        map: gazette::domain::import::SectionMap::parse(map).expect("a valid map"),
+        ..Default::default()
+    }
+}
+
+async fn a_section_map_files_posts_under_the_mapped_category_and_the_rest_stay_tags(app: &TestApp) {
+    let map = "# category = section\nbusiness = business\nworld = world/europe\nsport = world\n";
+    let r = app
+        .try_import_with(Format::WordPress, WXR.as_bytes(), mapped(map))
+        .await
+        .expect("import");
+    assert_eq!(r.articles.created, 8, "{:#?}", r.issues);
+    // In Europe and Business: the map names Business, so Business is the section and
+    // Europe, the first category, a tag.
+    let a = as_editor(
+        app,
+        "{ article(slug: \"talks-resume\") { section { path } tags { name } } }",
+    )
+    .await["article"]
+        .clone();
+    assert_eq!(
+        a,
+        json!({"section": {"path": "business"},
+               "tags": [{"name": "Europe"}, {"name": "Shipping"}, {"name": "Ports & Harbours"}]})
+    );
+    // Only in World, which the map files under world/europe.
+    let ferry = as_editor(
+        app,
+        "{ article(slug: \"ferry-timetable\") { section { path } tags { name } } }",
+    )
+    .await["article"]
+        .clone();
+    assert_eq!(
+        ferry,
+        json!({"section": {"path": "world/europe"}, "tags": [{"name": "Shipping"}]})
+    );
+    // No category: the default section, as without a map.
+    let cafe = as_editor(
+        app,
+        "{ article(slug: \"cafe-owners\") { section { path } } }",
+    )
+    .await;
+    assert_eq!(cafe["article"]["section"]["path"], "uncategorized");
+    // A line naming no category of the export is reported, not an error.
+    let notes: Vec<&str> = r
+        .issues
+        .iter()
+        .filter(|i| i.kind == "file")
+        .map(|i| i.reason.as_str())
+        .collect();
+    assert_eq!(
+        notes,
+        ["section map line 4: no category \"sport\" in the export"],
+        "{:#?}",
+        r.issues
+    );
+}
+
+async fn a_section_map_naming_an_unknown_section_is_refused_and_nothing_is_written(app: &TestApp) {
+    let map = "business = business\neurope = sport/football\nworld = opinion\n";
+    let err = app
+        .try_import_with(Format::WordPress, WXR.as_bytes(), mapped(map))
+        .await
+        .expect_err("an unknown section");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("line 2: section \"sport/football\", line 3: section \"opinion\""),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("line 1"),
+        "business is a category of the export: {msg}"
+    );
+    let tables = ["articles", "sections", "authors", "tags", "comments"];
+    assert_eq!(app.row_counts(&tables).await, vec![0; 5]);
+    // A section already stored is a valid target.
+    let v = app
+        .ok_as(
+            &editor(),
+            "mutation { createSection(input: { name: \"Opinion\" }) { path } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["createSection"]["path"], "opinion");
+    let r = app
+        .try_import_with(
+            Format::WordPress,
+            WXR.as_bytes(),
+            mapped("world = opinion\n"),
+        )
+        .await
+        .expect("import");
+    assert_eq!(r.articles.created, 8, "{:#?}", r.issues);
+    let ferry = as_editor(
+        app,
+        "{ article(slug: \"ferry-timetable\") { section { path } } }",
+    )
+    .await;
+    assert_eq!(ferry["article"]["section"]["path"], "opinion");
+}
+
+async fn every_old_url_of_a_post_leads_to_it_and_a_renamed_permalink_keeps_the_earlier_one(
+    app: &TestApp,
+) {
+    import_wxr(app, WXR).await;
+    let first = app.count_rows("article_old_urls").await;
+    let find = |url: &'static str| async move {
+        let v = app
+            .query(
+                "query($u: String!) { articleByOldUrl(url: $u) { slug } }",
+                json!({ "u": url }),
+            )
+            .await;
+        v["articleByOldUrl"]["slug"].clone()
+    };
+    // The permalink, the short link and the guid (here the same ?p=ID) of post 102.
+    for url in [
+        "https://ledger.example.com/2024/01/12/ferry-timetable/",
+        "https://ledger.example.com/?p=102",
+    ] {
+        assert_eq!(find(url).await, "ferry-timetable", "{url}");
+    }
+    // WordPress renames the post twice; each re-import adds the new permalink and keeps
+    // the earlier ones.
+    let mut xml = WXR.to_owned();
+    for (n, name) in ["ferry-times", "ferry-timetable-2024"]
+        .into_iter()
+        .enumerate()
+    {
+        let before = if n == 0 {
+            "ferry-timetable"
+        } else {
+            "ferry-times"
+        };
+        xml = xml.replace(
+            &format!("<link>https://ledger.example.com/2024/01/12/{before}/</link>"),
+            &format!("<link>https://ledger.example.com/2024/01/12/{name}/</link>"),
+        );
+        let r = import_wxr(app, &xml).await;
+        assert_eq!(r.articles.updated, 1, "{:#?}", r.issues);
+    }
+    for url in [
+        "https://ledger.example.com/2024/01/12/ferry-timetable/",
+        "https://ledger.example.com/2024/01/12/ferry-times/",
+        "/2024/01/12/ferry-timetable-2024",
+        "https://ledger.example.com/?p=102",
+    ] {
+        assert_eq!(find(url).await, "ferry-timetable", "{url}");
+        let (status, _, body) = app
+            .get(&format!(
+                "/api/v1/redirects?url={}",
+                url.replace(':', "%3A")
+                    .replace('/', "%2F")
+                    .replace('?', "%3F")
+                    .replace('=', "%3D")
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{url}: {body}");
+        assert_eq!(body["slug"], "ferry-timetable", "{url}: {body}");
+    }
+    assert_eq!(
+        app.count_rows("article_old_urls").await,
+        first + 2,
+        "the two renames added, nothing dropped"
+    );
 }

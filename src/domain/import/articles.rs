@@ -31,8 +31,8 @@ use crate::domain::search::{self, SearchDoc};
 use crate::domain::stream::{Event, IMPORT_ACTION};
 use crate::domain::{ArticleStatus, now};
 use crate::entities::{
-    article, article_author, article_origin, article_revision, article_tag, author, import_digest,
-    section,
+    article, article_author, article_old_url, article_origin, article_revision, article_tag,
+    author, import_digest, section,
 };
 use crate::error::{AppError, Result};
 
@@ -71,7 +71,9 @@ pub(super) async fn import_articles(
     let sections =
         ids_by::<section::Entity>(db, section::Column::Path, section::Column::Id).await?;
     let authors = ids_by::<author::Entity>(db, author::Column::Slug, author::Column::Id).await?;
-    let (tx, mut rx) = mpsc::channel::<Batch>(2);
+    // One batch waiting while one is written and the next read: each more in flight held
+    // another 500 articles' bodies (several copies each) for no gain in speed.
+    let (tx, mut rx) = mpsc::channel::<Batch>(1);
     let reading = {
         let source = source.clone();
         blocking(move || read_articles(&source, batch, &sections, &authors, &tx))
@@ -392,7 +394,13 @@ async fn write_articles(
         .into_iter()
         .map(|a| (a.slug.clone(), ArticleFacts::of(&a)))
         .collect();
-    article::Entity::insert_many(batch.iter().map(|p| p.model.clone()))
+    // The models are taken, not cloned: each holds the article's body as a JSON tree.
+    let mut batch = batch;
+    let models: Vec<article::ActiveModel> = batch
+        .iter_mut()
+        .map(|p| std::mem::take(&mut p.model))
+        .collect();
+    article::Entity::insert_many(models)
         .on_conflict(
             OnConflict::column(C::Slug)
                 .update_columns([
@@ -448,6 +456,8 @@ async fn write_articles(
     let mut docs = Vec::with_capacity(batch.len());
     let mut digests = Vec::with_capacity(batch.len());
     let mut origins = Vec::new();
+    // path → (article, URL): an old URL leads to the last article of the file to name it.
+    let mut old_urls: HashMap<String, (i32, String)> = HashMap::new();
     for p in batch {
         let (id, version) = *versions.get(&p.slug).ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("article {} vanished mid-import", p.slug))
@@ -461,6 +471,9 @@ async fn write_articles(
                 path: Set(o.url.as_deref().and_then(crate::domain::origins::old_path)),
                 url: Set(o.url.clone()),
             });
+            for (path, url) in crate::domain::origins::old_urls(o) {
+                old_urls.insert(path, (id, url));
+            }
         }
         let c = &p.valid.content;
         docs.push(SearchDoc::new(id, &c.headline, c.dek.as_deref(), &c.body));
@@ -547,6 +560,27 @@ async fn write_articles(
             .on_conflict(
                 OnConflict::column(O::ArticleId)
                     .update_columns([O::System, O::OriginalId, O::Url, O::Path])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    // Added or moved to this article, never dropped: a re-import after the source's
+    // permalinks changed keeps the earlier ones answering.
+    let old_urls: Vec<article_old_url::ActiveModel> = old_urls
+        .into_iter()
+        .map(|(path, (id, url))| article_old_url::ActiveModel {
+            path: Set(path),
+            article_id: Set(id),
+            url: Set(url),
+        })
+        .collect();
+    for chunk in old_urls.chunks(1000) {
+        use article_old_url::Column as U;
+        article_old_url::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(U::Path)
+                    .update_columns([U::ArticleId, U::Url])
                     .to_owned(),
             )
             .exec_without_returning(txn)

@@ -7,14 +7,15 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait as _, DatabaseConnection, EntityTrait as _, QueryFilter as _, QuerySelect as _,
-    TransactionTrait as _,
+    ColumnTrait as _, DatabaseConnection, EntityTrait as _, FromQueryResult as _, QueryFilter as _,
+    QuerySelect as _, TransactionTrait as _,
 };
 use tokio::sync::mpsc;
 
 use super::articles::strip_place;
 use super::reader::{self, ImportSource, Take};
 use super::{CommentIn, Failed, ImportReport, Progress, Stage, blocking, clean_text, secs};
+use crate::domain::sql::Sql;
 use crate::domain::{now, slug};
 use crate::entities::{article, comment};
 use crate::error::Result;
@@ -41,13 +42,11 @@ pub(super) async fn import_comments(
         let source = source.clone();
         blocking(move || read_comments(&source, batch, &tx))
     };
-    // (article id, key) → comment id, for the parents of later comments.
-    let mut known: HashMap<(i32, String), i32> = HashMap::new();
     let mut done = 0;
     let written: std::result::Result<(), Failed> = async {
         while let Some(chunk) = rx.recv().await {
             let n = chunk.len();
-            write_batch(db, chunk, &mut article_ids, &mut known, report).await?;
+            write_batch(db, chunk, &mut article_ids, report).await?;
             done += n;
             progress(Stage::Comments, done, total);
         }
@@ -66,7 +65,9 @@ fn read_comments(
     batch: usize,
     tx: &mpsc::Sender<Batch>,
 ) -> std::result::Result<(), reader::ScanError> {
-    let mut first_at: HashMap<(String, String), usize> = HashMap::new();
+    // (article, key) → the first comment with them, by a 128-bit digest of the pair: 24
+    // bytes a comment instead of both strings (the pass grew by about 1 KB a comment).
+    let mut first_at: HashMap<[u8; 16], usize> = HashMap::new();
     let mut pending: Batch = Vec::with_capacity(batch);
     let plan = |s: Stage| {
         if s == Stage::Comments {
@@ -82,7 +83,7 @@ fn read_comments(
             Ok(c) => {
                 let key = c.key.clone();
                 let checked = check(&c).and_then(|()| {
-                    let id = (c.article.clone(), c.key.clone());
+                    let id = pair_digest(&c.article, &c.key);
                     match first_at.get(&id) {
                         Some(first) => Err(format!(
                             "duplicate key: comments[{first}] has it too on the same article"
@@ -109,6 +110,20 @@ fn read_comments(
     Ok(())
 }
 
+/// A digest of (article slug, key) that tells pairs apart (a collision among 128 bits is
+/// not a practical concern).
+fn pair_digest(article: &str, key: &str) -> [u8; 16] {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    h.update((article.len() as u64).to_le_bytes());
+    h.update(article.as_bytes());
+    h.update(key.as_bytes());
+    let full = h.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
 fn check(c: &CommentIn) -> std::result::Result<(), String> {
     if c.key.trim().is_empty() || c.key.len() > 200 || c.key.chars().any(char::is_control) {
         return Err("key must be 1 to 200 characters".into());
@@ -128,7 +143,6 @@ async fn write_batch(
     db: &DatabaseConnection,
     chunk: Batch,
     article_ids: &mut HashMap<String, i32>,
-    known: &mut HashMap<(i32, String), i32>,
     report: &mut ImportReport,
 ) -> Result<()> {
     let stage = Stage::Comments;
@@ -167,8 +181,19 @@ async fn write_batch(
     if pending.is_empty() {
         return Ok(());
     }
-    let stored = stored(db, pending.iter().map(|(_, _, a)| *a)).await?;
-    known.extend(stored.iter().map(|(k, m)| (k.clone(), m.id)));
+    // The batch's comments as stored, and the parents it names from earlier batches: only
+    // these pairs are read, so a batch costs the same at the end of the file as at its start.
+    let mut wanted: HashSet<(i32, &str)> = HashSet::with_capacity(pending.len() * 2);
+    for (_, c, a) in &pending {
+        wanted.insert((*a, c.key.as_str()));
+        if let Some(p) = &c.parent {
+            wanted.insert((*a, p.as_str()));
+        }
+    }
+    let stored = stored_pairs(db, wanted).await?;
+    // (article id, key) → comment id, for the parents in this batch.
+    let mut known: HashMap<(i32, String), i32> =
+        stored.iter().map(|(k, m)| (k.clone(), m.id)).collect();
     let txn = db.begin().await?;
     // Write in waves: every comment whose parent is known (or absent) goes in, then
     // their ids make the next wave's parents known.
@@ -194,6 +219,11 @@ async fn write_batch(
             break;
         }
         let mut models = Vec::with_capacity(ready.len());
+        // The pairs written that a later wave names as parent.
+        let parents: HashSet<(i32, &str)> = rest
+            .iter()
+            .filter_map(|(_, c, a)| Some((*a, c.parent.as_deref()?)))
+            .collect();
         let mut written = HashSet::new();
         for (_, c, a) in &ready {
             let old = stored.get(&(*a, c.key.clone()));
@@ -223,7 +253,9 @@ async fn write_batch(
                 Some(_) => counts.updated += 1,
                 None => counts.created += 1,
             }
-            written.insert(*a);
+            if parents.contains(&(*a, c.key.as_str())) {
+                written.insert((*a, c.key.as_str()));
+            }
             models.push(comment::ActiveModel {
                 id: NotSet,
                 article_id: Set(*a),
@@ -253,8 +285,8 @@ async fn write_batch(
                 )
                 .exec_without_returning(&txn)
                 .await?;
-            let ids = stored_ids(&txn, written).await?;
-            known.extend(ids);
+            let ids = stored_pairs(&txn, written).await?;
+            known.extend(ids.into_iter().map(|(k, m)| (k, m.id)));
         }
         pending = rest;
     }
@@ -262,43 +294,28 @@ async fn write_batch(
     Ok(())
 }
 
-/// The keyed comments of these articles. One index range per article: a filter on keys as
-/// well would make the database probe every article-key pair.
-async fn stored(
+/// The stored comments with these (article id, key) pairs, found through the unique index
+/// on the pair, a few hundred pairs a statement.
+async fn stored_pairs(
     db: &impl sea_orm::ConnectionTrait,
-    articles: impl Iterator<Item = i32>,
+    pairs: HashSet<(i32, &str)>,
 ) -> Result<Stored> {
-    let articles: HashSet<i32> = articles.collect();
-    let rows = comment::Entity::find()
-        .filter(comment::Column::ArticleId.is_in(articles))
-        .filter(comment::Column::ImportKey.is_not_null())
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|m| Some(((m.article_id, m.import_key.clone()?), m)))
-        .collect())
-}
-
-/// (article, key) → id of the keyed comments of these articles.
-async fn stored_ids(
-    txn: &impl sea_orm::ConnectionTrait,
-    articles: HashSet<i32>,
-) -> Result<Vec<((i32, String), i32)>> {
-    let rows: Vec<(i32, i32, Option<String>)> = comment::Entity::find()
-        .select_only()
-        .columns([
-            comment::Column::Id,
-            comment::Column::ArticleId,
-            comment::Column::ImportKey,
-        ])
-        .filter(comment::Column::ArticleId.is_in(articles))
-        .filter(comment::Column::ImportKey.is_not_null())
-        .into_tuple()
-        .all(txn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, a, key)| Some(((a, key?), id)))
-        .collect())
+    let pairs: Vec<(i32, &str)> = pairs.into_iter().collect();
+    let mut out = Stored::with_capacity(pairs.len());
+    for chunk in pairs.chunks(500) {
+        let mut q = Sql::new(db.get_database_backend(), "SELECT comments.* FROM (VALUES ");
+        for (i, (a, key)) in chunk.iter().enumerate() {
+            q.row(i, [(*a).into(), (*key).into()]);
+        }
+        q.push(
+            ") AS wanted JOIN comments ON comments.article_id = wanted.column1 \
+             AND comments.import_key = wanted.column2",
+        );
+        let rows = comment::Model::find_by_statement(q.build()).all(db).await?;
+        out.extend(
+            rows.into_iter()
+                .filter_map(|m| Some(((m.article_id, m.import_key.clone()?), m))),
+        );
+    }
+    Ok(out)
 }

@@ -25,6 +25,11 @@ pub(super) struct Converted {
     pub issues: Vec<Issue>,
     pub counts: BTreeMap<String, usize>,
     pub ids: SourceIds,
+    /// The path of every section the converted file creates.
+    pub section_paths: Vec<String>,
+    /// What the report says of the file as a whole (a line of the section map that named
+    /// nothing in the export).
+    pub notes: Vec<String>,
 }
 
 /// The source id of each record written, by its place in the converted file.

@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 
 use super::convert::{Converted, Output, UniqueSlugs};
 use super::html_blocks::{Notes, Options, to_blocks};
-use super::{ArticleIn, AuthorIn, ImportSource, OriginIn, SectionIn, TagIn};
+use super::{ArticleIn, AuthorIn, ImportSource, OriginIn, SectionIn, SectionMap, TagIn};
 use crate::domain::ArticleStatus;
 use crate::domain::blocks::{Block, Embed, Heading, Image, List, Paragraph, Quote};
 use crate::domain::html::{escape, is_web_url};
@@ -114,6 +114,9 @@ struct GPost {
     title: String,
     #[serde(default)]
     slug: String,
+    /// Ghost's preview links (`/p/<uuid>/`) name the post by it, whatever its slug.
+    #[serde(default)]
+    uuid: Option<String>,
     #[serde(default)]
     html: Option<String>,
     #[serde(default)]
@@ -348,6 +351,7 @@ pub(super) fn convert(
     source: &ImportSource,
     out: std::fs::File,
     site_url: Option<&str>,
+    map: &SectionMap,
 ) -> Result<Converted, String> {
     let site = site_url.map(|s| s.trim_end_matches('/').to_owned());
     let site = site.as_deref();
@@ -415,18 +419,40 @@ pub(super) fn convert(
             },
         ));
     }
-    // Sections: each post's primary tag (its first public one); tags: the others.
+    // Sections: the first of a post's public tags that the section map names, else its
+    // primary tag (its first public one); tags: the others. A tag the map names as a
+    // section becomes one too.
     let mut section_tags: Vec<&str> = Vec::new();
     let mut section_seen = HashSet::new();
-    let primary = |post_id: &str| -> Option<&GTag> {
-        post_tags
-            .get(post_id)?
-            .iter()
-            .filter_map(|(_, id)| tags.get(id).copied())
-            .find(|g| !g.internal())
+    let filed_under = |post_id: &str| -> Option<(&GTag, Option<&str>)> {
+        let public = || {
+            post_tags
+                .get(post_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, id)| tags.get(id).copied())
+                .filter(|g| !g.internal())
+        };
+        if let Some(g) = public().find(|g| map.section(&g.slug).is_some()) {
+            return Some((g, map.section(&g.slug)));
+        }
+        public().next().map(|g| (g, None))
     };
     for pt in &t.posts_tags {
-        if let Some(g) = primary(&pt.post_id)
+        if let Some((g, None)) = filed_under(&pt.post_id)
+            && section_seen.insert(g.id.as_str())
+        {
+            section_tags.push(g.id.as_str());
+        }
+    }
+    for e in map.entries() {
+        if !t.tags.iter().any(|g| !g.internal() && g.slug == e.key) {
+            conv.notes.push(format!(
+                "section map line {}: no public tag {:?} in the export",
+                e.line, e.key
+            ));
+        }
+        if let Some(g) = t.tags.iter().find(|g| !g.internal() && g.slug == e.section)
             && section_seen.insert(g.id.as_str())
         {
             section_tags.push(g.id.as_str());
@@ -525,20 +551,22 @@ pub(super) fn convert(
             conv.skipped("posts", i, &id, "it has no author".into());
             return Ok(());
         }
-        let primary_tag = primary(&p.id);
+        let primary_tag = filed_under(&p.id);
         let section = match primary_tag {
-            Some(g) => g.slug.clone(),
+            Some((_, Some(path))) => path.to_owned(),
+            Some((g, None)) => g.slug.clone(),
             None => {
                 needs_default = true;
                 DEFAULT_SECTION.0.to_owned()
             }
         };
+        let primary_id = primary_tag.map(|(g, _)| g.id.as_str());
         let tags: Vec<String> = post_tags
             .get(p.id.as_str())
             .into_iter()
             .flatten()
             .filter_map(|(_, id)| tags.get(id).copied())
-            .filter(|g| !g.internal() && Some(g.id.as_str()) != primary_tag.map(|g| g.id.as_str()))
+            .filter(|g| !g.internal() && Some(g.id.as_str()) != primary_id)
             .map(|g| g.name.clone())
             .collect();
         let m = meta.get(p.id.as_str());
@@ -623,6 +651,15 @@ pub(super) fn convert(
                 system: "ghost".into(),
                 id: p.id.clone(),
                 url: Some(url),
+                // Ghost's preview and share link, whatever the slug.
+                urls: p
+                    .uuid
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty() && !u.contains(['/', '?', '#']))
+                    .map(|u| format!("{}/p/{u}/", site.unwrap_or_default()))
+                    .into_iter()
+                    .collect(),
             }),
         };
         output.article(&id, &article)
@@ -665,6 +702,7 @@ pub(super) fn convert(
             },
         ));
     }
+    conv.section_paths = sections.iter().map(|(_, s)| s.slug.clone()).collect();
     conv.ids = output.finish(&sections)?;
     Ok(conv)
 }

@@ -21,6 +21,7 @@ mod comments;
 mod convert;
 mod ghost;
 pub mod html_blocks;
+mod mapping;
 mod reader;
 mod records;
 mod report;
@@ -38,6 +39,7 @@ use super::invalidation::Key;
 use super::{ArticleStatus, CommentStatus, slug};
 use crate::error::{AppError, Result};
 
+pub use mapping::SectionMap;
 pub use reader::ImportSource;
 use reader::{ScanError, Take};
 pub use report::{Counts, ImportReport, ImportSummary, Issue, Outcome};
@@ -126,6 +128,11 @@ pub struct OriginIn {
     /// Its public URL there, looked up by `articleByOldUrl` and `/api/v1/redirects`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Other URLs it answered to there (WordPress's `?p=ID` short link and guid, Ghost's
+    /// `/p/uuid/` link, earlier permalinks): each is looked up like `url`. A re-import adds
+    /// to the old URLs already kept and never drops one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
 }
 
 /// A comment; `parent` is an earlier comment's key on the same article.
@@ -280,6 +287,9 @@ pub struct ForeignOptions {
     /// relative image URLs resolve against it, and Ghost posts' old URLs are built on it.
     /// WordPress exports name their site themselves; this overrides it.
     pub site_url: Option<String>,
+    /// Which category (WordPress) or tag (Ghost) files a post under which section
+    /// (`--map FILE`, see [`SectionMap`]); empty: the first category, the primary tag.
+    pub map: SectionMap,
 }
 
 /// Imports a file in `format`: gazette's own directly, a WordPress or Ghost export through
@@ -307,9 +317,10 @@ pub async fn import_from(
             .reopen()
             .map_err(|e| AppError::Internal(anyhow::anyhow!("temporary file: {e}")))?;
         let site = options.site_url.clone();
+        let map = options.map.clone();
         let handle = tokio::task::spawn_blocking(move || match format {
-            Format::WordPress => wordpress::convert(&reading, out, site.as_deref()),
-            _ => ghost::convert(&reading, out, site.as_deref()),
+            Format::WordPress => wordpress::convert(&reading, out, site.as_deref(), &map),
+            _ => ghost::convert(&reading, out, site.as_deref(), &map),
         });
         handle
             .await
@@ -322,8 +333,12 @@ pub async fn import_from(
                 ))
             })?
     };
+    check_map_targets(db, &options.map, &converted.section_paths, format).await?;
     let mut report = ImportReport::new(format.name());
     report.issues = converted.issues;
+    for note in converted.notes {
+        report.note(note);
+    }
     report.source_counts = converted.counts;
     let from = report.issues.len();
     let done = import_passes(
@@ -356,6 +371,46 @@ pub async fn import_from(
     announce(db, &report, head).await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Refuses a section map naming a section that is neither one the converted file creates
+/// nor one already stored, before anything is written: the line says which.
+async fn check_map_targets(
+    db: &DatabaseConnection,
+    map: &SectionMap,
+    created: &[String],
+    format: Format,
+) -> Result<()> {
+    if map.is_empty() {
+        return Ok(());
+    }
+    use sea_orm::{EntityTrait as _, QuerySelect as _};
+    let stored: std::collections::HashSet<String> = crate::entities::section::Entity::find()
+        .select_only()
+        .column(crate::entities::section::Column::Path)
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .chain(created.iter().cloned())
+        .collect();
+    let unknown: Vec<String> = map
+        .entries()
+        .iter()
+        .filter(|e| !stored.contains(&e.section))
+        .map(|e| format!("line {}: section {:?}", e.line, e.section))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let what = match format {
+        Format::Ghost => "a tag that becomes a section",
+        _ => "a category of the export",
+    };
+    Err(AppError::bad_input(format!(
+        "the section map names sections that are neither {what} nor stored: {} (create them first, or map to one that exists)",
+        unknown.join(", ")
+    )))
 }
 
 /// The records of one kind from the first pass, each parsed or with why not.

@@ -20,7 +20,7 @@ use quick_xml::events::Event;
 
 use super::convert::{Converted, Output, UniqueSlugs, line_of};
 use super::html_blocks::{Notes, Options, to_blocks, wordpress_prepare};
-use super::{ArticleIn, AuthorIn, CommentIn, ImportSource, OriginIn, SectionIn, TagIn};
+use super::{ArticleIn, AuthorIn, CommentIn, ImportSource, OriginIn, SectionIn, SectionMap, TagIn};
 use crate::domain::blocks::Image;
 use crate::domain::html::{strip_all, to_text};
 use crate::domain::{ArticleStatus, CommentStatus, slug};
@@ -436,9 +436,18 @@ pub(super) fn convert(
     source: &ImportSource,
     out: std::fs::File,
     site_url: Option<&str>,
+    map: &SectionMap,
 ) -> Result<Converted, String> {
     let mut conv = Converted::default();
     let t = first_pass(source, &mut conv)?;
+    for e in map.entries() {
+        if !t.categories.contains_key(&e.key) {
+            conv.notes.push(format!(
+                "section map line {}: no category {:?} in the export",
+                e.line, e.key
+            ));
+        }
+    }
     let site = site_url
         .map(|s| s.trim_end_matches('/').to_owned())
         .or_else(|| t.site.clone());
@@ -529,22 +538,33 @@ pub(super) fn convert(
                 ),
             );
         }
-        let mut categories = item
+        // The section: the first category the map names, else the first category; the
+        // other categories become tags.
+        let categories: Vec<(Option<String>, &str)> = item
             .all("category")
             .filter(|c| c.attr("domain") == Some("category"))
-            .filter_map(|c| c.attr("nicename").map(decode_slug));
-        let section = match categories.next() {
-            Some(first) => t.section_path(&first),
+            .map(|c| (c.attr("nicename").map(decode_slug), c.text.trim()))
+            .collect();
+        let mapped = categories
+            .iter()
+            .position(|(n, _)| n.as_deref().is_some_and(|n| map.section(n).is_some()));
+        let first = categories.iter().position(|(n, _)| n.is_some());
+        let filed_under = mapped.or(first);
+        let section = match filed_under.and_then(|at| categories[at].0.as_deref()) {
+            Some(n) => match map.section(n) {
+                Some(path) => path.to_owned(),
+                None => t.section_path(n),
+            },
             None => {
                 needs_default = true;
                 DEFAULT_SECTION.0.to_owned()
             }
         };
-        let mut tags: Vec<String> = item
-            .all("category")
-            .filter(|c| c.attr("domain") == Some("category"))
-            .skip(1)
-            .map(|c| c.text.trim().to_owned())
+        let mut tags: Vec<String> = categories
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| Some(*at) != filed_under)
+            .map(|(_, (_, name))| (*name).to_owned())
             .collect();
         tags.extend(
             item.all("category")
@@ -604,6 +624,16 @@ pub(super) fn convert(
         } else {
             Some(link.to_owned())
         };
+        // The short link every post has, and the guid (the permalink at first publication,
+        // or `?p=ID`), when it is a web address.
+        let mut other_urls: Vec<String> =
+            site.iter().map(|s| format!("{s}/?p={post_id}")).collect();
+        let guid = item.get("guid").trim();
+        if crate::domain::html::is_web_url(guid) {
+            other_urls.push(guid.to_owned());
+        }
+        other_urls.retain(|u| Some(u) != url.as_ref());
+        other_urls.dedup();
         let article = ArticleIn {
             slug: slug.clone(),
             headline: title.to_owned(),
@@ -629,6 +659,7 @@ pub(super) fn convert(
                 system: "wordpress".into(),
                 id: post_id.clone(),
                 url,
+                urls: other_urls,
             }),
         };
         output.article(&id, &article)?;
@@ -696,6 +727,13 @@ pub(super) fn convert(
             },
         ));
     }
+    conv.section_paths = sections
+        .iter()
+        .map(|(_, s)| match &s.parent {
+            Some(_) => t.section_path(&s.slug),
+            None => s.slug.clone(),
+        })
+        .collect();
     conv.ids = output.finish(&sections)?;
     Ok(conv)
 }

@@ -187,10 +187,21 @@ impl TestApp {
         bytes: &[u8],
         site_url: Option<&str>,
     ) -> Result<ImportReport, gazette::error::AppError> {
-        let touched = gazette::domain::invalidation::Touched::new(self.cache.origin());
         let options = import::ForeignOptions {
             site_url: site_url.map(str::to_owned),
+            ..Default::default()
         };
+        self.try_import_with(format, bytes, options).await
+    }
+
+    /// Imports a WordPress or Ghost export given as bytes, with these options (a section map).
+    pub async fn try_import_with(
+        &self,
+        format: import::Format,
+        bytes: &[u8],
+        options: import::ForeignOptions,
+    ) -> Result<ImportReport, gazette::error::AppError> {
+        let touched = gazette::domain::invalidation::Touched::new(self.cache.origin());
         let done = gazette::domain::invalidation::collect(
             touched.clone(),
             import::import_from(
