@@ -1,5 +1,6 @@
 //! Probes for orchestrators: `/healthz` says the process is up, `/readyz` that the database
-//! answers, so a load balancer only sends traffic to instances that can serve it.
+//! (the primary) answers, so a load balancer only sends traffic to instances that can serve
+//! it. Read replicas do not count: without them reads go to the primary.
 
 use axum::Json;
 use axum::extract::State;
@@ -26,7 +27,9 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             Json(json!({ "status": "starting", "reason": "waiting for the database" })),
         );
     }
-    match state.db.ping().await {
+    // The primary only: a replica's outage sends reads to the primary, and is no reason to
+    // take this process out of its load balancer (`/metrics` shows the replicas).
+    match state.db.primary().ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
