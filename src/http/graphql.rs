@@ -411,14 +411,14 @@ async fn run(
 ) -> Vec<(async_graphql::Response, Option<String>)> {
     let work = execute(state, caller, req, keys, extras);
     if read {
-        state.db.read(work, lost_replica).await
+        state.db.read(work, |a| lost_replica(a)).await
     } else {
         work.await
     }
 }
 
 /// Whether a query's replica lost its connection (see `crate::http::routing`).
-fn lost_replica(answers: &Vec<(async_graphql::Response, Option<String>)>) -> bool {
+fn lost_replica(answers: &[(async_graphql::Response, Option<String>)]) -> bool {
     answers
         .iter()
         .any(|(r, _)| failures(r).any(|f| routing::lost_replica(Some(&f))))

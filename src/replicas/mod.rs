@@ -442,6 +442,54 @@ pub fn parse_urls(value: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    async fn sqlite() -> DatabaseConnection {
+        sea_orm::Database::connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite")
+    }
+
+    #[tokio::test]
+    async fn without_replicas_every_statement_goes_to_the_one_database() {
+        let db = Db::new(sqlite().await);
+        assert!(db.replicas().is_none());
+        let fence = Arc::new(Fence::default());
+        assert!(
+            fence.raise().is_none(),
+            "an unarmed fence never holds reads"
+        );
+        assert_eq!(fence.required(), Some(0));
+        let on_primary = db
+            .read(async { std::ptr::eq(db.current(), db.primary()) }, |_| true)
+            .await;
+        assert!(
+            on_primary,
+            "an anonymous read runs where everything else does"
+        );
+        assert!(std::ptr::eq(&*db, db.primary()));
+        db.execute_unprepared("SELECT 1")
+            .await
+            .expect("a statement through the handle");
+        db.begin()
+            .await
+            .expect("a transaction through the handle")
+            .commit()
+            .await
+            .expect("commit");
+    }
+
+    #[tokio::test]
+    async fn replicas_need_postgresql() {
+        let err = Replicas::new(
+            sqlite().await,
+            vec![("r".into(), sqlite().await)],
+            Arc::default(),
+            Settings::default(),
+        )
+        .err()
+        .expect("refused");
+        assert!(err.to_string().contains("need PostgreSQL"), "{err}");
+    }
+
     #[test]
     fn names_never_carry_credentials_or_options() {
         assert_eq!(
