@@ -16,10 +16,11 @@ pub async fn alive() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: 200 when the database answers a ping, 503 otherwise.
+/// Readiness: 200 when the database (the primary) answers a ping, 503 otherwise. Read
+/// replicas do not count: while one is out, reads go to the primary.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready", body = Object, example = json!({"status": "ready"})),
-              (status = 503, description = "The database does not answer", body = Object)))]
+              (status = 503, description = "The database (the primary; read replicas do not count) does not answer", body = Object)))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if !state.ready.load(std::sync::atomic::Ordering::SeqCst) {
         return (
