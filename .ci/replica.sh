@@ -13,15 +13,20 @@
 # `stop` on none does nothing. Run as root (the server runs as the `postgres` user) or as
 # the user that owns the primary.
 #
-# Settings: PGHOST (127.0.0.1), PGPORT (5432), REPLICA_PORT (5433), REPLICA_DIR
-# (target/pg-replica-$REPLICA_PORT), PG_BIN (the newest /usr/lib/postgresql/*/bin).
+# Settings: PGHOST (127.0.0.1), PGPORT (5432), REPLICA_PORT (5433), REPLICA_DIR (a new
+# temporary directory, which the server's user can reach wherever the repository is; its
+# path is kept in target/pg-replica-$REPLICA_PORT.dir for `stop`), PG_BIN (the newest
+# /usr/lib/postgresql/*/bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PGHOST=${PGHOST:-127.0.0.1}
 PGPORT=${PGPORT:-5432}
 REPLICA_PORT=${REPLICA_PORT:-5433}
-REPLICA_DIR=${REPLICA_DIR:-$PWD/target/pg-replica-$REPLICA_PORT}
+STATE_FILE=$PWD/target/pg-replica-$REPLICA_PORT.dir
+if [ -z "${REPLICA_DIR:-}" ] && [ -f "$STATE_FILE" ]; then
+  REPLICA_DIR=$(cat "$STATE_FILE")
+fi
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 SLOT="gazette_replica_$REPLICA_PORT"
 
@@ -76,8 +81,10 @@ start() {
     return 1
   fi
   prepare_primary
-  rm -rf "$REPLICA_DIR"
-  mkdir -p "$REPLICA_DIR"
+  [ -n "${REPLICA_DIR:-}" ] && rm -rf "$REPLICA_DIR"
+  REPLICA_DIR=${REPLICA_DIR:-$(mktemp -d -t gazette-replica-XXXXXX)}
+  mkdir -p "$REPLICA_DIR" "$(dirname "$STATE_FILE")"
+  echo "$REPLICA_DIR" >"$STATE_FILE"
   chmod 700 "$REPLICA_DIR"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$REPLICA_DIR"
   # A slot left by a replica that was not stopped would hold WAL forever: start afresh.
@@ -114,10 +121,13 @@ start() {
 }
 
 stop() {
-  if [ -f "$REPLICA_DIR/postmaster.pid" ]; then
-    as_pg "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -w -t 60 stop -m fast >/dev/null || true
+  if [ -n "${REPLICA_DIR:-}" ]; then
+    if [ -f "$REPLICA_DIR/postmaster.pid" ]; then
+      as_pg "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -w -t 60 stop -m fast >/dev/null || true
+    fi
+    rm -rf "$REPLICA_DIR"
   fi
-  rm -rf "$REPLICA_DIR"
+  rm -f "$STATE_FILE"
   if pg_isready -h "$PGHOST" -p "$PGPORT" -q; then
     primary "SELECT pg_drop_replication_slot('$SLOT') FROM pg_replication_slots WHERE slot_name = '$SLOT'" >/dev/null
   fi
