@@ -87,6 +87,31 @@ async fn build_related_if_missing(conn: &sea_orm::DatabaseConnection) {
     }
 }
 
+/// Pools on the read replicas of `DATABASE_READ_URL` (none when unset), opened lazily.
+async fn open_replicas(
+    db_args: &DbArgs,
+    args: &ServeArgs,
+) -> anyhow::Result<Vec<(String, DatabaseConnection)>> {
+    let urls = crate::replicas::parse_urls(args.database_read_url.as_deref().unwrap_or(""));
+    if urls.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !db_args
+        .database_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres"))
+    {
+        anyhow::bail!("DATABASE_READ_URL needs DATABASE_URL to be PostgreSQL (the primary)");
+    }
+    let mut replicas = Vec::with_capacity(urls.len());
+    for url in urls {
+        let name = crate::replicas::name_of(&url);
+        tracing::info!(replica = %name, "anonymous reads go to this replica while it keeps up");
+        replicas.push((name, db::connect_replica(&url, db_args.db_pool).await?));
+    }
+    Ok(replicas)
+}
+
 pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let site = args.site.site().map_err(|e| anyhow::anyhow!(e))?;
     if site.base().is_none() {
@@ -134,6 +159,7 @@ pub async fn serve(db_args: &DbArgs, auth_args: &AuthArgs, args: &ServeArgs) -> 
         .with_site(site)
         .with_webhooks(args.webhooks.settings())
         .with_live(args.live())
+        .with_replicas(open_replicas(db_args, args).await?, args.replicas())?
         .starting();
     // Migrate (waiting for the database if it is down), load the demo into a new embedded
     // file, open for traffic, then publish scheduled articles until shutdown.

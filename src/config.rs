@@ -252,6 +252,21 @@ pub struct ServeArgs {
     #[arg(long, env = "GAZETTE_CHANGES_RETENTION", default_value = "30d", value_parser = parse_ttl)]
     pub changes_retention: i64,
 
+    /// PostgreSQL read replicas, comma-separated URLs (`postgres://…@replica-1/news,…`):
+    /// anonymous reads go to them, in turn, while they keep up; writes, reads with a token,
+    /// the scheduler and the workers use `DATABASE_URL` (the primary).
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<String>,
+
+    /// A replica further behind the primary than this (a duration: `500ms`, `10s`, `1m`) is
+    /// taken out of rotation until it catches up.
+    #[arg(long, env = "GAZETTE_REPLICA_MAX_LAG", default_value = "10s", value_parser = parse_delay)]
+    pub replica_max_lag: std::time::Duration,
+
+    /// How often each replica's state and lag are checked (a duration).
+    #[arg(long, env = "GAZETTE_REPLICA_CHECK_INTERVAL", default_value = "1s", value_parser = parse_delay)]
+    pub replica_check_interval: std::time::Duration,
+
     /// How often to publish due scheduled articles and lift embargoes that have passed, in
     /// milliseconds.
     #[arg(long, env = "GAZETTE_SCHEDULER_INTERVAL_MS", default_value_t = 1000)]
@@ -639,6 +654,16 @@ impl ServeArgs {
             init_timeout: secs(self.ws_init_timeout),
             max_message_bytes: self.ws_max_message_bytes.max(1024),
             ..Default::default()
+        }
+    }
+
+    /// How replicas are taken in and out of rotation.
+    pub fn replicas(&self) -> crate::replicas::Settings {
+        crate::replicas::Settings {
+            max_lag: self.replica_max_lag,
+            check_every: self
+                .replica_check_interval
+                .max(crate::replicas::health::FAST),
         }
     }
 

@@ -76,11 +76,41 @@ pub async fn connect_bulk(url: &str, pool: u32) -> anyhow::Result<DatabaseConnec
     connect_inner(url, pool, false, BULK_STATEMENT_CACHE).await
 }
 
+/// Opens a pool on a read replica (`DATABASE_READ_URL`), lazily, so that a replica that is
+/// down at start-up is only out of rotation. Its connections are not dropped for being
+/// read-only, as the primary's are after a failover: a replica always is.
+pub async fn connect_replica(url: &str, pool: u32) -> anyhow::Result<DatabaseConnection> {
+    if !url.starts_with("postgres") {
+        anyhow::bail!(
+            "a read replica must be PostgreSQL (postgres://…), not {}",
+            redact(url)
+        );
+    }
+    connect_options(url, pool, true, DEFAULT_STATEMENT_CACHE, Role::Replica).await
+}
+
+/// What a PostgreSQL pool is to: the primary checks that its connections still write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Primary,
+    Replica,
+}
+
 async fn connect_inner(
     url: &str,
     pool: u32,
     lazy: bool,
     statement_cache: usize,
+) -> anyhow::Result<DatabaseConnection> {
+    connect_options(url, pool, lazy, statement_cache, Role::Primary).await
+}
+
+async fn connect_options(
+    url: &str,
+    pool: u32,
+    lazy: bool,
+    statement_cache: usize,
+    role: Role,
 ) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.connect_lazy(lazy);
@@ -118,7 +148,7 @@ async fn connect_inner(
                 .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT.to_string())
         });
     let mut db = if url.starts_with("postgres") {
-        connect_postgres(opts, statement_cache).await
+        connect_postgres(opts, statement_cache, role).await
     } else {
         Database::connect(opts).await.map_err(anyhow::Error::from)
     }
@@ -133,6 +163,7 @@ async fn connect_inner(
 async fn connect_postgres(
     opts: ConnectOptions,
     statement_cache: usize,
+    role: Role,
 ) -> anyhow::Result<DatabaseConnection> {
     use sea_orm::sqlx::ConnectOptions as _;
     let lazy = opts.get_connect_lazy();
@@ -144,7 +175,7 @@ async fn connect_postgres(
         .log_slow_statements(log::LevelFilter::Off, Duration::MAX);
     let pool = opts
         .sqlx_pool_options::<sea_orm::sqlx::Postgres>()
-        .before_acquire(|conn, meta| Box::pin(before_acquire(conn, meta)));
+        .before_acquire(move |conn, meta| Box::pin(before_acquire(conn, meta, role)));
     let pool = if lazy {
         pool.connect_lazy_with(connect)
     } else {
@@ -186,9 +217,10 @@ fn idle_since(at: &AtomicU64, idle_for: Duration) -> bool {
 async fn before_acquire(
     conn: &mut PgConnection,
     meta: PoolConnectionMetadata,
+    role: Role,
 ) -> Result<bool, sea_orm::sqlx::Error> {
     use sea_orm::sqlx::Connection as _;
-    if idle_since(&READ_ONLY_AT, meta.idle_for) {
+    if role == Role::Primary && idle_since(&READ_ONLY_AT, meta.idle_for) {
         let read_only: String =
             sea_orm::sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
                 .fetch_one(&mut *conn)

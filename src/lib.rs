@@ -17,6 +17,9 @@
 //! - [`graphql`]: the schema, its types and DataLoaders.
 //! - [`http`]: the router, its layers and handlers.
 //! - [`response_cache`]: answers to anonymous reads kept in memory, invalidated by writes.
+//! - [`replicas`]: PostgreSQL read replicas (`DATABASE_READ_URL`): which connection a
+//!   statement goes to ([`replicas::Db`]), their health check, and the read fence that keeps
+//!   the response cache from being refilled from a replica that is behind.
 //! - [`telemetry`]: the metrics recorder and the request id, for every layer.
 //! - [`rate_limit`]: per-client budgets of requests and writes.
 //! - [`state`]: what handlers share.
@@ -68,6 +71,7 @@ pub mod graphql;
 pub mod http;
 pub mod live;
 pub mod rate_limit;
+pub mod replicas;
 pub mod response_cache;
 pub mod scheduler;
 pub mod state;
@@ -79,9 +83,13 @@ pub use state::AppState;
 /// starts hearing other processes' writes for the response cache; everywhere it gives
 /// live subscriptions the change stream to follow.
 pub fn app(state: AppState) -> axum::Router {
-    response_cache::listener::spawn(&state.response_cache, &state.db);
-    state
-        .live
-        .attach(state.db.clone(), state.response_cache.stream_wake());
+    response_cache::listener::spawn(&state.response_cache, state.db.primary());
+    if let Some(replicas) = state.db.replicas() {
+        replicas.spawn_health_check();
+    }
+    state.live.attach(
+        state.db.primary().clone(),
+        state.response_cache.stream_wake(),
+    );
     http::router(state)
 }

@@ -18,6 +18,7 @@ use crate::auth::Auth;
 use crate::domain::rendered::RenderedBodies;
 use crate::domain::site::Site;
 use crate::graphql::{self, GazetteSchema};
+use crate::replicas::{Db, Fence, Replicas};
 use crate::response_cache::{ResponseCache, Settings as CacheSettings};
 
 /// Whether other processes may write to the database (PostgreSQL): then the response cache
@@ -44,8 +45,9 @@ impl std::ops::Deref for AppState {
 /// What [`AppState`] holds.
 #[derive(Clone)]
 pub struct Shared {
-    /// The connection pool.
-    pub db: DatabaseConnection,
+    /// The database: the primary, or for an anonymous read the replica chosen for it
+    /// (`crate::replicas`).
+    pub db: Db,
     /// Token verification.
     pub auth: Arc<Auth>,
     /// The GraphQL schema, with `db` and `auth` in its data.
@@ -80,6 +82,8 @@ pub struct Shared {
     pub live: crate::live::Live,
     /// Reader comments: settings, the external spam checker, keys.
     pub comments: crate::domain::comments::Service,
+    /// The read fence of replicas, shared with the response cache (inert without replicas).
+    pub fence: Arc<Fence>,
 }
 
 /// HTTP settings that handlers and layers read.
@@ -159,7 +163,8 @@ impl AppState {
             webhooks: Arc::default(),
             live: crate::live::Live::default(),
             comments: crate::domain::comments::Service::default(),
-            db,
+            fence: Arc::default(),
+            db: Db::new(db),
         }))
     }
 
@@ -172,7 +177,31 @@ impl AppState {
 
     /// The same state with a response cache of these settings.
     pub fn with_response_cache(self, settings: &CacheSettings) -> Self {
-        self.map(|s| s.response_cache = ResponseCache::new(settings, is_shared(&s.db)))
+        self.map(|s| {
+            s.response_cache = ResponseCache::new(settings, is_shared(s.db.primary()));
+            if s.db.replicas().is_some() {
+                s.response_cache.use_fence(s.fence.clone(), s.db.primary());
+            }
+        })
+    }
+
+    /// The same state reading anonymous requests from replicas: pools on them, opened
+    /// (lazily) by the caller, named `host:port/database`. Fails unless the primary and
+    /// every replica are PostgreSQL.
+    pub fn with_replicas(
+        self,
+        replicas: Vec<(String, DatabaseConnection)>,
+        settings: crate::replicas::Settings,
+    ) -> anyhow::Result<Self> {
+        if replicas.is_empty() {
+            return Ok(self);
+        }
+        let primary = self.db.primary().clone();
+        let replicas = Replicas::new(primary.clone(), replicas, self.fence.clone(), settings)?;
+        Ok(self.map(|s| {
+            s.response_cache.use_fence(s.fence.clone(), &primary);
+            s.db = Db::with_replicas(primary, replicas);
+        }))
     }
 
     /// The same state, answering 503 until [`Shared::ready`] is set (start-up).
@@ -184,7 +213,12 @@ impl AppState {
     /// The same state with these GraphQL limits.
     pub fn with_limits(self, limits: &graphql::Limits) -> Self {
         self.map(|s| {
-            s.schema = graphql::schema_with(s.db.clone(), s.auth.clone(), s.site.clone(), limits);
+            s.schema = graphql::schema_with(
+                s.db.primary().clone(),
+                s.auth.clone(),
+                s.site.clone(),
+                limits,
+            );
             s.limits_gql = limits.clone();
             s.prepare = Arc::new(graphql::prepare::Prepare::new(limits));
         })
@@ -204,8 +238,12 @@ impl AppState {
     pub fn with_site(self, site: Site) -> Self {
         self.map(|s| {
             s.site = Arc::new(site);
-            s.schema =
-                graphql::schema_with(s.db.clone(), s.auth.clone(), s.site.clone(), &s.limits_gql);
+            s.schema = graphql::schema_with(
+                s.db.primary().clone(),
+                s.auth.clone(),
+                s.site.clone(),
+                &s.limits_gql,
+            );
         })
     }
 

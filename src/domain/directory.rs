@@ -60,6 +60,10 @@ struct Inner {
     /// When the last load failed: for [`RETRY_AFTER`] readers go to the database instead of
     /// queueing one by one behind loads that wait out the pool's timeout.
     failed: std::sync::Mutex<Option<Instant>>,
+    /// Where snapshots load from when read replicas are in use: the primary, since a
+    /// snapshot is checked against the generation its load started at, and a replica read
+    /// then may not have replayed a write invalidated before (`crate::replicas`).
+    primary: std::sync::OnceLock<DatabaseConnection>,
 }
 
 /// How long after a failed load the directory is bypassed before it tries again.
@@ -84,7 +88,13 @@ impl Directory {
             current: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
             failed: std::sync::Mutex::new(None),
+            primary: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Loads snapshots from `primary`, whatever connection a reader passes (read replicas).
+    pub fn load_from(&self, primary: DatabaseConnection) {
+        let _ = self.0.primary.set(primary);
     }
 
     /// Says whether other processes' writes are heard; while not, the directory is bypassed.
@@ -137,6 +147,7 @@ impl Directory {
             return Some(s);
         }
         let generation = self.0.generation.load(Ordering::Acquire);
+        let db = self.0.primary.get().unwrap_or(db);
         match Snapshot::load(db, generation).await {
             Ok(s) => {
                 let s = Arc::new(s);

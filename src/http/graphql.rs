@@ -33,7 +33,7 @@ use crate::http::accept::{self, Media};
 use crate::http::cache_headers;
 use crate::http::error::HttpError;
 use crate::http::idempotency::IDEMPOTENCY_KEY;
-use crate::http::retry;
+use crate::http::{retry, routing};
 use crate::response_cache::Cacheable;
 use crate::state::AppState;
 
@@ -325,7 +325,8 @@ pub async fn post(
             ),
         ),
     });
-    let mut answers = execute(&state, &caller, req, keys.as_ref(), extras.as_ref()).await;
+    let read = routing::anonymous_query(matches!(caller, Caller::Anonymous), mutates, &bytes);
+    let mut answers = run(&state, &caller, req, keys.as_ref(), extras.as_ref(), read).await;
     // A query that lost its connection runs again on a fresh one (a mutation never does).
     let mut attempt = 1;
     while !mutates
@@ -339,7 +340,7 @@ pub async fn post(
         tokio::time::sleep(retry::pause(attempt)).await;
         let Ok(req) = parse_body(&bytes) else { break };
         keys = cacheable.then(|| Arc::new(SurrogateKeys::default()));
-        answers = execute(&state, &caller, req, keys.as_ref(), None).await;
+        answers = run(&state, &caller, req, keys.as_ref(), None, read).await;
     }
     let seconds = started.elapsed().as_secs_f64();
     for (r, operation) in &answers {
@@ -399,6 +400,30 @@ fn one_write(req: &BatchRequest) -> Result<(), HttpError> {
 
 /// Runs each operation of `req`, prepared and with its own loaders as it would be alone,
 /// one after another; returns each answer with its operation's name.
+/// [`execute`], on a replica when `read` (an anonymous query, see `crate::http::routing`).
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    req: BatchRequest,
+    keys: Option<&Arc<SurrogateKeys>>,
+    extras: Option<&Extras>,
+    read: bool,
+) -> Vec<(async_graphql::Response, Option<String>)> {
+    let work = execute(state, caller, req, keys, extras);
+    if read {
+        state.db.read(work, |a| lost_replica(a)).await
+    } else {
+        work.await
+    }
+}
+
+/// Whether a query's replica lost its connection (see `crate::http::routing`).
+fn lost_replica(answers: &[(async_graphql::Response, Option<String>)]) -> bool {
+    answers
+        .iter()
+        .any(|(r, _)| failures(r).any(|f| routing::lost_replica(Some(&f))))
+}
+
 /// What a mutation's resolvers may need of the request beyond the caller.
 struct Extras {
     client: crate::graphql::CommentClient,
@@ -569,7 +594,11 @@ fn with_data(
     req: async_graphql::Request,
 ) -> async_graphql::Request {
     let directory = state.response_cache.directory().clone();
-    req.data(loaders::new(state.db.clone(), directory.clone()))
+    // The connection this request reads (a replica for an anonymous query, see
+    // `crate::http::routing`), over the schema's own (the primary).
+    let db = state.db.current().clone();
+    req.data(loaders::new(db.clone(), directory.clone()))
+        .data(db)
         .data(directory)
         .data(state.webhooks.clone())
         .data(caller.clone())

@@ -45,13 +45,14 @@ pub async fn render(State(state): State<AppState>) -> Response {
         )
             .into_response();
     };
-    let (size, idle) = match &state.db {
+    let primary = state.db.primary();
+    let (size, idle) = match primary {
         sea_orm::DatabaseConnection::SqlxPostgresPoolConnection(_) => {
-            let p = state.db.get_postgres_connection_pool();
+            let p = primary.get_postgres_connection_pool();
             (p.size(), p.num_idle() as u32)
         }
         sea_orm::DatabaseConnection::SqlxSqlitePoolConnection(_) => {
-            let p = state.db.get_sqlite_connection_pool();
+            let p = primary.get_sqlite_connection_pool();
             (p.size(), p.num_idle() as u32)
         }
         _ => (0, 0),
@@ -60,6 +61,9 @@ pub async fn render(State(state): State<AppState>) -> Response {
     metrics::gauge!("gazette_db_pool_connections", "state" => "idle").set(f64::from(idle));
     metrics::gauge!("gazette_db_pool_connections", "state" => "in_use")
         .set(f64::from(size.saturating_sub(idle)));
+    if let Some(replicas) = state.db.replicas() {
+        replica_gauges(replicas);
+    }
     let (entries, bytes) = state.response_cache.usage();
     metrics::gauge!("gazette_response_cache_entries").set(entries as f64);
     metrics::gauge!("gazette_response_cache_bytes").set(bytes as f64);
@@ -69,4 +73,20 @@ pub async fn render(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4"),
     );
     res
+}
+
+/// Each replica's state (one of `up`, `lagging`, `down`, `not_standby` is 1) and lag, as
+/// its health check last found them.
+fn replica_gauges(replicas: &crate::replicas::Replicas) {
+    for r in replicas.list() {
+        let now = r.state();
+        for s in crate::replicas::State::ALL {
+            metrics::gauge!("gazette_replica_state", "replica" => r.name.clone(), "state" => s.as_str())
+                .set(if s == now { 1.0 } else { 0.0 });
+        }
+        metrics::gauge!("gazette_replica_lag_seconds", "replica" => r.name.clone())
+            .set(r.lag().as_secs_f64());
+        metrics::gauge!("gazette_replica_lag_bytes", "replica" => r.name.clone())
+            .set(r.lag_bytes() as f64);
+    }
 }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod public;
 pub mod rest;
 pub mod retry;
+pub mod routing;
 pub mod ws;
 
 use axum::Router;
@@ -262,6 +263,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", rest::routes())
         .merge(public::routes())
         .fallback(not_found)
+        // Anonymous reads go to a replica; inside the retry, so a retry chooses again, and
+        // inside the cache, so the choice follows the cache's generation (`crate::replicas`).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routing::reads,
+        ))
         // Reads that lost their connection run again; inside the cache, so hits skip it.
         .layer(axum::middleware::from_fn(retry::reads))
         // Inside the body limit (which it reads POST bodies under) and the gate (so rate

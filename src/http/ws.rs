@@ -345,7 +345,7 @@ impl Connection {
             .await
             .map_err(|e| vec![refusal(e)])?;
         let directory = s.response_cache.directory().clone();
-        let loaders = crate::graphql::loaders::new(s.db.clone(), directory.clone());
+        let loaders = crate::graphql::loaders::new(s.db.primary().clone(), directory.clone());
         // A subscription lives long: what it reads for one event must not be served from
         // what it read for an earlier one.
         loaders.enable_all_cache(false);

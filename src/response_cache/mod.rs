@@ -69,6 +69,7 @@ use axum::body::Bytes;
 
 use crate::domain::directory::Directory;
 use axum::http::{HeaderMap, StatusCode};
+use sea_orm::DatabaseConnection;
 
 /// Size and lifetime of the response cache.
 #[derive(Clone, Debug)]
@@ -182,6 +183,9 @@ struct Inner {
     misses: metrics::Counter,
     bypasses: metrics::Counter,
     invalidations: metrics::Counter,
+    /// The read fence of read replicas (`crate::replicas`), raised by every invalidation
+    /// before it applies; set once, when replicas are in use.
+    fence: std::sync::OnceLock<Arc<crate::replicas::Fence>>,
     /// Rung by the listener on every notification (any origin) and on every (re)connect:
     /// the live subscriptions' stream follower (`crate::live`) reads the stream when it rings.
     stream_wake: Arc<tokio::sync::Notify>,
@@ -224,6 +228,7 @@ impl ResponseCache {
             misses: metrics::counter!("gazette_response_cache_misses_total"),
             bypasses: metrics::counter!("gazette_response_cache_bypasses_total"),
             invalidations: metrics::counter!("gazette_response_cache_invalidations_total"),
+            fence: std::sync::OnceLock::new(),
             stream_wake: Arc::default(),
         }))
     }
@@ -339,8 +344,25 @@ impl ResponseCache {
         store.insert(key, Arc::new(entry));
     }
 
+    /// Raises `fence` with every invalidation from now on (read replicas are in use), and
+    /// loads the directory from `primary` only.
+    pub fn use_fence(&self, fence: Arc<crate::replicas::Fence>, primary: &DatabaseConnection) {
+        let _ = self.0.fence.set(fence);
+        self.0.directory.load_from(primary.clone());
+    }
+
     /// Invalidates every entry that carries one of `keys` ([`Key::All`] is everything).
     pub fn invalidate(&self, keys: impl IntoIterator<Item = Key>) {
+        // Before anything is invalidated, so that every read that starts after the
+        // invalidation sees the fence raised (`crate::replicas`).
+        let raising = self.0.fence.get().and_then(|f| f.raise());
+        self.apply(keys);
+        if let Some(r) = raising {
+            r.resolve();
+        }
+    }
+
+    fn apply(&self, keys: impl IntoIterator<Item = Key>) {
         let keys: Vec<Key> = keys.into_iter().collect();
         self.0.directory.invalidate(keys.iter());
         if self.0.store.is_none() {

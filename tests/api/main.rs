@@ -40,6 +40,7 @@ mod oembed;
 mod one_rule;
 mod partners;
 mod postgres_failures;
+mod postgres_replicas;
 mod postgres_restarts;
 mod publishing;
 mod related;

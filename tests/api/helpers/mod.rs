@@ -146,6 +146,11 @@ impl TestApp {
         }
     }
 
+    /// The PostgreSQL URL and schema of this app, if it is on PostgreSQL.
+    pub fn postgres_schema(&self) -> Option<(&str, &str)> {
+        self.pg.as_ref().map(|(u, s)| (u.as_str(), s.as_str()))
+    }
+
     /// SQL statements run since the last call.
     pub fn take_statement_count(&self) -> usize {
         self.statements.swap(0, Ordering::SeqCst)
