@@ -23,7 +23,6 @@ mod m20261202_001601_create_stream;
 mod m20261202_001611_create_webhooks;
 mod m20261202_001711_add_comment_moderation;
 mod m20261202_001811_create_article_origins;
-mod m20261202_001901_cover_articles_by_id;
 // Named for the day it was written; it runs after the article origins it extends.
 mod m20261201_110000_create_article_old_urls;
 
@@ -51,7 +50,6 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_001611_create_webhooks::Migration),
             Box::new(m20261202_001711_add_comment_moderation::Migration),
             Box::new(m20261202_001811_create_article_origins::Migration),
-            Box::new(m20261202_001901_cover_articles_by_id::Migration),
             Box::new(m20261201_110000_create_article_old_urls::Migration),
         ]
     }

@@ -6,6 +6,10 @@
 //! a partner feed page's time. This index holds those columns by article id, so the page
 //! reads them from the index alone (`domain::changes::window` names it).
 //!
+//! Search joins the ids its index finds to `articles` for the same columns (and the listing
+//! filter's `published_at`), and counts a common word's matches up to 10,000 that way: through
+//! the rows that read 10,000 bodies (150–670 ms); through this index, a few index pages (4–10 ms).
+//!
 //! SQLite only: PostgreSQL keeps a large body out of the row (TOAST), so its row lookup
 //! reads one small tuple, and an index would only slow writes.
 
@@ -29,6 +33,7 @@ enum Articles {
     NotForSyndication,
     EmbargoUntil,
     Slug,
+    PublishedAt,
 }
 
 /// The index's name, as `INDEXED BY` names it.
@@ -54,10 +59,16 @@ impl MigrationTrait for Migration {
                 .col(Articles::NotForSyndication)
                 .col(Articles::EmbargoUntil)
                 .col(Articles::Slug)
+                .col(Articles::PublishedAt)
                 .if_not_exists()
                 .to_owned(),
         )
-        .await
+        .await?;
+        // Without statistics for the new index the planner may keep reading rows.
+        m.get_connection()
+            .execute_unprepared("PRAGMA analysis_limit = 1000; ANALYZE articles")
+            .await?;
+        Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
